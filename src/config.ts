@@ -1,0 +1,113 @@
+// Validated configuration from environment variables (names: ../shared/DESIGN.md, "External
+// contracts"). A bad value stops the process with a message naming the variable.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const ip = z.string().refine((v) => isIP(v) !== 0, { message: 'expected an IPv4 or IPv6 address' });
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+const logLevel = z.enum(['error', 'warn', 'info', 'debug']);
+
+/** Every variable icegate reads, with its default. Unknown variables are ignored. */
+const schema = z
+  .object({
+    TURN_LISTEN_IP: ip.default('0.0.0.0'),
+    TURN_PORT: port.default(3478),
+    TURN_TLS_PORT: port.default(5349),
+    TURN_TLS_CERT: z.string().min(1).optional(),
+    TURN_TLS_KEY: z.string().min(1).optional(),
+    TURN_EXTERNAL_IP: ip.optional(),
+    TURN_RELAY_IP: ip.optional(),
+    TURN_MIN_PORT: port.default(49152),
+    TURN_MAX_PORT: port.default(65535),
+    TURN_REALM: z.string().min(1).max(127).default('icegate'),
+    TURN_SECRETS: list
+      .pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1))
+      .optional(),
+    TURN_ALLOW_LOOPBACK_PEERS: bool.default(false),
+    TURN_DENIED_PEERS: list.default([]),
+    TURN_ALLOWED_PEERS: list.default([]),
+    TURN_ALLOCATIONS_PER_LICENSE: z.coerce.number().int().min(1).max(1000).default(4),
+    TURN_DEFAULT_LIFETIME: z.coerce.number().int().min(30).max(3600).default(600),
+    TURN_MAX_LIFETIME: z.coerce.number().int().min(30).max(86400).default(3600),
+    HTTP_PORT: port.default(8080),
+    HTTP_LISTEN_IP: ip.default('0.0.0.0'),
+    CREDENTIAL_TTL_MAX: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86400)
+      .default(86400),
+    CORS_ORIGINS: list.default([]),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: 'expected postgres://…' }).optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected redis://…' }).optional(),
+    ADMIN_TOKEN_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
+    SUPPORT_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(0),
+    SUPPORT_CLOSING_DAYS: z.string().optional(),
+    LOG_LEVEL: logLevel.default('info'),
+  })
+  .refine((c) => c.TURN_MIN_PORT <= c.TURN_MAX_PORT, {
+    message: 'TURN_MIN_PORT must not exceed TURN_MAX_PORT',
+    path: ['TURN_MIN_PORT'],
+  })
+  .refine((c) => (c.TURN_TLS_CERT === undefined) === (c.TURN_TLS_KEY === undefined), {
+    message: 'TURN_TLS_CERT and TURN_TLS_KEY must be set together',
+    path: ['TURN_TLS_CERT'],
+  })
+  .refine((c) => c.TURN_DEFAULT_LIFETIME <= c.TURN_MAX_LIFETIME, {
+    message: 'TURN_DEFAULT_LIFETIME must not exceed TURN_MAX_LIFETIME',
+    path: ['TURN_DEFAULT_LIFETIME'],
+  });
+
+export type RawConfig = z.infer<typeof schema>;
+
+/** The validated configuration the composition root works from. */
+export interface Config extends RawConfig {
+  /** Address advertised in XOR-RELAYED-ADDRESS and in ICE server URLs. */
+  externalIp: string;
+  /** Address relay sockets bind. */
+  relayIp: string;
+  /** True when no database is configured: file store under DATA_DIR, generated secrets. */
+  embedded: boolean;
+}
+
+/** A configuration problem, naming the variable. */
+export class ConfigError extends Error {
+  readonly code = 'ICEGATE_CONFIG';
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`invalid configuration: ${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as shells and Helm often render them.
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const value = cleaned[variable];
+    const shown = value === undefined || /SECRET|URL/.test(variable) ? '' : ` (got ${JSON.stringify(value)})`;
+    throw new ConfigError(variable, `${issue.message}${shown}`);
+  }
+  const c = parsed.data;
+  const unspecified = c.TURN_LISTEN_IP === '0.0.0.0' || c.TURN_LISTEN_IP === '::';
+  const relayIp = c.TURN_RELAY_IP ?? c.TURN_LISTEN_IP;
+  const externalIp = c.TURN_EXTERNAL_IP ?? (unspecified ? '127.0.0.1' : c.TURN_LISTEN_IP);
+  return { ...c, relayIp, externalIp, embedded: c.DATABASE_URL === undefined };
+}

@@ -1,0 +1,67 @@
+// winston JSON-lines logger: timestamp, level, component, message and fields; secrets redacted.
+import winston from 'winston';
+import { REDACTED, redact, redactText, SECRET_FIELD } from './redact.js';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The small logging surface every module uses; `child` adds fixed fields such as component. */
+export interface Logger {
+  error(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (key === 'level' || key === 'timestamp') continue;
+    const value = info[key];
+    if (SECRET_FIELD.test(key) && value !== undefined && value !== null) info[key] = REDACTED;
+    else info[key] = key === 'message' && typeof value === 'string' ? redactText(value) : redact(value);
+  }
+  return info;
+});
+
+class WinstonLogger implements Logger {
+  constructor(private readonly inner: winston.Logger) {}
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.inner.error(message, fields);
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.inner.warn(message, fields);
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.inner.info(message, fields);
+  }
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.inner.debug(message, fields);
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return new WinstonLogger(this.inner.child(fields));
+  }
+}
+
+/** Creates the process logger writing JSON lines to stdout (or to `stream`, for tests). */
+export function createLogger(options: { level?: LogLevel; stream?: NodeJS.WritableStream } = {}): Logger {
+  const transport = options.stream
+    ? new winston.transports.Stream({ stream: options.stream })
+    : new winston.transports.Console();
+  const inner = winston.createLogger({
+    level: options.level ?? 'info',
+    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
+    transports: [transport],
+  });
+  return new WinstonLogger(inner);
+}
+
+/** A logger that drops everything, for unit tests of modules that take a Logger. */
+export const silentLogger: Logger = {
+  error() {},
+  warn() {},
+  info() {},
+  debug() {},
+  child() {
+    return silentLogger;
+  },
+};

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config.js';
+
+describe('loadConfig', () => {
+  it('applies the defaults of DESIGN.md with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      TURN_LISTEN_IP: '0.0.0.0',
+      TURN_PORT: 3478,
+      TURN_TLS_PORT: 5349,
+      TURN_MIN_PORT: 49152,
+      TURN_MAX_PORT: 65535,
+      TURN_REALM: 'icegate',
+      TURN_ALLOW_LOOPBACK_PEERS: false,
+      TURN_ALLOCATIONS_PER_LICENSE: 4,
+      HTTP_PORT: 8080,
+      DATA_DIR: './data',
+      embedded: true,
+    });
+    expect(c.relayIp).toBe('0.0.0.0');
+  });
+
+  it.each([
+    ['TURN_PORT', 'abc'],
+    ['TURN_PORT', '70000'],
+    ['TURN_LISTEN_IP', 'localhost'],
+    ['TURN_ALLOW_LOOPBACK_PEERS', 'maybe'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['REDIS_URL', 'not a url'],
+    ['TURN_SECRETS', 'short'],
+    ['TURN_ALLOCATIONS_PER_LICENSE', '0'],
+  ])('names %s when its value %j is bad', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(
+      new RegExp(`^invalid configuration: ${variable}:`),
+    );
+  });
+
+  it('rejects an inverted relay port range and a certificate without a key', () => {
+    expect(() => loadConfig({ TURN_MIN_PORT: '60000', TURN_MAX_PORT: '50000' })).toThrow(/TURN_MIN_PORT/);
+    expect(() => loadConfig({ TURN_TLS_CERT: '/x.pem' })).toThrow(/TURN_TLS_CERT/);
+  });
+
+  it('never echoes a secret or URL value in its message', () => {
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://user:pw@host/db' });
+      expect.unreachable();
+    } catch (err) {
+      expect(String(err)).not.toContain('pw@host');
+    }
+  });
+
+  it('splits comma lists and reads booleans', () => {
+    const c = loadConfig({
+      TURN_SECRETS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb',
+      TURN_ALLOW_LOOPBACK_PEERS: 'true',
+      TURN_DENIED_PEERS: '10.0.0.0/8,,192.0.2.0/24',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+    });
+    expect(c.TURN_SECRETS).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
+    expect(c.TURN_ALLOW_LOOPBACK_PEERS).toBe(true);
+    expect(c.TURN_DENIED_PEERS).toEqual(['10.0.0.0/8', '192.0.2.0/24']);
+    expect(c.embedded).toBe(false);
+  });
+});
