@@ -18,7 +18,8 @@ export class SecretRing {
   readonly #keyCache: BoundedLru<string, Buffer[]>;
 
   constructor(secrets: readonly string[], keyCacheSize = DEFAULT_KEY_CACHE_SIZE) {
-    if (secrets.length === 0) throw new AuthError('ICEGATE_AUTH_NO_SECRET', 'at least one secret is required');
+    if (secrets.length === 0)
+      throw new AuthError('ICEGATE_AUTH_NO_SECRET', 'at least one secret is required');
     secrets.forEach((secret, i) => {
       if (secret.length === 0) {
         throw new AuthError('ICEGATE_AUTH_EMPTY_SECRET', `secret #${i + 1} is empty`);
@@ -59,7 +60,9 @@ export class SecretRing {
     const cached = this.#keyCache.get(cacheKey);
     if (cached !== undefined) return cached;
     const keys = this.#secrets.map((secret) =>
-      createHash('md5').update(`${username}:${realm}:${restPassword(secret, username)}`, 'utf8').digest(),
+      createHash('md5')
+        .update(`${username}:${realm}:${restPassword(secret, username)}`, 'utf8')
+        .digest(),
     );
     this.#keyCache.set(cacheKey, keys);
     return keys;
@@ -73,7 +76,7 @@ export class SecretRing {
   verifyPassword(username: string, password: string): boolean {
     const given = Buffer.from(password, 'utf8');
     const lengthOk = given.length === PASSWORD_LENGTH;
-    // A wrong-length guess is still compared, against itself-sized zeroes, so the loop does the same work.
+    // A wrong-length guess is swapped for zeroes of the right length, so the loop does the same work.
     const candidate = lengthOk ? given : Buffer.alloc(PASSWORD_LENGTH);
     let matched = 0;
     for (const secret of this.#secrets) {

@@ -1,15 +1,9 @@
 #!/usr/bin/env node
-// The `icegate` command line. Each group of commands lives in its own module and registers itself.
-import { Command } from 'commander';
-import { registerRuleCommands } from './rule-commands.js';
-import { registerStoreCommands } from './store-commands.js';
+// The `icegate` command line. Each group of commands lives in its own module and registers itself
+// (see program.ts).
+import { processIo } from './cli-io.js';
+import { runCli } from './program.js';
 
-const program = new Command();
-program.name('icegate').description('icegate: entitlement-gated STUN/TURN relay').showHelpAfterError();
-registerRuleCommands(program);
-registerStoreCommands(program);
-
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`icegate: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+const code = await runCli(process.argv.slice(2), processIo);
+// A command may have set process.exitCode itself; only a failure here overrides it.
+if (code !== 0) process.exitCode = code;

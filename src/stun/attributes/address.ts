@@ -36,14 +36,14 @@ export function readXorAddress(value: Buffer, transactionId: Buffer): TransportA
   if (family === null || transactionId.length !== 12) return null;
   const port = value.readUInt16BE(2) ^ COOKIE_HIGH;
   const bytes = new Uint8Array(family === 'IPv4' ? 4 : 16);
-  xorInto(value, 4, bytes, 0, bytes.length, transactionId);
+  xorInto(value, 4, bytes, 0, bytes.length, transactionId, 0);
   const address = family === 'IPv4' ? formatIPv4(bytes, 0) : formatIPv6(bytes, 0);
   return { family, address, port };
 }
 
-/** XOR mask byte `i` of cookie || transaction id. */
-function maskByte(i: number, transactionId: Uint8Array): number {
-  return i < 4 ? (MAGIC_COOKIE >>> (24 - 8 * i)) & 0xff : transactionId[i - 4]!;
+/** XOR mask byte `i` of cookie || transaction id (the id at `tidOffset` of `tid`). */
+function maskByte(i: number, tid: Uint8Array, tidOffset: number): number {
+  return i < 4 ? (MAGIC_COOKIE >>> (24 - 8 * i)) & 0xff : tid[tidOffset + i - 4]!;
 }
 
 function xorInto(
@@ -52,9 +52,10 @@ function xorInto(
   dst: Uint8Array,
   dstOffset: number,
   length: number,
-  transactionId: Uint8Array,
+  tid: Uint8Array,
+  tidOffset: number,
 ): void {
-  for (let i = 0; i < length; i++) dst[dstOffset + i] = src[srcOffset + i]! ^ maskByte(i, transactionId);
+  for (let i = 0; i < length; i++) dst[dstOffset + i] = src[srcOffset + i]! ^ maskByte(i, tid, tidOffset);
 }
 
 function assertPort(port: number): void {
@@ -73,12 +74,16 @@ function writeAddressBytes(addr: TransportAddress, target: Uint8Array, offset: n
   if (!ok) throw new RangeError(`not an ${addr.family} address: ${addr.address}`);
 }
 
-/** Writes a whole XOR-*-ADDRESS value at `offset` of `target` (8 or 20 bytes). */
+/**
+ * Writes a whole XOR-*-ADDRESS value at `offset` of `target` (8 or 20 bytes), XORed with the
+ * 12-byte transaction id found at `tidOffset` of `tid` (which may be `target` itself).
+ */
 export function writeXorAddressValue(
   target: Buffer,
   offset: number,
   addr: TransportAddress,
-  transactionId: Uint8Array,
+  tid: Uint8Array,
+  tidOffset = 0,
 ): void {
   assertPort(addr.port);
   const length = addr.family === 'IPv4' ? 4 : 16;
@@ -86,7 +91,7 @@ export function writeXorAddressValue(
   target[offset + 1] = addr.family === 'IPv4' ? Family.IPv4 : Family.IPv6;
   target.writeUInt16BE(addr.port ^ COOKIE_HIGH, offset + 2);
   writeAddressBytes(addr, target, offset + 4);
-  xorInto(target, offset + 4, target, offset + 4, length, transactionId);
+  xorInto(target, offset + 4, target, offset + 4, length, tid, tidOffset);
 }
 
 /** Encodes a MAPPED-ADDRESS-style value. Throws RangeError on a malformed address or port. */

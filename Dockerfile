@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+# icegate production image: a build stage with the dev dependencies compiles TypeScript; the
+# runtime stage has production dependencies and dist/ only, runs Node 24 (DESIGN.md "Runtime")
+# as a non-root user, and checks /healthz.
+#
+#   docker build -t icegate .
+#   docker run --network host -e TURN_EXTERNAL_IP=203.0.113.10 -e TURN_SECRETS=... icegate
+#
+# Host networking is the practical way to run a TURN relay in Docker: publishing the relay range
+# with -p 49152-65535:49152-65535/udp makes Docker create thousands of forwarding rules (slow to
+# start, and userland proxies if enabled).
+
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the `prepare` script runs tsc, and the sources are not copied yet.
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+# tsc emits only what it compiles; any other file under src/ (pages, OpenAPI documents) is
+# carried to the same place under dist/src/ so lookups relative to a module still work.
+RUN npm run build \
+ && cd src \
+ && find . -type f ! -name '*.ts' -exec install -D -m 0644 {} ../dist/src/{} \;
+
+FROM node:24-slim AS runtime
+ENV NODE_ENV=production \
+    DATA_DIR=/data
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only. --ignore-scripts because `prepare` runs tsc, a dev dependency
+# that is not installed here; dist/ comes compiled from the build stage.
+RUN npm ci --omit=dev --ignore-scripts \
+ && npm cache clean --force \
+ && mkdir -p /data \
+ && chown 1000:1000 /data \
+ && printf '#!/bin/sh\nexec node /app/dist/src/cli/main.js "$@"\n' > /usr/local/bin/icegate \
+ && chmod 0755 /usr/local/bin/icegate
+COPY --from=build /app/dist ./dist
+
+# The official image's `node` user; numeric so Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+
+# TURN over UDP and TCP, TURN over TLS, HTTP (credentials, admin API, /metrics, /healthz).
+EXPOSE 3478/udp 3478/tcp 5349/tcp 8080/tcp
+# The relay port range (TURN_MIN_PORT..TURN_MAX_PORT). Declarative only: EXPOSE publishes
+# nothing, and a relay needs host networking or a deliberately small published range.
+EXPOSE 49152-65535/udp
+
+# Liveness, not readiness: /healthz stays 200 while the process drains (then /readyz is 503),
+# so Docker does not mark a draining container unhealthy. Slim images have no curl.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# Node is PID 1 and installs its own SIGTERM handler (graceful drain), so no init wrapper is
+# needed for signals; the relay spawns no child processes to reap.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/src/main.js"]

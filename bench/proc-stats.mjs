@@ -1,0 +1,92 @@
+// What the kernel says about a server process (proc(5)): CPU time, resident memory, and the
+// receive-queue drops of the UDP sockets it owns. Read before and after a load, never during.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+
+let ticks = null;
+
+/** Clock ticks per second (`getconf CLK_TCK`), the unit of utime/stime in /proc/PID/stat. */
+export function clockTicks() {
+  if (ticks === null) {
+    ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  }
+  return ticks;
+}
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat
+ * fields 14 and 15; null when the process is gone.
+ */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; fields are counted after its closing ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size in KiB (VmRSS in /proc/PID/status); null when the process is gone. */
+export function rssKiB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function socketInodes(pid) {
+  const inodes = new Set();
+  let fds;
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes;
+  }
+  for (const fd of fds) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
+}
+
+/**
+ * The UDP sockets a process holds and the datagrams the kernel dropped on them because their
+ * receive queue was full (the `drops` column of /proc/net/udp and udp6): the server's own
+ * share of the loss, as opposed to drops at the load generator or the peer.
+ */
+export function udpSocketDrops(pid) {
+  const inodes = socketInodes(pid);
+  let sockets = 0;
+  let drops = 0;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 13 || !inodes.has(cols[9])) continue;
+      sockets += 1;
+      drops += Number(cols[12]);
+    }
+  }
+  return { sockets, drops };
+}
+
+/** The 1, 5 and 15 minute load averages, rounded, and the core count, to print beside figures. */
+export function machineLoad() {
+  const [one, five, fifteen] = loadavg().map((v) => Math.round(v * 100) / 100);
+  return { loadavg1: one, loadavg5: five, loadavg15: fifteen, cores: cpus().length };
+}

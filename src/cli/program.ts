@@ -1,0 +1,42 @@
+// The `icegate` program and its exit-code convention: 0 done, 1 a failure the message names
+// (bad file, bad date, invalid order), 2 a usage error commander already reported.
+import { Command, CommanderError } from 'commander';
+import type { CliIo } from './cli-io.js';
+import { registerRuleCommands } from './rule-commands.js';
+import { registerStoreCommands } from './store-commands.js';
+
+/** Exit code of a command line that could not be parsed (unknown option, missing argument). */
+export const EXIT_USAGE = 2;
+/** Exit code of a command that failed; the reason is on stderr. */
+export const EXIT_FAILURE = 1;
+
+/** Builds the icegate program with every command group registered. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command();
+  program
+    .name('icegate')
+    .description('icegate: entitlement-gated STUN/TURN relay')
+    .showHelpAfterError()
+    // Set before the groups register so every subcommand inherits it.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+    });
+  registerRuleCommands(program, io);
+  registerStoreCommands(program, io);
+  return program;
+}
+
+/** Runs icegate with the arguments after the program name; resolves to the exit code. */
+export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  try {
+    await buildProgram(io).parseAsync([...args], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`icegate: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    return EXIT_FAILURE;
+  }
+}

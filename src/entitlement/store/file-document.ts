@@ -1,0 +1,146 @@
+// The embedded store's on-disk document (DATA_DIR/entitlements.json) and its in-memory form.
+// The document carries a format name and version; a newer version is refused rather than
+// silently rewritten in an older shape.
+import { z } from 'zod';
+import { StoreError } from './errors.js';
+import type { StoredOrder, TenantRecord, UsageRow } from './store.js';
+import type { StoredKeyFields } from './stored-key.js';
+
+/** The document format this build writes. */
+export const FILE_FORMAT = 'icegate-entitlements';
+/** The document version this build writes; older versions are upgraded on read. */
+export const FILE_VERSION = 1;
+
+/** The whole store in memory. Records are never mutated in place: a write replaces them. */
+export interface FileState {
+  tenants: Map<string, TenantRecord>;
+  /** tenant -> order id -> order */
+  orders: Map<string, Map<string, StoredOrder>>;
+  keys: Map<string, StoredKeyFields>;
+  /** `${tenant}\n${day}` -> row */
+  usage: Map<string, UsageRow>;
+}
+
+/** A state with nothing in it (a fresh DATA_DIR). */
+export function emptyState(): FileState {
+  return { tenants: new Map(), orders: new Map(), keys: new Map(), usage: new Map() };
+}
+
+/** The map key of a usage row. */
+export function usageKey(tenant: string, day: string): string {
+  return `${tenant}\n${day}`;
+}
+
+const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not an ISO-8601 instant');
+const rejectionCode = z.enum([
+  'recontinuation_required',
+  'renewal_applies',
+  'no_prior_support',
+  'already_initialised',
+  'no_active_support',
+]);
+
+const documentV1 = z.object({
+  format: z.literal(FILE_FORMAT),
+  version: z.literal(1),
+  tenants: z.array(z.object({ id: z.string(), name: z.string().nullable(), createdAt: instant })),
+  orders: z.array(
+    z.object({
+      tenant: z.string(),
+      id: z.string(),
+      kind: z.enum(['initial', 'renewal', 'recontinuation', 'additional']),
+      receivedAt: instant,
+      licenses: z.number(),
+      certificate: z.object({ start: z.string(), end: z.string() }).optional(),
+      importedAt: instant,
+      status: z.enum(['accepted', 'rejected']),
+      rejection: z.object({ code: rejectionCode, message: z.string() }).nullable(),
+    }),
+  ),
+  keys: z.array(
+    z.object({
+      keyId: z.string(),
+      tenant: z.string(),
+      serverIdentity: z.string(),
+      secret: z.string(),
+      issuedAt: instant,
+      revokedAt: instant.nullable(),
+      replacedBy: z.string().nullable(),
+    }),
+  ),
+  usage: z.array(
+    z.object({
+      tenant: z.string(),
+      day: z.string(),
+      bytesRelayed: z.number(),
+      allocationSeconds: z.number(),
+    }),
+  ),
+});
+
+/** Parses the document text into a state; `store_corrupt` names the file and the problem. */
+export function parseDocument(text: string, path: string): FileState {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new StoreError('store_corrupt', `${path} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const version = (json as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && version > FILE_VERSION) {
+    throw new StoreError(
+      'store_corrupt',
+      `${path} has version ${version}, written by a newer icegate; this one reads up to ${FILE_VERSION}`,
+    );
+  }
+  const parsed = documentV1.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first === undefined ? '' : ` at ${first.path.join('.') || '(root)'}: ${first.message}`;
+    throw new StoreError('store_corrupt', `${path} is not an icegate entitlement document${where}`);
+  }
+  const doc = parsed.data;
+  const state = emptyState();
+  for (const t of doc.tenants)
+    state.tenants.set(t.id, { id: t.id, name: t.name, createdAt: new Date(t.createdAt) });
+  for (const o of doc.orders) {
+    let orders = state.orders.get(o.tenant);
+    if (orders === undefined) {
+      orders = new Map();
+      state.orders.set(o.tenant, orders);
+    }
+    const order: StoredOrder = { ...o, importedAt: new Date(o.importedAt) };
+    if (o.certificate === undefined) delete order.certificate;
+    orders.set(o.id, order);
+  }
+  for (const k of doc.keys) {
+    state.keys.set(k.keyId, {
+      ...k,
+      issuedAt: new Date(k.issuedAt),
+      revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt),
+    });
+  }
+  for (const u of doc.usage) state.usage.set(usageKey(u.tenant, u.day), { ...u });
+  return state;
+}
+
+/** Serialises a state as the current document version. */
+export function serialiseDocument(state: FileState): string {
+  const doc: z.input<typeof documentV1> = {
+    format: FILE_FORMAT,
+    version: FILE_VERSION,
+    tenants: [...state.tenants.values()].map((t) => ({ ...t, createdAt: t.createdAt.toISOString() })),
+    orders: [...state.orders.values()].flatMap((orders) =>
+      [...orders.values()].map((o) => ({ ...o, importedAt: o.importedAt.toISOString() })),
+    ),
+    keys: [...state.keys.values()].map((k) => ({
+      ...k,
+      issuedAt: k.issuedAt.toISOString(),
+      revokedAt: k.revokedAt === null ? null : k.revokedAt.toISOString(),
+    })),
+    usage: [...state.usage.values()],
+  };
+  return `${JSON.stringify(doc, null, 1)}\n`;
+}

@@ -1,0 +1,33 @@
+// The entitlement store: one interface, a PostgreSQL and an embedded file implementation.
+import { openFileStore } from './file-store.js';
+import { openPgStore } from './pg-store.js';
+import type { EntitlementStore } from './store.js';
+
+export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
+export { type FileStore, type FileStoreOptions, openFileStore } from './file-store.js';
+export { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.js';
+export type * from './store.js';
+export { type PublicKeyView, REDACTED, StoredKey, type StoredKeyFields } from './stored-key.js';
+
+/** Where the store lives: PostgreSQL when `databaseUrl` is set, else a file store in `dataDir`. */
+export interface OpenStoreOptions {
+  databaseUrl?: string;
+  /** The file store's directory (DATA_DIR, default './data'); unused with a database. */
+  dataDir: string;
+  /** The PostgreSQL schema (default 'public'); unused without a database. */
+  pgSchema?: string;
+  /** Errors of idle PostgreSQL connections, for logging. */
+  onPoolError?: (err: Error) => void;
+}
+
+/** Opens the configured store, applying migrations (PostgreSQL) or creating DATA_DIR (file). */
+export async function openStore(options: OpenStoreOptions): Promise<EntitlementStore> {
+  if (options.databaseUrl !== undefined && options.databaseUrl !== '') {
+    return openPgStore({
+      databaseUrl: options.databaseUrl,
+      ...(options.pgSchema === undefined ? {} : { schema: options.pgSchema }),
+      ...(options.onPoolError === undefined ? {} : { onPoolError: options.onPoolError }),
+    });
+  }
+  return openFileStore({ dataDir: options.dataDir });
+}

@@ -1,0 +1,13 @@
+// The PostgreSQL store's migrations, in order. A migration is never edited once released:
+// add a new one instead. Kept as TypeScript strings so the build needs no asset copying.
+import { initial } from './001-initial.js';
+
+/** One numbered migration. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, ascending by version. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];

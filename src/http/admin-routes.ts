@@ -1,0 +1,159 @@
+// The admin API (issue 4), behind an admin JWT: tenants, order import, a tenant's timeline and
+// entitlement, license keys, and the tenant's live allocations on this node. Every write to a
+// tenant is published to the fleet.
+import { Router as createRouter, type Router } from 'express';
+import { isValidTenantId } from '../auth/index.js';
+import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
+import { computeTimeline, parseOrderHistory } from '../entitlement/rules/index.js';
+import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
+import type { EntitlementStore } from '../entitlement/store/store.js';
+import type { LicenseService } from '../licensing/index.js';
+import type { Logger } from '../log/logger.js';
+import { requireAdmin } from './admin-auth.js';
+import { HttpError } from './http-error.js';
+import { parseBody, requireJsonContent } from './json-body.js';
+import { serverBody } from './license-routes.js';
+import type { RelayControl } from './relay-control.js';
+import { publishChanges } from './tenant-changes.js';
+
+/** What the admin routes need. */
+export interface AdminRouteDeps {
+  adminSecret: string;
+  store: Pick<EntitlementStore, 'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys'>;
+  licenses: Pick<LicenseService, 'issue' | 'reissue' | 'revoke'>;
+  entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
+  events: Pick<TenantEvents, 'publish'>;
+  relay: RelayControl;
+  logger: Logger;
+  clock: () => number;
+}
+
+function tenantParam(value: string | string[] | undefined): string {
+  if (typeof value !== 'string' || !isValidTenantId(value)) {
+    throw new HttpError('invalid_request', 'tenant ids are 1-64 characters of A-Z a-z 0-9 . _ -');
+  }
+  return value;
+}
+
+function adminOf(locals: Record<string, unknown>): string | null {
+  const admin = locals.admin as { subject: string | null } | undefined;
+  return admin?.subject ?? null;
+}
+
+/** The /v1/admin routes. */
+export function adminRoutes(deps: AdminRouteDeps): Router {
+  const router = createRouter();
+  const log = deps.logger.child({ component: 'admin' });
+  router.use('/v1/admin', requireAdmin(deps.adminSecret, deps.clock), requireJsonContent());
+
+  router.get('/v1/admin/tenants', async (_req, res) => {
+    const tenants = await deps.store.listTenants();
+    res.json({
+      tenants: tenants.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt.toISOString() })),
+    });
+  });
+
+  router.post('/v1/admin/orders', async (req, res) => {
+    const raw: unknown = req.body;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new HttpError('invalid_request', 'body: an order history must be a JSON object {tenant, orders}');
+    }
+    const { name, ...historyFields } = raw as Record<string, unknown>;
+    if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 200)) {
+      throw new HttpError('invalid_request', 'name: must be a non-empty string of at most 200 characters');
+    }
+    const history = parseOrderHistory(historyFields);
+    const tenant = tenantParam(history.tenant);
+    const now = new Date(deps.clock());
+    const result = await deps.store.importOrders(tenant, history.orders, {
+      now,
+      ...(typeof name === 'string' ? { tenantName: name } : {}),
+    });
+    await publishChanges(deps.events, tenant, result.changes);
+    log.info('orders imported', {
+      tenant,
+      admin: adminOf(res.locals),
+      accepted: result.accepted.length,
+      rejected: result.rejected.length,
+    });
+    res.json({
+      tenant: result.tenant,
+      accepted: result.accepted,
+      rejected: result.rejected,
+      unchanged: result.unchanged,
+      statusChanged: result.statusChanged,
+    });
+  });
+
+  router.get('/v1/admin/tenants/:tenant', async (req, res) => {
+    const id = tenantParam(req.params.tenant);
+    const [tenant, history, keys] = await Promise.all([
+      deps.store.getTenant(id),
+      deps.store.orderHistory(id),
+      deps.store.listKeys(id),
+    ]);
+    if (tenant === null || history === null) throw new HttpError('unknown_tenant', `unknown tenant ${id}`);
+    const { expiresAt: _cacheDeadline, ...entitlement } = await deps.entitlements.get(id, deps.clock());
+    res.json({
+      tenant: { id: tenant.id, name: tenant.name, createdAt: tenant.createdAt.toISOString() },
+      timeline: computeTimeline(history),
+      entitlement,
+      keys: keys.map((k) => k.toPublic()),
+    });
+  });
+
+  router.get('/v1/admin/tenants/:tenant/license-keys', async (req, res) => {
+    const id = tenantParam(req.params.tenant);
+    if ((await deps.store.getTenant(id)) === null)
+      throw new HttpError('unknown_tenant', `unknown tenant ${id}`);
+    const keys = await deps.store.listKeys(id);
+    res.json({ keys: keys.map((k) => k.toPublic()) });
+  });
+
+  router.post('/v1/admin/tenants/:tenant/license-keys', async (req, res) => {
+    const id = tenantParam(req.params.tenant);
+    const body = parseBody(serverBody, req.body);
+    const outcome = await deps.licenses.issue(id, body.server, new Date(deps.clock()));
+    await publishChanges(deps.events, id, outcome.changes, outcome.issued.keyId);
+    log.info('license key issued', { tenant: id, keyId: outcome.issued.keyId, admin: adminOf(res.locals) });
+    res.status(201).json({ keyId: outcome.issued.keyId, key: outcome.issued.reveal() });
+  });
+
+  router.post('/v1/admin/tenants/:tenant/license-keys/reissue', async (req, res) => {
+    const id = tenantParam(req.params.tenant);
+    const body = parseBody(serverBody, req.body);
+    const outcome = await deps.licenses.reissue(id, body.server, new Date(deps.clock()));
+    const revokedKeys = [...new Set([...outcome.changes.revokedKeys, ...outcome.revoked])];
+    await publishChanges(deps.events, id, { ...outcome.changes, revokedKeys }, outcome.issued.keyId);
+    log.info('license key reissued', {
+      tenant: id,
+      keyId: outcome.issued.keyId,
+      revoked: revokedKeys,
+      admin: adminOf(res.locals),
+    });
+    res.json({ keyId: outcome.issued.keyId, key: outcome.issued.reveal(), revoked: revokedKeys });
+  });
+
+  router.post('/v1/admin/license-keys/:keyId/revoke', async (req, res) => {
+    const keyId = String(req.params.keyId);
+    const outcome = await deps.licenses.revoke(keyId, new Date(deps.clock()));
+    const revokedKeys = [...new Set([...outcome.changes.revokedKeys, keyId])];
+    await publishChanges(deps.events, outcome.key.tenant, { ...outcome.changes, revokedKeys });
+    log.info('license key revoked', { tenant: outcome.key.tenant, keyId, admin: adminOf(res.locals) });
+    res.json({ key: outcome.key.toPublic() });
+  });
+
+  router.get('/v1/admin/tenants/:tenant/allocations', async (req, res) => {
+    const id = tenantParam(req.params.tenant);
+    res.json({ allocations: await deps.relay.listAllocations(id) });
+  });
+
+  router.delete('/v1/admin/tenants/:tenant/allocations', async (req, res) => {
+    const id = tenantParam(req.params.tenant);
+    const closed = await deps.relay.closeAllocationsOfTenant(id, 'admin');
+    log.info('allocations closed by admin', { tenant: id, closed, admin: adminOf(res.locals) });
+    res.json({ closed });
+  });
+
+  return router;
+}

@@ -1,0 +1,131 @@
+// The Express application: credential endpoint, self-service reissue, admin API, probes,
+// metrics and the OpenAPI document. Everything it talks to is injected (`HttpAppDeps`); the
+// composition root (src/main.ts) builds the deps and listens.
+import express, { type Application } from 'express';
+import helmet from 'helmet';
+import type { SecretRing } from '../auth/index.js';
+import type { Config } from '../config.js';
+import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
+import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
+import type { EntitlementStore } from '../entitlement/store/store.js';
+import type { StoredKey } from '../entitlement/store/stored-key.js';
+import type { LicenseService } from '../licensing/index.js';
+import type { Logger } from '../log/logger.js';
+import type { IcegateMetrics } from '../metrics/metrics.js';
+import { adminRoutes } from './admin-routes.js';
+import { corsPolicy } from './cors-policy.js';
+import { credentialRoutes } from './credential-routes.js';
+import { errorHandler, notFound } from './error-handler.js';
+import { healthRoutes } from './health-routes.js';
+import type { TurnListener } from './ice-urls.js';
+import { licenseRoutes } from './license-routes.js';
+import { openApiDocument } from './openapi.js';
+import {
+  DEFAULT_RATE_LIMITS,
+  enforceRateLimit,
+  type RateLimitSettings,
+} from './rate-limit/rate-limit-policy.js';
+import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
+import type { Readiness } from './readiness.js';
+import type { RelayControl } from './relay-control.js';
+import { requestMetrics } from './request-metrics.js';
+
+/** Largest accepted request body. Every body of this API is a few hundred bytes. */
+export const BODY_LIMIT = '16kb';
+
+/** Everything the HTTP app is built from. */
+export interface HttpAppDeps {
+  config: Pick<Config, 'CREDENTIAL_TTL_MAX' | 'CORS_ORIGINS' | 'ADMIN_TOKEN_SECRET'>;
+  logger: Logger;
+  /** The process metrics; serves /metrics and counts requests when given. */
+  metrics?: IcegateMetrics;
+  /** Cached entitlements (EntitlementService). */
+  entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
+  /** License keys by id for JWT verification (LicenseKeyCache). */
+  keys: { lookup(keyId: string): Promise<StoredKey | null> };
+  licenses: Pick<LicenseService, 'issue' | 'reissue' | 'revoke'>;
+  /** Admin reads and order import. */
+  store: Pick<EntitlementStore, 'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys'>;
+  /** Where every tenant write is published. */
+  events: Pick<TenantEvents, 'publish'>;
+  /** TURN secrets: the first mints credentials. */
+  ring: SecretRing;
+  relay: RelayControl;
+  /** The TURN listeners clients can reach; only these appear in iceServers. */
+  listeners: readonly TurnListener[];
+  readiness: Readiness;
+  /** Default: in-process counting. Pass a RedisRateLimiter so limits hold across replicas. */
+  rateLimiter?: RateLimiter;
+  rateLimits?: Partial<RateLimitSettings>;
+  /** Express 'trust proxy' (default false: the socket address is the client IP). */
+  trustProxy?: boolean | number | string | string[];
+  /** Milliseconds since the epoch (default Date.now). */
+  clock?: () => number;
+}
+
+/** Builds the HTTP application; call `listen` on it (or mount it) in the composition root. */
+export function createHttpApp(deps: HttpAppDeps): Application {
+  const clock = deps.clock ?? Date.now;
+  const logger = deps.logger.child({ component: 'http' });
+  const limiter = deps.rateLimiter ?? new MemoryRateLimiter();
+  const limits: RateLimitSettings = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
+  const gate = { keys: deps.keys, entitlements: deps.entitlements, limiter, perTenant: limits.perTenant };
+
+  const app = express();
+  app.set('trust proxy', deps.trustProxy ?? false);
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  if (deps.metrics !== undefined) app.use(requestMetrics(deps.metrics));
+  app.use(helmet());
+
+  app.use(healthRoutes(deps.readiness, deps.metrics?.registry));
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+
+  // CORS first, so browsers can read refusals (429 included) and preflights cost nothing.
+  app.use(
+    ['/v1/ice-servers', '/v1/turn-credentials', '/v1/license-keys'],
+    corsPolicy(deps.config.CORS_ORIGINS),
+  );
+  // Everything under /v1 is counted per client IP before any token work.
+  app.use('/v1', async (req, _res, next) => {
+    await enforceRateLimit(limiter, 'ip', req.ip ?? 'unknown', limits.perIp, clock());
+    next();
+  });
+  app.use('/v1', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: 'application/json' }));
+
+  app.use(
+    credentialRoutes({
+      gate,
+      ring: deps.ring,
+      listeners: deps.listeners,
+      maxTtlSeconds: deps.config.CREDENTIAL_TTL_MAX,
+      clock,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    }),
+  );
+  app.use(licenseRoutes({ gate, licenses: deps.licenses, events: deps.events, clock }));
+  if (deps.config.ADMIN_TOKEN_SECRET !== undefined) {
+    app.use(
+      adminRoutes({
+        adminSecret: deps.config.ADMIN_TOKEN_SECRET,
+        store: deps.store,
+        licenses: deps.licenses,
+        entitlements: deps.entitlements,
+        events: deps.events,
+        relay: deps.relay,
+        logger,
+        clock,
+      }),
+    );
+  }
+
+  app.use(notFound());
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,76 @@
+// The credential endpoint (DESIGN.md): POST /v1/ice-servers answers an RTCConfiguration
+// (W3C webrtc-pc section 4.2.1, RTCIceServer) with a TURN REST credential, and
+// GET /v1/turn-credentials answers the same credential in the draft-uberti-rtcweb-turn-rest-00
+// section 2.2 shape. Responses carry secrets: never cached (Cache-Control: no-store).
+import { Router as createRouter, type Router } from 'express';
+import { z } from 'zod';
+import { mintCredential, type SecretRing } from '../auth/index.js';
+import type { CredentialApi } from '../metrics/label-sets.js';
+import type { IcegateMetrics } from '../metrics/metrics.js';
+import { countCredentialOutcome } from './credential-metrics.js';
+import { credentialOpaque } from './credential-opaque.js';
+import { credentialTtl } from './credential-ttl.js';
+import { HttpError } from './http-error.js';
+import { iceUrlsOf, type TurnListener } from './ice-urls.js';
+import { parseBody, requireJsonContent } from './json-body.js';
+import { type AdmittedTenant, admitTenant, type TenantGateDeps } from './tenant-gate.js';
+
+/** What the credential routes need. */
+export interface CredentialRouteDeps {
+  gate: TenantGateDeps;
+  ring: SecretRing;
+  listeners: readonly TurnListener[];
+  /** CREDENTIAL_TTL_MAX, seconds. */
+  maxTtlSeconds: number;
+  clock: () => number;
+  metrics?: IcegateMetrics;
+}
+
+const iceServersBody = z.object({
+  ttl: z
+    .number({ error: 'must be a positive integer (seconds)' })
+    .int('must be a positive integer (seconds)')
+    .min(1, 'must be a positive integer (seconds)')
+    .optional(),
+});
+
+/** Mints the credential of an admitted tenant. */
+function mint(deps: CredentialRouteDeps, admitted: AdmittedTenant, now: number, requestedTtl?: number) {
+  const { tenant, keyId, subject } = admitted.token;
+  const ttl = credentialTtl(admitted.entitlement, now, deps.maxTtlSeconds, requestedTtl);
+  const opaque = credentialOpaque(deps.ring, tenant, keyId, subject ?? undefined);
+  const credential = mintCredential(deps.ring, { tenant, ttlSeconds: ttl, now, opaque });
+  return { ttl, credential };
+}
+
+/** POST /v1/ice-servers and GET /v1/turn-credentials. */
+export function credentialRoutes(deps: CredentialRouteDeps): Router {
+  const router = createRouter();
+  const urls = iceUrlsOf(deps.listeners);
+  if (urls.turn.length === 0)
+    throw new RangeError('the credential endpoint needs at least one TURN listener');
+  const count = (api: CredentialApi) => countCredentialOutcome(api, deps.metrics);
+
+  router.post('/v1/ice-servers', count('ice_servers'), requireJsonContent(), async (req, res) => {
+    const body = parseBody(iceServersBody, req.body, {});
+    const now = deps.clock();
+    const admitted = await admitTenant(req, deps.gate, now);
+    const { ttl, credential } = mint(deps, admitted, now, body.ttl);
+    const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
+    if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
+    iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
+    res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
+  });
+
+  router.get('/v1/turn-credentials', count('turn_credentials'), async (req, res) => {
+    if (req.query.service !== 'turn') {
+      throw new HttpError('invalid_request', 'query parameter service must be "turn"');
+    }
+    const now = deps.clock();
+    const admitted = await admitTenant(req, deps.gate, now);
+    const { ttl, credential } = mint(deps, admitted, now);
+    res.json({ username: credential.username, password: credential.password, ttl, uris: urls.turn });
+  });
+
+  return router;
+}

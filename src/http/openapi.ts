@@ -1,0 +1,527 @@
+// The OpenAPI 3.1 description of the public and admin HTTP API, served at /openapi.json.
+// Hand-written so it reads as the contract; the integration tests validate real responses
+// against it, so it cannot drift from the code unnoticed.
+import { HTTP_ERROR_CODES } from './http-error.js';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema) => ({ 'application/json': { schema } });
+const jstDate: Schema = {
+  type: 'string',
+  pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
+  description: 'JST calendar date',
+};
+const instant: Schema = { type: 'string', format: 'date-time' };
+
+function refusal(description: string) {
+  return { description, content: json(ref('Error')) };
+}
+
+const tokenRefusals = {
+  '401': refusal('invalid_token, token_expired, unknown_license or license_revoked'),
+  '429': {
+    description: 'rate_limited',
+    headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds until the window ends' } },
+    content: json(ref('Error')),
+  },
+  '503': refusal('entitlement_unavailable: the entitlement cannot be checked now (fail closed)'),
+};
+
+const entitledRefusals = {
+  ...tokenRefusals,
+  '403': refusal('support_expired (also: no support at all) or support_not_started'),
+};
+
+const bodyRefusals = {
+  '400': refusal('invalid_request: malformed JSON or a body that does not match the schema'),
+  '413': refusal('payload_too_large: the body exceeds 16 kB'),
+  '415': refusal('unsupported_media_type: a body that is not application/json'),
+};
+
+const adminRefusals = {
+  '401': refusal('invalid_token or token_expired (admin JWT)'),
+  '403': refusal('forbidden: the token lacks the admin scope'),
+  '429': tokenRefusals['429'],
+};
+
+const tenantParam = {
+  name: 'tenant',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+};
+
+const schemas: Record<string, Schema> = {
+  Error: {
+    type: 'object',
+    required: ['error', 'message'],
+    additionalProperties: false,
+    properties: { error: { type: 'string', enum: [...HTTP_ERROR_CODES] }, message: { type: 'string' } },
+  },
+  IceServersRequest: {
+    type: 'object',
+    properties: {
+      ttl: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Requested credential lifetime in seconds; longer requests get the configured maximum.',
+      },
+    },
+  },
+  IceServer: {
+    type: 'object',
+    description: 'A W3C RTCIceServer.',
+    required: ['urls'],
+    additionalProperties: false,
+    properties: {
+      urls: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(stun|turn|turns):' } },
+      username: { type: 'string' },
+      credential: { type: 'string' },
+    },
+  },
+  IceServers: {
+    type: 'object',
+    description: 'Passed unchanged to new RTCPeerConnection(body).',
+    required: ['iceServers', 'ttl', 'expiresAt'],
+    additionalProperties: false,
+    properties: {
+      iceServers: { type: 'array', minItems: 1, items: ref('IceServer') },
+      ttl: { type: 'integer', minimum: 1 },
+      expiresAt: instant,
+    },
+  },
+  TurnCredentials: {
+    type: 'object',
+    description: 'draft-uberti-rtcweb-turn-rest-00 section 2.2 response.',
+    required: ['username', 'password', 'ttl', 'uris'],
+    additionalProperties: false,
+    properties: {
+      username: { type: 'string', pattern: '^[0-9]+:[A-Za-z0-9._-]+(:[^:]+)?$' },
+      password: { type: 'string' },
+      ttl: { type: 'integer', minimum: 1 },
+      uris: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(turn|turns):' } },
+    },
+  },
+  ServerRequest: {
+    type: 'object',
+    required: ['server'],
+    properties: { server: { type: 'string', minLength: 1, maxLength: 255 } },
+  },
+  NewLicenseKey: {
+    type: 'object',
+    required: ['keyId', 'key'],
+    properties: {
+      keyId: { type: 'string' },
+      key: { type: 'string', description: '<keyId>.<secret>: shown once' },
+      revoked: { type: 'array', items: { type: 'string' } },
+    },
+  },
+  Tenant: {
+    type: 'object',
+    required: ['id', 'name', 'createdAt'],
+    additionalProperties: false,
+    properties: { id: { type: 'string' }, name: { type: ['string', 'null'] }, createdAt: instant },
+  },
+  Order: {
+    type: 'object',
+    required: ['id', 'kind', 'receivedAt', 'licenses'],
+    properties: {
+      id: { type: 'string', minLength: 1 },
+      kind: { type: 'string', enum: ['initial', 'renewal', 'recontinuation', 'additional'] },
+      receivedAt: { type: 'string', description: 'ISO-8601 instant with an offset' },
+      licenses: { type: 'integer', minimum: 1 },
+      certificate: {
+        type: 'object',
+        required: ['start', 'end'],
+        properties: { start: jstDate, end: jstDate },
+      },
+    },
+  },
+  OrderHistory: {
+    type: 'object',
+    description: 'The order-history file of DOMAIN.md; `name` optionally sets the display name.',
+    required: ['tenant', 'orders'],
+    properties: {
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      orders: { type: 'array', items: ref('Order') },
+    },
+  },
+  Rejection: {
+    type: 'object',
+    required: ['order', 'code', 'message'],
+    properties: {
+      order: { type: 'string' },
+      code: {
+        type: 'string',
+        enum: [
+          'recontinuation_required',
+          'renewal_applies',
+          'no_prior_support',
+          'already_initialised',
+          'no_active_support',
+        ],
+      },
+      message: { type: 'string' },
+    },
+  },
+  ImportResult: {
+    type: 'object',
+    required: ['tenant', 'accepted', 'rejected', 'unchanged', 'statusChanged'],
+    additionalProperties: false,
+    properties: {
+      tenant: { type: 'string' },
+      accepted: { type: 'array', items: { type: 'string' } },
+      rejected: { type: 'array', items: ref('Rejection') },
+      unchanged: { type: 'array', items: { type: 'string' } },
+      statusChanged: { type: 'array', items: { type: 'string' } },
+    },
+  },
+  SupportPeriod: {
+    type: 'object',
+    required: ['order', 'kind', 'serviceFrom', 'start', 'end', 'licenses'],
+    properties: {
+      order: { type: 'string' },
+      kind: { type: 'string' },
+      serviceFrom: jstDate,
+      start: jstDate,
+      end: jstDate,
+      licenses: { type: 'integer' },
+    },
+  },
+  Timeline: {
+    type: 'object',
+    required: ['tenant', 'periods', 'rejected'],
+    properties: {
+      tenant: { type: 'string' },
+      periods: { type: 'array', items: ref('SupportPeriod') },
+      rejected: { type: 'array', items: ref('Rejection') },
+    },
+  },
+  Entitlement: {
+    type: 'object',
+    required: ['tenant', 'active', 'state', 'licenses', 'until'],
+    additionalProperties: false,
+    properties: {
+      tenant: { type: 'string' },
+      active: { type: 'boolean' },
+      state: { type: 'string', enum: ['active', 'grace', 'not_started', 'expired', 'none'] },
+      licenses: { type: 'integer', minimum: 0 },
+      until: { oneOf: [jstDate, { type: 'null' }] },
+    },
+  },
+  LicenseKey: {
+    type: 'object',
+    description: 'A license key without its secret.',
+    required: ['keyId', 'tenant', 'serverIdentity', 'issuedAt', 'revokedAt', 'replacedBy'],
+    additionalProperties: false,
+    properties: {
+      keyId: { type: 'string' },
+      tenant: { type: 'string' },
+      serverIdentity: { type: 'string' },
+      issuedAt: instant,
+      revokedAt: { oneOf: [instant, { type: 'null' }] },
+      replacedBy: { type: ['string', 'null'] },
+    },
+  },
+  TenantDetail: {
+    type: 'object',
+    required: ['tenant', 'timeline', 'entitlement', 'keys'],
+    additionalProperties: false,
+    properties: {
+      tenant: ref('Tenant'),
+      timeline: ref('Timeline'),
+      entitlement: ref('Entitlement'),
+      keys: { type: 'array', items: ref('LicenseKey') },
+    },
+  },
+  Allocation: {
+    type: 'object',
+    description: 'A live TURN allocation on the node that answered.',
+    required: ['id', 'tenant', 'username', 'transport', 'client', 'relayed', 'createdAt', 'expiresAt'],
+    properties: {
+      id: { type: 'integer' },
+      tenant: { type: 'string' },
+      username: { type: 'string' },
+      keyId: { type: ['string', 'null'] },
+      transport: { type: 'string', enum: ['udp', 'tcp', 'tls'] },
+      client: { type: 'string', description: 'client transport address, ip:port' },
+      relayed: { type: 'string', description: 'relayed transport address, ip:port' },
+      createdAt: instant,
+      expiresAt: instant,
+    },
+  },
+};
+
+/** The OpenAPI document of the icegate HTTP API. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'icegate',
+    version: '1',
+    description:
+      'TURN credentials for entitled tenants, self-service license-key reissue, and the admin API. ' +
+      'Every refusal is JSON {error, message} with a stable code.',
+  },
+  servers: [{ url: '/' }],
+  components: {
+    securitySchemes: {
+      tenantJwt: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          'HS256 with the license key secret; kid = key id; exp required, at most 10 minutes ahead.',
+      },
+      adminJwt: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'HS256 with ADMIN_TOKEN_SECRET; exp required; scope "admin".',
+      },
+    },
+    schemas,
+  },
+  paths: {
+    '/v1/ice-servers': {
+      post: {
+        operationId: 'getIceServers',
+        summary: 'ICE servers with a fresh TURN credential for an entitled tenant',
+        security: [{ tenantJwt: [] }],
+        requestBody: { required: false, content: json(ref('IceServersRequest')) },
+        responses: {
+          '200': { description: 'RTCConfiguration', content: json(ref('IceServers')) },
+          ...bodyRefusals,
+          ...entitledRefusals,
+        },
+      },
+    },
+    '/v1/turn-credentials': {
+      get: {
+        operationId: 'getTurnCredentials',
+        summary: 'A TURN credential in the draft-uberti-rtcweb-turn-rest shape',
+        security: [{ tenantJwt: [] }],
+        parameters: [
+          { name: 'service', in: 'query', required: true, schema: { type: 'string', enum: ['turn'] } },
+        ],
+        responses: {
+          '200': { description: 'credential', content: json(ref('TurnCredentials')) },
+          '400': refusal('invalid_request: service is not "turn"'),
+          ...entitledRefusals,
+        },
+      },
+    },
+    '/v1/license-keys/reissue': {
+      post: {
+        operationId: 'reissueOwnKey',
+        summary: 'Self-service reissue: a new key bound to a new server; the signing key is revoked',
+        security: [{ tenantJwt: [] }],
+        requestBody: { required: true, content: json(ref('ServerRequest')) },
+        responses: {
+          '200': { description: 'the new key', content: json(ref('NewLicenseKey')) },
+          ...bodyRefusals,
+          ...entitledRefusals,
+        },
+      },
+    },
+    '/v1/admin/tenants': {
+      get: {
+        operationId: 'listTenants',
+        security: [{ adminJwt: [] }],
+        responses: {
+          '200': {
+            description: 'all tenants',
+            content: json({
+              type: 'object',
+              required: ['tenants'],
+              properties: { tenants: { type: 'array', items: ref('Tenant') } },
+            }),
+          },
+          ...adminRefusals,
+        },
+      },
+    },
+    '/v1/admin/orders': {
+      post: {
+        operationId: 'importOrders',
+        summary: "Imports a tenant's orders (idempotent by order id)",
+        security: [{ adminJwt: [] }],
+        requestBody: { required: true, content: json(ref('OrderHistory')) },
+        responses: {
+          '200': { description: 'what the import did', content: json(ref('ImportResult')) },
+          ...bodyRefusals,
+          '409': refusal('order_conflict: an order id reused with different content'),
+          ...adminRefusals,
+          '503': refusal('entitlement_unavailable: the store is unavailable'),
+        },
+      },
+    },
+    '/v1/admin/tenants/{tenant}': {
+      get: {
+        operationId: 'showTenant',
+        security: [{ adminJwt: [] }],
+        parameters: [tenantParam],
+        responses: {
+          '200': { description: 'timeline, entitlement now, keys', content: json(ref('TenantDetail')) },
+          '404': refusal('unknown_tenant'),
+          ...adminRefusals,
+        },
+      },
+    },
+    '/v1/admin/tenants/{tenant}/license-keys': {
+      get: {
+        operationId: 'listKeys',
+        security: [{ adminJwt: [] }],
+        parameters: [tenantParam],
+        responses: {
+          '200': {
+            description: "the tenant's keys, oldest first",
+            content: json({
+              type: 'object',
+              required: ['keys'],
+              properties: { keys: { type: 'array', items: ref('LicenseKey') } },
+            }),
+          },
+          '404': refusal('unknown_tenant'),
+          ...adminRefusals,
+        },
+      },
+      post: {
+        operationId: 'issueKey',
+        summary: 'Issues the first key of a tenant',
+        security: [{ adminJwt: [] }],
+        parameters: [tenantParam],
+        requestBody: { required: true, content: json(ref('ServerRequest')) },
+        responses: {
+          '201': { description: 'the new key', content: json(ref('NewLicenseKey')) },
+          ...bodyRefusals,
+          '404': refusal('unknown_tenant'),
+          '409': refusal('active_key_exists: use reissue'),
+          ...adminRefusals,
+        },
+      },
+    },
+    '/v1/admin/tenants/{tenant}/license-keys/reissue': {
+      post: {
+        operationId: 'adminReissueKey',
+        summary: "Reissues a tenant's key for a new server and revokes the old one",
+        security: [{ adminJwt: [] }],
+        parameters: [tenantParam],
+        requestBody: { required: true, content: json(ref('ServerRequest')) },
+        responses: {
+          '200': { description: 'the new key and the revoked ones', content: json(ref('NewLicenseKey')) },
+          ...bodyRefusals,
+          '404': refusal('unknown_tenant'),
+          ...adminRefusals,
+          '403': refusal('forbidden, or support_inactive: reissue needs active support or grace'),
+        },
+      },
+    },
+    '/v1/admin/license-keys/{keyId}/revoke': {
+      post: {
+        operationId: 'revokeKey',
+        security: [{ adminJwt: [] }],
+        parameters: [{ name: 'keyId', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': {
+            description: 'the revoked key',
+            content: json({ type: 'object', required: ['key'], properties: { key: ref('LicenseKey') } }),
+          },
+          '404': refusal('unknown_key'),
+          ...adminRefusals,
+        },
+      },
+    },
+    '/v1/admin/tenants/{tenant}/allocations': {
+      get: {
+        operationId: 'listAllocations',
+        summary: "The tenant's live allocations on the node that answers",
+        security: [{ adminJwt: [] }],
+        parameters: [tenantParam],
+        responses: {
+          '200': {
+            description: 'allocations',
+            content: json({
+              type: 'object',
+              required: ['allocations'],
+              properties: { allocations: { type: 'array', items: ref('Allocation') } },
+            }),
+          },
+          ...adminRefusals,
+        },
+      },
+      delete: {
+        operationId: 'closeAllocations',
+        summary: "Closes the tenant's live allocations on the node that answers",
+        security: [{ adminJwt: [] }],
+        parameters: [tenantParam],
+        responses: {
+          '200': {
+            description: 'how many were closed',
+            content: json({
+              type: 'object',
+              required: ['closed'],
+              properties: { closed: { type: 'integer', minimum: 0 } },
+            }),
+          },
+          ...adminRefusals,
+        },
+      },
+    },
+    '/healthz': {
+      get: {
+        operationId: 'health',
+        summary: 'The process answers',
+        responses: {
+          '200': {
+            description: 'up',
+            content: json({ type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }),
+          },
+        },
+      },
+    },
+    '/readyz': {
+      get: {
+        operationId: 'readiness',
+        summary: 'Ready for new traffic (503 while starting or draining)',
+        responses: {
+          '200': {
+            description: 'ready',
+            content: json({
+              type: 'object',
+              required: ['status'],
+              properties: { status: { const: 'ready' } },
+            }),
+          },
+          '503': {
+            description: 'starting or draining',
+            content: json({
+              type: 'object',
+              required: ['status'],
+              properties: { status: { enum: ['starting', 'draining'] } },
+            }),
+          },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (when a registry is configured)',
+        responses: {
+          '200': {
+            description: 'exposition format',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        responses: { '200': { description: 'this document', content: json({ type: 'object' }) } },
+      },
+    },
+  },
+} as const;

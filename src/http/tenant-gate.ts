@@ -1,0 +1,53 @@
+// The gate in front of every tenant route: a valid tenant JWT (licensing), the tenant's rate
+// limit, then an entitlement that is active or in grace. The order keeps the cheap checks
+// first and never tells an unauthenticated caller anything about a tenant's support.
+import type { Request } from 'express';
+import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
+import type { StoredKey } from '../entitlement/store/stored-key.js';
+import { type VerifiedTenantToken, verifyTenantToken } from '../licensing/index.js';
+import { bearerToken } from './bearer-token.js';
+import { HttpError } from './http-error.js';
+import { enforceRateLimit } from './rate-limit/rate-limit-policy.js';
+import type { RateLimiter, RateLimitRule } from './rate-limit/rate-limiter.js';
+
+/** What the gate needs. */
+export interface TenantGateDeps {
+  /** License keys by id (the fleet-invalidated cache). */
+  keys: { lookup(keyId: string): Promise<StoredKey | null> };
+  entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
+  limiter: RateLimiter;
+  perTenant: RateLimitRule;
+}
+
+/** A caller that passed the gate. */
+export interface AdmittedTenant {
+  token: VerifiedTenantToken;
+  entitlement: EntitlementAnswer;
+}
+
+/**
+ * Refusal for an entitlement that is not active. Decision: `none` (no accepted order at all)
+ * is answered `support_expired`: DESIGN.md has no separate code, and to the customer both mean
+ * "no support in force; renew or contact sales".
+ */
+export function entitlementRefusal(entitlement: EntitlementAnswer): HttpError | null {
+  if (entitlement.active) return null;
+  switch (entitlement.state) {
+    case 'not_started':
+      return new HttpError('support_not_started', 'annual support of this tenant has not started yet');
+    case 'none':
+      return new HttpError('support_expired', 'this tenant has no annual support in force');
+    default:
+      return new HttpError('support_expired', 'annual support of this tenant has expired');
+  }
+}
+
+/** Admits the request's tenant at `now` (ms) or throws the refusal. */
+export async function admitTenant(req: Request, deps: TenantGateDeps, now: number): Promise<AdmittedTenant> {
+  const token = await verifyTenantToken(bearerToken(req), (keyId) => deps.keys.lookup(keyId), new Date(now));
+  await enforceRateLimit(deps.limiter, 'tenant', token.tenant, deps.perTenant, now);
+  const entitlement = await deps.entitlements.get(token.tenant, now);
+  const refusal = entitlementRefusal(entitlement);
+  if (refusal !== null) throw refusal;
+  return { token, entitlement };
+}

@@ -1,0 +1,31 @@
+// License keys: issue, reissue, revoke; tenant JWT verification (DESIGN.md, DOMAIN.md).
+export { LicenseError, type LicenseErrorCode } from './errors.js';
+export { IssuedKey } from './issued-key.js';
+export {
+  formatLicenseKey,
+  isKeyId,
+  KEY_ID_PREFIX,
+  newKeyId,
+  newKeySecret,
+  parseLicenseKey,
+} from './key-format.js';
+export {
+  type IssueOutcome,
+  LicenseService,
+  type LicenseServiceOptions,
+  type ReissueOutcome,
+} from './license-service.js';
+export {
+  checkServerIdentity,
+  SERVER_IDENTITY_MAX_LENGTH,
+  validateServerIdentity,
+} from './server-identity.js';
+export {
+  CLOCK_TOLERANCE_SECONDS,
+  MAX_TOKEN_LIFETIME_SECONDS,
+  secretKeyFor,
+  TenantTokenError,
+  type TenantTokenErrorCode,
+  type VerifiedTenantToken,
+  verifyTenantToken,
+} from './tenant-token.js';

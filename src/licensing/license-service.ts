@@ -1,0 +1,123 @@
+// Issue, reissue and revoke license keys (DOMAIN.md "License keys", seed 2(2)) over the
+// entitlement store and the support rules. Every result carries the store's changes so the
+// caller can tell other nodes at once (issue 4: revoked keys refused within seconds).
+import { entitlementAt } from '../entitlement/rules/index.js';
+import {
+  type EntitlementStore,
+  isStoreError,
+  type NewKey,
+  type RevokeKeyResult,
+  type StoreChanges,
+  StoreError,
+} from '../entitlement/store/index.js';
+import type { Entitlement } from '../entitlement/types.js';
+import { LicenseError } from './errors.js';
+import { IssuedKey } from './issued-key.js';
+import { isKeyId, newKeyId, newKeySecret } from './key-format.js';
+import { checkServerIdentity } from './server-identity.js';
+
+/** Options of the license service. */
+export interface LicenseServiceOptions {
+  /** Grace days after support ends during which reissue is still allowed; default 0. */
+  graceDays?: number;
+}
+
+/** The outcome of `issue`. */
+export interface IssueOutcome {
+  issued: IssuedKey;
+  changes: StoreChanges;
+}
+
+/** The outcome of `reissue`: the new key, the keys it revoked, and the entitlement that allowed it. */
+export interface ReissueOutcome {
+  issued: IssuedKey;
+  revoked: string[];
+  entitlement: Entitlement;
+  changes: StoreChanges;
+}
+
+const INACTIVE_REASONS: Record<Entitlement['state'], string> = {
+  active: 'support is active',
+  grace: 'support is in grace',
+  not_started: 'support has not started yet',
+  expired: 'support has expired',
+  none: 'the tenant has no accepted support order',
+};
+
+/** Ids are 100 random bits, so a collision is a fluke; retry a couple of times, then give up. */
+const KEY_ID_ATTEMPTS = 3;
+
+/** License-key operations over a store. */
+export class LicenseService {
+  readonly #store: EntitlementStore;
+  readonly #graceDays: number;
+
+  constructor(store: EntitlementStore, options: LicenseServiceOptions = {}) {
+    this.#store = store;
+    this.#graceDays = options.graceDays ?? 0;
+  }
+
+  /**
+   * Issues a tenant's key bound to `serverIdentity`. Store errors: `unknown_tenant`,
+   * `active_key_exists` (a tenant holds one key at a time: use reissue).
+   */
+  async issue(tenant: string, serverIdentity: string, now: Date = new Date()): Promise<IssueOutcome> {
+    const server = checkServerIdentity(serverIdentity);
+    const result = await this.#withFreshKeyId((key) => this.#store.issueKey(tenant, key), server, now);
+    return { issued: new IssuedKey(result.key), changes: result.changes };
+  }
+
+  /**
+   * Issues a new key bound to `serverIdentity` and revokes the tenant's current key in the same
+   * transaction. Refused with `support_inactive` unless the tenant's support is active or in
+   * grace at `now`; `unknown_tenant` from the store for a tenant never imported.
+   */
+  async reissue(
+    tenant: string,
+    serverIdentity: string,
+    now: Date = new Date(),
+    options: { graceDays?: number } = {},
+  ): Promise<ReissueOutcome> {
+    const server = checkServerIdentity(serverIdentity);
+    const history = await this.#store.orderHistory(tenant);
+    if (history === null)
+      throw new StoreError('unknown_tenant', `unknown tenant ${tenant}: import its orders first`);
+    const entitlement = entitlementAt(history, now, { graceDays: options.graceDays ?? this.#graceDays });
+    if (entitlement.state !== 'active' && entitlement.state !== 'grace') {
+      throw new LicenseError(
+        'support_inactive',
+        `license keys of tenant ${tenant} can be reissued only while annual support is active; ` +
+          `at ${now.toISOString()} ${INACTIVE_REASONS[entitlement.state]}`,
+      );
+    }
+    const result = await this.#withFreshKeyId((key) => this.#store.reissueKey(tenant, key), server, now);
+    return {
+      issued: new IssuedKey(result.key),
+      revoked: result.revoked,
+      entitlement,
+      changes: result.changes,
+    };
+  }
+
+  /** Revokes a key at `now`; revoking a revoked key is a no-op. Store error: `unknown_key`. */
+  async revoke(keyId: string, now: Date = new Date()): Promise<RevokeKeyResult> {
+    if (!isKeyId(keyId)) {
+      throw new LicenseError('invalid_key_id', 'a key id is lk_ followed by 20 characters a-z and 2-7');
+    }
+    return this.#store.revokeKey(keyId, now);
+  }
+
+  async #withFreshKeyId<T>(
+    write: (key: NewKey) => Promise<T>,
+    serverIdentity: string,
+    now: Date,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write({ keyId: newKeyId(), secret: newKeySecret(), serverIdentity, issuedAt: now });
+      } catch (err) {
+        if (!isStoreError(err, 'key_conflict') || attempt >= KEY_ID_ATTEMPTS) throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,133 @@
+// Verification of tenant JWTs (DESIGN.md): HS256 only, signed with the license key's secret
+// used as a UTF-8 string (as `jsonwebtoken.sign(payload, secret)` does), header `kid` = key id,
+// `exp` required and at most 10 minutes ahead, optional string `sub`. The tenant is the key's
+// tenant, never a claim of the token.
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { StoredKey } from '../entitlement/store/index.js';
+import { isKeyId } from './key-format.js';
+
+/** Stable refusal codes of DESIGN.md for token problems. */
+export type TenantTokenErrorCode = 'invalid_token' | 'token_expired' | 'unknown_license' | 'license_revoked';
+
+/** A refused tenant token. The message says why, without the token or any secret. */
+export class TenantTokenError extends Error {
+  override readonly name = 'TenantTokenError';
+  readonly code: TenantTokenErrorCode;
+
+  constructor(code: TenantTokenErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** A token that passed every check. */
+export interface VerifiedTenantToken {
+  tenant: string;
+  keyId: string;
+  /** The opaque end-user id (`sub`), or null. */
+  subject: string | null;
+  expiresAt: Date;
+  key: StoredKey;
+}
+
+/** `exp` may be at most this far ahead (DESIGN.md: 10 minutes). */
+export const MAX_TOKEN_LIFETIME_SECONDS = 600;
+/** Clock skew tolerated between the desknet's NEO server and icegate, both ways. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
+/** Longest accepted token and `sub`; a tenant JWT is small, so anything far bigger is abuse. */
+const MAX_TOKEN_LENGTH = 4096;
+const MAX_SUBJECT_LENGTH = 256;
+
+// Building a KeyObject from the string costs ~35x the HMAC itself (TESTING.md), so keep one per
+// key. Bounded: the oldest entries go first when it is full.
+const KEY_OBJECT_CACHE_MAX = 10_000;
+const keyObjects = new Map<string, { secret: string; key: KeyObject }>();
+
+/** The HS256 KeyObject of a stored key, built once per key id and secret. */
+export function secretKeyFor(key: StoredKey): KeyObject {
+  const cached = keyObjects.get(key.keyId);
+  if (cached !== undefined && cached.secret === key.secret) return cached.key;
+  const entry = { secret: key.secret, key: createSecretKey(Buffer.from(key.secret, 'utf8')) };
+  if (keyObjects.size >= KEY_OBJECT_CACHE_MAX) {
+    const oldest = keyObjects.keys().next();
+    if (!oldest.done) keyObjects.delete(oldest.value);
+  }
+  keyObjects.set(key.keyId, entry);
+  return entry.key;
+}
+
+function refuse(code: TenantTokenErrorCode, message: string): TenantTokenError {
+  return new TenantTokenError(code, message);
+}
+
+/**
+ * Verifies a tenant JWT at `now`, looking its key up by `kid`. Throws TenantTokenError:
+ * `invalid_token` (malformed, not HS256, bad signature, `exp` missing or too far ahead, bad
+ * `sub`, not yet valid), `token_expired`, `unknown_license` (no such key), `license_revoked`.
+ */
+export async function verifyTenantToken(
+  token: string,
+  lookupKey: (keyId: string) => Promise<StoredKey | null>,
+  now: Date = new Date(),
+): Promise<VerifiedTenantToken> {
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    throw refuse('invalid_token', 'the token is missing or too long');
+  }
+  let header: jwt.JwtHeader;
+  try {
+    const decoded = jwt.decode(token, { complete: true });
+    if (decoded === null) throw new Error('not a JWT');
+    header = decoded.header;
+  } catch {
+    throw refuse('invalid_token', 'the token is not a well-formed JWT');
+  }
+  if (header.alg !== 'HS256') throw refuse('invalid_token', 'the token must be signed with HS256');
+  const keyId = header.kid;
+  if (typeof keyId !== 'string' || keyId.length === 0) {
+    throw refuse('invalid_token', 'the token header has no kid (the license key id)');
+  }
+  // A kid that cannot be a key id names no license; no need to ask the store.
+  const key = isKeyId(keyId) ? await lookupKey(keyId) : null;
+  if (key === null) throw refuse('unknown_license', 'the token names a license key that does not exist');
+
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  let payload: jwt.JwtPayload | string;
+  try {
+    payload = jwt.verify(token, secretKeyFor(key), {
+      algorithms: ['HS256'],
+      clockTimestamp: nowSeconds,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    });
+  } catch (err) {
+    if (err instanceof jwt.TokenExpiredError) throw refuse('token_expired', 'the token has expired');
+    if (err instanceof jwt.NotBeforeError) throw refuse('invalid_token', 'the token is not valid yet (nbf)');
+    throw refuse('invalid_token', 'the token signature or claims are not valid');
+  }
+  // Checked after the signature, so only a holder of the key's secret learns it was revoked.
+  if (key.revokedAt !== null)
+    throw refuse('license_revoked', 'the license key of this token has been revoked');
+  if (typeof payload !== 'object' || payload === null)
+    throw refuse('invalid_token', 'the token payload is not an object');
+  if (typeof payload.exp !== 'number') throw refuse('invalid_token', 'the token has no exp claim');
+  if (payload.exp > nowSeconds + MAX_TOKEN_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) {
+    throw refuse(
+      'invalid_token',
+      `the token's exp is more than ${MAX_TOKEN_LIFETIME_SECONDS / 60} minutes ahead`,
+    );
+  }
+  const sub: unknown = payload.sub;
+  if (sub !== undefined && (typeof sub !== 'string' || sub.length > MAX_SUBJECT_LENGTH)) {
+    throw refuse(
+      'invalid_token',
+      `the token's sub must be a string of at most ${MAX_SUBJECT_LENGTH} characters`,
+    );
+  }
+  return {
+    tenant: key.tenant,
+    keyId,
+    subject: sub === undefined ? null : sub,
+    expiresAt: new Date(payload.exp * 1000),
+    key,
+  };
+}

@@ -1,0 +1,115 @@
+// Thin typed views over prom-client metrics. prom-client types label values as any string; these
+// views take them from the closed sets of ./label-sets.ts, so a call site cannot invent a value
+// (and with it a new series) without the compiler noticing.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Label names to the type of their values (each a union of string literals). */
+export type LabelShape = Record<string, string>;
+
+/** Label values of one series, each from its closed set. */
+export type LabelValuesOf<L> = { readonly [K in keyof L]: L[K] };
+
+/** Closed set of values per label name, used to declare and pre-create every series. */
+export type LabelSets<L> = { readonly [K in keyof L]: readonly L[K][] };
+
+/** A counter whose label values come from closed sets. */
+export interface LabelledCounter<L extends LabelShape> {
+  inc(labels: LabelValuesOf<L>, value?: number): void;
+  /** A child bound to one series, for call sites that bump the same series often. */
+  labels(labels: LabelValuesOf<L>): { inc(value?: number): void };
+}
+
+/** A gauge whose label values come from closed sets. */
+export interface LabelledGauge<L extends LabelShape> {
+  inc(labels: LabelValuesOf<L>, value?: number): void;
+  dec(labels: LabelValuesOf<L>, value?: number): void;
+  set(labels: LabelValuesOf<L>, value: number): void;
+  labels(labels: LabelValuesOf<L>): { inc(value?: number): void; dec(value?: number): void; set(value: number): void };
+}
+
+/** A gauge without labels. */
+export interface PlainGauge {
+  inc(value?: number): void;
+  dec(value?: number): void;
+  set(value: number): void;
+}
+
+/** A histogram whose label values come from closed sets (or, for `route`, the app's route templates). */
+export interface LabelledHistogram<L extends LabelShape> {
+  observe(labels: LabelValuesOf<L>, value: number): void;
+  /** Starts a timer; the returned function observes the elapsed seconds with the merged labels. */
+  startTimer(labels?: Partial<LabelValuesOf<L>>): (labels?: Partial<LabelValuesOf<L>>) => number;
+}
+
+interface Definition<L extends LabelShape> {
+  registry: Registry;
+  name: string;
+  help: string;
+  labels: LabelSets<L>;
+}
+
+/** Every combination of the closed label values, so each series exists (at 0) from the start. */
+export function labelCombinations<L extends LabelShape>(sets: LabelSets<L>): LabelValuesOf<L>[] {
+  let combos: Record<string, string>[] = [{}];
+  for (const [name, values] of Object.entries(sets) as [string, readonly string[]][]) {
+    combos = combos.flatMap((partial) => values.map((value) => ({ ...partial, [name]: value })));
+  }
+  return combos as unknown as LabelValuesOf<L>[];
+}
+
+function labelNames<L extends LabelShape>(sets: LabelSets<L>): string[] {
+  return Object.keys(sets);
+}
+
+/**
+ * A counter with every series pre-created at 0: `rate()` over a series that appears only with
+ * its first increment misses that increment, and dashboards show "no data" instead of 0.
+ */
+export function closedCounter<L extends LabelShape>(def: Definition<L>): LabelledCounter<L> {
+  const counter = new Counter({
+    name: def.name,
+    help: def.help,
+    labelNames: labelNames(def.labels),
+    registers: [def.registry],
+  });
+  for (const combo of labelCombinations(def.labels)) counter.inc(combo, 0);
+  return counter;
+}
+
+/** A gauge with every series pre-created at 0. */
+export function closedGauge<L extends LabelShape>(def: Definition<L>): LabelledGauge<L> {
+  const gauge = new Gauge({
+    name: def.name,
+    help: def.help,
+    labelNames: labelNames(def.labels),
+    registers: [def.registry],
+  });
+  for (const combo of labelCombinations(def.labels)) gauge.set(combo, 0);
+  return gauge;
+}
+
+/** A gauge without labels, starting at 0. */
+export function plainGauge(def: Omit<Definition<never>, 'labels'>): PlainGauge {
+  const gauge = new Gauge({ name: def.name, help: def.help, registers: [def.registry] });
+  gauge.set(0);
+  return gauge;
+}
+
+/** A histogram; series whose labels are all closed are pre-created. */
+export function labelledHistogram<L extends LabelShape>(
+  def: Omit<Definition<L>, 'labels'> & {
+    labelNames: readonly (keyof L & string)[];
+    buckets: number[];
+    preCreate?: LabelSets<L>;
+  },
+): LabelledHistogram<L> {
+  const histogram = new Histogram({
+    name: def.name,
+    help: def.help,
+    labelNames: [...def.labelNames],
+    buckets: def.buckets,
+    registers: [def.registry],
+  });
+  if (def.preCreate) for (const combo of labelCombinations(def.preCreate)) histogram.zero(combo);
+  return histogram;
+}

@@ -1,0 +1,63 @@
+import type { RemoteInfo } from 'node:dgram';
+import type { TransportAddress } from '../stun/index.js';
+import { FiveTuple } from '../turn/index.js';
+
+/** Most tuples one listener remembers before starting over (a flood of sources cannot grow it). */
+export const MAX_CACHED_TUPLES = 65_536;
+
+const MAPPED_PREFIX = '::ffff:';
+
+/**
+ * The FiveTuple of each UDP client of one listener, so a packet from a known client costs two map
+ * lookups by values dgram already made (its address string and port number) and no new object.
+ * When full, the cache is simply cleared: tuples are values, and a new one with the same key
+ * finds the same allocation.
+ */
+export class ClientTuples {
+  readonly #byIp = new Map<string, Map<number, FiveTuple>>();
+  #count = 0;
+
+  constructor(readonly server: TransportAddress) {}
+
+  /** The tuple of a datagram from `from`. */
+  tupleFor(from: RemoteInfo): FiveTuple {
+    const known = this.#byIp.get(from.address)?.get(from.port);
+    if (known !== undefined) return known;
+    if (this.#count >= MAX_CACHED_TUPLES) this.#clear();
+    let byPort = this.#byIp.get(from.address);
+    if (byPort === undefined) {
+      byPort = new Map();
+      this.#byIp.set(from.address, byPort);
+    }
+    const tuple = new FiveTuple('udp', clientAddress(from), this.server);
+    byPort.set(from.port, tuple);
+    this.#count++;
+    return tuple;
+  }
+
+  /** Forgets the tuple of `client` (e.g. once its allocation ended). */
+  forget(client: TransportAddress): void {
+    const byPort = this.#byIp.get(client.address);
+    if (byPort?.delete(client.port) === true) {
+      this.#count--;
+      if (byPort.size === 0) this.#byIp.delete(client.address);
+    }
+  }
+
+  get size(): number {
+    return this.#count;
+  }
+
+  #clear(): void {
+    this.#byIp.clear();
+    this.#count = 0;
+  }
+}
+
+/** An IPv4 client seen on a dual-stack IPv6 socket arrives as ::ffff:a.b.c.d; TURN speaks of it as IPv4. */
+function clientAddress(from: RemoteInfo): TransportAddress {
+  if (from.family === 'IPv6' && from.address.startsWith(MAPPED_PREFIX) && from.address.includes('.')) {
+    return { family: 'IPv4', address: from.address.slice(MAPPED_PREFIX.length), port: from.port };
+  }
+  return { family: from.family, address: from.address, port: from.port };
+}

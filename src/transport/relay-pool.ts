@@ -1,0 +1,273 @@
+// Relay sockets, one per allocation, bound in a port range (RFC 8656 section 7.2: the server picks
+// the relayed transport address; ports should be hard to guess, section 21.1.2).
+import { randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import type { TransportAddress } from '../stun/index.js';
+import type { BoundRelay, RelayFailure, RelayRequest } from '../turn/index.js';
+import { familyOf, socketTypeOf } from './address-family.js';
+import { IGNORE_ERRORS, TransportError, type TransportErrorReporter } from './errors.js';
+import { literalLookup } from './literal-lookup.js';
+
+/** Where relays of one family bind, and what they advertise. */
+export interface RelayAddressConfig {
+  /** The IP relay sockets bind (`TURN_RELAY_IP`). */
+  bindIp: string;
+  /** The IP advertised in XOR-RELAYED-ADDRESS (`TURN_EXTERNAL_IP`); the bind IP by default. */
+  externalIp?: string;
+}
+
+/** Options of a RelayPool. */
+export interface RelayPoolOptions {
+  /** At least one of IPv4 and IPv6. */
+  relays: readonly RelayAddressConfig[];
+  /** The port range, inclusive (`TURN_MIN_PORT`, `TURN_MAX_PORT`). */
+  minPort: number;
+  maxPort: number;
+  /** Binds tried per Allocate before answering 508; 64 by default. */
+  maxBindAttempts?: number;
+  onError?: TransportErrorReporter;
+}
+
+/** What receives the relay sockets' output: the TURN core. */
+export interface RelayOwner {
+  handlePeerPacket(relayId: number, from: TransportAddress, data: Buffer): void;
+  relayBound(ref: number, relay: BoundRelay): void;
+  relayFailed(ref: number, reason: RelayFailure): void;
+}
+
+interface FamilyPool {
+  type: 'udp4' | 'udp6';
+  bindIp: string;
+  externalIp: string;
+  /** Ports this pool holds or is binding. */
+  inUse: Set<number>;
+}
+
+interface RelaySocket {
+  socket: dgram.Socket;
+  pool: FamilyPool;
+  port: number;
+}
+
+type OpenResult = dgram.Socket | 'in-use' | Error;
+
+/**
+ * Opens, indexes and closes relay sockets. A datagram from a peer reaches the owner through one
+ * closure made per socket at bind time (not per packet); sends are plain `socket.send`.
+ */
+export class RelayPool {
+  readonly #pools = new Map<TransportAddress['family'], FamilyPool>();
+  readonly #sockets = new Map<number, RelaySocket>();
+  readonly #minPort: number;
+  readonly #maxPort: number;
+  readonly #maxAttempts: number;
+  readonly #onError: TransportErrorReporter;
+  #owner: RelayOwner | null = null;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: RelayPoolOptions) {
+    const { minPort, maxPort } = options;
+    if (
+      !Number.isInteger(minPort) ||
+      !Number.isInteger(maxPort) ||
+      minPort < 1 ||
+      maxPort > 65535 ||
+      minPort > maxPort
+    ) {
+      throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', `bad relay port range ${minPort}-${maxPort}`);
+    }
+    this.#minPort = minPort;
+    this.#maxPort = maxPort;
+    this.#maxAttempts = options.maxBindAttempts ?? 64;
+    this.#onError = options.onError ?? IGNORE_ERRORS;
+    for (const relay of options.relays) {
+      const family = familyOf(relay.bindIp, 'relay IP');
+      const externalIp = relay.externalIp ?? relay.bindIp;
+      if (familyOf(externalIp, 'external IP') !== family) {
+        throw new TransportError(
+          'ICEGATE_TRANSPORT_BAD_OPTION',
+          `external IP ${externalIp} is not ${family}`,
+        );
+      }
+      this.#pools.set(family, {
+        type: socketTypeOf(family),
+        bindIp: relay.bindIp,
+        externalIp,
+        inUse: new Set(),
+      });
+    }
+    if (this.#pools.size === 0) throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', 'no relay address');
+  }
+
+  /** The families that have a relay address. */
+  get families(): TransportAddress['family'][] {
+    return [...this.#pools.keys()];
+  }
+
+  /** Open relay sockets (reserved ones included). */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Connects the pool to the core that receives its packets and answers. */
+  attach(owner: RelayOwner): void {
+    this.#owner = owner;
+  }
+
+  /** Opens a relay for `request`, answering the owner's relayBound or relayFailed later. */
+  bind(request: RelayRequest): void {
+    this.#bind(request).catch((error: unknown) => {
+      this.#report('relay bind failed', error);
+      this.#owner?.relayFailed(request.ref, 'error');
+    });
+  }
+
+  /** Sends `data[offset, offset+length)` from relay `relayId` to `peer`. */
+  send(relayId: number, peer: TransportAddress, data: Buffer, offset: number, length: number): void {
+    const relay = this.#sockets.get(relayId);
+    if (relay !== undefined) relay.socket.send(data, offset, length, peer.port, peer.address);
+  }
+
+  /** Closes relay `relayId` and frees its port. */
+  close(relayId: number): void {
+    const relay = this.#sockets.get(relayId);
+    if (relay === undefined) return;
+    this.#sockets.delete(relayId);
+    relay.pool.inUse.delete(relay.port);
+    closeQuietly(relay.socket);
+  }
+
+  /** Closes every relay; later binds fail. */
+  closeAll(): void {
+    this.#closed = true;
+    for (const relayId of [...this.#sockets.keys()]) this.close(relayId);
+  }
+
+  async #bind(request: RelayRequest): Promise<void> {
+    const owner = this.#owner;
+    const pool = this.#pools.get(request.family);
+    if (owner === null) throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', 'relay pool not attached');
+    if (pool === undefined || this.#closed) {
+      owner.relayFailed(request.ref, 'error');
+      return;
+    }
+    const step = request.evenPort ? 2 : 1;
+    const first = request.evenPort ? this.#minPort + (this.#minPort % 2) : this.#minPort;
+    const last = request.reserveNext ? this.#maxPort - 1 : this.#maxPort;
+    const count = last >= first ? Math.floor((last - first) / step) + 1 : 0;
+    const start = count > 0 ? randomInt(count) : 0;
+    let attempts = 0;
+    for (let i = 0; i < count && attempts < this.#maxAttempts && !this.#closed; i++) {
+      const port = first + ((start + i) % count) * step;
+      if (pool.inUse.has(port) || (request.reserveNext && pool.inUse.has(port + 1))) continue;
+      attempts++;
+      const bound = await this.#openPair(pool, port, request.reserveNext);
+      if (bound === 'in-use') continue;
+      if (bound instanceof Error) {
+        this.#report('relay bind failed', bound);
+        owner.relayFailed(request.ref, 'error');
+        return;
+      }
+      if (this.#closed) {
+        for (const socket of bound) closeQuietly(socket);
+        break;
+      }
+      const [main, next] = bound;
+      const relay: BoundRelay = {
+        relayId: this.#register(pool, port, main),
+        address: this.#advertised(pool, port),
+      };
+      if (next !== undefined) {
+        relay.reserved = {
+          relayId: this.#register(pool, port + 1, next),
+          address: this.#advertised(pool, port + 1),
+        };
+      }
+      owner.relayBound(request.ref, relay);
+      return;
+    }
+    owner.relayFailed(request.ref, 'exhausted');
+  }
+
+  /** Binds `port` (and `port + 1` when `pair`); claims the ports meanwhile, frees them on failure. */
+  async #openPair(pool: FamilyPool, port: number, pair: boolean): Promise<[dgram.Socket] | [dgram.Socket, dgram.Socket] | 'in-use' | Error> {
+    pool.inUse.add(port);
+    const main = await this.#open(pool, port);
+    if (!(main instanceof dgram.Socket)) {
+      pool.inUse.delete(port);
+      return main;
+    }
+    if (!pair) return [main];
+    pool.inUse.add(port + 1);
+    const next = await this.#open(pool, port + 1);
+    if (next instanceof dgram.Socket) return [main, next];
+    pool.inUse.delete(port);
+    pool.inUse.delete(port + 1);
+    closeQuietly(main);
+    return next;
+  }
+
+  #open(pool: FamilyPool, port: number): Promise<OpenResult> {
+    return new Promise((resolve) => {
+      const socket = dgram.createSocket({
+        type: pool.type,
+        ipv6Only: pool.type === 'udp6',
+        lookup: literalLookup,
+      });
+      const onError = (error: NodeJS.ErrnoException): void => {
+        closeQuietly(socket);
+        resolve(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? 'in-use' : error);
+      };
+      socket.once('error', onError);
+      socket.bind({ port, address: pool.bindIp, exclusive: true }, () => {
+        socket.off('error', onError);
+        resolve(socket);
+      });
+    });
+  }
+
+  #register(pool: FamilyPool, port: number, socket: dgram.Socket): number {
+    const relayId = this.#nextId++;
+    const owner = this.#owner!;
+    const report = this.#onError;
+    socket.on('message', (data: Buffer, from: dgram.RemoteInfo) => {
+      try {
+        owner.handlePeerPacket(relayId, from, data);
+      } catch (error) {
+        report(
+          new TransportError('ICEGATE_TRANSPORT_HANDLER_ERROR', 'peer packet handler threw', {
+            cause: error,
+          }),
+        );
+      }
+    });
+    // After bind, errors are failed sends (no route, buffer full): the relay stays open.
+    socket.on('error', (error) => {
+      report(
+        new TransportError('ICEGATE_TRANSPORT_SOCKET_ERROR', `relay socket: ${error.message}`, {
+          cause: error,
+        }),
+      );
+    });
+    this.#sockets.set(relayId, { socket, pool, port });
+    return relayId;
+  }
+
+  #advertised(pool: FamilyPool, port: number): TransportAddress {
+    return { family: pool.type === 'udp4' ? 'IPv4' : 'IPv6', address: pool.externalIp, port };
+  }
+
+  #report(message: string, cause: unknown): void {
+    this.#onError(new TransportError('ICEGATE_TRANSPORT_SOCKET_ERROR', message, { cause }));
+  }
+}
+
+/** Closes a socket that may already be closed or never bound. */
+export function closeQuietly(socket: dgram.Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // Already closed.
+  }
+}

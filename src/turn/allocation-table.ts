@@ -1,0 +1,76 @@
+import type { Allocation } from './allocation.js';
+
+/**
+ * The live allocations, indexed three ways with O(1) lookups: by 5-tuple (client packets,
+ * RFC 8656 section 5), by relay (peer packets, section 11.3) and by tenant (quota, admin).
+ * It also counts Allocates that passed the quota check but have no relay yet, so concurrent
+ * requests cannot overshoot a quota.
+ */
+export class AllocationTable {
+  readonly #byTuple = new Map<string, Allocation>();
+  readonly #byRelay = new Map<number, Allocation>();
+  readonly #byTenant = new Map<string, Set<Allocation>>();
+  readonly #pendingByTenant = new Map<string, number>();
+
+  /** Live allocations. */
+  get size(): number {
+    return this.#byTuple.size;
+  }
+
+  byTuple(key: string): Allocation | undefined {
+    return this.#byTuple.get(key);
+  }
+
+  byRelay(relayId: number): Allocation | undefined {
+    return this.#byRelay.get(relayId);
+  }
+
+  /** The tenant's live allocations (a live set: copy before deleting while iterating). */
+  ofTenant(tenant: string): ReadonlySet<Allocation> {
+    return this.#byTenant.get(tenant) ?? EMPTY;
+  }
+
+  /** Live plus reserved (pending) allocations of `tenant`: what a quota compares against. */
+  tenantLoad(tenant: string): number {
+    return (this.#byTenant.get(tenant)?.size ?? 0) + (this.#pendingByTenant.get(tenant) ?? 0);
+  }
+
+  /** Holds a quota slot for an Allocate that is waiting for its relay. */
+  reserve(tenant: string): void {
+    this.#pendingByTenant.set(tenant, (this.#pendingByTenant.get(tenant) ?? 0) + 1);
+  }
+
+  /** Gives back a slot taken by reserve(). */
+  release(tenant: string): void {
+    const n = (this.#pendingByTenant.get(tenant) ?? 0) - 1;
+    if (n > 0) this.#pendingByTenant.set(tenant, n);
+    else this.#pendingByTenant.delete(tenant);
+  }
+
+  add(allocation: Allocation): void {
+    this.#byTuple.set(allocation.tuple.key, allocation);
+    this.#byRelay.set(allocation.relayId, allocation);
+    let set = this.#byTenant.get(allocation.tenant);
+    if (set === undefined) {
+      set = new Set();
+      this.#byTenant.set(allocation.tenant, set);
+    }
+    set.add(allocation);
+  }
+
+  remove(allocation: Allocation): void {
+    if (this.#byTuple.get(allocation.tuple.key) === allocation) this.#byTuple.delete(allocation.tuple.key);
+    if (this.#byRelay.get(allocation.relayId) === allocation) this.#byRelay.delete(allocation.relayId);
+    const set = this.#byTenant.get(allocation.tenant);
+    if (set !== undefined) {
+      set.delete(allocation);
+      if (set.size === 0) this.#byTenant.delete(allocation.tenant);
+    }
+  }
+
+  values(): IterableIterator<Allocation> {
+    return this.#byTuple.values();
+  }
+}
+
+const EMPTY: ReadonlySet<Allocation> = new Set();

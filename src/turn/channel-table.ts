@@ -1,0 +1,67 @@
+import type { TransportAddress } from '../stun/index.js';
+import type { Permission } from './permission-table.js';
+
+/** A channel binding: a channel number bound to one peer transport address, RFC 8656 section 12. */
+export class ChannelBinding {
+  constructor(
+    readonly number: number,
+    readonly peer: TransportAddress,
+    /** The permission record of the peer's IP; the binding is listed in its `channels`. */
+    readonly permission: Permission,
+    /** Milliseconds on the server clock. */
+    public expiresAt: number,
+  ) {}
+}
+
+/** The channel bindings of one allocation, by number (the peer side is indexed by Permission). */
+export class ChannelTable {
+  readonly #byNumber = new Map<number, ChannelBinding>();
+
+  /** The live binding of channel `number` at `now`, if any. */
+  live(number: number, now: number): ChannelBinding | undefined {
+    const binding = this.#byNumber.get(number);
+    return binding !== undefined && binding.expiresAt > now ? binding : undefined;
+  }
+
+  /** The live binding of peer `address:port` at `now`, if any. */
+  liveForPeer(permission: Permission | undefined, port: number, now: number): ChannelBinding | undefined {
+    const binding = permission?.channels?.get(port);
+    return binding !== undefined && binding.expiresAt > now ? binding : undefined;
+  }
+
+  /** Bindings in the table, expired ones not yet swept included. */
+  get size(): number {
+    return this.#byNumber.size;
+  }
+
+  /**
+   * Creates or refreshes the binding of `number` to `peer` until `expiresAt`. The caller has
+   * checked RFC 8656 section 12.2 (neither side bound to something else).
+   */
+  bind(number: number, peer: TransportAddress, permission: Permission, expiresAt: number): ChannelBinding {
+    const existing = this.#byNumber.get(number);
+    if (existing !== undefined && existing.permission === permission && existing.peer.port === peer.port) {
+      existing.expiresAt = expiresAt;
+      return existing;
+    }
+    if (existing !== undefined) this.#unlink(existing);
+    const binding = new ChannelBinding(number, { ...peer }, permission, expiresAt);
+    this.#byNumber.set(number, binding);
+    if (permission.channels === null) permission.channels = new Map();
+    permission.channels.set(peer.port, binding);
+    return binding;
+  }
+
+  /** Removes expired bindings (a channel number is free again once its binding expires, section 12). */
+  sweep(now: number): void {
+    for (const binding of this.#byNumber.values()) {
+      if (binding.expiresAt <= now) this.#unlink(binding);
+    }
+  }
+
+  #unlink(binding: ChannelBinding): void {
+    this.#byNumber.delete(binding.number);
+    const byPort = binding.permission.channels;
+    if (byPort !== null && byPort.get(binding.peer.port) === binding) byPort.delete(binding.peer.port);
+  }
+}

@@ -1,0 +1,131 @@
+// Shared state of one TURN server, handed to the per-method handlers.
+import type { NonceFactory, SecretRing } from '../auth/index.js';
+import { Attr, type MessageBuilder, type TransportAddress } from '../stun/index.js';
+import type { Allocation, AllocationEndReason } from './allocation.js';
+import { AllocationTable } from './allocation-table.js';
+import type { ActionSink, DropReason, TurnEvents, TurnPolicy } from './hooks.js';
+import type { TurnLimits } from './limits.js';
+import { finishResponse, responseBuilder, type TurnRequest } from './request.js';
+import { ReservationTable } from './reservations.js';
+import { TransactionCache } from './transaction-cache.js';
+
+/** The parts of a SecretRing the core uses (long-term keys for every live secret). */
+export type KeySource = Pick<SecretRing, 'longTermKeys'>;
+/** The parts of a NonceFactory the core uses. */
+export type NonceSource = Pick<NonceFactory, 'issue' | 'check'>;
+
+/** An Allocate that passed validation and waits for authorize or for its relay socket. */
+export interface PendingAllocate {
+  readonly request: TurnRequest;
+  readonly tenant: string;
+  readonly username: string;
+  readonly opaque: string | undefined;
+  readonly family: TransportAddress['family'];
+  readonly evenPort: boolean;
+  readonly reserveNext: boolean;
+  readonly reservationToken: Buffer | null;
+  /** Granted lifetime, seconds. */
+  readonly lifetime: number;
+  /** Whether it holds a quota slot (AllocationTable.reserve). */
+  holdsSlot: boolean;
+  /** Set when the client went away or policy closed the tenant meanwhile. */
+  cancelled: 'transport-closed' | 'policy' | 'shutdown' | null;
+}
+
+/** Everything the handlers share; built once by TurnServer. */
+export class TurnContext {
+  readonly allocations = new AllocationTable();
+  readonly transactions: TransactionCache;
+  readonly reservations = new ReservationTable();
+  /** Allocates in flight, by 5-tuple key. */
+  readonly pendingByTuple = new Map<string, PendingAllocate>();
+  /** Allocates waiting for bindRelay's answer, by ref. */
+  readonly pendingByRef = new Map<number, PendingAllocate>();
+  readonly relayFamilies: ReadonlySet<TransportAddress['family']>;
+  /** When set, new Allocates get 508 (graceful drain). */
+  draining = false;
+  #nextAllocationId = 1;
+  #nextRef = 1;
+
+  constructor(
+    readonly realm: string,
+    readonly software: string | undefined,
+    readonly secrets: KeySource,
+    readonly nonces: NonceSource,
+    readonly clock: () => number,
+    readonly policy: TurnPolicy,
+    readonly events: TurnEvents,
+    readonly limits: TurnLimits,
+    readonly sink: ActionSink,
+    relayFamilies: readonly TransportAddress['family'][],
+  ) {
+    this.transactions = new TransactionCache(limits.transactionCacheSize, limits.transactionLifetime * 1000);
+    this.relayFamilies = new Set(relayFamilies);
+  }
+
+  allocationId(): number {
+    return this.#nextAllocationId++;
+  }
+
+  relayRef(): number {
+    return this.#nextRef++;
+  }
+
+  drop(reason: DropReason): void {
+    this.events.packetDropped?.(reason);
+  }
+
+  /** Sends a finished response; responses to authenticated requests are kept for retransmissions. */
+  send(request: TurnRequest, response: Buffer, code: number): void {
+    if (request.credentials !== null) {
+      this.transactions.store(request.cacheKey, response, this.clock());
+    }
+    this.sink.sendToClient(request.tuple, response);
+    this.events.requestAnswered?.(request.message.method, code);
+  }
+
+  /** Builds (without sending) a success response with the attributes `add` puts in. */
+  buildSuccess(request: TurnRequest, add?: (builder: MessageBuilder) => void): Buffer {
+    const builder = responseBuilder(request, true);
+    add?.(builder);
+    return finishResponse(builder, request, this.software);
+  }
+
+  /** Answers success with the attributes `add` puts in. */
+  succeed(request: TurnRequest, add?: (builder: MessageBuilder) => void): void {
+    this.send(request, this.buildSuccess(request, add), 200);
+  }
+
+  /** Answers an error response with ERROR-CODE (RFC 8489 section 14.8) and the attributes `add` puts in. */
+  fail(request: TurnRequest, code: number, reason?: string, add?: (builder: MessageBuilder) => void): void {
+    const builder = responseBuilder(request, false).addErrorCode(code, reason);
+    add?.(builder);
+    this.send(request, finishResponse(builder, request, this.software), code);
+  }
+
+  /** Answers 401 or 438 with REALM and a fresh NONCE, RFC 8489 section 9.2.4. */
+  challenge(request: TurnRequest, code: 401 | 438): void {
+    const now = this.clock();
+    this.fail(request, code, undefined, (b) => {
+      b.addText(Attr.REALM, this.realm).addText(Attr.NONCE, this.nonces.issue(request.tuple.clientKey, now));
+    });
+  }
+
+  /** Deletes an allocation: closes its relay, reports its last traffic and its end. */
+  deleteAllocation(allocation: Allocation, reason: AllocationEndReason): void {
+    if (allocation.closed) return;
+    allocation.closed = true;
+    this.allocations.remove(allocation);
+    this.sink.closeRelay(allocation.relayId);
+    this.reportTraffic(allocation);
+    this.events.allocationDeleted?.(allocation, reason, this.clock() - allocation.createdAt);
+  }
+
+  /** Emits trafficRelayed for what the allocation relayed since the last report. */
+  reportTraffic(allocation: Allocation): void {
+    if (!allocation.traffic.differsFrom(allocation.reported)) return;
+    const delta = allocation.traffic.minus(allocation.reported);
+    allocation.reported.copyFrom(allocation.traffic);
+    this.events.trafficRelayed?.(allocation, delta);
+  }
+}

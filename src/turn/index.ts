@@ -1,0 +1,22 @@
+/** The sans-I/O TURN server core (RFC 8656): the public surface for transports and the composition root. */
+export type { AllocationEndReason, AllocationView } from './allocation.js';
+export type { KeySource, NonceSource } from './context.js';
+export { TurnConfigError, type TurnConfigErrorCode } from './errors.js';
+export { type ClientTransport, FiveTuple } from './five-tuple.js';
+export type {
+  ActionSink,
+  AuthDecision,
+  AuthFailureReason,
+  AuthorizeContext,
+  AuthorizeMethod,
+  BoundRelay,
+  DropReason,
+  PeerVerdict,
+  RelayFailure,
+  RelayRequest,
+  TurnEvents,
+  TurnPolicy,
+} from './hooks.js';
+export { DEFAULT_TURN_LIMITS, resolveLimits, type TurnLimits } from './limits.js';
+export { TurnServer, type TurnServerOptions } from './server.js';
+export { TrafficCounters } from './traffic.js';

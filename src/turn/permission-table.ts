@@ -1,0 +1,66 @@
+import type { ChannelBinding } from './channel-table.js';
+
+/**
+ * A permission for one peer IP address, RFC 8656 section 9: ports are not compared. It also
+ * indexes the channels bound to ports of that IP, so a datagram from a peer costs one lookup for
+ * the permission and one for its channel (section 11.3).
+ */
+export class Permission {
+  /** Channels bound to ports of this IP, by port; null until the first one. */
+  channels: Map<number, ChannelBinding> | null = null;
+
+  constructor(
+    readonly ip: string,
+    /** Milliseconds on the server clock. */
+    public expiresAt: number,
+  ) {}
+}
+
+/** The permissions of one allocation, keyed by peer IP text. */
+export class PermissionTable {
+  readonly #byIp = new Map<string, Permission>();
+
+  /** The permission record for `ip`, live or not (expired records linger while a channel uses them). */
+  get(ip: string): Permission | undefined {
+    return this.#byIp.get(ip);
+  }
+
+  /** Whether relaying to or from `ip` is permitted at `now`. */
+  allows(ip: string, now: number): boolean {
+    const permission = this.#byIp.get(ip);
+    return permission !== undefined && permission.expiresAt > now;
+  }
+
+  /** Records in the table (an upper bound on live permissions). */
+  get size(): number {
+    return this.#byIp.size;
+  }
+
+  /** Installs or refreshes the permission for `ip` until `expiresAt`, RFC 8656 section 9. */
+  install(ip: string, expiresAt: number): Permission {
+    let permission = this.#byIp.get(ip);
+    if (permission === undefined) {
+      permission = new Permission(ip, expiresAt);
+      this.#byIp.set(ip, permission);
+    } else {
+      permission.expiresAt = expiresAt;
+    }
+    return permission;
+  }
+
+  /** Live permissions at `now`. */
+  liveCount(now: number): number {
+    let n = 0;
+    for (const permission of this.#byIp.values()) if (permission.expiresAt > now) n++;
+    return n;
+  }
+
+  /** Forgets expired permissions that no channel binding still refers to. */
+  sweep(now: number): void {
+    for (const [ip, permission] of this.#byIp) {
+      if (permission.expiresAt <= now && (permission.channels === null || permission.channels.size === 0)) {
+        this.#byIp.delete(ip);
+      }
+    }
+  }
+}

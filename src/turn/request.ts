@@ -1,0 +1,70 @@
+import type { RestUsername } from '../auth/index.js';
+import { Attr, getAttribute, MessageBuilder, StunClass, type StunMessage } from '../stun/index.js';
+import type { FiveTuple } from './five-tuple.js';
+
+/** The identity a request proved with the long-term credential mechanism (RFC 8489 section 9.2). */
+export interface Credentials {
+  username: string;
+  rest: RestUsername;
+  /** The key that verified MESSAGE-INTEGRITY; responses are signed with it (RFC 8489 section 9.2.4). */
+  key: Buffer;
+}
+
+/** One STUN request being answered. */
+export class TurnRequest {
+  /** Set once authenticated; from then on responses are signed and cached. */
+  credentials: Credentials | null = null;
+  /** Whether the request carried FINGERPRINT: the response mirrors it (see response()). */
+  readonly fingerprint: boolean;
+
+  constructor(
+    readonly tuple: FiveTuple,
+    readonly message: StunMessage,
+    /** TransactionCache key. */
+    readonly cacheKey: string,
+  ) {
+    const last = message.attributes[message.attributes.length - 1];
+    this.fingerprint = last !== undefined && last.type === Attr.FINGERPRINT;
+  }
+
+  /** Transaction id as hex text. */
+  get transactionHex(): string {
+    return this.message.transactionId.toString('hex');
+  }
+
+  attribute(type: number): Buffer | undefined {
+    return getAttribute(this.message, type)?.value;
+  }
+
+  has(type: number): boolean {
+    return getAttribute(this.message, type) !== undefined;
+  }
+}
+
+/**
+ * Starts a response to `request`. The caller adds its attributes, then finish() appends
+ * SOFTWARE (RFC 8656 section 5: SHOULD on Allocate and Refresh responses, MAY elsewhere; we
+ * always do), MESSAGE-INTEGRITY under the request's key when it was authenticated (RFC 8489
+ * section 9.2.4 - error responses included, which clients such as werift insist on), and
+ * FINGERPRINT when the request had one: RFC 8656 section 5 lets either side include it, and
+ * mirroring the client keeps every response parseable by clients that never use it.
+ */
+export function responseBuilder(request: TurnRequest, success: boolean): MessageBuilder {
+  const cls = success ? StunClass.SuccessResponse : StunClass.ErrorResponse;
+  return new MessageBuilder(cls, request.message.method, request.message.transactionId);
+}
+
+/** Finishes a builder from responseBuilder(). */
+export function finishResponse(
+  builder: MessageBuilder,
+  request: TurnRequest,
+  software: string | undefined,
+): Buffer {
+  if (software !== undefined) builder.addText(Attr.SOFTWARE, software);
+  const key = request.credentials?.key;
+  return builder.build(
+    key === undefined
+      ? { fingerprint: request.fingerprint }
+      : { integrityKey: key, fingerprint: request.fingerprint },
+  );
+}

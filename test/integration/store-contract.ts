@@ -1,0 +1,411 @@
+// The contract every EntitlementStore implementation passes (PostgreSQL and file). Each test
+// gets a fresh location (schema or directory) from the harness.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { computeTimeline } from '../../src/entitlement/rules/index.js';
+import {
+  type EntitlementStore,
+  isStoreError,
+  type NewKey,
+  StoreError,
+} from '../../src/entitlement/store/index.js';
+import type { Order } from '../../src/entitlement/types.js';
+
+/** A fresh store location: open it (any number of times, also concurrently), then dispose of it. */
+export interface StoreHarness {
+  open(): Promise<EntitlementStore>;
+  dispose(): Promise<void>;
+}
+
+const initial: Order = { id: 'o-1', kind: 'initial', receivedAt: '2026-11-24T10:00:00+09:00', licenses: 50 };
+const additional: Order = {
+  id: 'o-2',
+  kind: 'additional',
+  receivedAt: '2027-03-02T09:00:00+09:00',
+  licenses: 10,
+};
+const earlyRecontinuation: Order = {
+  id: 'o-3',
+  kind: 'recontinuation',
+  receivedAt: '2027-05-01T09:00:00+09:00',
+  licenses: 50,
+};
+const renewal: Order = { id: 'o-4', kind: 'renewal', receivedAt: '2027-11-10T09:00:00+09:00', licenses: 50 };
+const secondInitial: Order = {
+  id: 'o-5',
+  kind: 'initial',
+  receivedAt: '2027-06-01T09:00:00+09:00',
+  licenses: 5,
+};
+const certified: Order = {
+  id: 'o-6',
+  kind: 'renewal',
+  receivedAt: '2028-11-01T09:00:00+09:00',
+  licenses: 40,
+  certificate: { start: '2028-12-01', end: '2029-11-30' },
+};
+
+function key(id: string, server = 'neo.example.jp', issuedAt = new Date('2026-12-01T00:00:00Z')): NewKey {
+  return { keyId: id, serverIdentity: server, secret: `secret-of-${id}`, issuedAt };
+}
+
+async function rejection(p: Promise<unknown>): Promise<StoreError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof StoreError)) throw new Error(`expected a StoreError, got ${String(err)}`);
+  return err;
+}
+
+/** Registers the contract suite for one store implementation. */
+export function storeContract(label: string, makeHarness: () => Promise<StoreHarness>): void {
+  describe(`EntitlementStore contract: ${label}`, () => {
+    let harness: StoreHarness;
+    let store: EntitlementStore;
+    const extra: EntitlementStore[] = [];
+
+    async function another(): Promise<EntitlementStore> {
+      const s = await harness.open();
+      extra.push(s);
+      return s;
+    }
+
+    let opened = false;
+
+    beforeEach(async () => {
+      opened = false;
+      harness = await makeHarness();
+      store = await harness.open();
+      opened = true;
+    });
+
+    afterEach(async () => {
+      if (!opened) return;
+      for (const s of extra.splice(0)) await s.close();
+      await store.close();
+      await harness.dispose();
+    });
+
+    it('imports orders and reports accepted and rejected ones with their codes', async () => {
+      const at = new Date('2027-12-01T00:00:00Z');
+      const result = await store.importOrders(
+        'acme',
+        [initial, additional, earlyRecontinuation, renewal, secondInitial],
+        {
+          now: at,
+        },
+      );
+      expect(result.tenant).toBe('acme');
+      expect(result.accepted.sort()).toEqual(['o-1', 'o-2', 'o-4']);
+      expect(result.rejected.map((r) => [r.order, r.code]).sort()).toEqual([
+        ['o-3', 'renewal_applies'],
+        ['o-5', 'already_initialised'],
+      ]);
+      for (const r of result.rejected) expect(r.message.length).toBeGreaterThan(10);
+      expect(result.unchanged).toEqual([]);
+      expect(result.changes).toEqual({ tenants: ['acme'], revokedKeys: [] });
+
+      const stored = await store.listOrders('acme');
+      expect(stored.map((o) => o.id)).toEqual(['o-1', 'o-2', 'o-3', 'o-5', 'o-4']);
+      const byId = new Map(stored.map((o) => [o.id, o]));
+      expect(byId.get('o-1')).toMatchObject({
+        tenant: 'acme',
+        status: 'accepted',
+        rejection: null,
+        licenses: 50,
+      });
+      expect(byId.get('o-3')?.status).toBe('rejected');
+      expect(byId.get('o-3')?.rejection?.code).toBe('renewal_applies');
+      expect(byId.get('o-5')?.rejection?.code).toBe('already_initialised');
+      expect(byId.get('o-1')?.importedAt.toISOString()).toBe(at.toISOString());
+      expect(Date.parse(byId.get('o-1')?.receivedAt ?? '')).toBe(Date.parse(initial.receivedAt));
+    });
+
+    it('keeps certificates and gives the rules back the same timeline', async () => {
+      const orders = [initial, renewal, certified];
+      await store.importOrders('acme', orders);
+      const history = await store.orderHistory('acme');
+      expect(history).not.toBeNull();
+      expect(history?.orders.find((o) => o.id === 'o-6')?.certificate).toEqual(certified.certificate);
+      expect(history?.orders.find((o) => o.id === 'o-1')?.certificate).toBeUndefined();
+      expect(computeTimeline(history!)).toEqual(computeTimeline({ tenant: 'acme', orders }));
+    });
+
+    it('treats a re-import of identical orders as a no-op, whatever offset the instant is written in', async () => {
+      await store.importOrders('acme', [initial, additional], { now: new Date('2027-01-01T00:00:00Z') });
+      const again = await store.importOrders(
+        'acme',
+        [additional, { ...initial, receivedAt: '2026-11-24T01:00:00Z' }],
+        { now: new Date('2027-02-01T00:00:00Z') },
+      );
+      expect(again).toMatchObject({
+        accepted: [],
+        rejected: [],
+        unchanged: ['o-2', 'o-1'],
+        statusChanged: [],
+      });
+      expect(again.changes).toEqual({ tenants: [], revokedKeys: [] });
+      const stored = await store.listOrders('acme');
+      expect(stored).toHaveLength(2);
+      for (const o of stored) expect(o.importedAt.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+    });
+
+    it('reports unchanged and new orders of one import separately', async () => {
+      await store.importOrders('acme', [initial]);
+      const result = await store.importOrders('acme', [initial, additional]);
+      expect(result.unchanged).toEqual(['o-1']);
+      expect(result.accepted).toEqual(['o-2']);
+    });
+
+    it('refuses an order id reused with different content, and writes nothing of that import', async () => {
+      await store.importOrders('acme', [initial]);
+      const err = await rejection(store.importOrders('acme', [additional, { ...initial, licenses: 51 }]));
+      expect(err.code).toBe('order_conflict');
+      expect(err.message).toContain('o-1');
+      expect(err.message).toContain('licenses');
+      expect((await store.listOrders('acme')).map((o) => o.id)).toEqual(['o-1']);
+
+      for (const changed of [
+        { ...initial, kind: 'renewal' as const },
+        { ...initial, receivedAt: '2026-11-24T10:00:01+09:00' },
+        { ...initial, certificate: { start: '2026-12-01', end: '2027-11-30' } },
+      ]) {
+        expect((await rejection(store.importOrders('acme', [changed]))).code).toBe('order_conflict');
+      }
+    });
+
+    it('refuses one id twice with different content inside one import', async () => {
+      const err = await rejection(store.importOrders('acme', [initial, { ...initial, licenses: 3 }]));
+      expect(err.code).toBe('order_conflict');
+      expect(await store.getTenant('acme')).toBeNull();
+    });
+
+    it('recomputes and persists the status of earlier orders when a new order sorts before them', async () => {
+      const first = await store.importOrders('acme', [renewal]);
+      expect(first.rejected).toEqual([expect.objectContaining({ order: 'o-4', code: 'no_prior_support' })]);
+      const second = await store.importOrders('acme', [initial]);
+      expect(second.accepted).toEqual(['o-1']);
+      expect(second.statusChanged).toEqual(['o-4']);
+      const o4 = (await store.listOrders('acme')).find((o) => o.id === 'o-4');
+      expect(o4).toMatchObject({ status: 'accepted', rejection: null });
+    });
+
+    it('lists tenants and answers null or empty for unknown ones', async () => {
+      await store.importOrders('zeta', [initial], { now: new Date('2027-01-01T00:00:00Z') });
+      await store.importOrders('acme', [initial], {
+        now: new Date('2027-01-02T00:00:00Z'),
+        tenantName: 'Acme KK',
+      });
+      const tenants = await store.listTenants();
+      expect(tenants.map((t) => t.id)).toEqual(['acme', 'zeta']);
+      expect(tenants[0]).toEqual({
+        id: 'acme',
+        name: 'Acme KK',
+        createdAt: new Date('2027-01-02T00:00:00Z'),
+      });
+      expect(tenants[1]?.name).toBeNull();
+      expect(await store.getTenant('nobody')).toBeNull();
+      expect(await store.orderHistory('nobody')).toBeNull();
+      expect(await store.listOrders('nobody')).toEqual([]);
+      expect(await store.listKeys('nobody')).toEqual([]);
+    });
+
+    it('creates a tenant from an import with no orders', async () => {
+      const result = await store.importOrders('empty', []);
+      expect(result.changes.tenants).toEqual(['empty']);
+      expect(await store.orderHistory('empty')).toEqual({ tenant: 'empty', orders: [] });
+    });
+
+    it('issues one active key per tenant and keeps its secret', async () => {
+      await store.importOrders('acme', [initial]);
+      await store.importOrders('beta', [initial]);
+      expect((await rejection(store.issueKey('nobody', key('k-0')))).code).toBe('unknown_tenant');
+
+      const issued = await store.issueKey('acme', key('k-1'));
+      expect(issued.changes).toEqual({ tenants: ['acme'], revokedKeys: [] });
+      expect(issued.key).toMatchObject({ keyId: 'k-1', tenant: 'acme', revokedAt: null, replacedBy: null });
+      const read = await store.getKey('k-1');
+      expect(read?.secret).toBe('secret-of-k-1');
+      expect(read?.serverIdentity).toBe('neo.example.jp');
+      expect(read?.issuedAt.toISOString()).toBe('2026-12-01T00:00:00.000Z');
+      expect(JSON.stringify(read)).not.toContain('secret-of-k-1');
+      expect(await store.getKey('k-404')).toBeNull();
+
+      const second = await rejection(store.issueKey('acme', key('k-2')));
+      expect(second.code).toBe('active_key_exists');
+      expect(second.message).not.toContain('secret-of');
+      expect((await rejection(store.issueKey('beta', key('k-1')))).code).toBe('key_conflict');
+      expect((await store.listKeys('acme')).map((k) => k.keyId)).toEqual(['k-1']);
+      expect(await store.listKeys('beta')).toEqual([]);
+    });
+
+    it('reissues: the new key is active and the old one revoked, pointing at it', async () => {
+      await store.importOrders('acme', [initial]);
+      await store.issueKey('acme', key('k-1'));
+      const at = new Date('2027-02-01T00:00:00Z');
+      const result = await store.reissueKey('acme', key('k-2', 'new-host.example.jp', at));
+      expect(result.revoked).toEqual(['k-1']);
+      expect(result.changes).toEqual({ tenants: ['acme'], revokedKeys: ['k-1'] });
+      expect(result.key).toMatchObject({
+        keyId: 'k-2',
+        serverIdentity: 'new-host.example.jp',
+        revokedAt: null,
+      });
+      const old = await store.getKey('k-1');
+      expect(old?.revokedAt?.toISOString()).toBe(at.toISOString());
+      expect(old?.replacedBy).toBe('k-2');
+      expect((await store.listKeys('acme')).map((k) => [k.keyId, k.revoked])).toEqual([
+        ['k-1', true],
+        ['k-2', false],
+      ]);
+      // A tenant without an active key (all revoked) can still be given one by reissue.
+      await store.revokeKey('k-2', at);
+      expect((await store.reissueKey('acme', key('k-3', 'h', at))).revoked).toEqual([]);
+      expect((await rejection(store.reissueKey('nobody', key('k-9')))).code).toBe('unknown_tenant');
+    });
+
+    it('reissue is atomic: when storing the new key fails, the old key stays active and no new key exists', async () => {
+      await store.importOrders('acme', [initial]);
+      await store.importOrders('beta', [initial]);
+      await store.issueKey('acme', key('k-1'));
+      await store.issueKey('beta', key('k-taken'));
+      // The new key's id collides with beta's key: the insert fails after the revocation.
+      const err = await rejection(
+        store.reissueKey('acme', key('k-taken', 'new-host', new Date('2027-02-01T00:00:00Z'))),
+      );
+      expect(err.code).toBe('key_conflict');
+      const old = await store.getKey('k-1');
+      expect(old?.revokedAt).toBeNull();
+      expect(old?.replacedBy).toBeNull();
+      expect((await store.listKeys('acme')).map((k) => k.keyId)).toEqual(['k-1']);
+      expect((await store.getKey('k-taken'))?.tenant).toBe('beta');
+      // And a store opened afresh sees the same.
+      const fresh = await another();
+      expect((await fresh.getKey('k-1'))?.revokedAt).toBeNull();
+    });
+
+    it('revokes a key once; revoking again changes nothing; unknown keys are refused', async () => {
+      await store.importOrders('acme', [initial]);
+      await store.issueKey('acme', key('k-1'));
+      const at = new Date('2027-03-01T00:00:00Z');
+      const first = await store.revokeKey('k-1', at);
+      expect(first.changes).toEqual({ tenants: ['acme'], revokedKeys: ['k-1'] });
+      expect(first.key.revokedAt?.toISOString()).toBe(at.toISOString());
+      const again = await store.revokeKey('k-1', new Date('2027-04-01T00:00:00Z'));
+      expect(again.changes).toEqual({ tenants: [], revokedKeys: [] });
+      expect(again.key.revokedAt?.toISOString()).toBe(at.toISOString());
+      expect((await rejection(store.revokeKey('k-404', at))).code).toBe('unknown_key');
+      // With the key revoked, a new one may be issued.
+      expect((await store.issueKey('acme', key('k-2'))).key.keyId).toBe('k-2');
+    });
+
+    it('adds usage counters per tenant and day and answers inclusive day ranges', async () => {
+      await store.addUsage([
+        { tenant: 'acme', day: '2027-01-01', bytesRelayed: 1000, allocationSeconds: 60 },
+        { tenant: 'beta', day: '2027-01-01', bytesRelayed: 5, allocationSeconds: 1 },
+        { tenant: 'acme', day: '2027-01-01', bytesRelayed: 24, allocationSeconds: 4 },
+      ]);
+      await store.addUsage([
+        { tenant: 'acme', day: '2027-01-01', bytesRelayed: 2 ** 40, allocationSeconds: 0 },
+        { tenant: 'acme', day: '2027-01-02', bytesRelayed: 7, allocationSeconds: 8 },
+        { tenant: 'acme', day: '2027-01-03', bytesRelayed: 9, allocationSeconds: 9 },
+      ]);
+      await store.addUsage([]);
+      expect(await store.usage('2027-01-01', '2027-01-02')).toEqual([
+        { tenant: 'acme', day: '2027-01-01', bytesRelayed: 1024 + 2 ** 40, allocationSeconds: 64 },
+        { tenant: 'beta', day: '2027-01-01', bytesRelayed: 5, allocationSeconds: 1 },
+        { tenant: 'acme', day: '2027-01-02', bytesRelayed: 7, allocationSeconds: 8 },
+      ]);
+      expect(await store.usage('2027-01-04', '2027-02-01')).toEqual([]);
+      const bad = [
+        { tenant: 'acme', day: '2027-02-30', bytesRelayed: 1, allocationSeconds: 1 },
+        { tenant: 'acme', day: '2027-01-01', bytesRelayed: -1, allocationSeconds: 1 },
+        { tenant: 'acme', day: '2027-01-01', bytesRelayed: 1, allocationSeconds: 0.5 },
+        { tenant: '', day: '2027-01-01', bytesRelayed: 1, allocationSeconds: 1 },
+      ];
+      for (const row of bad) expect((await rejection(store.addUsage([row]))).code).toBe('invalid_usage');
+      expect((await rejection(store.usage('2027-1-1', '2027-01-02'))).code).toBe('invalid_usage');
+      expect((await store.usage('2027-01-01', '2027-01-01'))[0]?.bytesRelayed).toBe(1024 + 2 ** 40);
+    });
+
+    it('persists across close and reopen, and opening twice at once is safe (migrations idempotent)', async () => {
+      await store.importOrders('acme', [initial, earlyRecontinuation]);
+      await store.issueKey('acme', key('k-1'));
+      await store.addUsage([{ tenant: 'acme', day: '2027-01-01', bytesRelayed: 1, allocationSeconds: 2 }]);
+      await store.close();
+      const [a, b] = await Promise.all([harness.open(), harness.open()]);
+      extra.push(a, b);
+      store = await harness.open();
+      for (const s of [a, b, store]) {
+        expect((await s.listOrders('acme')).map((o) => [o.id, o.status, o.rejection?.code ?? null])).toEqual([
+          ['o-1', 'accepted', null],
+          ['o-3', 'rejected', 'renewal_applies'],
+        ]);
+        expect((await s.getKey('k-1'))?.secret).toBe('secret-of-k-1');
+        expect(await s.usage('2027-01-01', '2027-01-01')).toHaveLength(1);
+        await s.ping();
+      }
+    });
+
+    it('serialises concurrent imports for one tenant: the stored verdicts are those of the whole history', async () => {
+      const adds: Order[] = [1, 2, 3, 4].map((n) => ({
+        id: `add-${n}`,
+        kind: 'additional',
+        receivedAt: `2027-0${n + 1}-10T09:00:00+09:00`,
+        licenses: n,
+      }));
+      const batches: Order[][] = [
+        [renewal],
+        [initial],
+        ...adds.map((a) => [a]),
+        [secondInitial],
+        [certified],
+      ];
+      const other = await another();
+      // The tenant exists first, so that no insert of its row happens to serialise the imports,
+      // and connections are open, so that connection set-up does not stagger them either.
+      await store.importOrders('acme', []);
+      await Promise.all([store, other].flatMap((s) => batches.map(() => s.ping())));
+      const results = await Promise.all(
+        batches.map((orders, i) => (i % 2 === 0 ? store : other).importOrders('acme', orders)),
+      );
+      const all = batches.flat();
+      const expected = computeTimeline({ tenant: 'acme', orders: all });
+      const stored = await store.listOrders('acme');
+      expect(stored).toHaveLength(all.length);
+      const accepted = stored.filter((o) => o.status === 'accepted').map((o) => o.id);
+      expect(accepted.sort()).toEqual(expected.periods.map((p) => p.order).sort());
+      expect(stored.filter((o) => o.status === 'rejected').map((o) => [o.id, o.rejection?.code])).toEqual(
+        expect.arrayContaining(expected.rejected.map((r) => [r.order, r.code])),
+      );
+      // Every order was new to exactly one import.
+      const reported = results.flatMap((r) => [...r.accepted, ...r.rejected.map((x) => x.order)]);
+      expect(reported.sort()).toEqual(all.map((o) => o.id).sort());
+    });
+
+    it('serialises concurrent reissues for one tenant: exactly one key stays active', async () => {
+      await store.importOrders('acme', [initial]);
+      await store.issueKey('acme', key('k-0'));
+      const other = await another();
+      await Promise.all([store, other].flatMap((s) => [1, 2, 3, 4].map(() => s.ping())));
+      await Promise.all(
+        [1, 2, 3, 4].map((n) =>
+          (n % 2 === 0 ? store : other).reissueKey(
+            'acme',
+            key(`k-${n}`, `host-${n}`, new Date(Date.UTC(2027, 0, n))),
+          ),
+        ),
+      );
+      const keys = await store.listKeys('acme');
+      expect(keys).toHaveLength(5);
+      expect(keys.filter((k) => !k.revoked)).toHaveLength(1);
+      for (const k of keys.filter((x) => x.revoked)) expect(k.replacedBy).not.toBeNull();
+    });
+
+    it('names errors with stable codes', async () => {
+      const err = await rejection(store.revokeKey('nope', new Date()));
+      expect(isStoreError(err, 'unknown_key')).toBe(true);
+      expect(err.name).toBe('StoreError');
+    });
+  });
+}

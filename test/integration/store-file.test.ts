@@ -1,0 +1,162 @@
+// The store contract against the embedded file store, plus its crash safety: a fault between
+// write and rename, and a writer process killed mid-loop, lose nothing acknowledged.
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openFileStore, openStore, StoreError } from '../../src/entitlement/store/index.js';
+import type { Order } from '../../src/entitlement/types.js';
+import { storeContract } from './store-contract.js';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'icegate-store-'));
+}
+
+storeContract('file', async () => {
+  const dir = await tempDir();
+  return {
+    open: () => openStore({ dataDir: dir }),
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+const initial: Order = { id: 'o-1', kind: 'initial', receivedAt: '2026-11-24T10:00:00+09:00', licenses: 50 };
+const additional: Order = {
+  id: 'o-2',
+  kind: 'additional',
+  receivedAt: '2027-03-02T09:00:00+09:00',
+  licenses: 10,
+};
+
+describe('file store specifics', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+  async function dir(): Promise<string> {
+    const d = await tempDir();
+    dirs.push(d);
+    return d;
+  }
+
+  it('loses nothing acknowledged when a write fails between fsync and rename', async () => {
+    const dataDir = await dir();
+    let fail = false;
+    const store = await openFileStore({
+      dataDir,
+      faults: {
+        beforeRename: () => {
+          if (fail) throw new Error('simulated crash before rename');
+        },
+      },
+    });
+    await store.importOrders('acme', [initial]);
+    fail = true;
+    const err = await store.importOrders('acme', [additional]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('store_unavailable');
+    expect((err as Error).message).toContain('simulated crash');
+    // The failed write is not visible, here or to a fresh reader, and left no temp file.
+    expect((await store.listOrders('acme')).map((o) => o.id)).toEqual(['o-1']);
+    const reader = await openFileStore({ dataDir });
+    expect((await reader.listOrders('acme')).map((o) => o.id)).toEqual(['o-1']);
+    expect((await readdir(dataDir)).sort()).toEqual(['entitlements.json']);
+    fail = false;
+    await store.importOrders('acme', [additional]);
+    expect((await reader.listOrders('acme')).map((o) => o.id)).toEqual(['o-1', 'o-2']);
+    await store.close();
+    await reader.close();
+  });
+
+  it('keeps the old key active and stores no new key when a reissue write crashes', async () => {
+    const dataDir = await dir();
+    let fail = false;
+    const store = await openFileStore({
+      dataDir,
+      faults: {
+        beforeRename: () => {
+          if (fail) throw new Error('simulated crash before rename');
+        },
+      },
+    });
+    await store.importOrders('acme', [initial]);
+    const issuedAt = new Date('2027-01-01T00:00:00Z');
+    await store.issueKey('acme', { keyId: 'k-1', serverIdentity: 'old', secret: 's1', issuedAt });
+    fail = true;
+    const err = await store
+      .reissueKey('acme', { keyId: 'k-2', serverIdentity: 'new', secret: 's2', issuedAt })
+      .catch((e: unknown) => e);
+    expect((err as StoreError).code).toBe('store_unavailable');
+    for (const s of [store, await openFileStore({ dataDir })]) {
+      expect((await s.listKeys('acme')).map((k) => [k.keyId, k.revokedAt, k.replacedBy])).toEqual([
+        ['k-1', null, null],
+      ]);
+      expect(await s.getKey('k-2')).toBeNull();
+    }
+    await store.close();
+  });
+
+  it('writes the document with owner-only permissions (it holds key secrets)', async () => {
+    const dataDir = await dir();
+    const store = await openFileStore({ dataDir });
+    await store.importOrders('acme', [initial]);
+    const { stat } = await import('node:fs/promises');
+    expect((await stat(join(dataDir, 'entitlements.json'))).mode & 0o777).toBe(0o600);
+    await store.close();
+  });
+
+  it('sees writes of another store on the same directory (the CLI next to a running node)', async () => {
+    const dataDir = await dir();
+    const node = await openFileStore({ dataDir });
+    const cli = await openFileStore({ dataDir });
+    await cli.importOrders('acme', [initial]);
+    expect(await node.orderHistory('acme')).not.toBeNull();
+    await node.importOrders('acme', [additional]);
+    expect((await cli.listOrders('acme')).map((o) => o.id)).toEqual(['o-1', 'o-2']);
+    await node.close();
+    await cli.close();
+  });
+
+  it('breaks a lock left by a dead process, and times out on a live holder', async () => {
+    const dataDir = await dir();
+    const { hostname } = await import('node:os');
+    // 2^22 + 1 is above the largest pid Linux can hand out, so no live process has it.
+    await writeFile(join(dataDir, 'entitlements.lock'), `4194305\n${hostname()}\nstale`);
+    const store = await openFileStore({ dataDir, lockTimeoutMs: 300 });
+    await store.importOrders('acme', [initial]);
+    expect((await readdir(dataDir)).sort()).toEqual(['entitlements.json']);
+
+    await writeFile(join(dataDir, 'entitlements.lock'), `${process.ppid}\n${hostname()}\nlive`);
+    const err = await store.importOrders('acme', [additional]).catch((e: unknown) => e);
+    expect((err as StoreError).code).toBe('store_locked');
+    expect((err as Error).message).toContain(String(process.ppid));
+    await rm(join(dataDir, 'entitlements.lock'));
+    await store.importOrders('acme', [additional]);
+    await store.close();
+  });
+
+  it('refuses a corrupt document with store_corrupt and a version from the future', async () => {
+    const dataDir = await dir();
+    await writeFile(join(dataDir, 'entitlements.json'), '{"format":"icegate-entitlements","version":1,');
+    expect(((await openFileStore({ dataDir }).catch((e: unknown) => e)) as StoreError).code).toBe(
+      'store_corrupt',
+    );
+    await writeFile(
+      join(dataDir, 'entitlements.json'),
+      JSON.stringify({ format: 'icegate-entitlements', version: 7 }),
+    );
+    const err = (await openFileStore({ dataDir }).catch((e: unknown) => e)) as StoreError;
+    expect(err.code).toBe('store_corrupt');
+    expect(err.message).toContain('newer icegate');
+  });
+
+  it('removes temp files of dead writers when opening', async () => {
+    const dataDir = await dir();
+    await writeFile(join(dataDir, 'entitlements.json.4194305.abcdef.tmp'), '{"half');
+    const store = await openFileStore({ dataDir });
+    expect(await readdir(dataDir)).toEqual([]);
+    await store.importOrders('acme', [initial]);
+    expect(JSON.parse(await readFile(join(dataDir, 'entitlements.json'), 'utf8')).orders).toHaveLength(1);
+    await store.close();
+  });
+});

@@ -1,0 +1,249 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { recordAllocationCreated, recordAllocationEnded } from '../../../src/metrics/allocation-lifecycle.js';
+import { httpRequestLabels, methodLabel, statusClass } from '../../../src/metrics/http-labels.js';
+import {
+  ALLOCATE_RESULTS,
+  AUTH_FAILURE_REASONS,
+  CREDENTIAL_OUTCOMES,
+  PEER_DENIAL_REASONS,
+} from '../../../src/metrics/label-sets.js';
+import { createMetrics, METRIC_NAMES } from '../../../src/metrics/metrics.js';
+import { RelayTally } from '../../../src/metrics/relay-tally.js';
+import { parseExposition } from './exposition.js';
+
+const FORBIDDEN_LABELS = ['tenant', 'tenant_id', 'user', 'user_id', 'username', 'ip', 'address', 'peer', 'sub'];
+const DEFAULT_PREFIXES = ['process_', 'nodejs_'];
+
+function isDefault(name: string): boolean {
+  return DEFAULT_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+// prom-client's values carry `metricName` for histogram parts; its typings leave it out.
+type Value = { labels: Record<string, string | number>; value: number; metricName?: string };
+
+async function seriesOf(registry: Registry, name: string): Promise<Value[]> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  return (await metric.get()).values as Value[];
+}
+
+async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const match = (await seriesOf(registry, name)).find(
+    (v) =>
+      v.metricName === undefined &&
+      Object.keys(labels).length === Object.keys(v.labels).length &&
+      Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
+  );
+  if (!match) throw new Error(`no series ${name} ${JSON.stringify(labels)}`);
+  return match.value;
+}
+
+async function histogramCount(registry: Registry, name: string, labels: Record<string, string>) {
+  const count = (await seriesOf(registry, name)).find(
+    (v) =>
+      v.metricName === `${name}_count` && Object.entries(labels).every(([k, want]) => v.labels[k] === want),
+  );
+  return count?.value;
+}
+
+describe('icegate metric registry', () => {
+  const metrics = createMetrics({ version: '1.2.3' });
+  // One observation so the open-label histogram exposes its label names too.
+  metrics.httpRequestDuration.observe(httpRequestLabels('/v1/ice-servers', 'POST', 200), 0.004);
+  const all = metrics.registry.getMetricsAsArray();
+
+  it('names every icegate metric with the icegate_ prefix in snake case', () => {
+    const own = all.filter((m) => !isDefault(m.name));
+    expect(own.length).toBe(Object.keys(METRIC_NAMES).length);
+    for (const m of own) expect(m.name).toMatch(/^icegate_[a-z0-9_]+$/);
+    for (const name of Object.values(METRIC_NAMES)) {
+      expect(metrics.registry.getSingleMetric(name), name).toBeDefined();
+    }
+  });
+
+  it('keeps prom-client default metrics under their standard prefixes, event-loop lag included', () => {
+    const defaults = all.filter((m) => isDefault(m.name)).map((m) => m.name);
+    expect(defaults).toContain('nodejs_eventloop_lag_seconds');
+    expect(defaults).toContain('nodejs_eventloop_lag_p99_seconds');
+    expect(defaults).toContain('process_cpu_seconds_total');
+    expect(defaults).toContain('process_resident_memory_bytes');
+    for (const m of all) expect(m.name.startsWith('icegate_') || isDefault(m.name), m.name).toBe(true);
+  });
+
+  it('ends counters, and only counters, in _total', () => {
+    for (const m of all.filter((x) => !isDefault(x.name))) {
+      if (m instanceof Counter) expect(m.name, m.name).toMatch(/_total$/);
+      else expect(m.name, m.name).not.toMatch(/_total$/);
+    }
+  });
+
+  it('uses base units: seconds and bytes, never milliseconds or kilobytes', () => {
+    for (const m of all.filter((x) => !isDefault(x.name))) {
+      expect(m.name).not.toMatch(/_(ms|millis|milliseconds|us|kb|kib|mb|bits|minutes|hours)(_|$)/);
+      if (m instanceof Histogram) expect(m.name).toMatch(/_seconds$/);
+    }
+    expect(METRIC_NAMES.relayedBytes).toMatch(/_bytes_total$/);
+  });
+
+  it('carries no tenant, user or IP label', async () => {
+    for (const m of all) {
+      const names = new Set<string>((m as unknown as { labelNames: string[] }).labelNames);
+      for (const v of await seriesOf(metrics.registry, m.name)) for (const k of Object.keys(v.labels)) names.add(k);
+      for (const forbidden of FORBIDDEN_LABELS) expect(names.has(forbidden), `${m.name} ${forbidden}`).toBe(false);
+    }
+  });
+
+  it('serves text that parses as Prometheus exposition format with every family typed', async () => {
+    const families = parseExposition(await metrics.registry.metrics());
+    expect(metrics.registry.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(families.get(METRIC_NAMES.relayedBytes)?.type).toBe('counter');
+    expect(families.get(METRIC_NAMES.allocationsActive)?.type).toBe('gauge');
+    expect(families.get(METRIC_NAMES.allocationLifetime)?.type).toBe('histogram');
+    expect(families.get(METRIC_NAMES.httpRequestDuration)?.type).toBe('histogram');
+    for (const family of families.values()) expect(family.help, family.name).not.toBe('');
+    const build = families.get(METRIC_NAMES.buildInfo)?.samples[0];
+    expect(build?.labels).toEqual({ version: '1.2.3', node_version: process.versions.node });
+  });
+
+  it('has a parser that refuses malformed exposition text', () => {
+    expect(() => parseExposition('icegate_x_total 1\n')).toThrow(/no TYPE/);
+    expect(() => parseExposition('# TYPE icegate_x_total counter\nicegate_x_total{a=b} 1\n')).toThrow();
+    expect(() => parseExposition('# TYPE icegate_x_total counter\nicegate_x_total one\n')).toThrow();
+    expect(() => parseExposition('# TYPE icegate_x counter\nicegate_x_bucket 1\n')).toThrow(/no TYPE/);
+  });
+
+  it('pre-creates every closed-label series at 0 so rate() sees the first increment', async () => {
+    const families = parseExposition(await createMetrics({ defaultMetrics: false }).registry.metrics());
+    const reasons = (name: string, label: string) =>
+      new Set(families.get(name)?.samples.map((s) => s.labels[label]));
+    expect(reasons(METRIC_NAMES.authFailures, 'reason')).toEqual(new Set(AUTH_FAILURE_REASONS));
+    expect(reasons(METRIC_NAMES.peerDenials, 'reason')).toEqual(new Set(PEER_DENIAL_REASONS));
+    expect(reasons(METRIC_NAMES.credentialRequests, 'outcome')).toEqual(new Set(CREDENTIAL_OUTCOMES));
+    expect(families.get(METRIC_NAMES.allocateRequests)?.samples).toHaveLength(3 * ALLOCATE_RESULTS.length);
+    expect(families.get(METRIC_NAMES.relayedBytes)?.samples).toHaveLength(6);
+    for (const family of families.values()) {
+      if (family.type === 'counter') for (const s of family.samples) expect(s.value).toBe(0);
+    }
+  });
+
+  it('gives each createMetrics() call its own registry', async () => {
+    const a = createMetrics({ defaultMetrics: false });
+    const b = createMetrics({ defaultMetrics: false });
+    a.authFailures.inc({ reason: 'bad_integrity' });
+    expect(await value(a.registry, METRIC_NAMES.authFailures, { reason: 'bad_integrity' })).toBe(1);
+    expect(await value(b.registry, METRIC_NAMES.authFailures, { reason: 'bad_integrity' })).toBe(0);
+  });
+
+  it('rejects label values outside the closed sets at compile time', () => {
+    const m = createMetrics({ defaultMetrics: false });
+    // @ts-expect-error 'acme' is a tenant, not a reason
+    m.authFailures.inc({ reason: 'acme' });
+    // @ts-expect-error the transport label is required
+    m.allocationsActive.inc({});
+    // @ts-expect-error direction must be client_to_peer or peer_to_client
+    m.relay.add('udp', 'inbound', 1, 1);
+    expect(true).toBe(true);
+  });
+});
+
+describe('relay tallies', () => {
+  it('moves only the growth since the previous flush into the counters', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const tally = new RelayTally('udp');
+    for (let i = 0; i < 10; i++) tally.addClientToPeer(100);
+    tally.addPeerToClient(1200);
+    m.relay.flush(tally);
+    m.relay.flush(tally);
+    const bytes = (direction: string) =>
+      value(m.registry, METRIC_NAMES.relayedBytes, { transport: 'udp', direction });
+    const packets = (direction: string) =>
+      value(m.registry, METRIC_NAMES.relayedPackets, { transport: 'udp', direction });
+    expect(await bytes('client_to_peer')).toBe(1000);
+    expect(await packets('client_to_peer')).toBe(10);
+    expect(await bytes('peer_to_client')).toBe(1200);
+    expect(await packets('peer_to_client')).toBe(1);
+    tally.addPeerToClient(300);
+    m.relay.flushAll([tally, new RelayTally('tls')]);
+    expect(await bytes('peer_to_client')).toBe(1500);
+    expect(await packets('peer_to_client')).toBe(2);
+    expect(await bytes('client_to_peer')).toBe(1000);
+    expect(tally.totalBytes()).toBe(2500);
+    expect(
+      await value(m.registry, METRIC_NAMES.relayedBytes, { transport: 'tcp', direction: 'client_to_peer' }),
+    ).toBe(0);
+  });
+
+  it('adds batches directly for a transport and direction', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    m.relay.add('tcp', 'peer_to_client', 5000, 4);
+    m.relay.add('tcp', 'peer_to_client', 0, 0);
+    expect(
+      await value(m.registry, METRIC_NAMES.relayedBytes, { transport: 'tcp', direction: 'peer_to_client' }),
+    ).toBe(5000);
+    expect(
+      await value(m.registry, METRIC_NAMES.relayedPackets, { transport: 'tcp', direction: 'peer_to_client' }),
+    ).toBe(4);
+  });
+});
+
+describe('allocation lifecycle', () => {
+  it('raises and lowers the active gauge once, counts the end reason and observes the lifetime', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    recordAllocationCreated(m, 'tls');
+    recordAllocationCreated(m, 'tls');
+    expect(await value(m.registry, METRIC_NAMES.allocationsActive, { transport: 'tls' })).toBe(2);
+    expect(await value(m.registry, METRIC_NAMES.allocateRequests, { transport: 'tls', result: 'ok' })).toBe(2);
+    const tally = new RelayTally('tls');
+    tally.addClientToPeer(42);
+    recordAllocationEnded(m, tally, 'expired', 620);
+    expect(await value(m.registry, METRIC_NAMES.allocationsActive, { transport: 'tls' })).toBe(1);
+    expect(await value(m.registry, METRIC_NAMES.allocationsEnded, { transport: 'tls', reason: 'expired' })).toBe(
+      1,
+    );
+    expect(await histogramCount(m.registry, METRIC_NAMES.allocationLifetime, { transport: 'tls' })).toBe(1);
+    expect(
+      await value(m.registry, METRIC_NAMES.relayedBytes, { transport: 'tls', direction: 'client_to_peer' }),
+    ).toBe(42);
+  });
+});
+
+describe('HTTP labels', () => {
+  it('maps status codes to classes', () => {
+    expect([101, 200, 204, 302, 404, 429, 500, 503, 99, 600].map(statusClass)).toEqual([
+      '1xx',
+      '2xx',
+      '2xx',
+      '3xx',
+      '4xx',
+      '4xx',
+      '5xx',
+      '5xx',
+      '5xx',
+      '5xx',
+    ]);
+  });
+
+  it('keeps known methods and folds the rest into other', () => {
+    expect(methodLabel('post')).toBe('POST');
+    expect(methodLabel('PROPFIND')).toBe('other');
+  });
+
+  it('labels unmatched requests with one route value instead of the raw path', async () => {
+    expect(httpRequestLabels(undefined, 'GET', 404)).toEqual({
+      route: 'unmatched',
+      method: 'GET',
+      status_class: '4xx',
+    });
+    const m = createMetrics({ defaultMetrics: false });
+    const end = m.httpRequestDuration.startTimer({ route: '/v1/ice-servers', method: 'POST' });
+    end({ status_class: '2xx' });
+    expect(
+      await histogramCount(m.registry, METRIC_NAMES.httpRequestDuration, {
+        route: '/v1/ice-servers',
+        method: 'POST',
+        status_class: '2xx',
+      }),
+    ).toBe(1);
+  });
+});

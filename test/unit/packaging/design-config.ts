@@ -1,0 +1,42 @@
+// The configuration contract of DESIGN.md ("External contracts"), as the packaging checks read it.
+// When src/config.ts exports its variable names and defaults, these checks should import them
+// from there instead.
+
+/** Every configuration variable DESIGN.md names, plus the TLS file paths it mentions. */
+export const DESIGN_ENV_NAMES = [
+  'TURN_LISTEN_IP',
+  'TURN_PORT',
+  'TURN_TLS_PORT',
+  'TURN_TLS_CERT',
+  'TURN_TLS_KEY',
+  'TURN_EXTERNAL_IP',
+  'TURN_RELAY_IP',
+  'TURN_MIN_PORT',
+  'TURN_MAX_PORT',
+  'TURN_REALM',
+  'TURN_SECRETS',
+  'TURN_ALLOW_LOOPBACK_PEERS',
+  'TURN_DENIED_PEERS',
+  'TURN_ALLOWED_PEERS',
+  'TURN_ALLOCATIONS_PER_LICENSE',
+  'HTTP_PORT',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'REDIS_URL',
+  'ADMIN_TOKEN_SECRET',
+] as const;
+
+/** Variables that hold secrets: only ever referenced from a Kubernetes Secret, never written out. */
+export const SECRET_ENV_NAMES = ['TURN_SECRETS', 'ADMIN_TOKEN_SECRET', 'REDIS_URL', 'DATABASE_URL'] as const;
+
+/** DESIGN.md defaults that packaging repeats. */
+export const DESIGN_DEFAULTS = {
+  TURN_LISTEN_IP: '0.0.0.0',
+  TURN_PORT: 3478,
+  TURN_TLS_PORT: 5349,
+  TURN_MIN_PORT: 49152,
+  TURN_MAX_PORT: 65535,
+  TURN_REALM: 'icegate',
+  TURN_ALLOCATIONS_PER_LICENSE: 4,
+  HTTP_PORT: 8080,
+} as const;

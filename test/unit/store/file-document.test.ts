@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import {
+  emptyState,
+  parseDocument,
+  serialiseDocument,
+  usageKey,
+} from '../../../src/entitlement/store/file-document.js';
+
+describe('file document', () => {
+  it('round-trips a state, including odd tenant ids', () => {
+    const state = emptyState();
+    const createdAt = new Date('2027-01-01T00:00:00Z');
+    for (const id of ['acme', '__proto__', 'constructor']) {
+      state.tenants.set(id, { id, name: id === 'acme' ? 'Acme' : null, createdAt });
+      state.orders.set(
+        id,
+        new Map([
+          [
+            'o-1',
+            {
+              tenant: id,
+              id: 'o-1',
+              kind: 'initial',
+              receivedAt: '2026-11-24T01:00:00.000Z',
+              licenses: 5,
+              importedAt: createdAt,
+              status: 'rejected',
+              rejection: { code: 'already_initialised', message: 'm' },
+            },
+          ],
+        ]),
+      );
+    }
+    state.keys.set('k-1', {
+      keyId: 'k-1',
+      tenant: 'acme',
+      serverIdentity: 's',
+      secret: 'sec',
+      issuedAt: createdAt,
+      revokedAt: null,
+      replacedBy: null,
+    });
+    state.usage.set(usageKey('acme', '2027-01-01'), {
+      tenant: 'acme',
+      day: '2027-01-01',
+      bytesRelayed: 1,
+      allocationSeconds: 2,
+    });
+    const again = parseDocument(serialiseDocument(state), 'doc');
+    expect(again).toEqual(state);
+    expect(Object.getPrototypeOf(again.tenants)).toBe(Map.prototype);
+    expect(again.orders.get('__proto__')?.get('o-1')?.certificate).toBeUndefined();
+  });
+
+  it.each([
+    ['not JSON', 'nope', /not valid JSON/],
+    ['another format', '{"format":"x","version":1}', /not an icegate entitlement document/],
+    ['a future version', '{"format":"icegate-entitlements","version":2}', /newer icegate/],
+    [
+      'a bad order kind',
+      JSON.stringify({
+        format: 'icegate-entitlements',
+        version: 1,
+        tenants: [],
+        orders: [{ tenant: 't', id: 'o', kind: 'upgrade' }],
+        keys: [],
+        usage: [],
+      }),
+      /orders\.0\.kind/,
+    ],
+  ])('refuses %s with store_corrupt', (_name, text, message) => {
+    expect(() => parseDocument(text, '/data/entitlements.json')).toThrow(
+      expect.objectContaining({ code: 'store_corrupt', message: expect.stringMatching(message) }),
+    );
+  });
+});
