@@ -133,7 +133,8 @@ function onControl(msg, rinfo) {
   if (request.cls === MessageClass.indication && request.method === Method.send) {
     const peer = readXorAddressV4(request.attrs.get(Attr.xorPeerAddress));
     const data = request.attrs.get(Attr.data);
-    if (allocation?.relay && peer !== null && data !== undefined) allocation.relay.send(data, peer.port, host);
+    if (allocation?.relay && peer !== null && data !== undefined)
+      allocation.relay.send(data, peer.port, host);
     return;
   }
   if (request.cls !== MessageClass.request) return;

@@ -11,13 +11,15 @@ import type { LicenseService } from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
 import { requireAdmin } from './admin-auth.js';
 import { HttpError } from './http-error.js';
-import { parseBody, requireJsonContent } from './json-body.js';
+import type { RouteIntake } from './intake.js';
+import { parseBody } from './json-body.js';
 import { serverBody } from './license-routes.js';
 import type { RelayControl } from './relay-control.js';
 import { publishChanges } from './tenant-changes.js';
 
 /** What the admin routes need. */
 export interface AdminRouteDeps {
+  intake: RouteIntake;
   adminSecret: string;
   store: Pick<EntitlementStore, 'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys'>;
   licenses: Pick<LicenseService, 'issue' | 'reissue' | 'revoke'>;
@@ -44,16 +46,17 @@ function adminOf(locals: Record<string, unknown>): string | null {
 export function adminRoutes(deps: AdminRouteDeps): Router {
   const router = createRouter();
   const log = deps.logger.child({ component: 'admin' });
-  router.use('/v1/admin', requireAdmin(deps.adminSecret, deps.clock), requireJsonContent());
+  // Authenticated before the body is even parsed.
+  const guard = [deps.intake.ipLimit, requireAdmin(deps.adminSecret, deps.clock), ...deps.intake.body];
 
-  router.get('/v1/admin/tenants', async (_req, res) => {
+  router.get('/v1/admin/tenants', ...guard, async (_req, res) => {
     const tenants = await deps.store.listTenants();
     res.json({
       tenants: tenants.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt.toISOString() })),
     });
   });
 
-  router.post('/v1/admin/orders', async (req, res) => {
+  router.post('/v1/admin/orders', ...guard, async (req, res) => {
     const raw: unknown = req.body;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw new HttpError('invalid_request', 'body: an order history must be a JSON object {tenant, orders}');
@@ -85,7 +88,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     });
   });
 
-  router.get('/v1/admin/tenants/:tenant', async (req, res) => {
+  router.get('/v1/admin/tenants/:tenant', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
     const [tenant, history, keys] = await Promise.all([
       deps.store.getTenant(id),
@@ -102,7 +105,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     });
   });
 
-  router.get('/v1/admin/tenants/:tenant/license-keys', async (req, res) => {
+  router.get('/v1/admin/tenants/:tenant/license-keys', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
     if ((await deps.store.getTenant(id)) === null)
       throw new HttpError('unknown_tenant', `unknown tenant ${id}`);
@@ -110,7 +113,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.json({ keys: keys.map((k) => k.toPublic()) });
   });
 
-  router.post('/v1/admin/tenants/:tenant/license-keys', async (req, res) => {
+  router.post('/v1/admin/tenants/:tenant/license-keys', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
     const body = parseBody(serverBody, req.body);
     const outcome = await deps.licenses.issue(id, body.server, new Date(deps.clock()));
@@ -119,7 +122,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.status(201).json({ keyId: outcome.issued.keyId, key: outcome.issued.reveal() });
   });
 
-  router.post('/v1/admin/tenants/:tenant/license-keys/reissue', async (req, res) => {
+  router.post('/v1/admin/tenants/:tenant/license-keys/reissue', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
     const body = parseBody(serverBody, req.body);
     const outcome = await deps.licenses.reissue(id, body.server, new Date(deps.clock()));
@@ -134,7 +137,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.json({ keyId: outcome.issued.keyId, key: outcome.issued.reveal(), revoked: revokedKeys });
   });
 
-  router.post('/v1/admin/license-keys/:keyId/revoke', async (req, res) => {
+  router.post('/v1/admin/license-keys/:keyId/revoke', ...guard, async (req, res) => {
     const keyId = String(req.params.keyId);
     const outcome = await deps.licenses.revoke(keyId, new Date(deps.clock()));
     const revokedKeys = [...new Set([...outcome.changes.revokedKeys, keyId])];
@@ -143,12 +146,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     res.json({ key: outcome.key.toPublic() });
   });
 
-  router.get('/v1/admin/tenants/:tenant/allocations', async (req, res) => {
+  router.get('/v1/admin/tenants/:tenant/allocations', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
     res.json({ allocations: await deps.relay.listAllocations(id) });
   });
 
-  router.delete('/v1/admin/tenants/:tenant/allocations', async (req, res) => {
+  router.delete('/v1/admin/tenants/:tenant/allocations', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
     const closed = await deps.relay.closeAllocationsOfTenant(id, 'admin');
     log.info('allocations closed by admin', { tenant: id, closed, admin: adminOf(res.locals) });

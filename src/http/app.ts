@@ -18,8 +18,11 @@ import { credentialRoutes } from './credential-routes.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 import type { TurnListener } from './ice-urls.js';
+import type { RouteIntake } from './intake.js';
+import { requireJsonContent } from './json-body.js';
 import { licenseRoutes } from './license-routes.js';
 import { openApiDocument } from './openapi.js';
+import { clientKey } from './rate-limit/client-key.js';
 import {
   DEFAULT_RATE_LIMITS,
   enforceRateLimit,
@@ -88,19 +91,21 @@ export function createHttpApp(deps: HttpAppDeps): Application {
     ['/v1/ice-servers', '/v1/turn-credentials', '/v1/license-keys'],
     corsPolicy(deps.config.CORS_ORIGINS),
   );
-  // Everything under /v1 is counted per client IP before any token work.
-  app.use('/v1', async (req, _res, next) => {
-    await enforceRateLimit(limiter, 'ip', req.ip ?? 'unknown', limits.perIp, clock());
-    next();
-  });
   app.use('/v1', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
-  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: 'application/json' }));
+  const intake: RouteIntake = {
+    ipLimit: async (req, _res, next) => {
+      await enforceRateLimit(limiter, 'ip', clientKey(req.ip), limits.perIp, clock());
+      next();
+    },
+    body: [requireJsonContent(), express.json({ limit: BODY_LIMIT, strict: true, type: 'application/json' })],
+  };
 
   app.use(
     credentialRoutes({
+      intake,
       gate,
       ring: deps.ring,
       listeners: deps.listeners,
@@ -109,10 +114,11 @@ export function createHttpApp(deps: HttpAppDeps): Application {
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     }),
   );
-  app.use(licenseRoutes({ gate, licenses: deps.licenses, events: deps.events, clock }));
+  app.use(licenseRoutes({ intake, gate, licenses: deps.licenses, events: deps.events, clock }));
   if (deps.config.ADMIN_TOKEN_SECRET !== undefined) {
     app.use(
       adminRoutes({
+        intake,
         adminSecret: deps.config.ADMIN_TOKEN_SECRET,
         store: deps.store,
         licenses: deps.licenses,

@@ -12,11 +12,13 @@ import { credentialOpaque } from './credential-opaque.js';
 import { credentialTtl } from './credential-ttl.js';
 import { HttpError } from './http-error.js';
 import { iceUrlsOf, type TurnListener } from './ice-urls.js';
-import { parseBody, requireJsonContent } from './json-body.js';
+import type { RouteIntake } from './intake.js';
+import { parseBody } from './json-body.js';
 import { type AdmittedTenant, admitTenant, type TenantGateDeps } from './tenant-gate.js';
 
 /** What the credential routes need. */
 export interface CredentialRouteDeps {
+  intake: RouteIntake;
   gate: TenantGateDeps;
   ring: SecretRing;
   listeners: readonly TurnListener[];
@@ -51,18 +53,24 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
     throw new RangeError('the credential endpoint needs at least one TURN listener');
   const count = (api: CredentialApi) => countCredentialOutcome(api, deps.metrics);
 
-  router.post('/v1/ice-servers', count('ice_servers'), requireJsonContent(), async (req, res) => {
-    const body = parseBody(iceServersBody, req.body, {});
-    const now = deps.clock();
-    const admitted = await admitTenant(req, deps.gate, now);
-    const { ttl, credential } = mint(deps, admitted, now, body.ttl);
-    const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
-    if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
-    iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
-    res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
-  });
+  router.post(
+    '/v1/ice-servers',
+    count('ice_servers'),
+    deps.intake.ipLimit,
+    ...deps.intake.body,
+    async (req, res) => {
+      const body = parseBody(iceServersBody, req.body, {});
+      const now = deps.clock();
+      const admitted = await admitTenant(req, deps.gate, now);
+      const { ttl, credential } = mint(deps, admitted, now, body.ttl);
+      const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
+      if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
+      iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
+      res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
+    },
+  );
 
-  router.get('/v1/turn-credentials', count('turn_credentials'), async (req, res) => {
+  router.get('/v1/turn-credentials', count('turn_credentials'), deps.intake.ipLimit, async (req, res) => {
     if (req.query.service !== 'turn') {
       throw new HttpError('invalid_request', 'query parameter service must be "turn"');
     }

@@ -5,12 +5,14 @@ import { Router as createRouter, type Router } from 'express';
 import { z } from 'zod';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
 import type { LicenseService } from '../licensing/index.js';
-import { parseBody, requireJsonContent } from './json-body.js';
+import type { RouteIntake } from './intake.js';
+import { parseBody } from './json-body.js';
 import { publishChanges } from './tenant-changes.js';
 import { admitTenant, type TenantGateDeps } from './tenant-gate.js';
 
 /** What the reissue route needs. */
 export interface LicenseRouteDeps {
+  intake: RouteIntake;
   gate: TenantGateDeps;
   licenses: Pick<LicenseService, 'reissue'>;
   events: Pick<TenantEvents, 'publish'>;
@@ -25,7 +27,7 @@ export const serverBody = z.object({
 /** POST /v1/license-keys/reissue. */
 export function licenseRoutes(deps: LicenseRouteDeps): Router {
   const router = createRouter();
-  router.post('/v1/license-keys/reissue', requireJsonContent(), async (req, res) => {
+  router.post('/v1/license-keys/reissue', deps.intake.ipLimit, ...deps.intake.body, async (req, res) => {
     const body = parseBody(serverBody, req.body);
     const now = deps.clock();
     const { token } = await admitTenant(req, deps.gate, now);

@@ -3,7 +3,6 @@
 // are the only places that do it.
 import type { AllocationEndReason, Transport } from './label-sets.js';
 import type { IcegateMetrics } from './metrics.js';
-import type { RelayTally } from './relay-tally.js';
 
 /** Records a successful Allocate (RFC 8656 section 7.2): one more active allocation. */
 export function recordAllocationCreated(metrics: IcegateMetrics, transport: Transport): void {
@@ -12,17 +11,15 @@ export function recordAllocationCreated(metrics: IcegateMetrics, transport: Tran
 }
 
 /**
- * Records the end of an allocation: flushes its remaining traffic, lowers the active gauge and
- * observes its lifetime in seconds.
+ * Records the end of an allocation: lowers the active gauge, counts the reason and observes the
+ * lifetime. Its last traffic delta goes through `metrics.relay.addTraffic` as usual.
  */
 export function recordAllocationEnded(
   metrics: IcegateMetrics,
-  tally: RelayTally,
+  transport: Transport,
   reason: AllocationEndReason,
   lifetimeSeconds: number,
 ): void {
-  metrics.relay.flush(tally);
-  const transport = tally.transport;
   metrics.allocationsEnded.inc({ transport, reason });
   metrics.allocationsActive.dec({ transport });
   metrics.allocationLifetime.observe({ transport }, Math.max(0, lifetimeSeconds));

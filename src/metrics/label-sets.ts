@@ -51,6 +51,7 @@ export const AUTH_FAILURE_REASONS = [
   'missing_integrity', // credentials expected, no MESSAGE-INTEGRITY
   'missing_attributes', // MESSAGE-INTEGRITY without USERNAME, REALM or NONCE (400)
   'bad_integrity', // HMAC does not verify with any secret of the ring
+  'wrong_credentials', // 441: valid credentials, but not the ones the allocation was made with
   'stale_nonce', // 438: the nonce is well-formed but too old
   'invalid_nonce', // the nonce was not minted by this fleet
   'wrong_realm', // REALM differs from TURN_REALM

@@ -33,7 +33,7 @@ import {
   TRANSPORTS,
   type Transport,
 } from './label-sets.js';
-import { RelayCounters } from './relay-tally.js';
+import { RelayCounters } from './relay-counters.js';
 import {
   closedCounter,
   closedGauge,
@@ -87,9 +87,9 @@ export interface IcegateMetrics {
   readonly allocationsEnded: LabelledCounter<{ transport: Transport; reason: AllocationEndReason }>;
   /** Seconds from Allocate success to the end of the allocation. */
   readonly allocationLifetime: LabelledHistogram<ByTransport>;
-  /** Relayed payload bytes; bump through `relay`, not per packet. */
+  /** Relayed payload bytes; bump through `relay` in batches, not per packet. */
   readonly relayedBytes: LabelledCounter<{ transport: Transport; direction: Direction }>;
-  /** Relayed datagrams; bump through `relay`, not per packet. */
+  /** Relayed datagrams; bump through `relay` in batches, not per packet. */
   readonly relayedPackets: LabelledCounter<{ transport: Transport; direction: Direction }>;
   /** Batched access to relayedBytes and relayedPackets. */
   readonly relay: RelayCounters;

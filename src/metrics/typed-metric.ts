@@ -24,7 +24,11 @@ export interface LabelledGauge<L extends LabelShape> {
   inc(labels: LabelValuesOf<L>, value?: number): void;
   dec(labels: LabelValuesOf<L>, value?: number): void;
   set(labels: LabelValuesOf<L>, value: number): void;
-  labels(labels: LabelValuesOf<L>): { inc(value?: number): void; dec(value?: number): void; set(value: number): void };
+  labels(labels: LabelValuesOf<L>): {
+    inc(value?: number): void;
+    dec(value?: number): void;
+    set(value: number): void;
+  };
 }
 
 /** A gauge without labels. */

@@ -1,12 +1,12 @@
 // Relay sockets, one per allocation, bound in a port range (RFC 8656 section 7.2: the server picks
 // the relayed transport address; ports should be hard to guess, section 21.1.2).
-import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { TransportAddress } from '../stun/index.js';
 import type { BoundRelay, RelayFailure, RelayRequest } from '../turn/index.js';
 import { familyOf, socketTypeOf } from './address-family.js';
 import { IGNORE_ERRORS, TransportError, type TransportErrorReporter } from './errors.js';
-import { literalLookup } from './literal-lookup.js';
+import { portCandidates } from './port-candidates.js';
+import { bindUdpSocket, closeQuietly } from './udp-socket.js';
 
 /** Where relays of one family bind, and what they advertise. */
 export interface RelayAddressConfig {
@@ -48,8 +48,6 @@ interface RelaySocket {
   pool: FamilyPool;
   port: number;
 }
-
-type OpenResult = dgram.Socket | 'in-use' | Error;
 
 /**
  * Opens, indexes and closes relay sockets. A datagram from a peer reaches the owner through one
@@ -117,10 +115,13 @@ export class RelayPool {
 
   /** Opens a relay for `request`, answering the owner's relayBound or relayFailed later. */
   bind(request: RelayRequest): void {
-    this.#bind(request).catch((error: unknown) => {
-      this.#report('relay bind failed', error);
-      this.#owner?.relayFailed(request.ref, 'error');
-    });
+    this.#bind(request).then(
+      (outcome) => this.#answer(request.ref, outcome),
+      (error: unknown) => {
+        this.#report('relay bind failed', error);
+        this.#answer(request.ref, 'error');
+      },
+    );
   }
 
   /** Sends `data[offset, offset+length)` from relay `relayId` to `peer`. */
@@ -144,30 +145,20 @@ export class RelayPool {
     for (const relayId of [...this.#sockets.keys()]) this.close(relayId);
   }
 
-  async #bind(request: RelayRequest): Promise<void> {
-    const owner = this.#owner;
+  /** Binds a relay for `request`: the relay, or why there is none. */
+  async #bind(request: RelayRequest): Promise<BoundRelay | RelayFailure> {
     const pool = this.#pools.get(request.family);
-    if (owner === null) throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', 'relay pool not attached');
-    if (pool === undefined || this.#closed) {
-      owner.relayFailed(request.ref, 'error');
-      return;
-    }
-    const step = request.evenPort ? 2 : 1;
-    const first = request.evenPort ? this.#minPort + (this.#minPort % 2) : this.#minPort;
-    const last = request.reserveNext ? this.#maxPort - 1 : this.#maxPort;
-    const count = last >= first ? Math.floor((last - first) / step) + 1 : 0;
-    const start = count > 0 ? randomInt(count) : 0;
+    if (pool === undefined || this.#closed || this.#owner === null) return 'error';
     let attempts = 0;
-    for (let i = 0; i < count && attempts < this.#maxAttempts && !this.#closed; i++) {
-      const port = first + ((start + i) % count) * step;
+    for (const port of portCandidates(this.#minPort, this.#maxPort, request.evenPort, request.reserveNext)) {
+      if (attempts >= this.#maxAttempts || this.#closed) break;
       if (pool.inUse.has(port) || (request.reserveNext && pool.inUse.has(port + 1))) continue;
       attempts++;
       const bound = await this.#openPair(pool, port, request.reserveNext);
       if (bound === 'in-use') continue;
       if (bound instanceof Error) {
         this.#report('relay bind failed', bound);
-        owner.relayFailed(request.ref, 'error');
-        return;
+        return 'error';
       }
       if (this.#closed) {
         for (const socket of bound) closeQuietly(socket);
@@ -184,47 +175,45 @@ export class RelayPool {
           address: this.#advertised(pool, port + 1),
         };
       }
-      owner.relayBound(request.ref, relay);
-      return;
+      return relay;
     }
-    owner.relayFailed(request.ref, 'exhausted');
+    return 'exhausted';
+  }
+
+  /** Tells the owner; a throwing owner is reported, never left as an unhandled rejection. */
+  #answer(ref: number, outcome: BoundRelay | RelayFailure): void {
+    const owner = this.#owner;
+    try {
+      if (owner === null) throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', 'relay pool not attached');
+      if (typeof outcome === 'string') owner.relayFailed(ref, outcome);
+      else owner.relayBound(ref, outcome);
+    } catch (error) {
+      this.#onError(
+        new TransportError('ICEGATE_TRANSPORT_HANDLER_ERROR', 'relay answer handler threw', { cause: error }),
+      );
+    }
   }
 
   /** Binds `port` (and `port + 1` when `pair`); claims the ports meanwhile, frees them on failure. */
-  async #openPair(pool: FamilyPool, port: number, pair: boolean): Promise<[dgram.Socket] | [dgram.Socket, dgram.Socket] | 'in-use' | Error> {
+  async #openPair(
+    pool: FamilyPool,
+    port: number,
+    pair: boolean,
+  ): Promise<[dgram.Socket] | [dgram.Socket, dgram.Socket] | 'in-use' | Error> {
     pool.inUse.add(port);
-    const main = await this.#open(pool, port);
+    const main = await bindUdpSocket(pool.type, pool.bindIp, port);
     if (!(main instanceof dgram.Socket)) {
       pool.inUse.delete(port);
       return main;
     }
     if (!pair) return [main];
     pool.inUse.add(port + 1);
-    const next = await this.#open(pool, port + 1);
+    const next = await bindUdpSocket(pool.type, pool.bindIp, port + 1);
     if (next instanceof dgram.Socket) return [main, next];
     pool.inUse.delete(port);
     pool.inUse.delete(port + 1);
     closeQuietly(main);
     return next;
-  }
-
-  #open(pool: FamilyPool, port: number): Promise<OpenResult> {
-    return new Promise((resolve) => {
-      const socket = dgram.createSocket({
-        type: pool.type,
-        ipv6Only: pool.type === 'udp6',
-        lookup: literalLookup,
-      });
-      const onError = (error: NodeJS.ErrnoException): void => {
-        closeQuietly(socket);
-        resolve(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? 'in-use' : error);
-      };
-      socket.once('error', onError);
-      socket.bind({ port, address: pool.bindIp, exclusive: true }, () => {
-        socket.off('error', onError);
-        resolve(socket);
-      });
-    });
   }
 
   #register(pool: FamilyPool, port: number, socket: dgram.Socket): number {
@@ -260,14 +249,5 @@ export class RelayPool {
 
   #report(message: string, cause: unknown): void {
     this.#onError(new TransportError('ICEGATE_TRANSPORT_SOCKET_ERROR', message, { cause }));
-  }
-}
-
-/** Closes a socket that may already be closed or never bound. */
-export function closeQuietly(socket: dgram.Socket): void {
-  try {
-    socket.close();
-  } catch {
-    // Already closed.
   }
 }

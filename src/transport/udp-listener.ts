@@ -6,7 +6,7 @@ import { familyOf, socketTypeOf } from './address-family.js';
 import { ClientTuples } from './client-tuples.js';
 import { IGNORE_ERRORS, TransportError, type TransportErrorReporter } from './errors.js';
 import { literalLookup } from './literal-lookup.js';
-import { closeQuietly } from './relay-pool.js';
+import { closeQuietly } from './udp-socket.js';
 
 /** What receives client datagrams: the TURN core. */
 export interface ClientPacketHandler {

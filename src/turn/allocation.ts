@@ -29,6 +29,9 @@ export interface AllocationView {
   readonly expiresAt: number;
   /** Relayed traffic so far (live counters: read, do not write). */
   readonly traffic: TrafficCounters;
+  /** Permission and channel records held (expired ones until the next tick included). */
+  readonly permissionCount: number;
+  readonly channelCount: number;
 }
 
 /** Everything the identity of a new allocation needs. */
@@ -71,6 +74,14 @@ export class Allocation implements AllocationView {
   allocateResponse: Buffer;
   /** Set once the allocation is deleted, so late async completions see it. */
   closed = false;
+
+  get permissionCount(): number {
+    return this.permissions.size;
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
+  }
 
   constructor(init: AllocationInit) {
     this.id = init.id;

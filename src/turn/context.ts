@@ -98,7 +98,7 @@ export class TurnContext {
 
   /** Answers an error response with ERROR-CODE (RFC 8489 section 14.8) and the attributes `add` puts in. */
   fail(request: TurnRequest, code: number, reason?: string, add?: (builder: MessageBuilder) => void): void {
-    const builder = responseBuilder(request, false).addErrorCode(code, reason);
+    const builder = responseBuilder(request, false).addErrorCode(code, reason && reasonPhrase(reason));
     add?.(builder);
     this.send(request, finishResponse(builder, request, this.software), code);
   }
@@ -128,4 +128,10 @@ export class TurnContext {
     allocation.reported.copyFrom(allocation.traffic);
     this.events.trafficRelayed?.(allocation, delta);
   }
+}
+
+/** A reason phrase within RFC 8489 section 14.8's limit (under 128 characters), from any text (e.g. a hook's). */
+function reasonPhrase(text: string): string {
+  const chars = [...text];
+  return chars.length <= 120 ? text : chars.slice(0, 120).join('');
 }

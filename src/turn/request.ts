@@ -14,7 +14,7 @@ export interface Credentials {
 export class TurnRequest {
   /** Set once authenticated; from then on responses are signed and cached. */
   credentials: Credentials | null = null;
-  /** Whether the request carried FINGERPRINT: the response mirrors it (see response()). */
+  /** Whether the request carried FINGERPRINT: the response mirrors it (see finishResponse()). */
   readonly fingerprint: boolean;
 
   constructor(
@@ -41,20 +41,20 @@ export class TurnRequest {
   }
 }
 
-/**
- * Starts a response to `request`. The caller adds its attributes, then finish() appends
- * SOFTWARE (RFC 8656 section 5: SHOULD on Allocate and Refresh responses, MAY elsewhere; we
- * always do), MESSAGE-INTEGRITY under the request's key when it was authenticated (RFC 8489
- * section 9.2.4 - error responses included, which clients such as werift insist on), and
- * FINGERPRINT when the request had one: RFC 8656 section 5 lets either side include it, and
- * mirroring the client keeps every response parseable by clients that never use it.
- */
+/** Starts a response to `request`; the caller adds its attributes, then calls finishResponse(). */
 export function responseBuilder(request: TurnRequest, success: boolean): MessageBuilder {
   const cls = success ? StunClass.SuccessResponse : StunClass.ErrorResponse;
   return new MessageBuilder(cls, request.message.method, request.message.transactionId);
 }
 
-/** Finishes a builder from responseBuilder(). */
+/**
+ * Finishes a response: SOFTWARE (RFC 8656 section 5: SHOULD on Allocate and Refresh responses,
+ * MAY elsewhere; we always add it), MESSAGE-INTEGRITY under the request's key when the request
+ * was authenticated (RFC 8489 section 9.2.4; error responses too, which clients such as werift
+ * insist on), and FINGERPRINT when the request had one. RFC 8656 section 5 lets either side add
+ * FINGERPRINT to any message; mirroring the request answers multiplexing clients (ICE agents
+ * always send it, RFC 8445 section 7.2.2) in kind and spends nothing on the others.
+ */
 export function finishResponse(
   builder: MessageBuilder,
   request: TurnRequest,

@@ -1,25 +1,17 @@
 // The sans-I/O TURN server (RFC 8656 over RFC 8489): datagrams and time in, actions out through
 // the ActionSink. It opens no socket, reads no configuration and starts no timer: the transport
 // calls tick() about once a second, and every expiry is also checked lazily where it matters.
-import { decodeMessage, Method, StunClass, type StunMessage, type TransportAddress } from '../stun/index.js';
-import { handleAllocate } from './allocate.js';
+import { Attr, encodeText, type TransportAddress } from '../stun/index.js';
 import type { AllocationEndReason, AllocationView } from './allocation.js';
-import { authenticate } from './authenticate.js';
-import { handleBinding } from './binding.js';
-import { handleChannelBind } from './channel-bind.js';
-import { relayFromClient, relayFromPeer } from './channel-data.js';
+import { relayFromPeer } from './channel-data.js';
 import { type KeySource, type NonceSource, TurnContext } from './context.js';
 import { createAllocation } from './create-allocation.js';
-import { handleCreatePermission } from './create-permission.js';
+import { dispatchClientPacket } from './dispatch.js';
 import { TurnConfigError } from './errors.js';
 import type { FiveTuple } from './five-tuple.js';
 import type { ActionSink, BoundRelay, RelayFailure, TurnEvents, TurnPolicy } from './hooks.js';
 import { resolveLimits, type TurnLimits } from './limits.js';
 import { abandonAllocate, finishPending } from './pending-allocate.js';
-import { handleRefresh } from './refresh.js';
-import { TurnRequest } from './request.js';
-import { handleSendIndication } from './send-indication.js';
-import { PENDING, TransactionCache } from './transaction-cache.js';
 
 /** Options of a TurnServer; everything it needs is injected. */
 export interface TurnServerOptions {
@@ -41,22 +33,13 @@ export interface TurnServerOptions {
   sink: ActionSink;
 }
 
-type RequestHandler = (ctx: TurnContext, request: TurnRequest) => void;
-
-/** Authenticated request methods and their handlers (Binding is answered without authentication). */
-const HANDLERS: ReadonlyMap<number, RequestHandler> = new Map<number, RequestHandler>([
-  [Method.Allocate, handleAllocate],
-  [Method.Refresh, handleRefresh],
-  [Method.CreatePermission, handleCreatePermission],
-  [Method.ChannelBind, handleChannelBind],
-]);
-
 /** A TURN server core. Inputs never throw on wire data; actions go to the sink. */
 export class TurnServer {
   readonly #ctx: TurnContext;
 
   constructor(options: TurnServerOptions) {
-    if (options.realm.length === 0) throw new TurnConfigError('ICEGATE_TURN_BAD_OPTION', 'realm is empty');
+    checkText(options.realm, Attr.REALM, 'realm');
+    if (options.software !== undefined) checkText(options.software, Attr.SOFTWARE, 'software');
     if (options.relayFamilies.length === 0) {
       throw new TurnConfigError('ICEGATE_TURN_BAD_OPTION', 'relayFamilies is empty');
     }
@@ -86,45 +69,7 @@ export class TurnServer {
 
   /** A datagram (or one deframed stream message) from a client. */
   handleClientPacket(tuple: FiveTuple, data: Buffer): void {
-    if (data.length === 0) {
-      this.#ctx.drop('empty');
-      return;
-    }
-    // The first two bits tell STUN (0b00) from ChannelData (0b01), RFC 8656 section 12.
-    const top = data[0]! >> 6;
-    if (top === 1) {
-      relayFromClient(this.#ctx, tuple, data);
-      return;
-    }
-    if (top !== 0) {
-      this.#ctx.drop('not-stun');
-      return;
-    }
-    const decoded = decodeMessage(data);
-    if (!decoded.ok) {
-      this.#ctx.drop('malformed');
-      return;
-    }
-    const message = decoded.message;
-    if (message.cls === StunClass.Request) {
-      this.#handleRequest(tuple, message);
-      return;
-    }
-    if (message.cls !== StunClass.Indication) {
-      this.#ctx.drop('unexpected-class');
-      return;
-    }
-    // Indications with unknown comprehension-required attributes are dropped, RFC 8489 section 6.3.2.
-    if (message.unknownRequired.length > 0) {
-      this.#ctx.drop('unknown-attribute');
-      return;
-    }
-    if (message.method === Method.Send) {
-      handleSendIndication(this.#ctx, tuple, message);
-      return;
-    }
-    // A Binding indication is a keepalive (RFC 8489 section 6.3.2): nothing to do.
-    if (message.method !== Method.Binding) this.#ctx.drop('unknown-indication');
+    dispatchClientPacket(this.#ctx, tuple, data);
   }
 
   /** A datagram that arrived at relay `relayId` from `from` (dgram's rinfo fits). */
@@ -231,48 +176,15 @@ export class TurnServer {
     for (const pending of ctx.pendingByTuple.values()) pending.cancelled ??= 'shutdown';
     for (const reservation of ctx.reservations.takeAll()) ctx.sink.closeRelay(reservation.relayId);
   }
+}
 
-  #handleRequest(tuple: FiveTuple, message: StunMessage): void {
-    const ctx = this.#ctx;
-    if (message.method === Method.Binding) {
-      const request = new TurnRequest(tuple, message, '');
-      if (message.unknownRequired.length > 0) {
-        this.#unknownAttributes(request);
-        return;
-      }
-      handleBinding(ctx, request);
-      return;
-    }
-    const handler = HANDLERS.get(message.method);
-    if (handler === undefined) {
-      // RFC 8489 section 6.3.1: a request of a method the server does not know gets 400.
-      ctx.fail(new TurnRequest(tuple, message, ''), 400, 'Unknown method');
-      return;
-    }
-    const cacheKey = TransactionCache.keyOf(tuple.key, message.transactionId);
-    const cached = ctx.transactions.lookup(cacheKey, ctx.clock());
-    if (cached === PENDING) {
-      ctx.drop('retransmission-in-progress');
-      return;
-    }
-    if (cached !== undefined) {
-      ctx.sink.sendToClient(tuple, cached);
-      return;
-    }
-    const request = new TurnRequest(tuple, message, cacheKey);
-    if (!authenticate(ctx, request)) return;
-    // Unknown attributes are checked once authentication is done (RFC 8489 section 6.3), so the
-    // 420 is signed.
-    if (message.unknownRequired.length > 0) {
-      this.#unknownAttributes(request);
-      return;
-    }
-    handler(ctx, request);
+/** REALM and SOFTWARE go into every challenge and response: refuse values the codec cannot encode. */
+function checkText(text: string, type: number, name: string): void {
+  let ok = text.length > 0;
+  try {
+    encodeText(text, type);
+  } catch {
+    ok = false;
   }
-
-  /** 420 with UNKNOWN-ATTRIBUTES, RFC 8489 section 6.3.1. */
-  #unknownAttributes(request: TurnRequest): void {
-    const unknown = request.message.unknownRequired;
-    this.#ctx.fail(request, 420, undefined, (b) => b.addUnknownAttributes(unknown));
-  }
+  if (!ok) throw new TurnConfigError('ICEGATE_TURN_BAD_OPTION', `${name} must be 1 to 127 characters`);
 }

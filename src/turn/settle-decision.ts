@@ -20,19 +20,23 @@ export function settleDecision(
     then(ALLOW);
     return;
   }
-  let result: AuthDecision | Promise<AuthDecision>;
+  let result: AuthDecision | PromiseLike<AuthDecision>;
   try {
     result = authorize.call(ctx.policy, tenant, username, context);
   } catch {
     then(null);
     return;
   }
-  if (result instanceof Promise) {
-    result.then(
+  if (isThenable(result)) {
+    Promise.resolve(result).then(
       (decision) => then(decision),
       () => then(null),
     );
   } else {
     then(result);
   }
+}
+
+function isThenable(value: AuthDecision | PromiseLike<AuthDecision>): value is PromiseLike<AuthDecision> {
+  return typeof (value as Partial<PromiseLike<AuthDecision>>).then === 'function';
 }

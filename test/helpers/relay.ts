@@ -3,7 +3,13 @@
 // Later tests (HTTP gate, browser) reuse it.
 import { mintCredential, NonceFactory, SecretRing } from '../../src/auth/index.js';
 import { startTurnUdp, type TransportError, type TurnUdpServer } from '../../src/transport/index.js';
-import type { AllocationEndReason, AllocationView, TurnEvents, TurnLimits, TurnPolicy } from '../../src/turn/index.js';
+import type {
+  AllocationEndReason,
+  AllocationView,
+  TurnEvents,
+  TurnLimits,
+  TurnPolicy,
+} from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
 
 /** Options of startTestRelay. */
@@ -25,6 +31,8 @@ export interface TestRelayOptions {
   tickMs?: number;
   /** Listen IP, default 127.0.0.1. */
   listenIp?: string;
+  /** An IPv6 relay address (e.g. '::1') for REQUESTED-ADDRESS-FAMILY IPv6. */
+  relayIp6?: string;
 }
 
 /** What the relay observed. */
@@ -54,7 +62,14 @@ export interface TestRelay {
 /** Starts a relay on 127.0.0.1 with an ephemeral listening port. */
 export async function startTestRelay(options: TestRelayOptions): Promise<TestRelay> {
   const secrets = new SecretRing(options.secrets ?? ['test-secret']);
-  const record: RelayRecord = { created: [], refreshed: [], deleted: [], answered: [], dropped: [], errors: [] };
+  const record: RelayRecord = {
+    created: [],
+    refreshed: [],
+    deleted: [],
+    answered: [],
+    dropped: [],
+    errors: [],
+  };
   const extra = options.events ?? {};
   const events: TurnEvents = {
     ...extra,
@@ -82,12 +97,15 @@ export async function startTestRelay(options: TestRelayOptions): Promise<TestRel
   const filter = new PeerFilter({ allowLoopback: true });
   const policy: TurnPolicy = { checkPeer: (address) => filter.check(address), ...options.policy };
   const lifetimes =
-    options.lifetime === undefined ? {} : { defaultLifetime: options.lifetime, maxLifetime: options.lifetime };
+    options.lifetime === undefined
+      ? {}
+      : { defaultLifetime: options.lifetime, maxLifetime: options.lifetime };
   const listenIp = options.listenIp ?? '127.0.0.1';
   const server = await startTurnUdp({
     listenIp,
     port: 0,
     relayIp: listenIp,
+    ...(options.relayIp6 === undefined ? {} : { relayIp6: options.relayIp6 }),
     minPort: options.relayMin,
     maxPort: options.relayMax,
     tickMs: options.tickMs ?? 200,

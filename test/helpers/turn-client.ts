@@ -42,7 +42,12 @@ export class TestTurnClient {
   readonly inbox: Buffer[] = [];
   #waiter: ((data: Buffer) => boolean) | null = null;
 
-  private constructor(socket: dgram.Socket, server: TransportAddress, readonly username: string, readonly password: string) {
+  private constructor(
+    socket: dgram.Socket,
+    server: TransportAddress,
+    readonly username: string,
+    readonly password: string,
+  ) {
     this.socket = socket;
     this.#server = server;
     socket.on('message', (data) => {
@@ -67,12 +72,19 @@ export class TestTurnClient {
   }
 
   /** Sends a request built by `write` and waits for its response (no authentication). */
-  async raw(method: number, write: AttributeWriter = () => {}, options: { sign?: boolean; fingerprint?: boolean } = {}): Promise<TestResponse> {
+  async raw(
+    method: number,
+    write: AttributeWriter = () => {},
+    options: { sign?: boolean; fingerprint?: boolean } = {},
+  ): Promise<TestResponse> {
     const tid = newTransactionId();
     const builder = new MessageBuilder(StunClass.Request, method, tid);
     write(builder);
     if (options.sign === true && this.#key !== null) {
-      builder.addText(Attr.USERNAME, this.username).addText(Attr.REALM, this.#realm).addText(Attr.NONCE, this.#nonce);
+      builder
+        .addText(Attr.USERNAME, this.username)
+        .addText(Attr.REALM, this.#realm)
+        .addText(Attr.NONCE, this.#nonce);
     }
     const bytes = builder.build({
       ...(options.sign === true && this.#key !== null ? { integrityKey: this.#key } : {}),
@@ -177,7 +189,8 @@ export class TestTurnClient {
 /** A decoded response. */
 export function toResponse(message: StunMessage, raw: Buffer): TestResponse {
   const error = getAttribute(message, Attr.ERROR_CODE);
-  const code = message.cls === StunClass.ErrorResponse && error ? (readErrorCode(error.value)?.code ?? 0) : 200;
+  const code =
+    message.cls === StunClass.ErrorResponse && error ? (readErrorCode(error.value)?.code ?? 0) : 200;
   return { message, code, raw };
 }
 

@@ -51,7 +51,12 @@ async function call(
 beforeAll(async () => {
   await requireRedis();
   testStore = await pgTestStore();
-  node = await startNode({ store: testStore.store, clock: clock.now, redisUrl: TEST_REDIS_URL, redisPrefix: prefix });
+  node = await startNode({
+    store: testStore.store,
+    clock: clock.now,
+    redisUrl: TEST_REDIS_URL,
+    redisPrefix: prefix,
+  });
   node.runtime.events.subscribe((change) => published.push(change));
 });
 
@@ -66,7 +71,9 @@ describe('admin authentication', () => {
     const now = clock.ms;
     const t = '/v1/admin/tenants';
     expect((await call('GET', t, { token: null })).json.error).toBe('invalid_token');
-    expect((await call('GET', t, { token: adminToken('another-secret-of-enough-length-000000', now) })).status).toBe(401);
+    expect(
+      (await call('GET', t, { token: adminToken('another-secret-of-enough-length-000000', now) })).status,
+    ).toBe(401);
     const noExp = adminToken(TEST_ADMIN_SECRET, now, { scope: 'admin', exp: undefined });
     expect((await call('GET', t, { token: noExp })).json.error).toBe('invalid_token');
     const expired = adminToken(TEST_ADMIN_SECRET, now, { scope: 'admin', exp: Math.floor(now / 1000) - 60 });
@@ -74,7 +81,9 @@ describe('admin authentication', () => {
     expect((await call('GET', t, { token: unsignedToken('admin', now) })).json.error).toBe('invalid_token');
     const noScope = await call('GET', t, { token: adminToken(TEST_ADMIN_SECRET, now, { sub: 'ops' }) });
     expect(noScope).toMatchObject({ status: 403, json: { error: 'forbidden' } });
-    const listScope = await call('GET', t, { token: adminToken(TEST_ADMIN_SECRET, now, { scope: 'read admin' }) });
+    const listScope = await call('GET', t, {
+      token: adminToken(TEST_ADMIN_SECRET, now, { scope: 'read admin' }),
+    });
     expect(listScope.status).toBe(200);
   });
 });
@@ -167,7 +176,10 @@ describe('admin API', () => {
 
     const listed = await call('GET', '/v1/admin/tenants/acme/license-keys', { template: keysPath });
     const active = Object.fromEntries(
-      (listed.json.keys as { keyId: string; revokedAt: string | null }[]).map((k) => [k.keyId, k.revokedAt === null]),
+      (listed.json.keys as { keyId: string; revokedAt: string | null }[]).map((k) => [
+        k.keyId,
+        k.revokedAt === null,
+      ]),
     );
     expect(active).toEqual({ [issued.json.keyId as string]: false, [reissued.json.keyId as string]: true });
     expect(JSON.stringify(listed.json)).not.toContain((reissued.json.key as string).split('.')[1]);
@@ -230,7 +242,10 @@ describe('POST /v1/license-keys/reissue (self-service)', () => {
     const reissue = (key: string, body: unknown) =>
       fetch(`${node.app.url}/v1/license-keys/reissue`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${tenantToken(key, clock.ms)}`, 'content-type': 'application/json' },
+        headers: {
+          authorization: `Bearer ${tenantToken(key, clock.ms)}`,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify(body),
       });
 

@@ -1,12 +1,14 @@
 // The credential endpoint end to end over real HTTP, in the embedded mode (file store, no
 // Redis): every refusal code, the RTCConfiguration and draft-uberti shapes, ttl rules, CORS,
 // security headers, body errors, and OpenAPI validation of each real response.
-import { parseIceServers, RTCPeerConnection } from 'werift';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseIceServers, RTCPeerConnection } from 'werift';
 import { parseRestUsername, SecretRing } from '../../src/auth/index.js';
 import { parseCredentialOpaque, userPseudonym } from '../../src/http/index.js';
 import {
   ACTIVE_ORDERS,
+  assertMatchesOpenApi,
   EXPIRED_ORDERS,
   FakeClock,
   fileTestStore,
@@ -21,7 +23,6 @@ import {
   type TestStore,
   tenantToken,
   tenantWithKey,
-  assertMatchesOpenApi,
   unsignedToken,
 } from './http-harness.js';
 
@@ -30,7 +31,12 @@ let node: TestNode;
 const clock = new FakeClock(TEST_NOW);
 const keys: Record<string, string> = {};
 
-async function post(path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
+async function post(
+  path: string,
+  token: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${node.app.url}${path}`, {
     method: 'POST',
     headers: {
@@ -234,9 +240,9 @@ describe('GET /v1/turn-credentials', () => {
       'turn:127.0.0.1:3478?transport=tcp',
       'turns:localhost:5349?transport=tcp',
     ]);
-    expect(new SecretRing([TEST_TURN_SECRET]).verifyPassword(json.username as string, json.password as string)).toBe(
-      true,
-    );
+    expect(
+      new SecretRing([TEST_TURN_SECRET]).verifyPassword(json.username as string, json.password as string),
+    ).toBe(true);
   });
 
   it('refuses another service with 400 and an expired tenant with 403', async () => {
@@ -307,7 +313,10 @@ describe('HTTP hygiene', () => {
     const ready = await fetch(`${node.app.url}/readyz`);
     expect(ready.status).toBe(200);
     assertMatchesOpenApi('/readyz', 'get', 200, await ready.json());
-    const doc = (await (await fetch(`${node.app.url}/openapi.json`)).json()) as { openapi: string; paths: object };
+    const doc = (await (await fetch(`${node.app.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: object;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/v1/ice-servers');
   });

@@ -40,7 +40,11 @@ export const TEST_REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.
 
 /** Throws, naming how to start Redis, unless TEST_REDIS_URL answers PING. */
 export async function requireRedis(): Promise<void> {
-  const client = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000 });
+  const client = new Redis(TEST_REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2_000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -271,7 +275,11 @@ export function unsignedToken(keyId: string, nowMs: number): string {
 }
 
 /** An admin JWT. */
-export function adminToken(secret: string, nowMs: number, claims: Record<string, unknown> = { scope: 'admin' }): string {
+export function adminToken(
+  secret: string,
+  nowMs: number,
+  claims: Record<string, unknown> = { scope: 'admin' },
+): string {
   const payload: Record<string, unknown> = { exp: Math.floor(nowMs / 1000) + 600, ...claims };
   if (payload.exp === undefined) delete payload.exp;
   return jwt.sign(payload, secret, { algorithm: 'HS256', noTimestamp: true });
@@ -344,6 +352,8 @@ export interface TestNodeOptions {
   redisUrl?: string;
   redisPrefix?: string;
   graceDays?: number;
+  /** How long to wait for Redis before serving (default 3 s). */
+  waitForRedisMs?: number;
   http?: Partial<HttpAppDeps>;
 }
 
@@ -360,12 +370,18 @@ export async function startNode(options: TestNodeOptions): Promise<TestNode> {
     ...(options.redisPrefix ? { redisPrefix: options.redisPrefix } : {}),
     ...(options.graceDays !== undefined ? { graceDays: options.graceDays } : {}),
   });
+  // A down Redis (some tests point at one) answers false here; the node runs on the store alone.
+  await runtime.waitForRedis(options.redisUrl === undefined ? 0 : (options.waitForRedisMs ?? 3_000));
   const licenses = new LicenseService(options.store, { graceDays: options.graceDays ?? 0 });
   const relay = new FakeRelay();
   const readiness = new Readiness();
   readiness.markReady();
   const app = createHttpApp({
-    config: { CREDENTIAL_TTL_MAX: 86_400, CORS_ORIGINS: ['https://app.example.jp'], ADMIN_TOKEN_SECRET: TEST_ADMIN_SECRET },
+    config: {
+      CREDENTIAL_TTL_MAX: 86_400,
+      CORS_ORIGINS: ['https://app.example.jp'],
+      ADMIN_TOKEN_SECRET: TEST_ADMIN_SECRET,
+    },
     logger,
     metrics,
     entitlements: runtime.service,
@@ -442,7 +458,10 @@ export function assertMatchesOpenApi(
   body: unknown,
   contentType = 'application/json',
 ): void {
-  const paths = openApiDocument.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  const paths = openApiDocument.paths as Record<
+    string,
+    Record<string, { responses: Record<string, unknown> }>
+  >;
   const operation = paths[pathTemplate]?.[method.toLowerCase()];
   if (operation === undefined) throw new Error(`OpenAPI has no operation ${method} ${pathTemplate}`);
   if (operation.responses[String(status)] === undefined) {
@@ -450,7 +469,8 @@ export function assertMatchesOpenApi(
   }
   const ref = `openapi.json#/${pointer('paths', pathTemplate, method.toLowerCase(), 'responses', String(status), 'content', contentType, 'schema')}`;
   const validate = ajv.getSchema(ref);
-  if (validate === undefined) throw new Error(`OpenAPI ${method} ${pathTemplate} ${status} has no ${contentType} schema`);
+  if (validate === undefined)
+    throw new Error(`OpenAPI ${method} ${pathTemplate} ${status} has no ${contentType} schema`);
   if (!validate(body)) {
     throw new Error(
       `response of ${method} ${pathTemplate} (${status}) does not match OpenAPI: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`,

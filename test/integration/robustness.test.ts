@@ -107,7 +107,9 @@ describe('robustness of the UDP relay', () => {
     expect(handled).toBeGreaterThan(5_000);
     // The junk got no TURN answers beyond what STUN-shaped requests deserve (400s/401s); and the
     // server still answers a real client.
-    expect(relay.record.answered.slice(answered).every((a) => a.code !== 200 || a.method === Method.Binding)).toBe(true);
+    expect(
+      relay.record.answered.slice(answered).every((a) => a.code !== 200 || a.method === Method.Binding),
+    ).toBe(true);
     const binding = await turn.binding();
     expect(binding.code).toBe(200);
     expect((await turn.refresh(0)).code).toBe(200);

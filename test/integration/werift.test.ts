@@ -91,11 +91,15 @@ describe('werift through icegate over UDP', () => {
     expect(echoed.at(-1)).toBe(`ping ${sent - 1}`);
     expect(relay.record.created.length).toBeGreaterThanOrEqual(2);
     // The data really went through relays (relay-only policy): both directions were counted.
-    const relayed = relay.record.created.filter((a) => a.traffic.toPeerPackets > 0 && a.traffic.toClientPackets > 0);
+    const relayed = relay.record.created.filter(
+      (a) => a.traffic.toPeerPackets > 0 && a.traffic.toClientPackets > 0,
+    );
     expect(relayed.length).toBeGreaterThanOrEqual(1);
     expect(relay.record.refreshed.length).toBeGreaterThanOrEqual(2);
     expect(relay.record.refreshed.every((r) => r.lifetime === LIFETIME)).toBe(true);
     expect(relay.record.deleted.filter((d) => d.reason === 'expired')).toHaveLength(0);
-    expect(relay.record.answered.filter((a) => a.method === Method.Refresh && a.code === 200).length).toBeGreaterThan(0);
+    expect(
+      relay.record.answered.filter((a) => a.method === Method.Refresh && a.code === 200).length,
+    ).toBeGreaterThan(0);
   });
 });

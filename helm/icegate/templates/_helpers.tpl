@@ -64,6 +64,12 @@ configmap.yaml, which every install has.
 {{- fail "turn.minPort must not be above turn.maxPort" }}
 {{- end }}
 {{- if eq .Values.mode "LoadBalancer" }}
+{{- if not .Values.turn.externalIP }}
+{{- fail "LoadBalancer mode: set turn.externalIP to the load balancer's address (TURN_EXTERNAL_IP)" }}
+{{- end }}
+{{- if or (ne .Values.kind "Deployment") (ne (int .Values.replicaCount) 1) .Values.hpa.enabled }}
+{{- fail "LoadBalancer mode runs one Deployment replica: a relayed address must reach the pod that owns it" }}
+{{- end }}
 {{- $ports := add1 (sub (int .Values.turn.maxPort) (int .Values.turn.minPort)) }}
 {{- if gt (int $ports) (int .Values.service.maxRelayPorts) }}
 {{- fail (printf "LoadBalancer mode publishes every relay port on the Service: turn.minPort..turn.maxPort holds %d ports, more than service.maxRelayPorts (%d)" (int $ports) (int .Values.service.maxRelayPorts)) }}

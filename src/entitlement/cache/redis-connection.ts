@@ -46,11 +46,12 @@ export function openRedis(
     commandTimeout: options.commandTimeoutMs ?? 500,
     connectionName: 'icegate',
   });
-  // The subscriber queues its SUBSCRIBE until connected and re-subscribes after reconnecting.
+  // The subscriber's user (RedisTenantEvents) subscribes again itself after each reconnection,
+  // so it knows when the subscription is really back.
   const subscriber = new Redis(url, {
     ...baseOptions(options),
     enableOfflineQueue: true,
-    autoResubscribe: true,
+    autoResubscribe: false,
     maxRetriesPerRequest: null,
     connectionName: 'icegate-sub',
   });

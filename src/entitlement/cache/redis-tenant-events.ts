@@ -46,10 +46,7 @@ export class RedisTenantEvents implements TenantEvents {
     subscriber.on('message', this.#onMessage);
     subscriber.on('ready', this.#onReady);
     subscriber.on('close', this.#onClose);
-    subscriber.subscribe(this.#channel).then(
-      () => this.#ready(),
-      (err: unknown) => options.health.failure('subscribe', err),
-    );
+    if (subscriber.status === 'ready') this.#ready();
   }
 
   /** The channel name, for tests and logs. */
@@ -90,12 +87,18 @@ export class RedisTenantEvents implements TenantEvents {
     if (subscriber.status === 'ready') await subscriber.unsubscribe(this.#channel).catch(() => undefined);
   }
 
+  // Subscribes on every (re)connection and counts as connected only once Redis confirmed it;
+  // changes published while this node was cut off were missed, so listeners resync then.
   #ready(): void {
-    if (this.#closed || this.#options.subscriber.status !== 'ready') return;
-    const wasConnected = this.#connected;
-    this.#connected = true;
-    // Changes published while this node was cut off were missed: drop caches whole.
-    if (!wasConnected) this.#listeners.emitResync();
+    if (this.#closed) return;
+    this.#options.subscriber.subscribe(this.#channel).then(
+      () => {
+        if (this.#closed || this.#connected) return;
+        this.#connected = true;
+        this.#listeners.emitResync();
+      },
+      (err: unknown) => this.#options.health.failure('subscribe', err),
+    );
   }
 
   #receive(channel: string, text: string): void {

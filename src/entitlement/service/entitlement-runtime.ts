@@ -7,7 +7,12 @@ import type { CachePolicy } from '../cache/cached-entitlement.js';
 import type { Clock } from '../cache/clock.js';
 import { LicenseKeyCache } from '../cache/license-key-cache.js';
 import { LocalTenantEvents } from '../cache/local-tenant-events.js';
-import { openRedis, type RedisConnectionOptions, type RedisConnections } from '../cache/redis-connection.js';
+import {
+  openRedis,
+  type RedisConnectionOptions,
+  type RedisConnections,
+  waitForRedisReady,
+} from '../cache/redis-connection.js';
 import { RedisEntitlementCache } from '../cache/redis-entitlement-cache.js';
 import { RedisHealth } from '../cache/redis-health.js';
 import { RedisTenantEvents } from '../cache/redis-tenant-events.js';
@@ -47,6 +52,12 @@ export interface EntitlementRuntime {
   redis?: RedisConnections;
   /** The prefix of Redis keys and channels in use. */
   redisPrefix: string;
+  /**
+   * Resolves true once Redis answers commands and the bus is subscribed (at once without
+   * Redis), false after `timeoutMs`. Await it before marking the process ready, so the first
+   * requests do not race the connection; a false answer means "running on the store alone".
+   */
+  waitForRedis(timeoutMs?: number): Promise<boolean>;
   /** Stops listening and closes Redis connections; the store is the caller's to close. */
   close(): Promise<void>;
 }
@@ -92,6 +103,20 @@ export function createEntitlementRuntime(options: EntitlementRuntimeOptions): En
     events,
     redisHealth,
     redisPrefix,
+    async waitForRedis(timeoutMs = 2_000) {
+      if (redis === undefined) return true;
+      const deadline = Date.now() + timeoutMs;
+      try {
+        await waitForRedisReady(redis.commands, timeoutMs);
+        while (!events.connected) {
+          if (Date.now() >= deadline) return false;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return true;
+      } catch {
+        return false;
+      }
+    },
     async close() {
       service.close();
       keys.close();

@@ -23,7 +23,7 @@ import type { RedisEntitlementCache } from '../cache/redis-entitlement-cache.js'
 import type { TenantEvents } from '../cache/tenant-events.js';
 import { entitlementAt, nextChangeAt } from '../rules/index.js';
 import type { EntitlementStore } from '../store/store.js';
-import type { Entitlement } from '../types.js';
+import type { Entitlement, OrderHistory } from '../types.js';
 import { EntitlementUnavailable } from './errors.js';
 import { SingleFlight } from './single-flight.js';
 
@@ -168,11 +168,7 @@ export class EntitlementService {
     return this.#answer(entry, at, 'miss');
   }
 
-  #compute(
-    tenant: string,
-    history: Parameters<typeof entitlementAt>[0] | null,
-    at: number,
-  ): CachedEntitlement {
+  #compute(tenant: string, history: OrderHistory | null, at: number): CachedEntitlement {
     const instant = new Date(at);
     try {
       if (history === null) {

@@ -101,7 +101,13 @@ describe('EntitlementService', () => {
     const t = setup();
     t.store.histories.set('acme', acme);
     const first = await t.service.get('acme');
-    expect(first).toMatchObject({ tenant: 'acme', active: true, state: 'active', licenses: 50, until: '2027-11-30' });
+    expect(first).toMatchObject({
+      tenant: 'acme',
+      active: true,
+      state: 'active',
+      licenses: 50,
+      until: '2027-11-30',
+    });
     expect(first.expiresAt.getTime()).toBe(NOW + 60_000);
     t.advance(59_999);
     await t.service.get('acme');
@@ -134,7 +140,11 @@ describe('EntitlementService', () => {
     const t = setup({ graceDays: 3 });
     t.store.histories.set('lastday', lastDay);
     t.advance(Date.parse('2027-05-25T15:00:00Z') - NOW);
-    expect(await t.service.get('lastday')).toMatchObject({ state: 'grace', active: true, until: '2027-05-28' });
+    expect(await t.service.get('lastday')).toMatchObject({
+      state: 'grace',
+      active: true,
+      until: '2027-05-28',
+    });
   });
 
   it('caches negative answers briefly (5 s), unknown tenants included', async () => {
@@ -171,7 +181,10 @@ describe('EntitlementService', () => {
     await t.service.get('acme');
     t.store.histories.set('acme', {
       ...acme,
-      orders: [...acme.orders, { id: 'a-2', kind: 'additional', receivedAt: '2027-05-01T10:00:00+09:00', licenses: 10 }],
+      orders: [
+        ...acme.orders,
+        { id: 'a-2', kind: 'additional', receivedAt: '2027-05-01T10:00:00+09:00', licenses: 10 },
+      ],
     });
     await t.events.publish({ tenant: 'acme', kind: 'orders' });
     expect((await t.service.get('acme')).licenses).toBe(60);

@@ -61,7 +61,9 @@ describe('credentialOpaque', () => {
       user: userPseudonym(ring, 'acme', 'alice@example.jp'),
     });
     // Same user in another tenant, or under another secret: another pseudonym.
-    expect(userPseudonym(ring, 'other', 'alice@example.jp')).not.toBe(userPseudonym(ring, 'acme', 'alice@example.jp'));
+    expect(userPseudonym(ring, 'other', 'alice@example.jp')).not.toBe(
+      userPseudonym(ring, 'acme', 'alice@example.jp'),
+    );
     expect(userPseudonym(new SecretRing(['another-secret-000000']), 'acme', 'alice@example.jp')).not.toBe(
       userPseudonym(ring, 'acme', 'alice@example.jp'),
     );
@@ -133,7 +135,9 @@ describe('verifyAdminToken', () => {
   };
   it('wants HS256 with this secret, exp, and the admin scope', () => {
     expect(code(sign({ exp, scope: 'admin', sub: 'ops' }))).toBe('ok');
-    expect(verifyAdminToken(sign({ exp, scope: ['admin'], sub: 'ops' }), key, now)).toEqual({ subject: 'ops' });
+    expect(verifyAdminToken(sign({ exp, scope: ['admin'], sub: 'ops' }), key, now)).toEqual({
+      subject: 'ops',
+    });
     expect(code(sign({ scope: 'admin' }))).toBe('invalid_token');
     expect(code(sign({ exp, scope: 'tenant' }))).toBe('forbidden');
     expect(code(sign({ exp: exp - 120, scope: 'admin' }))).toBe('token_expired');

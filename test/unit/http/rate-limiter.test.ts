@@ -1,6 +1,7 @@
 // In-process fixed windows and the 429 they lead to.
 import { describe, expect, it } from 'vitest';
 import { HttpError, MemoryRateLimiter } from '../../../src/http/index.js';
+import { clientKey } from '../../../src/http/rate-limit/client-key.js';
 import { enforceRateLimit } from '../../../src/http/rate-limit/rate-limit-policy.js';
 
 describe('MemoryRateLimiter', () => {
@@ -13,7 +14,11 @@ describe('MemoryRateLimiter', () => {
     expect(verdicts).toEqual([true, true, true, false]);
     expect((await limiter.hit('ip', 'b', rule, at)).allowed).toBe(true);
     expect((await limiter.hit('tenant', 'a', rule, at)).allowed).toBe(true);
-    expect(await limiter.hit('ip', 'a', rule, at + 1000)).toMatchObject({ allowed: true, count: 1, resetAt: 12_000 });
+    expect(await limiter.hit('ip', 'a', rule, at + 1000)).toMatchObject({
+      allowed: true,
+      count: 1,
+      resetAt: 12_000,
+    });
   });
 
   it('stays bounded, sweeping finished windows first', async () => {
@@ -33,5 +38,17 @@ describe('MemoryRateLimiter', () => {
     expect(err).toBeInstanceOf(HttpError);
     expect((err as HttpError).status).toBe(429);
     expect((err as HttpError).headers['Retry-After']).toBe('59');
+  });
+});
+
+describe('clientKey', () => {
+  it('counts IPv4 per address and IPv6 per /64', () => {
+    expect(clientKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+    expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientKey(undefined)).toBe('unknown');
   });
 });

@@ -9,10 +9,21 @@ import {
   PEER_DENIAL_REASONS,
 } from '../../../src/metrics/label-sets.js';
 import { createMetrics, METRIC_NAMES } from '../../../src/metrics/metrics.js';
-import { RelayTally } from '../../../src/metrics/relay-tally.js';
+import { PEER_DENY_REASONS } from '../../../src/turn/peer-filter/index.js';
+import { TrafficCounters } from '../../../src/turn/traffic.js';
 import { parseExposition } from './exposition.js';
 
-const FORBIDDEN_LABELS = ['tenant', 'tenant_id', 'user', 'user_id', 'username', 'ip', 'address', 'peer', 'sub'];
+const FORBIDDEN_LABELS = [
+  'tenant',
+  'tenant_id',
+  'user',
+  'user_id',
+  'username',
+  'ip',
+  'address',
+  'peer',
+  'sub',
+];
 const DEFAULT_PREFIXES = ['process_', 'nodejs_'];
 
 function isDefault(name: string): boolean {
@@ -89,8 +100,10 @@ describe('icegate metric registry', () => {
   it('carries no tenant, user or IP label', async () => {
     for (const m of all) {
       const names = new Set<string>((m as unknown as { labelNames: string[] }).labelNames);
-      for (const v of await seriesOf(metrics.registry, m.name)) for (const k of Object.keys(v.labels)) names.add(k);
-      for (const forbidden of FORBIDDEN_LABELS) expect(names.has(forbidden), `${m.name} ${forbidden}`).toBe(false);
+      for (const v of await seriesOf(metrics.registry, m.name))
+        for (const k of Object.keys(v.labels)) names.add(k);
+      for (const forbidden of FORBIDDEN_LABELS)
+        expect(names.has(forbidden), `${m.name} ${forbidden}`).toBe(false);
     }
   });
 
@@ -147,43 +160,44 @@ describe('icegate metric registry', () => {
   });
 });
 
-describe('relay tallies', () => {
-  it('moves only the growth since the previous flush into the counters', async () => {
+describe('relay counters', () => {
+  const bytes = (m: ReturnType<typeof createMetrics>, transport: string, direction: string) =>
+    value(m.registry, METRIC_NAMES.relayedBytes, { transport, direction });
+  const packets = (m: ReturnType<typeof createMetrics>, transport: string, direction: string) =>
+    value(m.registry, METRIC_NAMES.relayedPackets, { transport, direction });
+
+  it('adds an allocation traffic delta to both directions of its transport only', async () => {
     const m = createMetrics({ defaultMetrics: false });
-    const tally = new RelayTally('udp');
-    for (let i = 0; i < 10; i++) tally.addClientToPeer(100);
-    tally.addPeerToClient(1200);
-    m.relay.flush(tally);
-    m.relay.flush(tally);
-    const bytes = (direction: string) =>
-      value(m.registry, METRIC_NAMES.relayedBytes, { transport: 'udp', direction });
-    const packets = (direction: string) =>
-      value(m.registry, METRIC_NAMES.relayedPackets, { transport: 'udp', direction });
-    expect(await bytes('client_to_peer')).toBe(1000);
-    expect(await packets('client_to_peer')).toBe(10);
-    expect(await bytes('peer_to_client')).toBe(1200);
-    expect(await packets('peer_to_client')).toBe(1);
-    tally.addPeerToClient(300);
-    m.relay.flushAll([tally, new RelayTally('tls')]);
-    expect(await bytes('peer_to_client')).toBe(1500);
-    expect(await packets('peer_to_client')).toBe(2);
-    expect(await bytes('client_to_peer')).toBe(1000);
-    expect(tally.totalBytes()).toBe(2500);
-    expect(
-      await value(m.registry, METRIC_NAMES.relayedBytes, { transport: 'tcp', direction: 'client_to_peer' }),
-    ).toBe(0);
+    m.relay.addTraffic('udp', {
+      toPeerBytes: 1000,
+      toPeerPackets: 10,
+      toClientBytes: 1200,
+      toClientPackets: 1,
+    });
+    m.relay.addTraffic('udp', { toPeerBytes: 0, toPeerPackets: 0, toClientBytes: 300, toClientPackets: 1 });
+    expect(await bytes(m, 'udp', 'client_to_peer')).toBe(1000);
+    expect(await packets(m, 'udp', 'client_to_peer')).toBe(10);
+    expect(await bytes(m, 'udp', 'peer_to_client')).toBe(1500);
+    expect(await packets(m, 'udp', 'peer_to_client')).toBe(2);
+    expect(await bytes(m, 'tcp', 'client_to_peer')).toBe(0);
+    expect(await bytes(m, 'tls', 'peer_to_client')).toBe(0);
   });
 
-  it('adds batches directly for a transport and direction', async () => {
+  it('accepts the TURN core traffic counters as they are', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const delta = new TrafficCounters();
+    delta.toPeerBytes = 160;
+    delta.toPeerPackets = 1;
+    m.relay.addTraffic('tls', delta);
+    expect(await bytes(m, 'tls', 'client_to_peer')).toBe(160);
+  });
+
+  it('adds batches directly for a transport and direction, ignoring empty ones', async () => {
     const m = createMetrics({ defaultMetrics: false });
     m.relay.add('tcp', 'peer_to_client', 5000, 4);
     m.relay.add('tcp', 'peer_to_client', 0, 0);
-    expect(
-      await value(m.registry, METRIC_NAMES.relayedBytes, { transport: 'tcp', direction: 'peer_to_client' }),
-    ).toBe(5000);
-    expect(
-      await value(m.registry, METRIC_NAMES.relayedPackets, { transport: 'tcp', direction: 'peer_to_client' }),
-    ).toBe(4);
+    expect(await bytes(m, 'tcp', 'peer_to_client')).toBe(5000);
+    expect(await packets(m, 'tcp', 'peer_to_client')).toBe(4);
   });
 });
 
@@ -193,18 +207,22 @@ describe('allocation lifecycle', () => {
     recordAllocationCreated(m, 'tls');
     recordAllocationCreated(m, 'tls');
     expect(await value(m.registry, METRIC_NAMES.allocationsActive, { transport: 'tls' })).toBe(2);
-    expect(await value(m.registry, METRIC_NAMES.allocateRequests, { transport: 'tls', result: 'ok' })).toBe(2);
-    const tally = new RelayTally('tls');
-    tally.addClientToPeer(42);
-    recordAllocationEnded(m, tally, 'expired', 620);
-    expect(await value(m.registry, METRIC_NAMES.allocationsActive, { transport: 'tls' })).toBe(1);
-    expect(await value(m.registry, METRIC_NAMES.allocationsEnded, { transport: 'tls', reason: 'expired' })).toBe(
-      1,
+    expect(await value(m.registry, METRIC_NAMES.allocateRequests, { transport: 'tls', result: 'ok' })).toBe(
+      2,
     );
-    expect(await histogramCount(m.registry, METRIC_NAMES.allocationLifetime, { transport: 'tls' })).toBe(1);
+    recordAllocationEnded(m, 'tls', 'expired', 620);
+    expect(await value(m.registry, METRIC_NAMES.allocationsActive, { transport: 'tls' })).toBe(1);
     expect(
-      await value(m.registry, METRIC_NAMES.relayedBytes, { transport: 'tls', direction: 'client_to_peer' }),
-    ).toBe(42);
+      await value(m.registry, METRIC_NAMES.allocationsEnded, { transport: 'tls', reason: 'expired' }),
+    ).toBe(1);
+    expect(await histogramCount(m.registry, METRIC_NAMES.allocationLifetime, { transport: 'tls' })).toBe(1);
+    expect(await value(m.registry, METRIC_NAMES.allocationsActive, { transport: 'udp' })).toBe(0);
+  });
+});
+
+describe('label sets shared with other layers', () => {
+  it('mirror the peer filter deny reasons exactly', () => {
+    expect([...PEER_DENIAL_REASONS].sort()).toEqual([...PEER_DENY_REASONS].sort());
   });
 });
 

@@ -27,7 +27,9 @@ const commands = (run: string) => run.split(/&&|;|\|\|/).map((c) => c.trim());
 
 describe('Dockerfile reader', () => {
   it('joins continuations, drops comments and groups by stage', () => {
-    const parsed = parseDockerfile('FROM a AS one\n# c\nRUN x \\\n  # inner\n  && y\nFROM --platform=p b\nUSER 1\n');
+    const parsed = parseDockerfile(
+      'FROM a AS one\n# c\nRUN x \\\n  # inner\n  && y\nFROM --platform=p b\nUSER 1\n',
+    );
     expect(parsed).toEqual([
       { from: 'a', name: 'one', instructions: [{ keyword: 'RUN', args: 'x && y' }] },
       { from: 'b', name: undefined, instructions: [{ keyword: 'USER', args: '1' }] },
@@ -157,17 +159,34 @@ describe('Dockerfile', () => {
     const sources = stages.flatMap((s) =>
       args(s, 'COPY')
         .filter((c) => !c.startsWith('--from'))
-        .flatMap((c) => c.replace(/--\S+\s+/g, '').split(' ').slice(0, -1)),
+        .flatMap((c) =>
+          c
+            .replace(/--\S+\s+/g, '')
+            .split(' ')
+            .slice(0, -1),
+        ),
     );
     expect(sources).toEqual(
-      expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src']),
+      expect.arrayContaining([
+        'package.json',
+        'package-lock.json',
+        'tsconfig.json',
+        'tsconfig.build.json',
+        'src',
+      ]),
     );
     for (const source of sources) {
       expect(repoHas(source), source).toBe(true);
       expect(inBuildContext(dockerignore, source), source).toBe(true);
     }
     expect(inBuildContext(dockerignore, 'src/metrics/metrics.ts')).toBe(true);
-    for (const kept of ['node_modules/prom-client/index.js', 'dist/src/main.js', '.git/HEAD', 'data/x', '.env']) {
+    for (const kept of [
+      'node_modules/prom-client/index.js',
+      'dist/src/main.js',
+      '.git/HEAD',
+      'data/x',
+      '.env',
+    ]) {
       expect(inBuildContext(dockerignore, kept), kept).toBe(false);
     }
   });

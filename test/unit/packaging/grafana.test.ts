@@ -38,6 +38,7 @@ interface Dashboard {
   templating: { list: Variable[] };
 }
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal.
 const DATASOURCE_UID = '${datasource}';
 const dashboard = JSON.parse(readFileSync(repoPath('grafana/dashboards/icegate.json'), 'utf8')) as Dashboard;
 const allPanels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
@@ -70,7 +71,9 @@ describe('PromQL reading used by the dashboard checks', () => {
   });
 
   it('reports the range of every rate and increase call', () => {
-    expect(counterFunctionRanges('sum(rate(a[5m])) + increase(b{x="y"}[$__rate_interval]) + irate(c)')).toEqual([
+    expect(
+      counterFunctionRanges('sum(rate(a[5m])) + increase(b{x="y"}[$__rate_interval]) + irate(c)'),
+    ).toEqual([
       { fn: 'rate', range: '5m' },
       { fn: 'increase', range: '$__rate_interval' },
       { fn: 'irate', range: '' },

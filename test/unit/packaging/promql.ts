@@ -3,9 +3,32 @@
 
 const FUNCTIONS_AND_KEYWORDS = new Set([
   // aggregation operators and their modifiers
-  'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk',
-  'quantile', 'limitk', 'limit_ratio', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right',
-  'bool', 'and', 'or', 'unless', 'offset', 'atan2',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'count',
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'atan2',
 ]);
 
 /** Removes string literals, label matchers, ranges and grouping clauses, leaving names and calls. */

@@ -1,0 +1,123 @@
+// Phase 2: allocation rate and memory per allocation. A fresh server; its resident memory at
+// rest; then bench/alloc-load.mjs opens allocations until the target count or the first refusal,
+// pausing at each checkpoint so the server's VmRSS is read with nothing in flight.
+import { join } from 'node:path';
+import { sleep, startChild } from './child-processes.mjs';
+import { cpuSeconds, machineLoad, rssKiB } from './proc-stats.mjs';
+import { launch } from './targets.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+
+async function measureServer(target, { count, checkpoints, window, secret, tmpDir, settleMs, log }) {
+  const server = await launch(target, { secret, tmpDir });
+  const pid = server.child.pid;
+  let generator = null;
+  try {
+    await sleep(settleMs);
+    const rssBaseline = rssKiB(pid);
+    const cpuBefore = cpuSeconds(pid);
+    const loadBefore = machineLoad();
+    const points = [];
+    let done = null;
+    const finished = new Promise((resolve) => {
+      generator = startChild(
+        'alloc-load',
+        process.execPath,
+        [
+          join(root, 'bench/alloc-load.mjs'),
+          '--port',
+          String(server.port),
+          '--count',
+          String(count),
+          '--checkpoints',
+          checkpoints.join(','),
+          '--window',
+          String(window),
+        ],
+        {
+          env: { ...process.env, BENCH_SECRET: secret },
+          stdin: 'pipe',
+          timeoutMs: 240_000,
+          onLine: async (line) => {
+            let event;
+            try {
+              event = JSON.parse(line);
+            } catch {
+              return;
+            }
+            if (event.event === 'checkpoint') {
+              await sleep(settleMs);
+              const rss = rssKiB(pid);
+              points.push({
+                live: event.live,
+                rssKiB: rss,
+                growthKiB: rss === null || rssBaseline === null ? null : rss - rssBaseline,
+                bytesPerAllocation:
+                  rss === null || rssBaseline === null
+                    ? null
+                    : Math.round(((rss - rssBaseline) * 1024) / event.live),
+              });
+              log(`allocations: ${target.id} at ${event.live} live, VmRSS ${rss} KiB`);
+              generator.child.stdin.write('continue\n');
+            } else if (event.event === 'done') {
+              done = event;
+              resolve();
+            }
+          },
+        },
+      );
+      generator.exited.then(() => resolve());
+    });
+    await finished;
+    const cpuAfter = cpuSeconds(pid);
+    if (done && !points.some((p) => p.live === done.live) && done.live > 0) {
+      await sleep(settleMs);
+      const rss = rssKiB(pid);
+      points.push({
+        live: done.live,
+        rssKiB: rss,
+        growthKiB: rss === null || rssBaseline === null ? null : rss - rssBaseline,
+        bytesPerAllocation:
+          rss === null || rssBaseline === null ? null : Math.round(((rss - rssBaseline) * 1024) / done.live),
+        note: 'where the run stopped',
+      });
+    }
+    return {
+      target: target.id,
+      requested: count,
+      live: done?.live ?? null,
+      attempted: done?.attempted ?? null,
+      allocationsPerSecond: done?.perSecond ?? null,
+      activeMs: done?.activeMs ?? null,
+      segments: done?.segments ?? [],
+      firstError:
+        done?.firstError ??
+        (done ? null : { code: 'generator_failed', message: generator.lines.slice(-3).join(' | ') }),
+      rssBaselineKiB: rssBaseline,
+      checkpoints: points,
+      serverCpuSeconds:
+        cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) * 1000) / 1000,
+      machineLoad: { before: loadBefore, after: machineLoad() },
+      notes: server.notes ?? [],
+    };
+  } finally {
+    await server.child.stop('SIGTERM', 5000);
+    await generator?.stop('SIGKILL');
+  }
+}
+
+/** Runs phase 2 on the given targets (icegate and coturn). */
+export async function allocationPhase({ targets, count, checkpoints, window = 64, secret, tmpDir, log }) {
+  const results = [];
+  for (const target of targets) {
+    log(`allocations: ${target.id}, up to ${count}`);
+    try {
+      results.push(
+        await measureServer(target, { count, checkpoints, window, secret, tmpDir, settleMs: 1000, log }),
+      );
+    } catch (err) {
+      results.push({ target: target.id, error: String(err.message ?? err) });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,134 @@
+// `npm run bench`: icegate, coturn, the Node floor and node-turn side by side on this machine,
+// phase after phase (never two loads at once), every child bounded in time and killed on exit.
+// Prints tables and writes bench/results/<UTC date and time>.json. See bench/README.md.
+//
+// Options: --phases relay,allocations,credentials  --targets coturn,icegate,…  --quick
+//          --repeat N  --profile  --alloc-count N  --deadline-s S  --out FILE
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { allocationPhase } from './allocation-phase.mjs';
+import { stopAllChildren } from './child-processes.mjs';
+import { credentialPhase } from './credential-phase.mjs';
+import { machineLoad } from './proc-stats.mjs';
+import { LOADS, relayPhase } from './relay-phase.mjs';
+import { renderReport, summariseRelay } from './report.mjs';
+import { TARGETS } from './targets.mjs';
+
+const { values } = parseArgs({
+  options: {
+    phases: { type: 'string', default: 'relay,allocations,credentials' },
+    targets: { type: 'string', default: TARGETS.map((t) => t.id).join(',') },
+    quick: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
+    profile: { type: 'boolean', default: false },
+    'alloc-count': { type: 'string' },
+    'deadline-s': { type: 'string', default: '900' },
+    out: { type: 'string' },
+  },
+});
+
+const root = new URL('..', import.meta.url).pathname;
+const resultsDir = join(root, 'bench/results');
+const tmpDir = join(resultsDir, 'tmp');
+const profileDir = join(tmpDir, 'profiles');
+mkdirSync(profileDir, { recursive: true });
+
+const started = new Date();
+const t0 = performance.now();
+const log = (text) =>
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${text}\n`);
+const phases = new Set(values.phases.split(','));
+const wanted = new Set(values.targets.split(','));
+// A throwaway secret for this run only; it never leaves this machine's loopback.
+const secret = randomBytes(12).toString('hex');
+
+const deadline = setTimeout(() => {
+  log(`deadline of ${values['deadline-s']} s reached: stopping everything`);
+  stopAllChildren();
+  process.exit(3);
+}, Number(values['deadline-s']) * 1000);
+deadline.unref();
+
+const available = [];
+const unavailable = [];
+for (const target of TARGETS.filter((t) => wanted.has(t.id))) {
+  const status = await target.available();
+  if (status.ok) {
+    available.push(target);
+    if (status.warning) log(`${target.id}: ${status.warning}`);
+  } else unavailable.push({ target: target.id, reason: status.reason });
+}
+for (const u of unavailable) log(`${u.target}: ${u.reason}`);
+
+const result = {
+  startedAt: started.toISOString(),
+  machine: {
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.versions.node,
+    loadAtStart: machineLoad(),
+    note: 'shared machine: other work runs beside the benchmark; compare ratios within one run only',
+  },
+  method: {
+    relayedPackets: '2 x echoed messages received back by uclient',
+    cpu: 'utime+stime of the server process (all threads) from /proc/PID/stat, after minus before the uclient run',
+    deliveredPps: 'echoed messages per second over the busy span of uclient progress lines',
+  },
+  targets: TARGETS.filter((t) => wanted.has(t.id)).map((t) => ({ id: t.id, label: t.label, note: t.note })),
+  unavailable,
+};
+
+try {
+  if (phases.has('relay')) {
+    const loads = values.quick ? LOADS.quick : LOADS.full;
+    const relay = await relayPhase({
+      targets: available,
+      loads,
+      repeat: Number(values.repeat),
+      secret,
+      tmpDir,
+      profile: values.profile,
+      profileDir,
+      log,
+    });
+    for (const u of unavailable) relay.skipped.push({ target: u.target, reason: u.reason });
+    result.relay = { loads, ...relay, summary: summariseRelay(relay.runs) };
+  }
+  if (phases.has('allocations')) {
+    const count = Number(values['alloc-count'] ?? (values.quick ? 2000 : 10000));
+    const checkpoints = [1000, 10000].filter((c) => c <= count);
+    if (!checkpoints.includes(count)) checkpoints.push(count);
+    result.allocationCheckpoints = checkpoints;
+    const targets = available.filter((t) => t.id === 'icegate' || t.id === 'coturn');
+    result.allocations = await allocationPhase({ targets, count, checkpoints, secret, tmpDir, log });
+    for (const u of unavailable.filter((x) => x.target === 'icegate' || x.target === 'coturn')) {
+      result.allocations.push({ target: u.target, error: u.reason });
+    }
+  }
+  if (phases.has('credentials')) {
+    result.credentials = wanted.has('icegate')
+      ? await credentialPhase({ secret, tmpDir, log })
+      : { available: false, reason: 'icegate not selected' };
+  }
+} finally {
+  stopAllChildren();
+}
+
+result.machine.loadAtEnd = machineLoad();
+result.durationS = Math.round((performance.now() - t0) / 1000);
+const file =
+  values.out ??
+  join(
+    resultsDir,
+    `${started
+      .toISOString()
+      .replace(/:/g, '-')
+      .replace(/\.\d+Z$/, 'Z')}.json`,
+  );
+if (!existsSync(resultsDir)) mkdirSync(resultsDir, { recursive: true });
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+process.stdout.write(`${renderReport(result)}\n\nresults: ${file}\n`);
+process.exit(0);

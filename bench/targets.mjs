@@ -1,0 +1,245 @@
+// The servers under test, each started fresh for every measurement with equivalent settings:
+// UDP on one listening port on 127.0.0.1, relay sockets on 127.0.0.1 in RELAY_RANGE, the TURN
+// REST secret (or, for node-turn, one long-term user with a REST-shaped name), loopback peers
+// allowed, no TLS/DTLS, no CLI.
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startChild } from './child-processes.mjs';
+import { RELAY_RANGE, takeFreePort } from './ports.mjs';
+import { restCredential } from './rest-credential.mjs';
+import { waitForStun } from './stun-probe.mjs';
+
+/** The tenants the benchmark's credentials name: uclient's relay runs and the allocation load. */
+export const BENCH_TENANTS = Object.freeze(['acme', 'bench']);
+
+const root = new URL('..', import.meta.url).pathname;
+
+function nodeArgs(profileDir) {
+  return profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+}
+
+function coturnArgs(port, secret, extra) {
+  return [
+    '-n',
+    '--use-auth-secret',
+    `--static-auth-secret=${secret}`,
+    '--realm=icegate',
+    '--listening-ip=127.0.0.1',
+    `--listening-port=${port}`,
+    '--relay-ip=127.0.0.1',
+    `--min-port=${RELAY_RANGE.min}`,
+    `--max-port=${RELAY_RANGE.max}`,
+    '--allow-loopback-peers',
+    '--no-cli',
+    '--no-tls',
+    '--no-dtls',
+    '--log-file=stdout',
+    '--simple-log',
+    // Its default pid file is /var/run/turnserver.pid, shared with any other coturn on the machine.
+    `--pidfile=${join(root, 'bench/results/tmp', `turnserver-${port}.pid`)}`,
+    ...extra,
+  ];
+}
+
+function coturnTarget(id, label, extra, note) {
+  return {
+    id,
+    label,
+    note,
+    async available() {
+      return existsSync('/usr/bin/turnserver')
+        ? { ok: true }
+        : { ok: false, reason: 'turnserver not installed' };
+    },
+    async start({ secret }) {
+      const port = await takeFreePort(2);
+      const child = startChild(id, 'turnserver', coturnArgs(port, secret, extra), { timeoutMs: 600_000 });
+      return { child, port, auth: (tenant) => ({ secret, tenant }) };
+    },
+  };
+}
+
+/**
+ * icegate's order history for the bench tenants: one `initial` order received yesterday, so
+ * support is active now, with enough licenses that the allocation quota
+ * (licenses x TURN_ALLOCATIONS_PER_LICENSE) stays above the allocation phase's 10,000.
+ */
+function prepareIcegateData(dataDir) {
+  mkdirSync(dataDir, { recursive: true });
+  const receivedAt = new Date(Date.now() - 86_400_000).toISOString();
+  const files = [];
+  for (const tenant of BENCH_TENANTS) {
+    const file = join(dataDir, `${tenant}-orders.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tenant,
+        orders: [{ id: `bench-${tenant}-initial`, kind: 'initial', receivedAt, licenses: 5000 }],
+      }),
+    );
+    files.push(file);
+  }
+  return files;
+}
+
+async function importTenants(dataDir) {
+  const cli = join(root, 'dist/src/cli/main.js');
+  if (!existsSync(cli)) return 'dist/src/cli/main.js missing: tenants not imported';
+  for (const file of prepareIcegateData(dataDir)) {
+    const child = startChild('icegate import', process.execPath, [cli, 'import', file], {
+      env: { ...process.env, DATA_DIR: dataDir },
+      timeoutMs: 30_000,
+    });
+    const exit = await child.exited;
+    if (exit.code !== 0) return `icegate import failed: ${child.lines.slice(-3).join(' | ')}`;
+  }
+  return null;
+}
+
+const icegateMain = join(root, 'dist/src/main.js');
+
+/** icegate: `node dist/src/main.js` (run `npm run build` first), embedded mode in a fresh DATA_DIR. */
+const icegate = {
+  id: 'icegate',
+  label: 'icegate',
+  note: 'node dist/src/main.js, embedded mode (file store, in-process cache)',
+  async available() {
+    if (!existsSync(icegateMain)) return { ok: false, reason: 'not available: dist/src/main.js missing' };
+    const source = join(root, 'src/main.ts');
+    if (existsSync(source) && statSync(source).mtimeMs > statSync(icegateMain).mtimeMs) {
+      return { ok: true, warning: 'dist/src/main.js is older than src/main.ts: run npm run build' };
+    }
+    return { ok: true };
+  },
+  async start({ secret, tmpDir, profileDir, extraEnv = {}, prepare }) {
+    const port = await takeFreePort(2);
+    const httpPort = await takeFreePort(1);
+    const tlsPort = await takeFreePort(1);
+    const dataDir = join(tmpDir, `icegate-data-${port}`);
+    const importNote = await importTenants(dataDir);
+    // The store is a file store here: anything else written to it happens before icegate starts.
+    const prepared = prepare ? await prepare(dataDir) : undefined;
+    const env = {
+      ...process.env,
+      TURN_PORT: String(port),
+      TURN_TLS_PORT: String(tlsPort),
+      TURN_LISTEN_IP: '127.0.0.1',
+      TURN_SECRETS: secret,
+      TURN_ALLOW_LOOPBACK_PEERS: 'true',
+      TURN_MIN_PORT: String(RELAY_RANGE.min),
+      TURN_MAX_PORT: String(RELAY_RANGE.max),
+      HTTP_PORT: String(httpPort),
+      DATA_DIR: dataDir,
+      ...extraEnv,
+    };
+    const child = startChild('icegate', process.execPath, [...nodeArgs(profileDir), icegateMain], {
+      env,
+      timeoutMs: 600_000,
+    });
+    return {
+      child,
+      port,
+      httpPort,
+      dataDir,
+      prepared,
+      notes: importNote ? [importNote] : [],
+      auth: (tenant) => ({ secret, tenant }),
+    };
+  },
+};
+
+/** The Node floor (bench/floor-relay.mjs). */
+const floor = {
+  id: 'floor',
+  label: 'Node floor',
+  note: 'bench/floor-relay.mjs: hard-coded TURN control replies, ChannelData forwarded with no checks',
+  async available() {
+    return { ok: true };
+  },
+  async start({ secret, profileDir, plainLookup = false }) {
+    const port = await takeFreePort(2);
+    const args = [
+      ...nodeArgs(profileDir),
+      join(root, 'bench/floor-relay.mjs'),
+      '--port',
+      String(port),
+      '--relay-min',
+      String(RELAY_RANGE.min),
+      '--relay-max',
+      String(RELAY_RANGE.max),
+    ];
+    if (plainLookup) args.push('--plain-lookup');
+    const child = startChild('floor', process.execPath, args, { timeoutMs: 600_000 });
+    return { child, port, auth: (tenant) => ({ secret, tenant }) };
+  },
+};
+
+/** node-turn 0.0.6 via bench/node-turn-server.mjs, with one long-term user. */
+const nodeTurn = {
+  id: 'node-turn',
+  label: 'node-turn 0.0.6',
+  note: 'npm node-turn 0.0.6, long-term user with a REST-shaped name (it has no REST secret)',
+  async available() {
+    return existsSync(join(root, 'node_modules/node-turn/package.json'))
+      ? { ok: true }
+      : { ok: false, reason: 'npm package node-turn not installed' };
+  },
+  async start({ secret }) {
+    const port = await takeFreePort(2);
+    const credential = restCredential(secret, 'acme');
+    const child = startChild(
+      'node-turn',
+      process.execPath,
+      [
+        join(root, 'bench/node-turn-server.mjs'),
+        '--port',
+        String(port),
+        '--relay-min',
+        String(RELAY_RANGE.min),
+        '--relay-max',
+        String(RELAY_RANGE.max),
+      ],
+      {
+        env: {
+          ...process.env,
+          NODE_TURN_USERNAME: credential.username,
+          NODE_TURN_PASSWORD: credential.password,
+        },
+        timeoutMs: 600_000,
+      },
+    );
+    return { child, port, auth: () => ({ username: credential.username, password: credential.password }) };
+  },
+};
+
+/** The icegate target on its own, for the credential phase. */
+export const ICEGATE = icegate;
+
+/** Every target, in the order the report shows them. */
+export const TARGETS = Object.freeze([
+  coturnTarget('coturn', 'coturn 4.6.1', [], 'turnserver, default relay threads (one per CPU)'),
+  coturnTarget(
+    'coturn-1t',
+    'coturn 4.6.1 --relay-threads=1',
+    ['--relay-threads=1'],
+    'turnserver --relay-threads=1',
+  ),
+  icegate,
+  floor,
+  nodeTurn,
+]);
+
+/**
+ * Starts a target and waits until it answers a STUN Binding. Returns the running server, or
+ * throws (after stopping it) when it does not come up.
+ */
+export async function launch(target, options) {
+  const server = await target.start(options);
+  const ready = await waitForStun('127.0.0.1', server.port, options.readyTimeoutMs ?? 20_000);
+  if (!ready) {
+    const tail = server.child.lines.slice(-5).join(' | ');
+    await server.child.stop('SIGKILL');
+    throw new Error(`${target.id} did not answer a STUN Binding on port ${server.port}: ${tail}`);
+  }
+  return server;
+}

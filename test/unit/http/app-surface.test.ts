@@ -1,0 +1,98 @@
+// The app's surface without a network: every route it registers is described in the OpenAPI
+// document (and nothing else is), /metrics labels requests by route template, /readyz follows
+// the readiness flag.
+import type { AddressInfo } from 'node:net';
+import type { Application } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretRing } from '../../../src/auth/index.js';
+import { LocalTenantEvents } from '../../../src/entitlement/cache/index.js';
+import type { EntitlementStore } from '../../../src/entitlement/store/index.js';
+import { createHttpApp, openApiDocument, Readiness } from '../../../src/http/index.js';
+import type { LicenseService } from '../../../src/licensing/index.js';
+import { silentLogger } from '../../../src/log/logger.js';
+import { createMetrics } from '../../../src/metrics/metrics.js';
+
+const readiness = new Readiness();
+const metrics = createMetrics({ defaultMetrics: false });
+const app = createHttpApp({
+  config: { CREDENTIAL_TTL_MAX: 3600, CORS_ORIGINS: [], ADMIN_TOKEN_SECRET: 'x'.repeat(32) },
+  logger: silentLogger,
+  metrics,
+  entitlements: {
+    get: async () => ({
+      tenant: 't',
+      active: false,
+      state: 'none',
+      licenses: 0,
+      until: null,
+      expiresAt: new Date(),
+    }),
+  },
+  keys: { lookup: async () => null },
+  licenses: {} as LicenseService,
+  store: {} as EntitlementStore,
+  events: new LocalTenantEvents(silentLogger),
+  ring: new SecretRing(['0123456789abcdef']),
+  relay: { listAllocations: () => [], closeAllocationsOfTenant: () => 0 },
+  listeners: [{ transport: 'udp', host: '127.0.0.1', port: 3478 }],
+  readiness,
+});
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+}
+
+function routesOf(application: Application): string[] {
+  const out: string[] = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const method of Object.keys(layer.route.methods)) {
+          out.push(`${method.toUpperCase()} ${layer.route.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+        }
+      } else if (layer.handle?.stack) walk(layer.handle.stack);
+    }
+  };
+  walk((application as unknown as { router: { stack: Layer[] } }).router.stack);
+  return out.sort();
+}
+
+let url = '';
+let server: import('node:http').Server;
+beforeAll(async () => {
+  server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe('createHttpApp', () => {
+  it('describes exactly its routes in the OpenAPI document', () => {
+    const documented = Object.entries(openApiDocument.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    expect(routesOf(app)).toEqual(documented);
+  });
+
+  it('answers /readyz 503 until ready and again while draining', async () => {
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    readiness.markReady();
+    expect(await (await fetch(`${url}/readyz`)).json()).toEqual({ status: 'ready' });
+    readiness.startDraining();
+    const draining = await fetch(`${url}/readyz`);
+    expect(draining.status).toBe(503);
+    expect(await draining.json()).toEqual({ status: 'draining' });
+  });
+
+  it('labels request latency by route template, never by raw path', async () => {
+    await fetch(`${url}/v1/admin/tenants/some-tenant-id`);
+    await fetch(`${url}/no/such/path`);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toContain('route="/v1/admin/tenants/:tenant"');
+    expect(text).toContain('route="unmatched"');
+    expect(text).not.toContain('some-tenant-id');
+    expect(text).toContain('icegate_credential_requests_total');
+  });
+});
