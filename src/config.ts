@@ -48,12 +48,21 @@ const schema = z
       .default(86400),
     CORS_ORIGINS: list.default([]),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: 'expected postgres://…' }).optional(),
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case PostgreSQL schema name')
+      .default('public'),
     DATA_DIR: z.string().min(1).default('./data'),
     REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected redis://…' }).optional(),
     ADMIN_TOKEN_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
     SUPPORT_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(0),
     SUPPORT_CLOSING_DAYS: z.string().optional(),
     LOG_LEVEL: logLevel.default('info'),
+    /** Longest wait for live allocations to end after SIGTERM (match terminationGracePeriodSeconds). */
+    DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(86400).default(3600),
+    /** Delay before a revoked or lapsed tenant's live allocations are cut (issue 4 allows up to 5 s). */
+    ENFORCEMENT_GRACE_SECONDS: z.coerce.number().min(0).max(60).default(0),
+    HTTP_TRUST_PROXY: z.string().optional(),
   })
   .refine((c) => c.TURN_MIN_PORT <= c.TURN_MAX_PORT, {
     message: 'TURN_MIN_PORT must not exceed TURN_MAX_PORT',

@@ -1,11 +1,10 @@
 import type { RemoteInfo } from 'node:dgram';
 import type { TransportAddress } from '../stun/index.js';
 import { FiveTuple } from '../turn/index.js';
+import { clientAddressOf } from './client-address.js';
 
 /** Most tuples one listener remembers before starting over (a flood of sources cannot grow it). */
 export const MAX_CACHED_TUPLES = 65_536;
-
-const MAPPED_PREFIX = '::ffff:';
 
 /**
  * The FiveTuple of each UDP client of one listener, so a packet from a known client costs two map
@@ -29,7 +28,7 @@ export class ClientTuples {
       byPort = new Map();
       this.#byIp.set(from.address, byPort);
     }
-    const tuple = new FiveTuple('udp', clientAddress(from), this.server);
+    const tuple = new FiveTuple('udp', clientAddressOf(from.address, from.family, from.port), this.server);
     byPort.set(from.port, tuple);
     this.#count++;
     return tuple;
@@ -52,12 +51,4 @@ export class ClientTuples {
     this.#byIp.clear();
     this.#count = 0;
   }
-}
-
-/** An IPv4 client seen on a dual-stack IPv6 socket arrives as ::ffff:a.b.c.d; TURN speaks of it as IPv4. */
-function clientAddress(from: RemoteInfo): TransportAddress {
-  if (from.family === 'IPv6' && from.address.startsWith(MAPPED_PREFIX) && from.address.includes('.')) {
-    return { family: 'IPv4', address: from.address.slice(MAPPED_PREFIX.length), port: from.port };
-  }
-  return { family: from.family, address: from.address, port: from.port };
 }

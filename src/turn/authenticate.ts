@@ -55,5 +55,6 @@ export function authenticate(ctx: TurnContext, request: TurnRequest): boolean {
     ctx.challenge(request, 438);
     return false;
   }
+  request.addressProven = true;
   return true;
 }

@@ -8,6 +8,7 @@ import type { TurnLimits } from './limits.js';
 import { finishResponse, responseBuilder, type TurnRequest } from './request.js';
 import { ReservationTable } from './reservations.js';
 import { TransactionCache } from './transaction-cache.js';
+import { UnauthenticatedBudget } from './unauthenticated-budget.js';
 
 /** The parts of a SecretRing the core uses (long-term keys for every live secret). */
 export type KeySource = Pick<SecretRing, 'longTermKeys'>;
@@ -37,6 +38,8 @@ export class TurnContext {
   readonly allocations = new AllocationTable();
   readonly transactions: TransactionCache;
   readonly reservations = new ReservationTable();
+  /** Answers to UDP sources that have not proved their address, per source (reflection guard). */
+  readonly unproven: UnauthenticatedBudget;
   /** Allocates in flight, by 5-tuple key. */
   readonly pendingByTuple = new Map<string, PendingAllocate>();
   /** Allocates waiting for bindRelay's answer, by ref. */
@@ -61,6 +64,11 @@ export class TurnContext {
   ) {
     this.transactions = new TransactionCache(limits.transactionCacheSize, limits.transactionLifetime * 1000);
     this.relayFamilies = new Set(relayFamilies);
+    this.unproven = new UnauthenticatedBudget({
+      burst: limits.unauthenticatedBurst,
+      ratePerSecond: limits.unauthenticatedRate,
+      slots: limits.unauthenticatedSources,
+    });
   }
 
   allocationId(): number {
@@ -75,13 +83,23 @@ export class TurnContext {
     this.events.packetDropped?.(reason);
   }
 
-  /** Sends a finished response; responses to authenticated requests are kept for retransmissions. */
+  /**
+   * Sends a finished response. Responses to requests that proved their address are kept for
+   * retransmissions; the others are neither kept (no memory per unproven request) nor sent to a
+   * UDP source over its budget (RFC 8656 section 21.1: a spoofed source must not make us an amplifier).
+   */
   send(request: TurnRequest, response: Buffer, code: number): void {
-    if (request.credentials !== null) {
+    if (request.addressProven) {
       this.transactions.store(request.cacheKey, response, this.clock());
+    } else if (
+      request.tuple.transport === 'udp' &&
+      !this.unproven.take(request.tuple.client.address, this.clock())
+    ) {
+      this.drop('rate-limited');
+      return;
     }
     this.sink.sendToClient(request.tuple, response);
-    this.events.requestAnswered?.(request.message.method, code);
+    this.events.requestAnswered?.(request.message.method, code, request.tuple.transport);
   }
 
   /** Builds (without sending) a success response with the attributes `add` puts in. */
@@ -100,7 +118,10 @@ export class TurnContext {
   fail(request: TurnRequest, code: number, reason?: string, add?: (builder: MessageBuilder) => void): void {
     const builder = responseBuilder(request, false).addErrorCode(code, reason && reasonPhrase(reason));
     add?.(builder);
-    this.send(request, finishResponse(builder, request, this.software), code);
+    // No SOFTWARE on unauthenticated errors: it adds nothing a client needs to authenticate and
+    // would only grow the answer a spoofed request draws.
+    const software = request.credentials === null ? undefined : this.software;
+    this.send(request, finishResponse(builder, request, software), code);
   }
 
   /** Answers 401 or 438 with REALM and a fresh NONCE, RFC 8489 section 9.2.4. */

@@ -73,7 +73,9 @@ export type DropReason =
   | 'no-permission'
   | 'bad-send-indication'
   | 'unknown-relay'
-  | 'too-large';
+  | 'too-large'
+  /** An unproven UDP source is over its answer budget (reflection guard, limits.unauthenticated*). */
+  | 'rate-limited';
 
 /** Observations for metrics, logs and accounting. All optional; handlers must not throw. */
 export interface TurnEvents {
@@ -90,7 +92,7 @@ export interface TurnEvents {
   authorizeDenied?(tenant: string, reason: string, method: AuthorizeMethod): void;
   quotaRefused?(tenant: string, load: number): void;
   /** Every answered request: `code` is 200 for success, else the error code. */
-  requestAnswered?(method: number, code: number): void;
+  requestAnswered?(method: number, code: number, transport: ClientTransport): void;
   packetDropped?(reason: DropReason): void;
 }
 

@@ -1,5 +1,6 @@
 /** The sans-I/O TURN server core (RFC 8656): the public surface for transports and the composition root. */
 export type { AllocationEndReason, AllocationView } from './allocation.js';
+export { MAX_BINDABLE_CHANNEL, MIN_BINDABLE_CHANNEL } from './channel-number.js';
 export type { KeySource, NonceSource } from './context.js';
 export { TurnConfigError, type TurnConfigErrorCode } from './errors.js';
 export { type ClientTransport, FiveTuple } from './five-tuple.js';

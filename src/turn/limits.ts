@@ -25,6 +25,16 @@ export interface TurnLimits {
    * Rc * RTO = 39.5 s with the defaults of RFC 8489 section 6.2.1, so 40 s.
    */
   transactionLifetime: number;
+  /**
+   * Reflection guard (RFC 8656 section 21.1): answers a UDP source may get at once before it proves
+   * its address with a valid NONCE (401, 400, 420, 438, Binding). Beyond the budget requests are
+   * dropped (packetDropped 'rate-limited').
+   */
+  unauthenticatedBurst: number;
+  /** Unproven answers per second a UDP source earns back; Infinity turns the guard off. */
+  unauthenticatedRate: number;
+  /** Buckets of the guard's fixed table (rounded up to a power of two; 16 bytes each). */
+  unauthenticatedSources: number;
 }
 
 /** Defaults: the RFC values, and bounds that a conference client never reaches. */
@@ -39,6 +49,12 @@ export const DEFAULT_TURN_LIMITS: Readonly<TurnLimits> = Object.freeze({
   maxAllocationsPerTenant: Number.POSITIVE_INFINITY,
   transactionCacheSize: 20_000,
   transactionLifetime: 40,
+  // A browser needs two or three unproven answers per session (Binding, the first 401, a 438 every
+  // nonce lifetime); 16 a second still lets a NAT with hundreds of users start at once, UDP
+  // retransmissions carrying the rest. Bytes to one spoofed victim: at most ~1.5 KB/s.
+  unauthenticatedBurst: 32,
+  unauthenticatedRate: 16,
+  unauthenticatedSources: 16_384,
 });
 
 /** Merges `partial` over the defaults and checks every value; throws TurnConfigError naming the bad one. */

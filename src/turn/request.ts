@@ -14,6 +14,11 @@ export interface Credentials {
 export class TurnRequest {
   /** Set once authenticated; from then on responses are signed and cached. */
   credentials: Credentials | null = null;
+  /**
+   * Set once the NONCE checked out: the client received what we sent to its address. Until then
+   * answers are budgeted per source (UnauthenticatedBudget) and not cached.
+   */
+  addressProven = false;
   /** Whether the request carried FINGERPRINT: the response mirrors it (see finishResponse()). */
   readonly fingerprint: boolean;
 
@@ -48,8 +53,8 @@ export function responseBuilder(request: TurnRequest, success: boolean): Message
 }
 
 /**
- * Finishes a response: SOFTWARE (RFC 8656 section 5: SHOULD on Allocate and Refresh responses,
- * MAY elsewhere; we always add it), MESSAGE-INTEGRITY under the request's key when the request
+ * Finishes a response: SOFTWARE when given (RFC 8656 section 5: SHOULD on Allocate and Refresh
+ * responses, MAY elsewhere; the context leaves it off unauthenticated errors), MESSAGE-INTEGRITY under the request's key when the request
  * was authenticated (RFC 8489 section 9.2.4; error responses too, which clients such as werift
  * insist on), and FINGERPRINT when the request had one. RFC 8656 section 5 lets either side add
  * FINGERPRINT to any message; mirroring the request answers multiplexing clients (ICE agents

@@ -152,6 +152,18 @@ export class TurnServer {
     return victims.length;
   }
 
+  /** Ends one allocation by id (admin action, key revocation); false when it is not live. */
+  closeAllocation(id: number, reason: AllocationEndReason = 'policy'): boolean {
+    const ctx = this.#ctx;
+    for (const allocation of ctx.allocations.values()) {
+      if (allocation.id === id) {
+        ctx.deleteAllocation(allocation, reason);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Live allocations, of one tenant or all. */
   listAllocations(tenant?: string): AllocationView[] {
     const ctx = this.#ctx;

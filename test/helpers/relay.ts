@@ -85,9 +85,9 @@ export async function startTestRelay(options: TestRelayOptions): Promise<TestRel
       record.deleted.push({ allocation, reason });
       extra.allocationDeleted?.(allocation, reason, durationMs);
     },
-    requestAnswered: (method, code) => {
+    requestAnswered: (method, code, transport) => {
       record.answered.push({ method, code });
-      extra.requestAnswered?.(method, code);
+      extra.requestAnswered?.(method, code, transport);
     },
     packetDropped: (reason) => {
       if (record.dropped.length < 100_000) record.dropped.push(reason);

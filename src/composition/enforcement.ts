@@ -1,0 +1,117 @@
+// Entitlement enforcement on live allocations (issue 4): when a tenant changes anywhere in the
+// fleet (orders imported, key reissued or revoked: the TenantEvents bus), and periodically for
+// support that simply runs out, every node re-checks the tenants it relays for and closes what is
+// no longer entitled, after a short configurable grace.
+import type { TenantChange, TenantEvents } from '../entitlement/cache/index.js';
+import { parseCredentialOpaque } from '../http/index.js';
+import type { Logger } from '../log/logger.js';
+import type { AllocationView } from '../turn/index.js';
+import type { RelayObserver } from './relay-observer.js';
+import type { EntitlementSource } from './relay-policy.js';
+
+/** The relay operations enforcement needs (the TurnServer). */
+export interface EnforcedRelay {
+  listAllocations(tenant?: string): AllocationView[];
+  closeAllocation(id: number): boolean;
+  closeAllocationsOfTenant(tenant: string): number;
+}
+
+/** Options of the enforcer. */
+export interface EnforcementOptions {
+  relay: EnforcedRelay;
+  events: Pick<TenantEvents, 'subscribe'>;
+  entitlements: EntitlementSource;
+  observer: RelayObserver;
+  logger: Logger;
+  /** Delay between learning of a change and cutting allocations, ms (default 0; issue 4 allows up to 5 s). */
+  graceMs?: number;
+  /** Period of the sweep over tenants with live allocations, ms (default 30 s). */
+  sweepMs?: number;
+  clock?: () => number;
+}
+
+/** The keyId a relay credential was minted from (in the REST username's opaque part). */
+function keyIdOf(allocation: AllocationView): string | null {
+  return allocation.opaque === undefined ? null : (parseCredentialOpaque(allocation.opaque)?.keyId ?? null);
+}
+
+/** Watches tenant changes and support end dates; closes allocations that lost their right to relay. */
+export class Enforcement {
+  readonly #unsubscribe: () => void;
+  readonly #sweep: NodeJS.Timeout;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #log: Logger;
+  readonly #clock: () => number;
+
+  constructor(private readonly options: EnforcementOptions) {
+    this.#log = options.logger.child({ component: 'enforcement' });
+    this.#clock = options.clock ?? Date.now;
+    this.#unsubscribe = options.events.subscribe((change) => this.#onChange(change));
+    this.#sweep = setInterval(() => void this.sweep(), options.sweepMs ?? 30_000);
+    this.#sweep.unref();
+  }
+
+  #later(action: () => unknown): void {
+    const grace = this.options.graceMs ?? 0;
+    if (grace <= 0) {
+      void Promise.resolve(action());
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      void Promise.resolve(action());
+    }, grace);
+    this.#timers.add(timer);
+  }
+
+  #onChange(change: TenantChange): void {
+    if (change.kind === 'key_revoked' && change.keyId !== undefined) {
+      const keyId = change.keyId;
+      this.#later(() => this.closeKey(change.tenant, keyId));
+    }
+    this.#later(() => this.checkTenant(change.tenant));
+  }
+
+  /** Closes the allocations whose credentials came from `keyId`. */
+  closeKey(tenant: string, keyId: string): number {
+    let closed = 0;
+    this.options.observer.setPolicyReason(tenant, 'license_revoked');
+    for (const allocation of this.options.relay.listAllocations(tenant)) {
+      if (keyIdOf(allocation) === keyId && this.options.relay.closeAllocation(allocation.id)) closed++;
+    }
+    this.options.observer.clearPolicyReason(tenant);
+    if (closed > 0) this.#log.warn('allocations closed: license key revoked', { tenant, keyId, closed });
+    return closed;
+  }
+
+  /** Re-checks one tenant; closes all its allocations when it is no longer entitled. */
+  async checkTenant(tenant: string): Promise<number> {
+    if (this.options.relay.listAllocations(tenant).length === 0) return 0;
+    let active: boolean;
+    try {
+      active = (await this.options.entitlements.get(tenant, this.#clock())).active;
+    } catch {
+      // Unknown is not "revoked": live calls keep running; Refresh re-checks within minutes.
+      return 0;
+    }
+    if (active) return 0;
+    this.options.observer.setPolicyReason(tenant, 'entitlement_revoked');
+    const closed = this.options.relay.closeAllocationsOfTenant(tenant);
+    this.options.observer.clearPolicyReason(tenant);
+    if (closed > 0) this.#log.warn('allocations closed: tenant no longer entitled', { tenant, closed });
+    return closed;
+  }
+
+  /** Checks every tenant with live allocations (support can end without any event). */
+  async sweep(): Promise<void> {
+    const tenants = new Set(this.options.relay.listAllocations().map((a) => a.tenant));
+    for (const tenant of tenants) await this.checkTenant(tenant);
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    clearInterval(this.#sweep);
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+}

@@ -1,0 +1,314 @@
+// The composition root: the only place that wires adapters together (DESIGN.md). It reads the
+// validated configuration, opens the store and the entitlement layer, starts the relay and the
+// HTTP API, connects enforcement, and drains gracefully on SIGTERM.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import jwt from 'jsonwebtoken';
+import { deriveNonceKey, NonceFactory, SecretRing } from './auth/index.js';
+import { resolveSecrets } from './composition/embedded-secrets.js';
+import { Enforcement } from './composition/enforcement.js';
+import { RelayObserver } from './composition/relay-observer.js';
+import { createRelayPolicy } from './composition/relay-policy.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { cacheMetricsFrom } from './entitlement/cache/index.js';
+import { createEntitlementRuntime, type EntitlementRuntime } from './entitlement/service/index.js';
+import { type EntitlementStore, openStore } from './entitlement/store/index.js';
+import {
+  createHttpApp,
+  parseCredentialOpaque,
+  Readiness,
+  type RelayAllocationSummary,
+  type RelayControl,
+  rateLimiterFor,
+  type TurnListener,
+} from './http/index.js';
+import { LicenseService } from './licensing/index.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { createMetrics, type IcegateMetrics } from './metrics/metrics.js';
+import type { TransportAddress } from './stun/index.js';
+import { startTurnUdp, type TurnUdpServer } from './transport/index.js';
+import type { AllocationView } from './turn/index.js';
+import { PeerFilter, resolveServerAddresses } from './turn/peer-filter/index.js';
+
+/** A running icegate node. */
+export interface Icegate {
+  config: Config;
+  metrics: IcegateMetrics;
+  store: EntitlementStore;
+  runtime: EntitlementRuntime;
+  relay: TurnUdpServer;
+  http: Server;
+  readiness: Readiness;
+  /** The bound TURN (UDP) and HTTP addresses. */
+  turnAddress(): TransportAddress;
+  httpPort(): number;
+  /** Stops accepting new allocations and HTTP readiness; resolves when allocations are gone or at the deadline. */
+  drain(deadlineMs?: number): Promise<void>;
+  /** Closes everything at once. */
+  close(): Promise<void>;
+}
+
+/** Options beyond configuration (tests inject a logger). */
+export interface StartOptions {
+  logger?: Logger;
+  /** Called once with the generated secrets at first embedded start. */
+  onFirstStart?: (info: { turnSecret: string; adminToken: string; dataDir: string }) => void;
+}
+
+function formatAddress(a: TransportAddress): string {
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+function relayControl(relay: TurnUdpServer): RelayControl {
+  const summary = (a: AllocationView): RelayAllocationSummary => {
+    const keyId = a.opaque === undefined ? null : (parseCredentialOpaque(a.opaque)?.keyId ?? null);
+    return {
+      id: a.id,
+      tenant: a.tenant,
+      username: a.username,
+      keyId,
+      transport: a.tuple.transport,
+      client: formatAddress(a.tuple.client),
+      relayed: formatAddress(a.relay),
+      createdAt: new Date(a.createdAt).toISOString(),
+      expiresAt: new Date(a.expiresAt).toISOString(),
+    };
+  };
+  return {
+    listAllocations: (tenant) => relay.core.listAllocations(tenant).map(summary),
+    closeAllocationsOfTenant: (tenant) => relay.core.closeAllocationsOfTenant(tenant),
+  };
+}
+
+function trustProxySetting(value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+/** Starts a node from `config`. */
+export async function startIcegate(config: Config, options: StartOptions = {}): Promise<Icegate> {
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
+  const log = logger.child({ component: 'main' });
+  const metrics = createMetrics({ version: process.env['npm_package_version'] ?? '0.1.0' });
+
+  const secrets = await resolveSecrets({
+    embedded: config.embedded,
+    dataDir: config.DATA_DIR,
+    turnSecrets: config.TURN_SECRETS,
+    adminTokenSecret: config.ADMIN_TOKEN_SECRET,
+  });
+  const ring = new SecretRing(secrets.turnSecrets);
+
+  const store = await openStore({
+    dataDir: config.DATA_DIR,
+    ...(config.DATABASE_URL === undefined ? {} : { databaseUrl: config.DATABASE_URL }),
+    pgSchema: config.DATABASE_SCHEMA,
+    onPoolError: () => metrics.storeErrors.inc({ backend: 'postgres', operation: 'read' }),
+  });
+  const runtime = createEntitlementRuntime({
+    store,
+    logger,
+    ...(config.REDIS_URL === undefined ? {} : { redisUrl: config.REDIS_URL }),
+    graceDays: config.SUPPORT_GRACE_DAYS,
+    metrics: cacheMetricsFrom(metrics, store.kind),
+  });
+  const licenses = new LicenseService(store, { graceDays: config.SUPPORT_GRACE_DAYS });
+
+  const filter = new PeerFilter({
+    deny: config.TURN_DENIED_PEERS,
+    allow: config.TURN_ALLOWED_PEERS,
+    allowLoopback: config.TURN_ALLOW_LOOPBACK_PEERS,
+    serverAddresses: resolveServerAddresses([config.TURN_LISTEN_IP, config.relayIp, config.externalIp]),
+  });
+  const observer = new RelayObserver(metrics, logger);
+  const relay = await startTurnUdp({
+    listenIp: config.TURN_LISTEN_IP,
+    port: config.TURN_PORT,
+    relayIp: config.relayIp,
+    externalIp: config.externalIp,
+    minPort: config.TURN_MIN_PORT,
+    maxPort: config.TURN_MAX_PORT,
+    onError: (error) => log.warn('transport error', { code: error.code, error: error.message }),
+    turn: {
+      realm: config.TURN_REALM,
+      software: 'icegate',
+      secrets: ring,
+      // Derived from the first TURN secret, so a nonce from one node is good on every node.
+      nonces: new NonceFactory(deriveNonceKey(secrets.turnSecrets[0]!)),
+      policy: createRelayPolicy({
+        entitlements: runtime.service,
+        allocationsPerLicense: config.TURN_ALLOCATIONS_PER_LICENSE,
+        checkPeer: (address) => filter.check(address),
+        logger,
+      }),
+      events: observer.events(),
+      limits: { defaultLifetime: config.TURN_DEFAULT_LIFETIME, maxLifetime: config.TURN_MAX_LIFETIME },
+    },
+  });
+  const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
+  gaugeSampler.unref();
+  const enforcement = new Enforcement({
+    relay: relay.core,
+    events: runtime.events,
+    entitlements: runtime.service,
+    observer,
+    logger,
+    graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
+  });
+
+  const turnAddress = relay.address();
+  const listeners: TurnListener[] = [{ transport: 'udp', host: config.externalIp, port: turnAddress.port }];
+  const readiness = new Readiness();
+  const trustProxy = trustProxySetting(config.HTTP_TRUST_PROXY);
+  const app = createHttpApp({
+    config: { ...config, ADMIN_TOKEN_SECRET: secrets.adminTokenSecret },
+    logger,
+    metrics,
+    entitlements: runtime.service,
+    keys: runtime.keys,
+    licenses,
+    store,
+    events: runtime.events,
+    ring,
+    relay: relayControl(relay),
+    listeners,
+    readiness,
+    rateLimiter: rateLimiterFor(runtime),
+    ...(trustProxy === undefined ? {} : { trustProxy }),
+  });
+  // Bounded header size and timeouts: a slow or oversized request cannot hold a socket forever.
+  const http = createServer(
+    { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 },
+    app,
+  );
+  http.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.HTTP_PORT, config.HTTP_LISTEN_IP, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+
+  const redisOk = await runtime.waitForRedis();
+  if (!redisOk) log.warn('Redis not reachable at start: running on the store alone until it answers');
+  readiness.markReady();
+  log.info('icegate started', {
+    turn: formatAddress(turnAddress),
+    http: (http.address() as AddressInfo).port,
+    store: store.kind,
+    redis: config.REDIS_URL === undefined ? 'in-process' : 'configured',
+    externalIp: config.externalIp,
+    relayPorts: `${config.TURN_MIN_PORT}-${config.TURN_MAX_PORT}`,
+  });
+  if (config.TURN_ALLOW_LOOPBACK_PEERS)
+    log.warn('TURN_ALLOW_LOOPBACK_PEERS is on: for tests only, never in production');
+
+  if (secrets.generated && secrets.adminTokenSecret !== undefined) {
+    const adminToken = jwt.sign({ scope: 'admin', sub: 'embedded-admin' }, secrets.adminTokenSecret, {
+      algorithm: 'HS256',
+      expiresIn: '30d',
+    });
+    options.onFirstStart?.({ turnSecret: secrets.turnSecrets[0]!, adminToken, dataDir: config.DATA_DIR });
+  }
+
+  let closed = false;
+  const node: Icegate = {
+    config,
+    metrics,
+    store,
+    runtime,
+    relay,
+    http,
+    readiness,
+    turnAddress: () => turnAddress,
+    httpPort: () => (http.address() as AddressInfo).port,
+    async drain(deadlineMs = config.DRAIN_TIMEOUT_SECONDS * 1000) {
+      readiness.startDraining();
+      metrics.draining.set(1);
+      observer.markDraining();
+      relay.core.drain();
+      log.info('draining: new allocations refused, live ones continue', {
+        allocations: relay.core.allocationCount,
+        deadlineSeconds: Math.round(deadlineMs / 1000),
+      });
+      const deadline = Date.now() + deadlineMs;
+      while (relay.core.allocationCount > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      log.info('drain finished', { remaining: relay.core.allocationCount });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(gaugeSampler);
+      enforcement.close();
+      await relay.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await runtime.close();
+      await store.close();
+    },
+  };
+  return node;
+}
+
+function printFirstStart(info: { turnSecret: string; adminToken: string; dataDir: string }): void {
+  // Shown once, on the terminal, by design (DESIGN.md: generated and printed once in embedded
+  // mode); never through the logger, which redacts secrets.
+  process.stderr.write(
+    [
+      '',
+      '  icegate first start (embedded mode): secrets generated and kept in ' +
+        `${info.dataDir}/secrets.json`,
+      `  TURN secret (TURN_SECRETS):  ${info.turnSecret}`,
+      `  admin token (30 days):       ${info.adminToken}`,
+      '  Keep them safe; they are not shown again (`icegate admin-token` mints a new admin token).',
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`icegate: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  const node = await startIcegate(config, { logger, onFirstStart: printFirstStart });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(0);
+    }
+    stopping = true;
+    void node
+      .drain(signal === 'SIGTERM' ? undefined : 0)
+      .then(() => node.close())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`icegate: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
