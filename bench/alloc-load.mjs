@@ -10,7 +10,7 @@
 // then holds its allocations until killed.
 //
 // Usage: node bench/alloc-load.mjs --port P --secret S [--tenant bench] [--count 10000]
-//        [--checkpoints 1000,10000] [--window 64]
+//        [--checkpoints 1000,10000] [--window 64] [--sources N (client addresses in 127.1/16)]
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { restCredential } from './rest-credential.mjs';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     count: { type: 'string', default: '10000' },
     checkpoints: { type: 'string', default: '1000,10000' },
     window: { type: 'string', default: '64' },
+    sources: { type: 'string', default: '1' },
   },
 });
 const server = { address: '127.0.0.1', port: Number(values.port) };
@@ -36,6 +37,14 @@ const checkpoints = values.checkpoints
   .filter((n) => n > 0 && n <= count)
   .sort((a, b) => a - b);
 const credential = restCredential(values.secret, values.tenant, 3600);
+const sources = Math.max(1, Number(values.sources));
+
+/** The client address of allocation `i`: 127.0.0.1 alone, or one of `sources` addresses in 127.1/16. */
+function sourceAddress(i) {
+  if (sources === 1) return '127.0.0.1';
+  const n = i % sources;
+  return `127.1.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+}
 
 const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const lines = createInterface({ input: process.stdin });
@@ -80,11 +89,12 @@ function closeSegment() {
 }
 
 async function openOne() {
+  const localAddress = sourceAddress(attempted);
   attempted += 1;
   inflight += 1;
   let client = null;
   try {
-    client = await TurnClient.open(server, credential);
+    client = await TurnClient.open(server, credential, { localAddress });
     await client.request(Method.allocate, [
       [Attr.requestedTransport, REQUESTED_TRANSPORT_UDP],
       [Attr.lifetime, u32(600)],

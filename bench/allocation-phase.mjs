@@ -8,7 +8,7 @@ import { launch } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
-async function measureServer(target, { count, checkpoints, window, secret, tmpDir, settleMs, log }) {
+async function measureServer(target, { count, checkpoints, window, sources, secret, tmpDir, settleMs, log }) {
   const server = await launch(target, { secret, tmpDir });
   const pid = server.child.pid;
   let generator = null;
@@ -33,6 +33,8 @@ async function measureServer(target, { count, checkpoints, window, secret, tmpDi
           checkpoints.join(','),
           '--window',
           String(window),
+          '--sources',
+          String(sources),
         ],
         {
           env: { ...process.env, BENCH_SECRET: secret },
@@ -85,6 +87,7 @@ async function measureServer(target, { count, checkpoints, window, secret, tmpDi
     return {
       target: target.id,
       requested: count,
+      clientAddresses: sources,
       live: done?.live ?? null,
       attempted: done?.attempted ?? null,
       allocationsPerSecond: done?.perSecond ?? null,
@@ -107,13 +110,31 @@ async function measureServer(target, { count, checkpoints, window, secret, tmpDi
 }
 
 /** Runs phase 2 on the given targets (icegate and coturn). */
-export async function allocationPhase({ targets, count, checkpoints, window = 64, secret, tmpDir, log }) {
+export async function allocationPhase({
+  targets,
+  count,
+  checkpoints,
+  window = 64,
+  sources = 1024,
+  secret,
+  tmpDir,
+  log,
+}) {
   const results = [];
   for (const target of targets) {
     log(`allocations: ${target.id}, up to ${count}`);
     try {
       results.push(
-        await measureServer(target, { count, checkpoints, window, secret, tmpDir, settleMs: 1000, log }),
+        await measureServer(target, {
+          count,
+          checkpoints,
+          window,
+          sources,
+          secret,
+          tmpDir,
+          settleMs: 1000,
+          log,
+        }),
       );
     } catch (err) {
       results.push({ target: target.id, error: String(err.message ?? err) });

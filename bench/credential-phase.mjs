@@ -1,20 +1,31 @@
-// Phase 3: the credential endpoint, POST /v1/ice-servers with a tenant JWT, warm cache.
-// icegate is pinned to CPU 0 and autocannon to CPU 1 (taskset), so "requests per second on one
-// core" means what it says. Two variants: embedded (in-process cache) and with Redis.
+// Phase 3: the credential endpoint, POST /v1/ice-servers with tenant JWTs, warm cache.
+// icegate is pinned to CPU 0 and the load (bench/credential-load.mjs, autocannon) to CPU 1
+// (taskset), so "requests per second on one core" means what it says. Two variants: embedded
+// (in-process cache and limiter) and with Redis (REDIS_URL, default redis://127.0.0.1:6379).
 //
-// Until icegate's composition root exists (dist/src/main.js) the phase reports "not available".
-// The license key is issued with the icegate CLI into the file store before the server starts;
-// the JWT is HS256 with the key's secret and `kid` = key id (DESIGN.md).
-import { existsSync } from 'node:fs';
+// Tenants are imported and their license keys issued with the icegate CLI into one file store
+// before icegate starts; each JWT is HS256 with the key's secret and `kid` = key id (DESIGN.md).
+// HTTP_TRUST_PROXY=true lets the load spread its requests over many X-Forwarded-For addresses.
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { sleep, startChild } from './child-processes.mjs';
 import { machineLoad } from './proc-stats.mjs';
-import { ICEGATE, launch } from './targets.mjs';
+import { ICEGATE, importTenants, launch } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist/src/cli/main.js');
-const autocannonBin = join(root, 'node_modules/autocannon/autocannon.js');
+/** Enough tenants that 6,000 requests per tenant per minute is never the limit of an 8 s run. */
+const TENANTS = Object.freeze([
+  'cred-1',
+  'cred-2',
+  'cred-3',
+  'cred-4',
+  'cred-5',
+  'cred-6',
+  'cred-7',
+  'cred-8',
+]);
 
 /** Issues a license key for `tenant` into the file store at `dataDir`; resolves to {keyId, key}. */
 async function issueKey(dataDir, tenant) {
@@ -57,70 +68,68 @@ async function pin(pid, cpu) {
   return exit.code === 0;
 }
 
-async function autocannon(url, token, { durationS, connections }) {
-  const args = [
-    '-c',
-    '1',
-    process.execPath,
-    autocannonBin,
-    '-j',
-    '-c',
-    String(connections),
-    '-d',
-    String(durationS),
-  ];
-  args.push('-m', 'POST', '-H', `authorization=Bearer ${token}`, '-H', 'content-type=application/json');
-  args.push('-b', '{}', url);
+async function runLoad(url, tokensFile, { durationS, connections }) {
   const out = [];
-  const child = startChild('autocannon', 'taskset', args, {
-    timeoutMs: (durationS + 30) * 1000,
-    keepLines: 5,
-    onLine: (line) => out.push(line),
-  });
+  const child = startChild(
+    'credential-load',
+    'taskset',
+    [
+      '-c',
+      '1',
+      process.execPath,
+      join(root, 'bench/credential-load.mjs'),
+      '--url',
+      url,
+      '--tokens',
+      tokensFile,
+      '--duration',
+      String(durationS),
+      '--connections',
+      String(connections),
+    ],
+    { timeoutMs: (durationS + 30) * 1000, keepLines: 10, onLine: (line) => out.push(line) },
+  );
   await child.exited;
   const json = out.find((l) => l.startsWith('{'));
-  if (!json) throw new Error(`autocannon printed no result: ${child.lines.join(' | ')}`);
-  const r = JSON.parse(json);
-  return {
-    requestsPerSecond: r.requests?.average ?? null,
-    latencyMs: { p50: r.latency?.p50 ?? null, p99: r.latency?.p99 ?? null, max: r.latency?.max ?? null },
-    total: r.requests?.total ?? null,
-    non2xx: r.non2xx ?? null,
-    errors: r.errors ?? null,
-    timeouts: r.timeouts ?? null,
-  };
+  if (!json) throw new Error(`credential load printed no result: ${child.lines.join(' | ')}`);
+  return JSON.parse(json);
 }
 
-async function measureVariant(variant, { secret, tmpDir, durationS, connections, log }) {
-  let key = null;
+async function measureVariant(
+  variant,
+  { secret, tmpDir, dataDir, tokensFile, tokens, durationS, connections, log },
+) {
   const server = await launch(ICEGATE, {
     secret,
     tmpDir,
-    extraEnv: variant.env,
-    prepare: async (dataDir) => {
-      key = await issueKey(dataDir, 'acme');
-      return key.keyId;
-    },
+    dataDir,
+    extraEnv: { HTTP_TRUST_PROXY: 'true', ...variant.env },
   });
   try {
     const base = `http://127.0.0.1:${server.httpPort}`;
     if (!(await waitForHttp(`${base}/healthz`, 20_000))) throw new Error('GET /healthz never answered 200');
     const pinned = await pin(server.child.pid, 0);
-    const token = tenantToken(key);
-    const warm = await fetch(`${base}/v1/ice-servers`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    if (warm.status !== 200) {
-      return {
-        variant: variant.id,
-        error: `warm-up answered ${warm.status}: ${(await warm.text()).slice(0, 200)}`,
-      };
+    // Warm: one request per tenant fills the entitlement cache.
+    for (const [i, token] of tokens.entries()) {
+      const warm = await fetch(`${base}/v1/ice-servers`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'x-forwarded-for': `10.78.0.${i + 1}`,
+        },
+        body: '{}',
+      });
+      if (warm.status !== 200) {
+        return {
+          variant: variant.id,
+          error: `warm-up answered ${warm.status}: ${(await warm.text()).slice(0, 200)}`,
+        };
+      }
     }
     log(`credentials: ${variant.id}, ${durationS}s with ${connections} connections`);
     const loadBefore = machineLoad();
-    const figures = await autocannon(`${base}/v1/ice-servers`, token, { durationS, connections });
+    const figures = await runLoad(`${base}/v1/ice-servers`, tokensFile, { durationS, connections });
     return {
       variant: variant.id,
       pinnedToCpu0: pinned,
@@ -137,6 +146,14 @@ export async function credentialPhase({ secret, tmpDir, durationS = 8, connectio
   const availability = await ICEGATE.available();
   if (!availability.ok) return { available: false, reason: availability.reason };
   if (!existsSync(cli)) return { available: false, reason: 'not available: dist/src/cli/main.js missing' };
+  const dataDir = join(tmpDir, `icegate-credentials-${process.pid}-${Date.now()}`);
+  log(`credentials: importing ${TENANTS.length} tenants and issuing their keys`);
+  const importNote = await importTenants(dataDir, TENANTS);
+  if (importNote) return { available: false, reason: importNote };
+  const tokens = [];
+  for (const tenant of TENANTS) tokens.push(tenantToken(await issueKey(dataDir, tenant)));
+  const tokensFile = join(dataDir, 'bench-tokens.json');
+  writeFileSync(tokensFile, JSON.stringify(tokens));
   const variants = [
     { id: 'embedded', env: {} },
     { id: 'redis', env: { REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' } },
@@ -144,10 +161,28 @@ export async function credentialPhase({ secret, tmpDir, durationS = 8, connectio
   const results = [];
   for (const variant of variants) {
     try {
-      results.push(await measureVariant(variant, { secret, tmpDir, durationS, connections, log }));
+      results.push(
+        await measureVariant(variant, {
+          secret,
+          tmpDir,
+          dataDir,
+          tokensFile,
+          tokens,
+          durationS,
+          connections,
+          log,
+        }),
+      );
     } catch (err) {
       results.push({ variant: variant.id, error: String(err.message ?? err) });
     }
   }
-  return { available: true, warning: availability.warning, results };
+  return {
+    available: true,
+    warning: availability.warning,
+    tenants: TENANTS.length,
+    durationS,
+    connections,
+    results,
+  };
 }

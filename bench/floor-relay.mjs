@@ -90,9 +90,10 @@ function startAllocation(request, rinfo) {
     channelPeers: new Map(),
     /** peer port -> channel number */
     peerChannels: new Map(),
-    pending: [],
+    pending: [[request, rinfo]],
   };
   allocations.set(rinfo.port, allocation);
+  // With a synchronous lookup, dgram emits 'listening' inside bind(): the request is queued first.
   bindRelay((relay) => {
     allocation.relay = relay;
     allocation.relayPort = relay.address().port;
@@ -117,7 +118,6 @@ function startAllocation(request, rinfo) {
     }
     allocation.pending.length = 0;
   });
-  allocation.pending.push([request, rinfo]);
 }
 
 function allocateSuccess(request, rinfo, allocation) {

@@ -52,6 +52,8 @@ export function summariseRelay(runs) {
       serverCpuSeconds: chosen.serverCpuSeconds,
       relayedPackets: chosen.relayedPackets,
       cpuSecondsPerMillionPackets: cost,
+      generatorCpuSeconds: chosen.generatorCpuSeconds,
+      busySeconds: chosen.busySeconds,
       loadavg1: chosen.machineLoad?.before?.loadavg1 ?? null,
     });
   }
@@ -109,11 +111,12 @@ export function renderReport(result) {
             'CPU s per M relayed',
             'x coturn',
             'x floor',
+            'uclient CPU s',
             'load1',
           ],
           rows.map((r) =>
             r.error
-              ? [r.target, `error: ${r.error}`, '', '', '', '', '', '', '', '', '']
+              ? [r.target, `error: ${r.error}`, '', '', '', '', '', '', '', '', '', '']
               : [
                   r.target,
                   r.deliveredPps,
@@ -125,6 +128,7 @@ export function renderReport(result) {
                   r.cpuSecondsPerMillionPackets,
                   r.costVsCoturn,
                   r.costVsFloor,
+                  r.generatorCpuSeconds,
                   r.loadavg1,
                 ],
           ),
@@ -142,7 +146,11 @@ export function renderReport(result) {
     }
   }
   if (result.allocations) {
-    out.push('', '## Allocations (one UDP socket per allocation, 401 dance each, 64 in flight)');
+    const addresses = result.allocations.find((a) => a.clientAddresses)?.clientAddresses ?? '?';
+    out.push(
+      '',
+      `## Allocations (one UDP socket per allocation, from ${addresses} client addresses, 401 dance each, 64 in flight)`,
+    );
     const cps = result.allocationCheckpoints;
     out.push(
       table(
@@ -179,11 +187,21 @@ export function renderReport(result) {
     else
       out.push(
         table(
-          ['variant', 'requests/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'],
+          ['variant', 'requests/s', 'p50 ms', 'p99 ms', 'answers by status', 'errors', 'load1'],
           result.credentials.results.map((r) =>
             r.error
-              ? [r.variant, `error: ${r.error}`, '', '', '', '']
-              : [r.variant, r.requestsPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.non2xx, r.errors],
+              ? [r.variant, `error: ${r.error}`, '', '', '', '', '']
+              : [
+                  r.variant,
+                  r.requestsPerSecond,
+                  r.latencyMs.p50,
+                  r.latencyMs.p99,
+                  Object.entries(r.statusCodes ?? {})
+                    .map(([code, n]) => `${code}: ${n}`)
+                    .join(', '),
+                  r.errors,
+                  r.machineLoad?.before?.loadavg1,
+                ],
           ),
         ),
       );

@@ -15,12 +15,12 @@ import { credentialPhase } from './credential-phase.mjs';
 import { machineLoad } from './proc-stats.mjs';
 import { LOADS, relayPhase } from './relay-phase.mjs';
 import { renderReport, summariseRelay } from './report.mjs';
-import { TARGETS } from './targets.mjs';
+import { DEFAULT_TARGET_IDS, TARGETS } from './targets.mjs';
 
 const { values } = parseArgs({
   options: {
     phases: { type: 'string', default: 'relay,allocations,credentials' },
-    targets: { type: 'string', default: TARGETS.map((t) => t.id).join(',') },
+    targets: { type: 'string', default: DEFAULT_TARGET_IDS.join(',') },
     quick: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },

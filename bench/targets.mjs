@@ -64,11 +64,11 @@ function coturnTarget(id, label, extra, note) {
  * support is active now, with enough licenses that the allocation quota
  * (licenses x TURN_ALLOCATIONS_PER_LICENSE) stays above the allocation phase's 10,000.
  */
-function prepareIcegateData(dataDir) {
+function prepareIcegateData(dataDir, tenants) {
   mkdirSync(dataDir, { recursive: true });
   const receivedAt = new Date(Date.now() - 86_400_000).toISOString();
   const files = [];
-  for (const tenant of BENCH_TENANTS) {
+  for (const tenant of tenants) {
     const file = join(dataDir, `${tenant}-orders.json`);
     writeFileSync(
       file,
@@ -82,10 +82,14 @@ function prepareIcegateData(dataDir) {
   return files;
 }
 
-async function importTenants(dataDir) {
+/**
+ * Imports `tenants` (each with active support and 5,000 licenses) into the icegate file store at
+ * `dataDir` with the icegate CLI; resolves to null, or to a note saying what failed.
+ */
+export async function importTenants(dataDir, tenants = BENCH_TENANTS) {
   const cli = join(root, 'dist/src/cli/main.js');
   if (!existsSync(cli)) return 'dist/src/cli/main.js missing: tenants not imported';
-  for (const file of prepareIcegateData(dataDir)) {
+  for (const file of prepareIcegateData(dataDir, tenants)) {
     const child = startChild('icegate import', process.execPath, [cli, 'import', file], {
       env: { ...process.env, DATA_DIR: dataDir },
       timeoutMs: 30_000,
@@ -111,14 +115,13 @@ const icegate = {
     }
     return { ok: true };
   },
-  async start({ secret, tmpDir, profileDir, extraEnv = {}, prepare }) {
+  /** `dataDir`: a file store already prepared (tenants imported); otherwise a fresh one is made. */
+  async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir }) {
     const port = await takeFreePort(2);
     const httpPort = await takeFreePort(1);
     const tlsPort = await takeFreePort(1);
-    const dataDir = join(tmpDir, `icegate-data-${port}`);
-    const importNote = await importTenants(dataDir);
-    // The store is a file store here: anything else written to it happens before icegate starts.
-    const prepared = prepare ? await prepare(dataDir) : undefined;
+    const dataDir = readyDataDir ?? join(tmpDir, `icegate-data-${port}`);
+    const importNote = readyDataDir ? null : await importTenants(dataDir);
     const env = {
       ...process.env,
       TURN_PORT: String(port),
@@ -130,6 +133,8 @@ const icegate = {
       TURN_MAX_PORT: String(RELAY_RANGE.max),
       HTTP_PORT: String(httpPort),
       DATA_DIR: dataDir,
+      // Exit at SIGTERM without waiting for live allocations, so a run ends (and a profile is written).
+      DRAIN_TIMEOUT_SECONDS: '0',
       ...extraEnv,
     };
     const child = startChild('icegate', process.execPath, [...nodeArgs(profileDir), icegateMain], {
@@ -141,22 +146,24 @@ const icegate = {
       port,
       httpPort,
       dataDir,
-      prepared,
       notes: importNote ? [importNote] : [],
       auth: (tenant) => ({ secret, tenant }),
     };
   },
 };
 
-/** The Node floor (bench/floor-relay.mjs). */
-const floor = {
-  id: 'floor',
-  label: 'Node floor',
-  note: 'bench/floor-relay.mjs: hard-coded TURN control replies, ChannelData forwarded with no checks',
+/**
+ * The Node floor (bench/floor-relay.mjs). `plainLookup` leaves dgram's default address lookup in
+ * place (the floor-plain target), to show what the synchronous literal lookup is worth.
+ */
+const floorTarget = (id, label, plainLookup) => ({
+  id,
+  label,
+  note: `bench/floor-relay.mjs${plainLookup ? ' --plain-lookup' : ''}: hard-coded TURN control replies, ChannelData forwarded with no checks`,
   async available() {
     return { ok: true };
   },
-  async start({ secret, profileDir, plainLookup = false }) {
+  async start({ secret, profileDir }) {
     const port = await takeFreePort(2);
     const args = [
       ...nodeArgs(profileDir),
@@ -169,10 +176,10 @@ const floor = {
       String(RELAY_RANGE.max),
     ];
     if (plainLookup) args.push('--plain-lookup');
-    const child = startChild('floor', process.execPath, args, { timeoutMs: 600_000 });
+    const child = startChild(id, process.execPath, args, { timeoutMs: 600_000 });
     return { child, port, auth: (tenant) => ({ secret, tenant }) };
   },
-};
+});
 
 /** node-turn 0.0.6 via bench/node-turn-server.mjs, with one long-term user. */
 const nodeTurn = {
@@ -225,9 +232,13 @@ export const TARGETS = Object.freeze([
     'turnserver --relay-threads=1',
   ),
   icegate,
-  floor,
+  floorTarget('floor', 'Node floor', false),
+  floorTarget('floor-plain', 'Node floor, default lookup', true),
   nodeTurn,
 ]);
+
+/** The targets a run uses when none are named: all but floor-plain. */
+export const DEFAULT_TARGET_IDS = Object.freeze(['coturn', 'coturn-1t', 'icegate', 'floor', 'node-turn']);
 
 /**
  * Starts a target and waits until it answers a STUN Binding. Returns the running server, or

@@ -33,12 +33,12 @@ export class TurnErrorResponse extends Error {
 
 /** One client 5-tuple: its socket, its credential, the server it talks to. */
 export class TurnClient {
-  /** Opens a socket on 127.0.0.1; resolves once bound. */
-  static async open(server, credential, { rtoMs = 500, retransmits = 3 } = {}) {
+  /** Opens a socket on `localAddress` (a loopback address); resolves once bound. */
+  static async open(server, credential, { rtoMs = 500, retransmits = 3, localAddress = '127.0.0.1' } = {}) {
     const socket = createSocket('udp4');
     await new Promise((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => {
+      socket.bind(0, localAddress, () => {
         socket.off('error', reject);
         resolve();
       });

@@ -1,6 +1,7 @@
 // One run of the load generator, coturn's turnutils_uclient, against a TURN server on 127.0.0.1,
 // echoing through turnutils_peer. The flags are the ones TESTING.md lists.
 import { startChild } from './child-processes.mjs';
+import { cpuSeconds } from './proc-stats.mjs';
 import { parseUclient } from './uclient-output.mjs';
 
 /**
@@ -28,10 +29,19 @@ export async function runUclient(options, timeoutMs = 90_000) {
     keepLines: 50,
     onLine: (line, t) => stamped.push({ line, t }),
   });
+  // The generator's own CPU time, sampled while it runs (it is gone once it exits): whether a
+  // saturating load was limited by the generator rather than by the server.
+  let generatorCpu = null;
+  const sampler = setInterval(() => {
+    const value = cpuSeconds(child.pid);
+    if (value !== null) generatorCpu = value;
+  }, 250);
   const exit = await child.exited;
+  clearInterval(sampler);
   const figures = parseUclient(stamped);
   return {
     ...figures,
+    generatorCpuSeconds: generatorCpu,
     exitCode: exit.code,
     timedOut: child.timedOut,
     args: args.slice(3),

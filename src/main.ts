@@ -4,13 +4,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import jwt from 'jsonwebtoken';
 import { deriveNonceKey, NonceFactory, SecretRing } from './auth/index.js';
+import { DEFAULT_ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from './composition/admin-token.js';
 import { resolveSecrets } from './composition/embedded-secrets.js';
 import { Enforcement } from './composition/enforcement.js';
+import { fanOutEvents } from './composition/event-fanout.js';
+import { FleetQuota } from './composition/fleet-quota.js';
 import { RelayObserver } from './composition/relay-observer.js';
 import { createRelayPolicy } from './composition/relay-policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import type { CachePolicy } from './entitlement/cache/cached-entitlement.js';
 import { cacheMetricsFrom } from './entitlement/cache/index.js';
 import { createEntitlementRuntime, type EntitlementRuntime } from './entitlement/service/index.js';
 import { type EntitlementStore, openStore } from './entitlement/store/index.js';
@@ -18,6 +21,7 @@ import {
   createHttpApp,
   parseCredentialOpaque,
   Readiness,
+  type RateLimitSettings,
   type RelayAllocationSummary,
   type RelayControl,
   rateLimiterFor,
@@ -30,6 +34,7 @@ import type { TransportAddress } from './stun/index.js';
 import { startTurnUdp, type TurnUdpServer } from './transport/index.js';
 import type { AllocationView } from './turn/index.js';
 import { PeerFilter, resolveServerAddresses } from './turn/peer-filter/index.js';
+import { type UsageAccountant, usageAccountantFor } from './usage/index.js';
 
 /** A running icegate node. */
 export interface Icegate {
@@ -38,6 +43,10 @@ export interface Icegate {
   store: EntitlementStore;
   runtime: EntitlementRuntime;
   relay: TurnUdpServer;
+  /** The fleet-wide allocation ledger; null without Redis (the quota is per node then). */
+  fleetQuota: FleetQuota | null;
+  /** Per-tenant usage accounting (issue 6): flushed to the store every minute and at close. */
+  usage: UsageAccountant;
   http: Server;
   readiness: Readiness;
   /** The bound TURN (UDP) and HTTP addresses. */
@@ -54,6 +63,14 @@ export interface StartOptions {
   logger?: Logger;
   /** Called once with the generated secrets at first embedded start. */
   onFirstStart?: (info: { turnSecret: string; adminToken: string; dataDir: string }) => void;
+  /** Prefix of every Redis key and channel (default 'icegate:'); tests use one per test, nodes of one fleet share it. */
+  redisPrefix?: string;
+  /** Entitlement cache lifetimes (tests shorten them to reach "stale" quickly). */
+  cachePolicy?: Partial<CachePolicy>;
+  /** Period of the enforcement sweep over tenants with live allocations, ms (default 30 s). */
+  enforcementSweepMs?: number;
+  /** HTTP rate limits (default DEFAULT_RATE_LIMITS); tests that poll from one address raise them. */
+  rateLimits?: Partial<RateLimitSettings>;
 }
 
 function formatAddress(a: TransportAddress): string {
@@ -114,7 +131,20 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     ...(config.REDIS_URL === undefined ? {} : { redisUrl: config.REDIS_URL }),
     graceDays: config.SUPPORT_GRACE_DAYS,
     metrics: cacheMetricsFrom(metrics, store.kind),
+    ...(options.redisPrefix === undefined ? {} : { redisPrefix: options.redisPrefix }),
+    ...(options.cachePolicy === undefined ? {} : { policy: options.cachePolicy }),
   });
+  // With Redis, a tenant's allocation quota holds across the fleet; without, per node.
+  const fleetQuota =
+    runtime.redis === undefined
+      ? null
+      : new FleetQuota({
+          redis: runtime.redis.commands,
+          prefix: runtime.redisPrefix,
+          health: runtime.redisHealth,
+          logger,
+          maxLifetimeSeconds: config.TURN_MAX_LIFETIME,
+        });
   const licenses = new LicenseService(store, { graceDays: config.SUPPORT_GRACE_DAYS });
 
   const filter = new PeerFilter({
@@ -123,7 +153,12 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     allowLoopback: config.TURN_ALLOW_LOOPBACK_PEERS,
     serverAddresses: resolveServerAddresses([config.TURN_LISTEN_IP, config.relayIp, config.externalIp]),
   });
-  const observer = new RelayObserver(metrics, logger);
+  const usage = usageAccountantFor(runtime, {
+    store,
+    logger,
+    onStoreError: () => metrics.storeErrors.inc({ backend: store.kind, operation: 'write' }),
+  });
+  const observer = new RelayObserver(metrics, logger, usage);
   const relay = await startTurnUdp({
     listenIp: config.TURN_LISTEN_IP,
     port: config.TURN_PORT,
@@ -143,11 +178,14 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
         allocationsPerLicense: config.TURN_ALLOCATIONS_PER_LICENSE,
         checkPeer: (address) => filter.check(address),
         logger,
+        ...(fleetQuota === null ? {} : { fleetQuota }),
+        keys: runtime.keys,
       }),
-      events: observer.events(),
+      events: fleetQuota === null ? observer.events() : fanOutEvents(observer.events(), fleetQuota.events()),
       limits: { defaultLifetime: config.TURN_DEFAULT_LIFETIME, maxLifetime: config.TURN_MAX_LIFETIME },
     },
   });
+  fleetQuota?.attach(() => relay.core.listAllocations());
   const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
   gaugeSampler.unref();
   const enforcement = new Enforcement({
@@ -157,6 +195,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     observer,
     logger,
     graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
+    ...(options.enforcementSweepMs === undefined ? {} : { sweepMs: options.enforcementSweepMs }),
   });
 
   const turnAddress = relay.address();
@@ -177,6 +216,8 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     listeners,
     readiness,
     rateLimiter: rateLimiterFor(runtime),
+    ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
+    usage,
     ...(trustProxy === undefined ? {} : { trustProxy }),
   });
   // Bounded header size and timeouts: a slow or oversized request cannot hold a socket forever.
@@ -208,10 +249,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     log.warn('TURN_ALLOW_LOOPBACK_PEERS is on: for tests only, never in production');
 
   if (secrets.generated && secrets.adminTokenSecret !== undefined) {
-    const adminToken = jwt.sign({ scope: 'admin', sub: 'embedded-admin' }, secrets.adminTokenSecret, {
-      algorithm: 'HS256',
-      expiresIn: '30d',
-    });
+    const { token: adminToken } = mintAdminToken(secrets.adminTokenSecret, { subject: 'embedded-admin' });
     options.onFirstStart?.({ turnSecret: secrets.turnSecrets[0]!, adminToken, dataDir: config.DATA_DIR });
   }
 
@@ -222,6 +260,8 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     store,
     runtime,
     relay,
+    fleetQuota,
+    usage,
     http,
     readiness,
     turnAddress: () => turnAddress,
@@ -246,7 +286,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       closed = true;
       clearInterval(gaugeSampler);
       enforcement.close();
+      // The relay's closes remove this node's ledger members (queued before Redis is quit).
       await relay.close();
+      await fleetQuota?.close();
+      await usage.close(); // after the relay, so the closed allocations' last seconds are in
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await runtime.close();
@@ -265,8 +308,9 @@ function printFirstStart(info: { turnSecret: string; adminToken: string; dataDir
       '  icegate first start (embedded mode): secrets generated and kept in ' +
         `${info.dataDir}/secrets.json`,
       `  TURN secret (TURN_SECRETS):  ${info.turnSecret}`,
-      `  admin token (30 days):       ${info.adminToken}`,
-      '  Keep them safe; they are not shown again (`icegate admin-token` mints a new admin token).',
+      `  admin token (${DEFAULT_ADMIN_TOKEN_TTL_SECONDS / 86_400} days):       ${info.adminToken}`,
+      '  Keep them safe; they are not shown again. `npx icegate admin-token` mints a new admin token',
+      '  from the same DATA_DIR (or from ADMIN_TOKEN_SECRET) at any time.',
       '',
       '',
     ].join('\n'),
@@ -286,6 +330,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.LOG_LEVEL });
   const node = await startIcegate(config, { logger, onFirstStart: printFirstStart });
+  if (config.embedded) {
+    logger.info('embedded mode: `npx icegate admin-token` mints an admin token for /v1/admin', {
+      dataDir: config.DATA_DIR,
+    });
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

@@ -1,9 +1,11 @@
 // The `icegate` program and its exit-code convention: 0 done, 1 a failure the message names
 // (bad file, bad date, invalid order), 2 a usage error commander already reported.
 import { Command, CommanderError } from 'commander';
+import { registerAdminTokenCommand } from './admin-token-command.js';
 import type { CliIo } from './cli-io.js';
 import { registerRuleCommands } from './rule-commands.js';
 import { registerStoreCommands } from './store-commands.js';
+import { registerUsageCommand } from './usage-command.js';
 
 /** Exit code of a command line that could not be parsed (unknown option, missing argument). */
 export const EXIT_USAGE = 2;
@@ -25,6 +27,8 @@ export function buildProgram(io: CliIo): Command {
     });
   registerRuleCommands(program, io);
   registerStoreCommands(program, io);
+  registerUsageCommand(program, io);
+  registerAdminTokenCommand(program, io);
   return program;
 }
 

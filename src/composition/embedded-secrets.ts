@@ -13,7 +13,8 @@ export interface NodeSecrets {
   generated: boolean;
 }
 
-interface StoredSecrets {
+/** What DATA_DIR/secrets.json holds. */
+export interface StoredSecrets {
   turnSecret: string;
   adminTokenSecret: string;
 }
@@ -23,6 +24,16 @@ const FILE = 'secrets.json';
 function isStoredSecrets(value: unknown): value is StoredSecrets {
   const v = value as Partial<StoredSecrets> | null;
   return typeof v?.turnSecret === 'string' && typeof v.adminTokenSecret === 'string';
+}
+
+/** The path of the embedded secrets file in `dataDir`. */
+export function secretsPath(dataDir: string): string {
+  return join(dataDir, FILE);
+}
+
+/** The secrets kept in `dataDir` by an embedded node, or null before its first start. */
+export function readEmbeddedSecrets(dataDir: string): Promise<StoredSecrets | null> {
+  return readStored(dataDir);
 }
 
 async function readStored(dataDir: string): Promise<StoredSecrets | null> {

@@ -13,6 +13,7 @@ import { PEER_DENIAL_REASONS } from '../metrics/label-sets.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
 import { Method } from '../stun/index.js';
 import type { AllocationEndReason, AllocationView, TurnEvents } from '../turn/index.js';
+import { FLEET_QUOTA_REASON } from './relay-policy.js';
 
 /** Receives relayed bytes and allocation time per tenant (usage accounting, issue 6). */
 export interface UsageSink {
@@ -43,6 +44,8 @@ function address(a: { address: string; port: number; family: string }): string {
 /** Observes one TURN core; `policyReason` lets enforcement say why it closed a tenant's allocations. */
 export class RelayObserver {
   readonly #policyReasons = new Map<string, MetricEndReason>();
+  /** Up to when each live allocation's time has gone to the usage sink. */
+  readonly #accruedUntil = new WeakMap<AllocationView, number>();
   #draining = false;
 
   constructor(
@@ -64,6 +67,16 @@ export class RelayObserver {
   /** From now on, shutdown closes count as drain_deadline. */
   markDraining(): void {
     this.#draining = true;
+  }
+
+  // Allocation time accrues while the allocation lives (at every sample and at its end), so a
+  // call lasting hours shows in today's usage before it ends; each interval is counted once.
+  #accrueTime(allocation: AllocationView, untilMs: number): void {
+    if (this.usage === undefined) return;
+    const from = this.#accruedUntil.get(allocation) ?? allocation.createdAt;
+    if (untilMs <= from) return;
+    this.#accruedUntil.set(allocation, untilMs);
+    this.usage.addAllocationTime(allocation.tenant, (untilMs - from) / 1000, untilMs);
   }
 
   #endReason(allocation: AllocationView, reason: AllocationEndReason): MetricEndReason {
@@ -101,7 +114,7 @@ export class RelayObserver {
       allocationDeleted: (a, reason, durationMs) => {
         const metricReason = this.#endReason(a, reason);
         recordAllocationEnded(m, a.tuple.transport, metricReason, durationMs / 1000);
-        this.usage?.addAllocationTime(a.tenant, durationMs / 1000, this.clock());
+        this.#accrueTime(a, a.createdAt + durationMs);
         log.info('allocation ended', {
           allocation: a.id,
           tenant: a.tenant,
@@ -129,6 +142,12 @@ export class RelayObserver {
         m.authFailures.inc({ reason: reason.replaceAll('-', '_') as MetricAuthReason });
       },
       authorizeDenied: (tenant, reason, method) => {
+        // The fleet-wide quota refuses through authorize too; it is no authentication failure
+        // (its 486 is counted by requestAnswered).
+        if (reason === FLEET_QUOTA_REASON) {
+          log.info('allocation quota reached across the fleet', { tenant });
+          return;
+        }
         m.authFailures.inc({ reason: 'not_entitled' });
         log.info('TURN request refused: tenant not entitled', { tenant, reason, method });
       },
@@ -145,13 +164,15 @@ export class RelayObserver {
     };
   }
 
-  /** Refreshes the permission and channel gauges from the live allocations. */
+  /** Refreshes the permission and channel gauges from the live allocations; accrues their time. */
   sample(allocations: readonly AllocationView[]): void {
     let permissions = 0;
     let channels = 0;
+    const now = this.clock();
     for (const a of allocations) {
       permissions += a.permissionCount;
       channels += a.channelCount;
+      this.#accrueTime(a, now);
     }
     this.metrics.permissionsActive.set(permissions);
     this.metrics.channelsActive.set(channels);

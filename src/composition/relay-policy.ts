@@ -1,12 +1,19 @@
 // The relay's policy hooks (DESIGN.md data flow): entitlement on every Allocate and Refresh,
 // the per-tenant allocation quota derived from licenses in force, and the peer filter.
 import type { EntitlementAnswer } from '../entitlement/service/index.js';
+import { parseCredentialOpaque } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import type { AuthDecision, AuthorizeContext, PeerVerdict, TurnPolicy } from '../turn/index.js';
+import type { FleetAdmission } from './fleet-quota.js';
 
 /** What the policy reads entitlements from (the cached EntitlementService). */
 export interface EntitlementSource {
   get(tenant: string, now: number): Promise<EntitlementAnswer>;
+}
+
+/** Where the policy looks license keys up (the fleet-invalidated LicenseKeyCache). */
+export interface LicenseKeySource {
+  lookup(keyId: string): Promise<{ tenant: string; revokedAt: Date | null } | null>;
 }
 
 /** Options of the relay policy. */
@@ -19,7 +26,20 @@ export interface RelayPolicyOptions {
   clock?: () => number;
   /** An entitlement lookup slower than this fails the request (500, retried by clients). */
   timeoutMs?: number;
+  /** The fleet-wide allocation ledger (Redis configured); absent: the quota is per node. */
+  fleetQuota?: {
+    admit(tenant: string, context: AuthorizeContext, limit: number): Promise<FleetAdmission>;
+  };
+  /**
+   * License keys: a credential minted from a key that has since been revoked (reissued for
+   * another server) is refused on Allocate and Refresh, so its holder cannot re-allocate after
+   * enforcement closed its allocations. Absent: keys are not checked.
+   */
+  keys?: LicenseKeySource;
 }
+
+/** The reason of a 486 for the fleet-wide quota (the per-node one is the core's own 486). */
+export const FLEET_QUOTA_REASON = 'Allocation Quota Reached';
 
 class LookupTimeout extends Error {
   readonly code = 'ICEGATE_ENTITLEMENT_TIMEOUT';
@@ -35,7 +55,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /**
  * Builds the TurnPolicy. A tenant without active support (or grace) is refused with 403 on
- * Allocate and on Refresh, which also ends its allocation (strict expiry, unlike coturn). When
+ * Allocate and on Refresh, which also ends its allocation (strict expiry, unlike coturn). Its
+ * concurrent allocations are capped at licenses x TURN_ALLOCATIONS_PER_LICENSE: on this node by
+ * the core, and across the fleet by `fleetQuota` (486 either way). When
  * the entitlement cannot be known (store down and cache stale) the lookup rejects: the core
  * answers 500 and changes nothing, so new allocations fail closed while live ones run on until
  * their own expiry.
@@ -47,9 +69,18 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
   return {
     checkPeer: options.checkPeer,
     async authorize(tenant: string, _username: string, context: AuthorizeContext): Promise<AuthDecision> {
+      // Credentials icegate minted name their key in the opaque part; others (an operator's
+      // `turnutils_uclient -W SECRET`) carry none and are judged on the tenant alone.
+      const keyId =
+        context.opaque === undefined ? null : (parseCredentialOpaque(context.opaque)?.keyId ?? null);
       let answer: EntitlementAnswer;
+      let key: { tenant: string; revokedAt: Date | null } | null = null;
       try {
         answer = await withTimeout(options.entitlements.get(tenant, clock()), timeoutMs);
+        if (answer.active && keyId !== null && options.keys !== undefined) {
+          key = await withTimeout(options.keys.lookup(keyId), timeoutMs);
+          if (key === null || key.tenant !== tenant) return { allowed: false, reason: 'unknown_license' };
+        }
       } catch (err) {
         log.warn('entitlement unavailable for a TURN request', {
           tenant,
@@ -64,7 +95,14 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
           reason: answer.state === 'not_started' ? 'support_not_started' : 'support_expired',
         };
       }
-      return { allowed: true, maxAllocations: Math.max(1, answer.licenses * options.allocationsPerLicense) };
+      if (key !== null && key.revokedAt !== null) return { allowed: false, reason: 'license_revoked' };
+      const maxAllocations = Math.max(1, answer.licenses * options.allocationsPerLicense);
+      if (context.method === 'allocate' && options.fleetQuota !== undefined) {
+        // 'unknown' (Redis not answering) falls back to the per-node limit below.
+        const admission = await options.fleetQuota.admit(tenant, context, maxAllocations);
+        if (admission.result === 'full') return { allowed: false, reason: FLEET_QUOTA_REASON, code: 486 };
+      }
+      return { allowed: true, maxAllocations };
     },
   };
 }

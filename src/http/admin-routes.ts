@@ -1,5 +1,5 @@
 // The admin API (issue 4), behind an admin JWT: tenants, order import, a tenant's timeline and
-// entitlement, license keys, and the tenant's live allocations on this node. Every write to a
+// entitlement, license keys, the tenant's live allocations on this node, and usage reports. Every write to a
 // tenant is published to the fleet.
 import { Router as createRouter, type Router } from 'express';
 import { isValidTenantId } from '../auth/index.js';
@@ -16,12 +16,18 @@ import { parseBody } from './json-body.js';
 import { serverBody } from './license-routes.js';
 import type { RelayControl } from './relay-control.js';
 import { publishChanges } from './tenant-changes.js';
+import { type UsageReader, usageHandler } from './usage-route.js';
 
 /** What the admin routes need. */
 export interface AdminRouteDeps {
   intake: RouteIntake;
   adminSecret: string;
-  store: Pick<EntitlementStore, 'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys'>;
+  store: Pick<
+    EntitlementStore,
+    'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys' | 'usage'
+  >;
+  /** Per-tenant usage reports (issue 6); absent: read from the store alone. */
+  usage?: UsageReader;
   licenses: Pick<LicenseService, 'issue' | 'reissue' | 'revoke'>;
   entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
   events: Pick<TenantEvents, 'publish'>;
@@ -145,6 +151,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     log.info('license key revoked', { tenant: outcome.key.tenant, keyId, admin: adminOf(res.locals) });
     res.json({ key: outcome.key.toPublic() });
   });
+
+  router.get(
+    '/v1/admin/usage',
+    ...guard,
+    usageHandler({ store: deps.store, ...(deps.usage === undefined ? {} : { usage: deps.usage }) }),
+  );
 
   router.get('/v1/admin/tenants/:tenant/allocations', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);

@@ -32,6 +32,7 @@ import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.j
 import type { Readiness } from './readiness.js';
 import type { RelayControl } from './relay-control.js';
 import { requestMetrics } from './request-metrics.js';
+import type { UsageReader } from './usage-route.js';
 
 /** Largest accepted request body. Every body of this API is a few hundred bytes. */
 export const BODY_LIMIT = '16kb';
@@ -47,8 +48,13 @@ export interface HttpAppDeps {
   /** License keys by id for JWT verification (LicenseKeyCache). */
   keys: { lookup(keyId: string): Promise<StoredKey | null> };
   licenses: Pick<LicenseService, 'issue' | 'reissue' | 'revoke'>;
-  /** Admin reads and order import. */
-  store: Pick<EntitlementStore, 'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys'>;
+  /** Admin reads, order import and usage reports. */
+  store: Pick<
+    EntitlementStore,
+    'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys' | 'usage'
+  >;
+  /** Per-tenant usage (the node's UsageAccountant); absent: usage reports read the store alone. */
+  usage?: UsageReader;
   /** Where every tenant write is published. */
   events: Pick<TenantEvents, 'publish'>;
   /** TURN secrets: the first mints credentials. */
@@ -127,6 +133,7 @@ export function createHttpApp(deps: HttpAppDeps): Application {
         relay: deps.relay,
         logger,
         clock,
+        ...(deps.usage === undefined ? {} : { usage: deps.usage }),
       }),
     );
   }

@@ -23,3 +23,4 @@ export { RedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 export { Readiness } from './readiness.js';
 export type { RelayAllocationSummary, RelayControl } from './relay-control.js';
 export { entitlementRefusal } from './tenant-gate.js';
+export type { UsageReader } from './usage-route.js';

@@ -236,6 +236,44 @@ const schemas: Record<string, Schema> = {
       keys: { type: 'array', items: ref('LicenseKey') },
     },
   },
+  UsageRow: {
+    type: 'object',
+    description: "One tenant's relay usage on one JST day.",
+    required: ['day', 'tenant', 'bytesRelayed', 'allocationSeconds'],
+    additionalProperties: false,
+    properties: {
+      day: jstDate,
+      tenant: { type: 'string' },
+      bytesRelayed: { type: 'integer', minimum: 0, description: 'payload bytes relayed, both directions' },
+      allocationSeconds: { type: 'integer', minimum: 0, description: 'seconds of allocations held' },
+    },
+  },
+  UsageTotal: {
+    type: 'object',
+    required: ['tenant', 'bytesRelayed', 'allocationSeconds'],
+    additionalProperties: false,
+    properties: {
+      tenant: { type: 'string' },
+      bytesRelayed: { type: 'integer', minimum: 0 },
+      allocationSeconds: { type: 'integer', minimum: 0 },
+    },
+  },
+  UsageReport: {
+    type: 'object',
+    required: ['from', 'to', 'source', 'rows', 'totals'],
+    additionalProperties: false,
+    properties: {
+      from: jstDate,
+      to: jstDate,
+      source: {
+        type: 'string',
+        enum: ['store', 'live'],
+        description: 'store: flushed counts; live: also the fleet view in Redis (larger of the two)',
+      },
+      rows: { type: 'array', items: ref('UsageRow'), description: 'sorted by day, then tenant' },
+      totals: { type: 'array', items: ref('UsageTotal'), description: 'per tenant over the range' },
+    },
+  },
   Allocation: {
     type: 'object',
     description: 'A live TURN allocation on the node that answered.',
@@ -430,6 +468,63 @@ export const openApiDocument = {
           },
           '404': refusal('unknown_key'),
           ...adminRefusals,
+        },
+      },
+    },
+    '/v1/admin/usage': {
+      get: {
+        operationId: 'usageReport',
+        summary: 'Bytes relayed and allocation-seconds per tenant per JST day',
+        description:
+          "Each node adds its own counts to the store every minute and at shutdown; the answering node's " +
+          'counts are flushed first. source=live also reads the fleet-wide per-day view in Redis ' +
+          '(when configured) and answers the larger of each counter; the Icegate-Usage-Source header ' +
+          'and the source field say which was used.',
+        security: [{ adminJwt: [] }],
+        parameters: [
+          { name: 'from', in: 'query', required: true, schema: jstDate },
+          {
+            name: 'to',
+            in: 'query',
+            required: true,
+            schema: jstDate,
+            description: 'inclusive; at most 366 days',
+          },
+          {
+            name: 'format',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: ['json', 'csv'], default: 'json' },
+          },
+          {
+            name: 'source',
+            in: 'query',
+            required: false,
+            schema: { type: 'string', enum: ['store', 'live'], default: 'store' },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'the report',
+            headers: {
+              'Icegate-Usage-Source': { schema: { type: 'string', enum: ['store', 'live'] } },
+            },
+            content: {
+              ...json(ref('UsageReport')),
+              'text/csv': {
+                schema: {
+                  type: 'string',
+                  description: 'RFC 4180, CRLF, header day,tenant,bytes_relayed,allocation_seconds',
+                  pattern: '^day,tenant,bytes_relayed,allocation_seconds\\r\\n',
+                },
+              },
+            },
+          },
+          '400': refusal(
+            'invalid_request: a bad date, from after to, a range over 366 days, or a bad option',
+          ),
+          ...adminRefusals,
+          '503': refusal('entitlement_unavailable: the store is unavailable'),
         },
       },
     },

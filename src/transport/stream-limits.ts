@@ -43,7 +43,10 @@ export function resolveStreamLimits(partial: Partial<StreamLimits> = {}): Stream
   const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, ...partial };
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isInteger(value) || value <= 0) {
-      throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', `stream limit ${name} must be a positive integer`);
+      throw new TransportError(
+        'ICEGATE_TRANSPORT_BAD_OPTION',
+        `stream limit ${name} must be a positive integer`,
+      );
     }
   }
   if (limits.maxQueuedBytesHard < limits.maxQueuedBytes) {

@@ -15,6 +15,8 @@ import type { TurnRequest } from './request.js';
 /** What a valid Allocate asks for. */
 export interface AllocateParams {
   family: TransportAddress['family'];
+  /** ADDITIONAL-ADDRESS-FAMILY: IPv6 beside the IPv4 relayed address (a dual allocation), or null. */
+  additionalFamily: 'IPv6' | null;
   evenPort: boolean;
   reserveNext: boolean;
   /** A copy of RESERVATION-TOKEN, when the relay comes from a reservation. */
@@ -32,6 +34,14 @@ export interface AllocateRefusal {
 }
 
 const FAMILY_BY_CODE: Readonly<Record<number, TransportAddress['family']>> = { 1: 'IPv4', 2: 'IPv6' };
+
+/**
+ * The code point drafts of RFC 8656 gave ADDITIONAL-ADDRESS-FAMILY before IANA assigned 0x8000;
+ * coturn 4.6 clients (turnutils_uclient -Z) still send it. IANA has since registered 0x8032 for
+ * something else, so only its exact dual-allocation value (IPv6, 0x02 0 0 0) is read as such.
+ */
+const DRAFT_ADDITIONAL_ADDRESS_FAMILY = 0x8032;
+const DRAFT_IPV6_VALUE = Buffer.from([2, 0, 0, 0]);
 
 /** Checks the attributes of an Allocate; the params, or the error to answer. */
 export function readAllocateRequest(
@@ -54,7 +64,10 @@ export function readAllocateRequest(
   const tokenValue = request.attribute(Attr.RESERVATION_TOKEN);
   const evenValue = request.attribute(Attr.EVEN_PORT);
   const familyValue = request.attribute(Attr.REQUESTED_ADDRESS_FAMILY);
-  const additionalValue = request.attribute(Attr.ADDITIONAL_ADDRESS_FAMILY);
+  const draftValue = request.attribute(DRAFT_ADDITIONAL_ADDRESS_FAMILY);
+  const additionalValue =
+    request.attribute(Attr.ADDITIONAL_ADDRESS_FAMILY) ??
+    (draftValue?.equals(DRAFT_IPV6_VALUE) === true ? draftValue : undefined);
   let reservationToken: Buffer | null = null;
   if (tokenValue !== undefined) {
     if (evenValue !== undefined || familyValue !== undefined || additionalValue !== undefined) {
@@ -67,10 +80,18 @@ export function readAllocateRequest(
   }
 
   // REQUESTED-ADDRESS-FAMILY (RFC 8656 section 18.8): IPv4 when absent, 440 for a family without
-  // a relay address. ADDITIONAL-ADDRESS-FAMILY (dual allocation) is comprehension-optional and
-  // not offered yet, so it is ignored unless it conflicts.
+  // a relay address. ADDITIONAL-ADDRESS-FAMILY (section 18.12) asks for a dual allocation, IPv4
+  // plus IPv6: it excludes REQUESTED-ADDRESS-FAMILY, and IPv6 is its only valid value (400 else).
+  // A server without an IPv6 relay still allocates IPv4 and says so in ADDRESS-ERROR-CODE.
   if (familyValue !== undefined && additionalValue !== undefined) {
     return { code: 400, reason: 'REQUESTED- and ADDITIONAL-ADDRESS-FAMILY together' };
+  }
+  let additionalFamily: 'IPv6' | null = null;
+  if (additionalValue !== undefined) {
+    if (readAddressFamilyCode(additionalValue) !== 2) {
+      return { code: 400, reason: 'ADDITIONAL-ADDRESS-FAMILY must be IPv6' };
+    }
+    additionalFamily = 'IPv6';
   }
   let family: TransportAddress['family'] = 'IPv4';
   if (familyValue !== undefined) {
@@ -90,11 +111,15 @@ export function readAllocateRequest(
     if (even === null) return { code: 400, reason: 'Bad EVEN-PORT' };
     evenPort = true;
     reserveNext = even.reserveNext;
+    // Section 7.2: a reserved port pair and a dual allocation do not go together.
+    if (reserveNext && additionalFamily !== null) {
+      return { code: 400, reason: 'EVEN-PORT with R and ADDITIONAL-ADDRESS-FAMILY' };
+    }
   }
 
   const lifetimeValue = request.attribute(Attr.LIFETIME);
   const requestedLifetime = lifetimeValue === undefined ? null : readUint32(lifetimeValue);
   if (lifetimeValue !== undefined && requestedLifetime === null) return { code: 400, reason: 'Bad LIFETIME' };
 
-  return { family, evenPort, reserveNext, reservationToken, requestedLifetime };
+  return { family, additionalFamily, evenPort, reserveNext, reservationToken, requestedLifetime };
 }

@@ -56,12 +56,14 @@ export function handleAllocate(ctx: TurnContext, request: TurnRequest): void {
     username: credentials.username,
     opaque: credentials.rest.opaque,
     family: params.family,
+    additionalFamily: params.additionalFamily,
     evenPort: params.evenPort,
     reserveNext: params.reserveNext,
     reservationToken: params.reservationToken,
     lifetime: grantedLifetime(params.requestedLifetime, ctx.limits),
     holdsSlot: false,
     cancelled: null,
+    relays: null,
   };
   ctx.pendingByTuple.set(tuple.key, pending);
   ctx.transactions.markPending(request.cacheKey, now);
@@ -122,12 +124,28 @@ function continueAllocate(ctx: TurnContext, pending: PendingAllocate, decision: 
     createAllocation(ctx, pending, { relayId: reservation.relayId, address: reservation.address });
     return;
   }
-  const ref = ctx.relayRef();
-  ctx.pendingByRef.set(ref, pending);
+  // A dual allocation binds both relays at once. Without an IPv6 relay address it is IPv4 alone,
+  // answered with ADDRESS-ERROR-CODE 440 for IPv6 (RFC 8656 section 7.2).
+  const { additionalFamily } = pending;
+  const primaryRef = ctx.relayRef();
+  const additionalRef =
+    additionalFamily !== null && ctx.relayFamilies.has(additionalFamily) ? ctx.relayRef() : null;
+  pending.relays = { primaryRef, additionalRef, primary: null, additional: null };
+  ctx.pendingByRef.set(primaryRef, pending);
+  if (additionalRef !== null) ctx.pendingByRef.set(additionalRef, pending);
+  // Both refs are registered first: the sink may answer the first bind before the second is asked.
   ctx.sink.bindRelay({
-    ref,
+    ref: primaryRef,
     family: pending.family,
     evenPort: pending.evenPort,
     reserveNext: pending.reserveNext,
   });
+  if (additionalRef !== null && additionalFamily !== null) {
+    ctx.sink.bindRelay({
+      ref: additionalRef,
+      family: additionalFamily,
+      evenPort: pending.evenPort,
+      reserveNext: false,
+    });
+  }
 }

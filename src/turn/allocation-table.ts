@@ -49,7 +49,7 @@ export class AllocationTable {
 
   add(allocation: Allocation): void {
     this.#byTuple.set(allocation.tuple.key, allocation);
-    this.#byRelay.set(allocation.relayId, allocation);
+    for (const relayId of allocation.relayIds()) this.#byRelay.set(relayId, allocation);
     let set = this.#byTenant.get(allocation.tenant);
     if (set === undefined) {
       set = new Set();
@@ -60,12 +60,17 @@ export class AllocationTable {
 
   remove(allocation: Allocation): void {
     if (this.#byTuple.get(allocation.tuple.key) === allocation) this.#byTuple.delete(allocation.tuple.key);
-    if (this.#byRelay.get(allocation.relayId) === allocation) this.#byRelay.delete(allocation.relayId);
+    for (const relayId of allocation.relayIds()) this.forgetRelay(allocation, relayId);
     const set = this.#byTenant.get(allocation.tenant);
     if (set !== undefined) {
       set.delete(allocation);
       if (set.size === 0) this.#byTenant.delete(allocation.tenant);
     }
+  }
+
+  /** Unindexes one relay of `allocation` (a dual allocation giving up one family). */
+  forgetRelay(allocation: Allocation, relayId: number): void {
+    if (this.#byRelay.get(relayId) === allocation) this.#byRelay.delete(relayId);
   }
 
   values(): IterableIterator<Allocation> {

@@ -13,6 +13,12 @@ export type AllocationEndReason =
   | 'relay-error'
   | 'shutdown';
 
+/** One relayed transport address of an allocation and the relay socket behind it. */
+export interface RelayedAddress {
+  readonly relayId: number;
+  readonly address: TransportAddress;
+}
+
 /** What the outside (events, admin API) may read about an allocation. */
 export interface AllocationView {
   readonly id: number;
@@ -24,6 +30,8 @@ export interface AllocationView {
   /** The relayed transport address as advertised in XOR-RELAYED-ADDRESS. */
   readonly relay: TransportAddress;
   readonly relayId: number;
+  /** The IPv6 relayed address of a dual allocation (ADDITIONAL-ADDRESS-FAMILY, RFC 8656 section 7.2). */
+  readonly additional?: RelayedAddress | null;
   /** Server clock, milliseconds. */
   readonly createdAt: number;
   readonly expiresAt: number;
@@ -43,6 +51,8 @@ export interface AllocationInit {
   opaque: string | undefined;
   relay: TransportAddress;
   relayId: number;
+  /** The second relay of a dual allocation. */
+  additional?: RelayedAddress | null;
   createdAt: number;
   expiresAt: number;
   /** Transaction id (hex) of the Allocate that created it, and the success response bytes. */
@@ -60,8 +70,10 @@ export class Allocation implements AllocationView {
   readonly username: string;
   readonly tenant: string;
   readonly opaque: string | undefined;
-  readonly relay: TransportAddress;
-  readonly relayId: number;
+  // Not readonly: a dual allocation whose IPv4 relay is deleted keeps its IPv6 relay as the only one.
+  relay: TransportAddress;
+  relayId: number;
+  additional: RelayedAddress | null;
   readonly createdAt: number;
   expiresAt: number;
   readonly permissions = new PermissionTable();
@@ -91,9 +103,28 @@ export class Allocation implements AllocationView {
     this.opaque = init.opaque;
     this.relay = init.relay;
     this.relayId = init.relayId;
+    this.additional = init.additional ?? null;
     this.createdAt = init.createdAt;
     this.expiresAt = init.expiresAt;
     this.allocateTransaction = init.allocateTransaction;
     this.allocateResponse = init.allocateResponse;
+  }
+
+  /** The relay socket for peers of `family`, or -1 when the allocation has no relayed address of it. */
+  relayIdFor(family: TransportAddress['family']): number {
+    if (family === this.relay.family) return this.relayId;
+    return this.additional !== null && this.additional.address.family === family
+      ? this.additional.relayId
+      : -1;
+  }
+
+  /** Whether the allocation has a relayed address of `family` (RFC 8656 sections 10.2, 12.2: else 443). */
+  hasFamily(family: TransportAddress['family']): boolean {
+    return this.relayIdFor(family) >= 0;
+  }
+
+  /** Relay ids of every relayed address. */
+  relayIds(): number[] {
+    return this.additional === null ? [this.relayId] : [this.relayId, this.additional.relayId];
   }
 }

@@ -36,11 +36,14 @@ export function relayFromClient(ctx: TurnContext, tuple: FiveTuple, data: Buffer
     return;
   }
   const binding = allocation.channels.live(data.readUInt16BE(0), now);
-  if (binding === undefined) {
+  // A dual allocation relays each peer from the relayed address of its family; a channel whose
+  // family's relay was deleted (Refresh with LIFETIME 0 for that family) relays nothing.
+  const relayId = binding === undefined ? -1 : allocation.relayIdFor(binding.peer.family);
+  if (binding === undefined || relayId < 0) {
     ctx.drop('no-channel');
     return;
   }
-  ctx.sink.sendToPeer(allocation.relayId, binding.peer, data, 4, length);
+  ctx.sink.sendToPeer(relayId, binding.peer, data, 4, length);
   allocation.traffic.toPeerPackets++;
   allocation.traffic.toPeerBytes += length;
 }

@@ -3,7 +3,7 @@ import type { NonceFactory, SecretRing } from '../auth/index.js';
 import { Attr, type MessageBuilder, type TransportAddress } from '../stun/index.js';
 import type { Allocation, AllocationEndReason } from './allocation.js';
 import { AllocationTable } from './allocation-table.js';
-import type { ActionSink, DropReason, TurnEvents, TurnPolicy } from './hooks.js';
+import type { ActionSink, BoundRelay, DropReason, RelayFailure, TurnEvents, TurnPolicy } from './hooks.js';
 import type { TurnLimits } from './limits.js';
 import { finishResponse, responseBuilder, type TurnRequest } from './request.js';
 import { ReservationTable } from './reservations.js';
@@ -22,6 +22,8 @@ export interface PendingAllocate {
   readonly username: string;
   readonly opaque: string | undefined;
   readonly family: TransportAddress['family'];
+  /** ADDITIONAL-ADDRESS-FAMILY of a dual allocation (RFC 8656 section 7.2), or null. */
+  readonly additionalFamily: TransportAddress['family'] | null;
   readonly evenPort: boolean;
   readonly reserveNext: boolean;
   readonly reservationToken: Buffer | null;
@@ -31,6 +33,19 @@ export interface PendingAllocate {
   holdsSlot: boolean;
   /** Set when the client went away or policy closed the tenant meanwhile. */
   cancelled: 'transport-closed' | 'policy' | 'shutdown' | null;
+  /** The relay binds in flight, once asked for. */
+  relays: PendingRelays | null;
+}
+
+/**
+ * The answers an Allocate waits for: the relay of the requested family and, for a dual
+ * allocation, the additional IPv6 one (null while unanswered; `additionalRef` null when not asked).
+ */
+export interface PendingRelays {
+  primaryRef: number;
+  additionalRef: number | null;
+  primary: BoundRelay | RelayFailure | null;
+  additional: BoundRelay | RelayFailure | null;
 }
 
 /** Everything the handlers share; built once by TurnServer. */
@@ -137,7 +152,7 @@ export class TurnContext {
     if (allocation.closed) return;
     allocation.closed = true;
     this.allocations.remove(allocation);
-    this.sink.closeRelay(allocation.relayId);
+    for (const relayId of allocation.relayIds()) this.sink.closeRelay(relayId);
     this.reportTraffic(allocation);
     this.events.allocationDeleted?.(allocation, reason, this.clock() - allocation.createdAt);
   }

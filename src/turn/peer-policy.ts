@@ -5,8 +5,9 @@ import type { TurnRequest } from './request.js';
 
 /**
  * Checks peers for CreatePermission and ChannelBind. Answers and returns false on the first
- * problem: 443 for a peer of another family than the relay (RFC 8656 sections 10.2, 12.2), 403
- * for a peer the policy denies (the same sections let the server restrict peer addresses).
+ * problem: 443 for a peer of a family the allocation has no relayed address of (RFC 8656 sections
+ * 10.2, 12.2; a dual allocation has both), 403 for a peer the policy denies (the same sections let
+ * the server restrict peer addresses).
  */
 export function peersAcceptable(
   ctx: TurnContext,
@@ -15,7 +16,7 @@ export function peersAcceptable(
   peers: readonly TransportAddress[],
 ): boolean {
   for (const peer of peers) {
-    if (peer.family !== allocation.relay.family) {
+    if (!allocation.hasFamily(peer.family)) {
       ctx.fail(request, 443);
       return false;
     }

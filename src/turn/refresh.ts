@@ -1,6 +1,6 @@
 // Refresh, RFC 8656 section 8.2, with the authorize hook asked again on every non-zero refresh
 // (a tenant that lost its entitlement gets 403 and its allocation ends).
-import { Attr, readAddressFamily, readUint32 } from '../stun/index.js';
+import { Attr, readAddressFamily, readUint32, type TransportAddress } from '../stun/index.js';
 import type { Allocation } from './allocation.js';
 import type { TurnContext } from './context.js';
 import { existingAllocation } from './existing-allocation.js';
@@ -14,8 +14,12 @@ export function handleRefresh(ctx: TurnContext, request: TurnRequest): void {
   const allocation = existingAllocation(ctx, request);
   if (allocation === null) return;
 
+  // Section 8.2: REQUESTED-ADDRESS-FAMILY names a family the allocation has, else 443. On a dual
+  // allocation it picks the relayed address a LIFETIME of 0 deletes; a non-zero refresh extends
+  // the whole allocation (one time-to-expiry for both families).
   const familyValue = request.attribute(Attr.REQUESTED_ADDRESS_FAMILY);
-  if (familyValue !== undefined && readAddressFamily(familyValue) !== allocation.relay.family) {
+  const family = familyValue === undefined ? null : readAddressFamily(familyValue);
+  if (familyValue !== undefined && (family === null || !allocation.hasFamily(family))) {
     ctx.fail(request, 443);
     return;
   }
@@ -28,6 +32,11 @@ export function handleRefresh(ctx: TurnContext, request: TurnRequest): void {
 
   // A desired lifetime of zero deletes the allocation; a retransmission then finds the cached
   // success (or, once forgotten, a 437 that clients treat as success, section 8.3).
+  if (requested === 0 && family !== null && allocation.additional !== null) {
+    dropFamily(ctx, allocation, family);
+    ctx.succeed(request, (b) => b.addUint32(Attr.LIFETIME, 0));
+    return;
+  }
   if (requested === 0) {
     ctx.deleteAllocation(allocation, 'refresh-0');
     ctx.succeed(request, (b) => b.addUint32(Attr.LIFETIME, 0));
@@ -76,4 +85,18 @@ function finishRefresh(
   allocation.expiresAt = ctx.clock() + lifetime * 1000;
   ctx.succeed(request, (b) => b.addUint32(Attr.LIFETIME, lifetime));
   ctx.events.allocationRefreshed?.(allocation, lifetime);
+}
+
+/** Deletes one relayed address of a dual allocation; the other one carries on alone. */
+function dropFamily(ctx: TurnContext, allocation: Allocation, family: TransportAddress['family']): void {
+  const additional = allocation.additional;
+  if (additional === null) return;
+  const droppedId = family === allocation.relay.family ? allocation.relayId : additional.relayId;
+  ctx.allocations.forgetRelay(allocation, droppedId);
+  if (droppedId === allocation.relayId) {
+    allocation.relay = additional.address;
+    allocation.relayId = additional.relayId;
+  }
+  allocation.additional = null;
+  ctx.sink.closeRelay(droppedId);
 }

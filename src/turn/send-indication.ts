@@ -22,12 +22,13 @@ export function handleSendIndication(ctx: TurnContext, tuple: FiveTuple, message
     ctx.drop('bad-send-indication');
     return;
   }
-  if (!allocation.permissions.allows(peer.address, now)) {
+  const relayId = allocation.relayIdFor(peer.family);
+  if (relayId < 0 || !allocation.permissions.allows(peer.address, now)) {
     ctx.drop('no-permission');
     return;
   }
   const data = dataAttr.value;
-  ctx.sink.sendToPeer(allocation.relayId, peer, data, 0, data.length);
+  ctx.sink.sendToPeer(relayId, peer, data, 0, data.length);
   allocation.traffic.toPeerPackets++;
   allocation.traffic.toPeerBytes += data.length;
 }

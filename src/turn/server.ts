@@ -5,13 +5,12 @@ import { Attr, encodeText, type TransportAddress } from '../stun/index.js';
 import type { AllocationEndReason, AllocationView } from './allocation.js';
 import { relayFromPeer } from './channel-data.js';
 import { type KeySource, type NonceSource, TurnContext } from './context.js';
-import { createAllocation } from './create-allocation.js';
 import { dispatchClientPacket } from './dispatch.js';
 import { TurnConfigError } from './errors.js';
 import type { FiveTuple } from './five-tuple.js';
 import type { ActionSink, BoundRelay, RelayFailure, TurnEvents, TurnPolicy } from './hooks.js';
 import { resolveLimits, type TurnLimits } from './limits.js';
-import { abandonAllocate, finishPending } from './pending-allocate.js';
+import { relayAnswered } from './relay-answer.js';
 
 /** Options of a TurnServer; everything it needs is injected. */
 export interface TurnServerOptions {
@@ -79,30 +78,12 @@ export class TurnServer {
 
   /** The transport's answer to bindRelay: the relay is open. */
   relayBound(ref: number, relay: BoundRelay): void {
-    const ctx = this.#ctx;
-    const pending = ctx.pendingByRef.get(ref);
-    ctx.pendingByRef.delete(ref);
-    if (pending === undefined || pending.cancelled !== null) {
-      ctx.sink.closeRelay(relay.relayId);
-      if (relay.reserved !== undefined) ctx.sink.closeRelay(relay.reserved.relayId);
-      if (pending !== undefined) abandonAllocate(ctx, pending);
-      return;
-    }
-    createAllocation(ctx, pending, relay);
+    relayAnswered(this.#ctx, ref, relay);
   }
 
   /** The transport's answer to bindRelay: no relay (508, RFC 8656 section 7.2). */
   relayFailed(ref: number, reason: RelayFailure): void {
-    const ctx = this.#ctx;
-    const pending = ctx.pendingByRef.get(ref);
-    if (pending === undefined) return;
-    ctx.pendingByRef.delete(ref);
-    if (pending.cancelled !== null) {
-      abandonAllocate(ctx, pending);
-      return;
-    }
-    finishPending(ctx, pending);
-    ctx.fail(pending.request, 508, reason === 'exhausted' ? 'No relay port available' : 'Relay unavailable');
+    relayAnswered(this.#ctx, ref, reason);
   }
 
   /** A relay socket failed for good: its allocation ends. */
@@ -168,6 +149,11 @@ export class TurnServer {
   listAllocations(tenant?: string): AllocationView[] {
     const ctx = this.#ctx;
     return tenant === undefined ? [...ctx.allocations.values()] : [...ctx.allocations.ofTenant(tenant)];
+  }
+
+  /** The live allocation of `tuple`, if any (a stream transport keeps an idle connection that has one). */
+  allocationOf(tuple: FiveTuple): AllocationView | undefined {
+    return this.#ctx.allocations.byTuple(tuple.key);
   }
 
   /** Live plus pending allocations of `tenant`. */

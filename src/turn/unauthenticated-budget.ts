@@ -38,7 +38,8 @@ export class UnauthenticatedBudget {
   readonly #off: boolean;
 
   constructor(options: UnauthenticatedBudgetOptions) {
-    this.#off = options.ratePerSecond === Number.POSITIVE_INFINITY || options.burst === Number.POSITIVE_INFINITY;
+    this.#off =
+      options.ratePerSecond === Number.POSITIVE_INFINITY || options.burst === Number.POSITIVE_INFINITY;
     this.#burst = options.burst;
     this.#perMs = options.ratePerSecond / 1000;
     const slots = this.#off ? 1 : tableSize(options.slots);

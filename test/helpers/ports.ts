@@ -25,5 +25,43 @@ export const PORTS = {
   robustness: { peer: 22480, relayMin: 22500, relayMax: 22599 },
   /** test/unit/transport/*.test.ts */
   transport: { peer: 23480, relayMin: 23500, relayMax: 23599 },
-  /** Free for later files (HTTP gate, browser): 24000-29999 in blocks of 1000. */
+  /** test/integration/tcp-tls.test.ts (issue 5) */
+  tcpTls: { peer: 24480, relayMin: 24500, relayMax: 24599 },
+  /** test/integration/tcp-tls-robustness.test.ts (issue 5) */
+  tcpTlsRobustness: { peer: 24680, relayMin: 24700, relayMax: 24799 },
+  /** test/integration/ipv6.test.ts (issue 5; its peer listens on ::1 and 127.0.0.1) */
+  ipv6: { peer: 25480, relayMin: 25500, relayMax: 25599 },
+  /** test/integration/browser.test.ts (issue 5) */
+  browser: { peer: 26480, relayMin: 26500, relayMax: 26599 },
+  /** test/integration/check-page.test.ts (issue 5) */
+  checkPage: { peer: 26680, relayMin: 26700, relayMax: 26799 },
+  /** test/integration/security-fuzz.test.ts (issue 7; the live-listener fuzzer's relays) */
+  securityFuzz: { peer: 29000, relayMin: 29010, relayMax: 29099 },
+  /** test/integration/security-peers.test.ts (issue 7; peer: coturn's port, coturn relays 29300-29399) */
+  securityPeers: { peer: 29100, relayMin: 29110, relayMax: 29199 },
+  /** test/integration/security-floods.test.ts (issue 7) */
+  securityFloods: { peer: 29400, relayMin: 29410, relayMax: 29599 },
+  /** test/integration/security-soak.test.ts and security-outages.test.ts (issue 7) */
+  securitySoak: { peer: 29600, relayMin: 29610, relayMax: 29999 },
+  /** test/integration/drain.test.ts (issue 6; in-process node: TURN 28478, HTTP 28479) */
+  drain: { peer: 28480, relayMin: 28500, relayMax: 28599 },
+  /** test/integration/drain-process.test.ts (issue 6; child process: TURN 28678, HTTP 28679) */
+  drainProcess: { peer: 28680, relayMin: 28700, relayMax: 28799 },
+  /** test/integration/gate-full-path.test.ts (issue 4; peer: turnutils_peer) */
+  gateFullPath: { peer: 27000, relayMin: 27010, relayMax: 27099 },
+  /** test/integration/gate-refusals.test.ts (issue 4) */
+  gateRefusals: { peer: 27100, relayMin: 27110, relayMax: 27199 },
+  /** test/integration/gate-fleet.test.ts (issue 4), node A */
+  gateFleetA: { peer: 27200, relayMin: 27210, relayMax: 27299 },
+  /** test/integration/gate-fleet.test.ts (issue 4), node B */
+  gateFleetB: { peer: 27300, relayMin: 27310, relayMax: 27399 },
+  /** test/integration/gate-outage.test.ts (issue 4) */
+  gateOutage: { peer: 27400, relayMin: 27410, relayMax: 27499 },
+  /** test/integration/gate-quota.test.ts (issue 4), node A */
+  gateQuotaA: { peer: 27500, relayMin: 27510, relayMax: 27599 },
+  /** test/integration/gate-quota.test.ts (issue 4), node B */
+  gateQuotaB: { peer: 27600, relayMin: 27610, relayMax: 27699 },
+  /** test/integration/gate-embedded.test.ts (issue 4) */
+  gateEmbedded: { peer: 27700, relayMin: 27710, relayMax: 27799 },
+  /** Free for later files: 27800-27999, 28800-28999 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

@@ -1,0 +1,110 @@
+// A TurnHost on loopback with every transport for tests: UDP, TCP and (given a certificate) TLS
+// listeners on ephemeral ports, relays in a given range (IPv4 and optionally IPv6), a TURN REST
+// secret, loopback peers allowed, and a record of what the core reported.
+import { mintCredential, NonceFactory, SecretRing } from '../../src/auth/index.js';
+import {
+  type StreamLimits,
+  type StreamListener,
+  type TransportError,
+  TurnHost,
+  type UdpListener,
+} from '../../src/transport/index.js';
+import type { AllocationEndReason, AllocationView, TurnLimits } from '../../src/turn/index.js';
+import { PeerFilter } from '../../src/turn/peer-filter/index.js';
+
+/** Options of startTestHost. */
+export interface TestHostOptions {
+  relayMin: number;
+  relayMax: number;
+  /** Listen and IPv4 relay IP (default 127.0.0.1); '::' or '::1' for IPv6 listeners. */
+  listenIp?: string;
+  /** IPv4 relay IP (default: listenIp when it is IPv4, else 127.0.0.1); null for none. */
+  relayIp?: string | null;
+  /** An IPv6 relay IP (e.g. '::1'). */
+  relayIp6?: string;
+  /** TLS certificate files; no TLS listener without them. */
+  tls?: { certFile: string; keyFile: string; pollMs?: number; settleMs?: number };
+  streamLimits?: Partial<StreamLimits>;
+  limits?: Partial<TurnLimits>;
+  secrets?: string[];
+  tickMs?: number;
+  /** Loopback peers allowed (default true); false applies the production peer filter. */
+  allowLoopbackPeers?: boolean;
+}
+
+/** What the core and the sockets reported. */
+export interface TestHostRecord {
+  created: AllocationView[];
+  deleted: { allocation: AllocationView; reason: AllocationEndReason }[];
+  errors: TransportError[];
+}
+
+/** A running test host. */
+export interface TestHost {
+  host: TurnHost;
+  udp: UdpListener;
+  tcp: StreamListener;
+  tls: StreamListener | null;
+  secrets: SecretRing;
+  record: TestHostRecord;
+  credential(tenant: string): { username: string; password: string };
+  close(): Promise<void>;
+}
+
+/** Starts a host with UDP and TCP (and TLS when certificates are given) listeners. */
+export async function startTestHost(options: TestHostOptions): Promise<TestHost> {
+  const secrets = new SecretRing(options.secrets ?? ['test-secret']);
+  const record: TestHostRecord = { created: [], deleted: [], errors: [] };
+  const filter = new PeerFilter({ allowLoopback: options.allowLoopbackPeers ?? true });
+  const listenIp = options.listenIp ?? '127.0.0.1';
+  const relayIp =
+    options.relayIp === undefined ? (listenIp.includes(':') ? '127.0.0.1' : listenIp) : options.relayIp;
+  const relays = [];
+  if (relayIp !== null) relays.push({ bindIp: relayIp });
+  if (options.relayIp6 !== undefined) relays.push({ bindIp: options.relayIp6 });
+  const host = new TurnHost({
+    relays,
+    minPort: options.relayMin,
+    maxPort: options.relayMax,
+    tickMs: options.tickMs ?? 200,
+    onError: (error) => {
+      record.errors.push(error);
+    },
+    turn: {
+      realm: 'icegate',
+      software: 'icegate-test',
+      secrets,
+      nonces: new NonceFactory(NonceFactory.randomKey()),
+      policy: { checkPeer: (address) => filter.check(address) },
+      events: {
+        allocationCreated: (allocation) => record.created.push(allocation),
+        allocationDeleted: (allocation, reason) => record.deleted.push({ allocation, reason }),
+      },
+      limits: options.limits ?? {},
+    },
+  });
+  try {
+    const udp = await host.listenUdp(listenIp, 0);
+    const tcp = await host.listenTcp(listenIp, 0, options.streamLimits);
+    const tls =
+      options.tls === undefined
+        ? null
+        : await host.listenTls(listenIp, 0, { ...options.tls, limits: options.streamLimits ?? {} });
+    return {
+      host,
+      udp,
+      tcp,
+      tls,
+      secrets,
+      record,
+      credential: (tenant) => {
+        const minted = mintCredential(secrets, { tenant, ttlSeconds: 3600, now: Date.now() });
+        return { username: minted.username, password: minted.password };
+      },
+      close: () => host.close(),
+    };
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
+}
