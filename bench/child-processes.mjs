@@ -53,6 +53,8 @@ export function startChild(
     name,
     child,
     pid: child.pid,
+    /** performance.now() when it was spawned. */
+    startedAt: performance.now(),
     lines,
     get timedOut() {
       return timedOut;

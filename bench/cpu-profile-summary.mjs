@@ -19,13 +19,17 @@ function shortUrl(url) {
 
 /**
  * Summarises a .cpuprofile: {totalMs, idleMs, byOrigin: [{origin, ms, pct}], top: [{fn, ms, pct}]}
- * with percentages of the busy (non-idle) time.
+ * with percentages of the busy (non-idle) time. `fromMs` skips the samples taken in the first
+ * milliseconds of the profile (start-up: module loading and compilation).
  */
-export function summariseProfile(file, top = 15) {
+export function summariseProfile(file, top = 15, { fromMs = 0 } = {}) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map();
+  let atUs = 0;
   for (let i = 0; i < profile.samples.length; i += 1) {
+    atUs += profile.timeDeltas[i] ?? 0;
+    if (atUs < fromMs * 1000) continue;
     const id = profile.samples[i];
     // timeDeltas[i] is the time since the previous sample; give sample i the interval after it.
     const delta = profile.timeDeltas[i + 1] ?? 0;
@@ -57,6 +61,7 @@ export function summariseProfile(file, top = 15) {
         pct: Math.round((us / busyUs) * 1000) / 10,
       }));
   return {
+    skippedMs: fromMs,
     totalMs: Math.round(totalUs / 1000),
     idleMs: Math.round(idleUs / 1000),
     byOrigin: rows(byOrigin),

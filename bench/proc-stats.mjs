@@ -29,6 +29,44 @@ export function cpuSeconds(pid) {
   }
 }
 
+/**
+ * CPU seconds per thread name (comm) of a process, from /proc/PID/task/TID/stat: where a
+ * multi-threaded server's time goes (Node: main thread vs GC helpers and libuv workers).
+ */
+export function cpuSecondsByThread(pid) {
+  const byName = {};
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // Node names most of its threads "node": the main thread is told apart by its id.
+      const name = tid === String(pid) ? `${comm} (main)` : comm;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / clockTicks();
+      byName[name] = (byName[name] ?? 0) + seconds;
+    } catch {
+      // thread ended meanwhile
+    }
+  }
+  return byName;
+}
+
+/** after - before for two cpuSecondsByThread readings, rounded, zero entries left out. */
+export function threadCpuDelta(before, after) {
+  const delta = {};
+  for (const [name, seconds] of Object.entries(after)) {
+    const d = Math.round((seconds - (before[name] ?? 0)) * 100) / 100;
+    if (d > 0) delta[name] = d;
+  }
+  return delta;
+}
+
 /** Resident set size in KiB (VmRSS in /proc/PID/status); null when the process is gone. */
 export function rssKiB(pid) {
   try {

@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { sleep, startChild } from './child-processes.mjs';
 import { summariseProfile } from './cpu-profile-summary.mjs';
 import { takeFreePort } from './ports.mjs';
-import { cpuSeconds, machineLoad, rssKiB, udpSocketDrops } from './proc-stats.mjs';
+import {
+  cpuSeconds,
+  cpuSecondsByThread,
+  machineLoad,
+  rssKiB,
+  threadCpuDelta,
+  udpSocketDrops,
+} from './proc-stats.mjs';
 import { probeRelay } from './relay-capability.mjs';
 import { restCredential } from './rest-credential.mjs';
 import { launch } from './targets.mjs';
@@ -110,7 +117,9 @@ async function measureOnce(target, load, options) {
     server = await launch(target, options);
     await sleep(300);
     const loadBefore = machineLoad();
+    const loadStartMs = Math.round(performance.now() - server.child.startedAt);
     const cpuBefore = cpuSeconds(server.child.pid);
+    const threadsBefore = cpuSecondsByThread(server.child.pid);
     const rssBefore = rssKiB(server.child.pid);
     const figures = await runUclient({
       port: server.port,
@@ -119,6 +128,7 @@ async function measureOnce(target, load, options) {
       auth: server.auth('acme'),
     });
     const cpuAfter = cpuSeconds(server.child.pid);
+    const threadsAfter = cpuSecondsByThread(server.child.pid);
     const drops = udpSocketDrops(server.child.pid);
     const rssAfter = rssKiB(server.child.pid);
     const loadAfter = machineLoad();
@@ -134,11 +144,13 @@ async function measureOnce(target, load, options) {
       // CPU seconds per million relayed packets, numerically the same as microseconds per packet.
       cpuSecondsPerMillionPackets:
         cpu !== null && relayed ? Math.round((cpu / relayed) * 1e6 * 100) / 100 : null,
+      serverCpuSecondsByThread: threadCpuDelta(threadsBefore, threadsAfter),
       serverSocketDrops: drops.drops,
       serverUdpSockets: drops.sockets,
       serverRssKiB: { before: rssBefore, after: rssAfter },
       machineLoad: { before: loadBefore, after: loadAfter },
       notes: server.notes ?? [],
+      loadStartMs,
     };
   } finally {
     await server?.child.stop();
@@ -195,9 +207,16 @@ export async function relayPhase({ targets, loads, repeat = 1, secret, tmpDir, p
       log(`relay: profiling ${target.id} under the saturating load (not used for the figures)`);
       const since = Date.now();
       try {
-        await measureOnce(target, saturating, { ...launchOptions, profileDir });
+        const run = await measureOnce(target, saturating, { ...launchOptions, profileDir });
         const file = newestProfile(profileDir, since - 1000);
-        profiles.push({ target: target.id, file, top: file ? summariseProfile(file, 15) : null });
+        // Only the samples from the start of the load on: start-up is not the relay's cost.
+        const top = file ? summariseProfile(file, 15, { fromMs: run.loadStartMs }) : null;
+        profiles.push({
+          target: target.id,
+          file,
+          top,
+          cpuSecondsPerMillionPackets: run.cpuSecondsPerMillionPackets,
+        });
       } catch (err) {
         profiles.push({ target: target.id, error: String(err.message ?? err) });
       }

@@ -53,6 +53,7 @@ export function summariseRelay(runs) {
       relayedPackets: chosen.relayedPackets,
       cpuSecondsPerMillionPackets: cost,
       generatorCpuSeconds: chosen.generatorCpuSeconds,
+      serverCpuSecondsByThread: chosen.serverCpuSecondsByThread,
       busySeconds: chosen.busySeconds,
       loadavg1: chosen.machineLoad?.before?.loadavg1 ?? null,
     });
@@ -135,11 +136,21 @@ export function renderReport(result) {
         ),
       );
     }
+    out.push('', 'server CPU seconds by thread (saturating load):');
+    for (const r of result.relay.summary.filter(
+      (x) => x.load === 'saturating' && x.serverCpuSecondsByThread,
+    )) {
+      const threads = Object.entries(r.serverCpuSecondsByThread)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, s]) => `${name} ${s}`)
+        .join(', ');
+      out.push(`  ${r.target}: ${threads}`);
+    }
     for (const p of result.relay.profiles) {
       out.push('', `profile ${p.target}: ${p.file ?? p.error}`);
       if (p.top) {
         out.push(
-          `  busy ${p.top.totalMs - p.top.idleMs} ms; by origin: ${p.top.byOrigin.map((o) => `${o.name} ${o.pct}%`).join(', ')}`,
+          `  load window only (after ${p.top.skippedMs} ms), busy ${p.top.totalMs - p.top.idleMs} ms; by origin: ${p.top.byOrigin.map((o) => `${o.name} ${o.pct}%`).join(', ')}`,
         );
         for (const f of p.top.top.slice(0, 10)) out.push(`  ${String(f.pct).padStart(5)}%  ${f.name}`);
       }

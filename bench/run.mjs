@@ -5,7 +5,7 @@
 // Options: --phases relay,allocations,credentials  --targets coturn,icegate,…  --quick
 //          --repeat N  --profile  --alloc-count N  --deadline-s S  --out FILE
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -115,6 +115,10 @@ try {
   }
 } finally {
   stopAllChildren();
+  // icegate data directories (with their generated secrets) and pid files go; profiles stay.
+  for (const entry of readdirSync(tmpDir)) {
+    if (entry !== 'profiles') rmSync(join(tmpDir, entry), { recursive: true, force: true });
+  }
 }
 
 result.machine.loadAtEnd = machineLoad();

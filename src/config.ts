@@ -2,6 +2,7 @@
 // contracts"). A bad value stops the process with a message naming the variable.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseCidrList } from './turn/peer-filter/index.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const bool = z
@@ -14,6 +15,10 @@ const list = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0),
 );
+const cidrs = list.superRefine((entries, ctx) => {
+  const parsed = parseCidrList(entries.join(','));
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+});
 const logLevel = z.enum(['error', 'warn', 'info', 'debug']);
 
 /** Every variable icegate reads, with its default. Unknown variables are ignored. */
@@ -33,8 +38,8 @@ const schema = z
       .pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1))
       .optional(),
     TURN_ALLOW_LOOPBACK_PEERS: bool.default(false),
-    TURN_DENIED_PEERS: list.default([]),
-    TURN_ALLOWED_PEERS: list.default([]),
+    TURN_DENIED_PEERS: cidrs.default([]),
+    TURN_ALLOWED_PEERS: cidrs.default([]),
     TURN_ALLOCATIONS_PER_LICENSE: z.coerce.number().int().min(1).max(1000).default(4),
     TURN_DEFAULT_LIFETIME: z.coerce.number().int().min(30).max(3600).default(600),
     TURN_MAX_LIFETIME: z.coerce.number().int().min(30).max(86400).default(3600),

@@ -20,8 +20,8 @@ import { type EntitlementStore, openStore } from './entitlement/store/index.js';
 import {
   createHttpApp,
   parseCredentialOpaque,
-  Readiness,
   type RateLimitSettings,
+  Readiness,
   type RelayAllocationSummary,
   type RelayControl,
   rateLimiterFor,
@@ -67,8 +67,6 @@ export interface StartOptions {
   redisPrefix?: string;
   /** Entitlement cache lifetimes (tests shorten them to reach "stale" quickly). */
   cachePolicy?: Partial<CachePolicy>;
-  /** Period of the enforcement sweep over tenants with live allocations, ms (default 30 s). */
-  enforcementSweepMs?: number;
   /** HTTP rate limits (default DEFAULT_RATE_LIMITS); tests that poll from one address raise them. */
   rateLimits?: Partial<RateLimitSettings>;
 }
@@ -195,7 +193,6 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     observer,
     logger,
     graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
-    ...(options.enforcementSweepMs === undefined ? {} : { sweepMs: options.enforcementSweepMs }),
   });
 
   const turnAddress = relay.address();

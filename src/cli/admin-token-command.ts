@@ -15,7 +15,9 @@ export async function adminSecretFrom(env: CliIo['env']): Promise<string> {
   const configured = value('ADMIN_TOKEN_SECRET');
   if (configured !== undefined) return configured;
   if (value('DATABASE_URL') !== undefined) {
-    throw new Error('no_admin_secret: ADMIN_TOKEN_SECRET is not set (a node with DATABASE_URL has no embedded secrets)');
+    throw new Error(
+      'no_admin_secret: ADMIN_TOKEN_SECRET is not set (a node with DATABASE_URL has no embedded secrets)',
+    );
   }
   const dataDir = value('DATA_DIR') ?? './data';
   const stored = await readEmbeddedSecrets(dataDir);
@@ -45,7 +47,11 @@ export function registerAdminTokenCommand(program: Command, io: CliIo = processI
       const minted = mintAdminToken(secret, { ttlSeconds, subject: opts.subject });
       io.stdout(
         opts.json === true
-          ? jsonText({ token: minted.token, expiresAt: minted.expiresAt.toISOString(), subject: opts.subject })
+          ? jsonText({
+              token: minted.token,
+              expiresAt: minted.expiresAt.toISOString(),
+              subject: opts.subject,
+            })
           : `${minted.token}\n`,
       );
     });

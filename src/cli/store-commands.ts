@@ -6,6 +6,7 @@ import { computeTimeline, entitlementAt, parseInstant } from '../entitlement/rul
 import { type EntitlementStore, type OpenStoreOptions, openStore } from '../entitlement/store/index.js';
 import { isKeyId, LicenseService, parseLicenseKey } from '../licensing/index.js';
 import { type CliIo, jsonText, processIo } from './cli-io.js';
+import { noticeFleet } from './fleet-notice.js';
 import { readOrderHistoryFile } from './rule-commands.js';
 
 /** What the store commands take from the environment. */
@@ -94,6 +95,7 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
       const history = await readOrderHistoryFile(file);
       await withStore(io, async (store) => {
         const r = await store.importOrders(history.tenant, history.orders);
+        await noticeFleet(io, r.tenant, r.changes);
         io.stdout(
           jsonText({
             tenant: r.tenant,
@@ -115,7 +117,8 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
     .requiredOption('--server <identity>', "the desknet's NEO server the key is bound to")
     .action(async (tenant: string, opts: { server: string }) => {
       await withStore(io, async (store) => {
-        const { issued } = await new LicenseService(store).issue(tenant, opts.server);
+        const { issued, changes } = await new LicenseService(store).issue(tenant, opts.server);
+        await noticeFleet(io, tenant, changes, issued.keyId);
         const pub = issued.record.toPublic();
         io.stdout(
           jsonText({
@@ -142,6 +145,8 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
         const r = await new LicenseService(store).reissue(tenant, opts.server, new Date(), {
           graceDays: grace,
         });
+        const revokedKeys = [...new Set([...r.changes.revokedKeys, ...r.revoked])];
+        await noticeFleet(io, tenant, { ...r.changes, revokedKeys }, r.issued.keyId);
         const pub = r.issued.record.toPublic();
         io.stdout(
           jsonText({
@@ -172,6 +177,8 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
       await withStore(io, async (store) => {
         const before = await store.getKey(keyId);
         const r = await new LicenseService(store).revoke(keyId);
+        const revokedKeys = [...new Set([...r.changes.revokedKeys, keyId])];
+        await noticeFleet(io, r.key.tenant, { ...r.changes, revokedKeys });
         io.stdout(
           jsonText({
             keyId: r.key.keyId,

@@ -21,11 +21,9 @@ export function mintAdminToken(
 ): MintedAdminToken {
   const now = Math.floor((options.now ?? Date.now()) / 1000);
   const exp = now + (options.ttlSeconds ?? DEFAULT_ADMIN_TOKEN_TTL_SECONDS);
-  const token = jwt.sign(
-    { scope: 'admin', sub: options.subject ?? 'icegate-admin', iat: now, exp },
-    secret,
-    { algorithm: 'HS256' },
-  );
+  const token = jwt.sign({ scope: 'admin', sub: options.subject ?? 'icegate-admin', iat: now, exp }, secret, {
+    algorithm: 'HS256',
+  });
   return { token, expiresAt: new Date(exp * 1000) };
 }
 
@@ -35,7 +33,9 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3_600, d: 86_400 
 export function parseTtl(text: string): number {
   const match = /^(\d{1,9})([smhd]?)$/.exec(text.trim());
   if (match === null) {
-    throw new RangeError(`--ttl: expected a duration such as 30d, 12h, 90m or 3600s, got ${JSON.stringify(text)}`);
+    throw new RangeError(
+      `--ttl: expected a duration such as 30d, 12h, 90m or 3600s, got ${JSON.stringify(text)}`,
+    );
   }
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] === '' ? 's' : match[2]!]!;
   if (seconds < 60 || seconds > MAX_ADMIN_TOKEN_TTL_SECONDS) {

@@ -4,8 +4,9 @@
 // out by itself. An Allocate takes a slot atomically (a Lua script: drop expired members, count,
 // add a short-lived pending member only while under the limit), so two nodes cannot both take
 // the last slot. When Redis does not answer, the caller falls back to the per-node limit.
-import { hostname } from 'node:os';
+
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import type { TransportAddress } from '../stun/index.js';
@@ -152,7 +153,11 @@ export class FleetQuota {
         const key = this.keyOf(a.tenant);
         // A plain ZADD: it also puts back a member lost while Redis was down.
         this.#run(
-          this.#options.redis.multi().zadd(key, a.expiresAt, this.#member(a)).pexpire(key, this.#keyTtlMs).exec(),
+          this.#options.redis
+            .multi()
+            .zadd(key, a.expiresAt, this.#member(a))
+            .pexpire(key, this.#keyTtlMs)
+            .exec(),
         );
       },
       allocationDeleted: (a) => {
@@ -177,7 +182,9 @@ export class FleetQuota {
     }
     const live = this.#live?.() ?? [];
     for (const a of live) {
-      pipeline.zadd(this.keyOf(a.tenant), a.expiresAt, this.#member(a)).pexpire(this.keyOf(a.tenant), this.#keyTtlMs);
+      pipeline
+        .zadd(this.keyOf(a.tenant), a.expiresAt, this.#member(a))
+        .pexpire(this.keyOf(a.tenant), this.#keyTtlMs);
       writes++;
     }
     if (writes === 0) return;
@@ -216,7 +223,9 @@ export class FleetQuota {
     write.then(
       (reply) => {
         // MULTI's exec answers [[err, result], ...] instead of rejecting on a failed command.
-        const failed = Array.isArray(reply) ? reply.find((r) => Array.isArray(r) && r[0] instanceof Error) : undefined;
+        const failed = Array.isArray(reply)
+          ? reply.find((r) => Array.isArray(r) && r[0] instanceof Error)
+          : undefined;
         if (failed !== undefined) {
           this.#options.health.failure('command', (failed as [Error, unknown])[0]);
           onFailure?.();

@@ -13,6 +13,7 @@ import type { LicenseService } from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin-routes.js';
+import { type CheckPageOptions, checkPageRoutes } from './check-page/index.js';
 import { corsPolicy } from './cors-policy.js';
 import { credentialRoutes } from './credential-routes.js';
 import { errorHandler, notFound } from './error-handler.js';
@@ -70,6 +71,8 @@ export interface HttpAppDeps {
   trustProxy?: boolean | number | string | string[];
   /** Milliseconds since the epoch (default Date.now). */
   clock?: () => number;
+  /** The connectivity-check page at /check (issue 5): the relay port range it names. */
+  checkPage?: CheckPageOptions;
 }
 
 /** Builds the HTTP application; call `listen` on it (or mount it) in the composition root. */
@@ -137,6 +140,8 @@ export function createHttpApp(deps: HttpAppDeps): Application {
       }),
     );
   }
+
+  app.use(checkPageRoutes(deps.checkPage));
 
   app.use(notFound());
   app.use(errorHandler(logger));

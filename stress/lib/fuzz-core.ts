@@ -171,7 +171,7 @@ export async function fuzzTurnCore(options: CoreFuzzOptions): Promise<FuzzResult
     } else if (roll < 25) {
       input = engine.mutate(rng.pick(unsigned), { corpus: unsigned });
     } else if (roll < 70) {
-      input = resign(engine.mutate(rng.pick(client.signed), { corpus: client.signed, maxStack: 2 }), client.key);
+      input = engine.mutateSigned(rng.pick(client.signed), client.key, client.signed);
     } else if (roll < 80) {
       input = engine.mutate(rng.pick(client.signed), { corpus: client.signed });
     } else if (roll < 93) {

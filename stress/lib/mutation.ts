@@ -324,6 +324,73 @@ export class MutationEngine {
     }
   }
 
+  /**
+   * A mutation of a signed request that stays signed: the attributes before MESSAGE-INTEGRITY are
+   * edited as a list (values, lengths, types, splices from `corpus`, duplicates, drops, reorders;
+   * USERNAME, REALM and NONCE are spared most of the time so authentication passes), then
+   * MESSAGE-INTEGRITY and FINGERPRINT are recomputed under `key`; sometimes attributes are added
+   * after MESSAGE-INTEGRITY, which the server must ignore.
+   */
+  mutateSigned(seed: Buffer, key: Buffer, corpus: readonly Buffer[]): Buffer {
+    const rng = this.rng;
+    const all = splitAttributes(seed);
+    const integrityAt = all.findIndex((p) => p.type === Attr.MESSAGE_INTEGRITY);
+    if (seed.length < HEADER_LENGTH || integrityAt < 0) return this.mutate(seed, { corpus });
+    const pieces = all.slice(0, integrityAt).map((p) => ({ type: p.type, value: Buffer.from(p.value) }));
+    const editable = (): number[] => {
+      const spare = rng.chance(0.85);
+      return pieces
+        .map((p, i) => (spare && (p.type === Attr.USERNAME || p.type === Attr.REALM || p.type === Attr.NONCE) ? -1 : i))
+        .filter((i) => i >= 0);
+    };
+    const edits = 1 + rng.int(2);
+    for (let e = 0; e < edits; e++) {
+      const choices = editable();
+      const at = choices.length > 0 ? rng.pick(choices) : -1;
+      const piece = at >= 0 ? pieces[at]! : null;
+      switch (rng.int(9)) {
+        case 0:
+          if (piece !== null && piece.value.length > 0) {
+            const i = rng.int(piece.value.length);
+            piece.value[i] = piece.value[i]! ^ (1 << rng.int(8));
+          }
+          break;
+        case 1:
+          if (piece !== null && piece.value.length > 0) piece.value[rng.int(piece.value.length)] = rng.pick(INTERESTING_8);
+          break;
+        case 2:
+          if (piece !== null) piece.value = piece.value.subarray(0, rng.int(piece.value.length + 1));
+          break;
+        case 3:
+          if (piece !== null) piece.value = Buffer.concat([piece.value, rng.bytes(1 + rng.int(8))]);
+          break;
+        case 4:
+          if (piece !== null) piece.type = rng.pick(FUZZ_ATTRIBUTE_TYPES);
+          break;
+        case 5: {
+          const donor = splitAttributes(rng.pick(corpus)).filter((p) => p.type !== Attr.MESSAGE_INTEGRITY);
+          const extra = donor.length > 0 ? rng.pick(donor) : { type: rng.pick(FUZZ_ATTRIBUTE_TYPES), value: rng.bytes(8) };
+          pieces.splice(rng.int(pieces.length + 1), 0, { type: extra.type, value: Buffer.from(extra.value) });
+          break;
+        }
+        case 6:
+          if (piece !== null) pieces.splice(rng.int(pieces.length + 1), 0, { type: piece.type, value: Buffer.from(piece.value) });
+          break;
+        case 7:
+          if (at >= 0) pieces.splice(at, 1);
+          break;
+        default: {
+          const j = rng.int(pieces.length);
+          if (at >= 0 && j !== at) [pieces[at], pieces[j]] = [pieces[j]!, pieces[at]!];
+        }
+      }
+    }
+    const trailer: AttributePiece[] = [{ type: Attr.MESSAGE_INTEGRITY, value: Buffer.alloc(INTEGRITY_LENGTH) }];
+    if (rng.chance(0.1)) trailer.push({ type: rng.pick(FUZZ_ATTRIBUTE_TYPES), value: rng.bytes(rng.pick([0, 4, 8])) });
+    else if (rng.chance(0.8)) trailer.push({ type: Attr.FINGERPRINT, value: Buffer.alloc(4) });
+    return resign(joinAttributes(seed, [...pieces, ...trailer]), key);
+  }
+
   /** Edits one attribute's header or value in place (on a copy). */
   #editAttribute(data: Buffer, edit: (piece: AttributePiece, header: Buffer) => void): Buffer {
     const offsets: number[] = [];

@@ -35,6 +35,8 @@ export interface TestHostOptions {
 /** What the core and the sockets reported. */
 export interface TestHostRecord {
   created: AllocationView[];
+  /** The families of each allocation's relayed addresses when it was created (they may change). */
+  createdFamilies: string[][];
   deleted: { allocation: AllocationView; reason: AllocationEndReason }[];
   errors: TransportError[];
 }
@@ -54,7 +56,7 @@ export interface TestHost {
 /** Starts a host with UDP and TCP (and TLS when certificates are given) listeners. */
 export async function startTestHost(options: TestHostOptions): Promise<TestHost> {
   const secrets = new SecretRing(options.secrets ?? ['test-secret']);
-  const record: TestHostRecord = { created: [], deleted: [], errors: [] };
+  const record: TestHostRecord = { created: [], createdFamilies: [], deleted: [], errors: [] };
   const filter = new PeerFilter({ allowLoopback: options.allowLoopbackPeers ?? true });
   const listenIp = options.listenIp ?? '127.0.0.1';
   const relayIp =
@@ -77,7 +79,12 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
       nonces: new NonceFactory(NonceFactory.randomKey()),
       policy: { checkPeer: (address) => filter.check(address) },
       events: {
-        allocationCreated: (allocation) => record.created.push(allocation),
+        allocationCreated: (allocation) => {
+          record.created.push(allocation);
+          const families = [allocation.relay.family];
+          if (allocation.additional) families.push(allocation.additional.address.family);
+          record.createdFamilies.push(families);
+        },
         allocationDeleted: (allocation, reason) => record.deleted.push({ allocation, reason }),
       },
       limits: options.limits ?? {},

@@ -196,3 +196,23 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** The sum of every series of `name` in a /metrics text (all label sets). */
+export async function scrapeSum(httpUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/** The totals of uclient's summary (TESTING.md); throws with the output's tail when there is none. */
+export function uclientTotals(output: string): { lost: number; sent: number; received: number } {
+  const lost = /Total lost packets (\d+)/.exec(output);
+  const sent = [...output.matchAll(/tot_send_msgs=(\d+)/g)].at(-1);
+  const received = [...output.matchAll(/tot_recv_msgs=(\d+)/g)].at(-1);
+  if (!lost || !sent || !received) throw new Error(`no summary in uclient output:\n${output.slice(-3000)}`);
+  return { lost: Number(lost[1]), sent: Number(sent[1]), received: Number(received[1]) };
+}

@@ -16,7 +16,6 @@ import { createLogger } from '../../src/log/logger.js';
 import { type Icegate, startIcegate } from '../../src/main.js';
 import { PORTS } from '../helpers/ports.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
-import { uclientSummary } from '../helpers/uclient.js';
 import {
   type DrainPorts,
   drainEnv,
@@ -27,6 +26,7 @@ import {
   scrapeMetric,
   startPeer,
   startUclient,
+  uclientTotals,
 } from './drain-harness.js';
 
 const PORTS_OF_NODE: DrainPorts = { turn: 28478, http: 28479, ...PORTS.drain };
@@ -34,8 +34,11 @@ const HTTP = `http://127.0.0.1:${PORTS_OF_NODE.http}`;
 const CLIENTS = 2;
 const MESSAGES = 300;
 const PAYLOAD = 160;
-// uclient's every client holds two allocations (-c: no RTCP twins).
+// Each uclient client first allocates a probe it never uses nor deletes, then the allocation it
+// relays through (-c: no RTCP twin) and deletes at its end: two allocations per client.
 const ALLOCATIONS = 2 * CLIENTS;
+// Short lifetimes, so the idle probes expire and the drain ends on its own, half a minute in.
+const LIFETIME_SECONDS = 30;
 
 let dataDir: string;
 let peer: ChildProcess;
@@ -56,7 +59,12 @@ describe('graceful drain of a node (in process)', () => {
   it('refuses new allocations, keeps live ones relaying with no loss, then finishes', async () => {
     const logs = new LineCapture();
     const started = Date.now();
-    node = await startIcegate(loadConfig(drainEnv(PORTS_OF_NODE, dataDir)), {
+    const env = {
+      ...drainEnv(PORTS_OF_NODE, dataDir),
+      TURN_DEFAULT_LIFETIME: String(LIFETIME_SECONDS),
+      TURN_MAX_LIFETIME: String(LIFETIME_SECONDS),
+    };
+    node = await startIcegate(loadConfig(env), {
       logger: createLogger({ level: 'debug', stream: logs.stream }),
     });
     const running = node;
@@ -72,7 +80,11 @@ describe('graceful drain of a node (in process)', () => {
       clients: CLIENTS,
       messages: MESSAGES,
     });
-    await eventually(() => running.relay.core.allocationCount === ALLOCATIONS, 10_000, 'the client allocations');
+    await eventually(
+      () => running.relay.core.allocationCount === ALLOCATIONS,
+      10_000,
+      'the client allocations',
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // traffic is flowing
 
     let drainFinished = false;
@@ -98,14 +110,17 @@ describe('graceful drain of a node (in process)', () => {
     expect(drainFinished).toBe(false);
 
     const result = await uclient.done;
-    expect(uclientSummary(result.output)).toEqual({
+    expect(uclientTotals(result.output)).toEqual({
       lost: 0,
       sent: CLIENTS * MESSAGES,
       received: CLIENTS * MESSAGES,
     });
+    // The relaying allocations are gone; the drain waits for the idle probes to expire.
+    expect(running.relay.core.allocationCount).toBe(ALLOCATIONS - CLIENTS);
+    expect(drainFinished).toBe(false);
     await Promise.race([
       drained,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('drain did not finish')), 5_000)),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('drain did not finish')), 25_000)),
     ]);
     expect(running.relay.core.allocationCount).toBe(0);
     expect((await fetch(`${HTTP}/readyz`)).status).toBe(503);
@@ -121,7 +136,6 @@ describe('graceful drain of a node (in process)', () => {
     const bytes = rows.reduce((sum, r) => sum + r.bytesRelayed, 0);
     const seconds = rows.reduce((sum, r) => sum + r.allocationSeconds, 0);
     expect(rows.every((r) => r.tenant === 'acme')).toBe(true);
-    console.log(bytes, seconds, JSON.stringify(logs.json().filter(e=>e.message==='allocation ended')));
     expect(bytes).toBe(2 * CLIENTS * MESSAGES * PAYLOAD);
 
     // Logs: one start and one end line per allocation, with tenant, transport, duration, bytes.
@@ -132,24 +146,28 @@ describe('graceful drain of a node (in process)', () => {
     expect(endLines).toHaveLength(ALLOCATIONS);
     expect(new Set(endLines.map((e) => e.allocation))).toEqual(new Set(startLines.map((e) => e.allocation)));
     let loggedSeconds = 0;
+    const relaying = endLines.filter((e) => e.reason === 'deleted');
+    const probes = endLines.filter((e) => e.reason === 'expired');
+    expect(relaying).toHaveLength(CLIENTS);
+    expect(probes).toHaveLength(CLIENTS);
     for (const line of endLines) {
-      expect(line).toMatchObject({
-        level: 'info',
-        component: 'relay',
-        tenant: 'acme',
-        transport: 'udp',
-        reason: 'deleted',
-        bytesToPeer: MESSAGES * PAYLOAD,
-        bytesToClient: MESSAGES * PAYLOAD,
-      });
+      expect(line).toMatchObject({ level: 'info', component: 'relay', tenant: 'acme', transport: 'udp' });
       expect(typeof line.timestamp).toBe('string');
-      expect(line.durationSeconds).toBeGreaterThan(MESSAGES * 0.02 * 0.9);
+      expect(typeof line.durationSeconds).toBe('number');
       loggedSeconds += line.durationSeconds as number;
+    }
+    for (const line of relaying) {
+      expect(line).toMatchObject({ bytesToPeer: MESSAGES * PAYLOAD, bytesToClient: MESSAGES * PAYLOAD });
+      expect(line.durationSeconds).toBeGreaterThan(MESSAGES * 0.02 * 0.9);
+    }
+    for (const line of probes) {
+      expect(line).toMatchObject({ bytesToPeer: 0, bytesToClient: 0 });
+      expect(line.durationSeconds).toBeGreaterThanOrEqual(LIFETIME_SECONDS);
     }
     for (const line of startLines) expect(line).toMatchObject({ tenant: 'acme', transport: 'udp' });
     // Whole seconds, fractions rounded per day: the accounted time matches the logged durations.
     expect(Math.abs(seconds - loggedSeconds)).toBeLessThanOrEqual(1);
-    expect(seconds).toBeLessThan(CLIENTS * elapsedSeconds);
+    expect(seconds).toBeLessThan(ALLOCATIONS * elapsedSeconds);
     expect(entries.some((e) => e.message === 'draining: new allocations refused, live ones continue')).toBe(
       true,
     );

@@ -41,7 +41,10 @@ async function start(env: Record<string, string> = {}): Promise<GateNode> {
 }
 
 /** Runs the icegate CLI in process with `env`. */
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -83,10 +86,15 @@ describe('embedded mode', () => {
     expect(gate!.node.fleetQuota).toBeNull();
     const file = join(dataDir, 'secrets.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
-    const stored = JSON.parse(await readFile(file, 'utf8')) as { turnSecret: string; adminTokenSecret: string };
+    const stored = JSON.parse(await readFile(file, 'utf8')) as {
+      turnSecret: string;
+      adminTokenSecret: string;
+    };
     expect(stored.turnSecret).toBe(info.turnSecret);
     // The admin token handed over is signed with the stored admin secret and carries the admin scope.
-    const claims = jwt.verify(info.adminToken, stored.adminTokenSecret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+    const claims = jwt.verify(info.adminToken, stored.adminTokenSecret, {
+      algorithms: ['HS256'],
+    }) as jwt.JwtPayload;
     expect(claims.scope).toBe('admin');
     expect(claims.exp! - Math.floor(Date.now() / 1000)).toBeGreaterThan(29 * 86_400);
   });
@@ -104,7 +112,9 @@ describe('embedded mode', () => {
     expect(token.split('.')).toHaveLength(3);
     expect(await adminGet(gate!.url, token)).toBe(200);
 
-    const short = await cli(['admin-token', '--ttl', '1h', '--json', '--subject', 'ops'], { DATA_DIR: dataDir });
+    const short = await cli(['admin-token', '--ttl', '1h', '--json', '--subject', 'ops'], {
+      DATA_DIR: dataDir,
+    });
     const shortBody = JSON.parse(short.stdout) as { token: string; expiresAt: string; subject: string };
     expect(shortBody.subject).toBe('ops');
     expect(Math.abs(Date.parse(shortBody.expiresAt) - (Date.now() + 3_600_000))).toBeLessThan(5_000);
@@ -146,7 +156,11 @@ describe('embedded mode', () => {
     const allocations: number[] = [];
     // 10 licenses x TURN_ALLOCATIONS_PER_LICENSE=1: the eleventh allocation is refused on this node.
     for (let i = 0; i < 11; i++) {
-      const client = await TestTurnClient.open(gate!.node.turnAddress(), credential.username, credential.password);
+      const client = await TestTurnClient.open(
+        gate!.node.turnAddress(),
+        credential.username,
+        credential.password,
+      );
       clients.push(client);
       allocations.push((await client.allocate()).code);
     }
@@ -172,6 +186,8 @@ describe('embedded mode', () => {
     const tenants = await fetch(`${gate.url}/v1/admin/tenants`, {
       headers: { authorization: `Bearer ${firstStarts[0]!.adminToken}` },
     });
-    expect(((await tenants.json()) as { tenants: { id: string }[] }).tenants.map((t) => t.id)).toEqual(['acme']);
+    expect(((await tenants.json()) as { tenants: { id: string }[] }).tenants.map((t) => t.id)).toEqual([
+      'acme',
+    ]);
   });
 });

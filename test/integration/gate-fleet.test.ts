@@ -3,7 +3,9 @@
 // other node had it cached; the old key's live allocations end within 5 seconds on the node that
 // holds them, and its credentials cannot allocate again. A tenant whose orders change so that it
 // is no longer entitled gets 403 on its next Refresh, and its allocations end on every node.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/program.js';
 import { parseCredentialOpaque } from '../../src/http/index.js';
 import { PORTS } from '../helpers/ports.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
@@ -111,7 +113,11 @@ describe('a reissued key across two nodes', () => {
 
     // The old key's credential, still within its TTL, cannot allocate again on either node.
     for (const gate of [nodeA, nodeB]) {
-      const again = await TestTurnClient.open(gate.node.turnAddress(), oldCredential.username, oldCredential.password);
+      const again = await TestTurnClient.open(
+        gate.node.turnAddress(),
+        oldCredential.username,
+        oldCredential.password,
+      );
       clients.push(again);
       expect((await again.allocate()).code).toBe(403);
       const refusals = gate.logger.matching('TURN request refused');
@@ -153,7 +159,49 @@ describe('a tenant that loses its entitlement', () => {
     // Neither node gives credentials any more.
     for (const gate of [nodeA, nodeB]) {
       const answer = await iceServers(gate.url, tenantToken(key, Date.now()));
-      expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 403, error: 'support_expired' });
+      expect({ status: answer.status, error: answer.body.error }).toEqual({
+        status: 403,
+        error: 'support_expired',
+      });
+    }
+  }, 20_000);
+});
+
+describe('a key revoked with the CLI while a node runs', () => {
+  it('is refused within a second and its allocations end: the CLI tells the fleet through Redis', async () => {
+    // The CLI publishes under the deployment's default prefix, so this node uses it too; the
+    // tenant name is unique, so other nodes on the same Redis are not affected.
+    const nodeC = await startGateNode(PORTS.gateFleetB, services.env);
+    try {
+      const tenant = `cli-${randomBytes(4).toString('hex')}`;
+      const key = await tenantWithKey(nodeC.url, tenant, ordersAt.active(Date.now()));
+      await allocation(nodeC, await credentialFor(nodeC.url, key));
+      expect(nodeC.node.relay.core.listAllocations(tenant)).toHaveLength(1);
+
+      let stderr = '';
+      const code = await runCli(['license', 'revoke', keyIdOf(key)], {
+        stdout: () => undefined,
+        stderr: (text) => {
+          stderr += text;
+        },
+        env: services.env,
+      });
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+      const revokedAt = Date.now();
+      await within(
+        async () => (await iceServers(nodeC.url, tenantToken(key, Date.now()))).status === 401,
+        1_000,
+        'revoked key refused',
+        50,
+      );
+      await within(
+        () => nodeC.node.relay.core.listAllocations(tenant).length === 0,
+        5_000,
+        'allocation closed',
+      );
+      expect(Date.now() - revokedAt).toBeLessThan(5_000);
+    } finally {
+      await nodeC.close();
     }
   }, 20_000);
 });

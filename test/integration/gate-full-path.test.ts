@@ -74,9 +74,7 @@ describe('the whole path through a real node', () => {
     // The end user's id never appears in clear.
     expect(username).not.toContain('alice');
     expect(Number(expiry)).toBe(Math.floor(Date.parse(body.expiresAt) / 1000));
-    expect(body.iceServers.flatMap((s) => s.urls)).toContain(
-      `turn:127.0.0.1:${gate.turnPort}?transport=udp`,
-    );
+    expect(body.iceServers.flatMap((s) => s.urls)).toContain(`turn:127.0.0.1:${gate.turnPort}?transport=udp`);
   });
 
   it('relays turnutils_uclient traffic with the returned username and credential, losing nothing', async () => {

@@ -4,18 +4,18 @@
 // small clients for the admin API and the credential endpoint.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mintCredential, SecretRing } from '../../src/auth/index.js';
-import { credentialOpaque } from '../../src/http/index.js';
+import { loadConfig } from '../../src/config.js';
 import { addDays, entitlementAt, jstDateOf } from '../../src/entitlement/rules/index.js';
 import type { EntitlementState, Order } from '../../src/entitlement/types.js';
+import { credentialOpaque } from '../../src/http/index.js';
 import type { Logger } from '../../src/log/logger.js';
 import { type Icegate, type StartOptions, startIcegate } from '../../src/main.js';
-import { loadConfig } from '../../src/config.js';
 import type { PortBlock } from '../helpers/ports.js';
 import {
   adminToken,
   CapturingLogger,
-  dropSchema,
   deleteRedisPrefix,
+  dropSchema,
   freshSchemaName,
   requirePostgres,
   requireRedis,
@@ -219,11 +219,13 @@ export async function admin<T = Record<string, unknown>>(
 /** Imports `orders` for `tenant` through the admin API and issues its first key; answers the key text. */
 export async function tenantWithKey(url: string, tenant: string, orders: Order[]): Promise<string> {
   const imported = await admin(url, 'POST', '/v1/admin/orders', { tenant, orders });
-  if (imported.status !== 200) throw new Error(`import of ${tenant}: ${imported.status} ${JSON.stringify(imported.body)}`);
+  if (imported.status !== 200)
+    throw new Error(`import of ${tenant}: ${imported.status} ${JSON.stringify(imported.body)}`);
   const issued = await admin<{ key: string }>(url, 'POST', `/v1/admin/tenants/${tenant}/license-keys`, {
     server: `neo.${tenant}.example.jp`,
   });
-  if (issued.status !== 201) throw new Error(`key of ${tenant}: ${issued.status} ${JSON.stringify(issued.body)}`);
+  if (issued.status !== 201)
+    throw new Error(`key of ${tenant}: ${issued.status} ${JSON.stringify(issued.body)}`);
   return issued.body.key;
 }
 
@@ -261,7 +263,8 @@ export async function iceServers(
 /** The TURN username and password of an ice-servers body. */
 export function turnCredential(body: IceServersBody): { username: string; password: string } {
   const turn = body.iceServers.find((s) => s.username !== undefined);
-  if (turn?.username === undefined || turn.credential === undefined) throw new Error('no TURN server in body');
+  if (turn?.username === undefined || turn.credential === undefined)
+    throw new Error('no TURN server in body');
   return { username: turn.username, password: turn.credential };
 }
 

@@ -89,7 +89,12 @@ describe('Redis stopped mid-test and restarted', () => {
       const revoked = await admin(nodeA.url, 'POST', `/v1/admin/license-keys/${keyIdOf(spare)}/revoke`);
       expect(revoked.status).toBe(200);
       expect(await status(nodeA, spare)).toEqual({ status: 401, error: 'license_revoked' });
-      await within(async () => (await status(nodeB, spare)).status === 401, 7_000, 'B refuses without the bus', 100);
+      await within(
+        async () => (await status(nodeB, spare)).status === 401,
+        7_000,
+        'B refuses without the bus',
+        100,
+      );
 
       for (const gate of [nodeA, nodeB]) {
         expect(gate.logger.matching('redis unreachable')).toHaveLength(1);
@@ -100,12 +105,21 @@ describe('Redis stopped mid-test and restarted', () => {
     }
 
     // Back without restart: both nodes reconnect and the bus carries changes again.
-    await within(() => nodeA.node.runtime.events.connected && nodeB.node.runtime.events.connected, 5_000, 'bus back');
+    await within(
+      () => nodeA.node.runtime.events.connected && nodeB.node.runtime.events.connected,
+      5_000,
+      'bus back',
+    );
     for (const gate of [nodeA, nodeB]) expect(gate.logger.matching('redis reachable again')).toHaveLength(1);
     expect(await status(nodeB, key)).toEqual({ status: 200 });
-    const reissued = await admin<{ key: string }>(nodeA.url, 'POST', '/v1/admin/tenants/acme/license-keys/reissue', {
-      server: 'neo-after-outage.acme.example.jp',
-    });
+    const reissued = await admin<{ key: string }>(
+      nodeA.url,
+      'POST',
+      '/v1/admin/tenants/acme/license-keys/reissue',
+      {
+        server: 'neo-after-outage.acme.example.jp',
+      },
+    );
     expect(reissued.status).toBe(200);
     const reissuedAt = Date.now();
     await within(async () => (await status(nodeB, key)).status === 401, 1_000, 'B hears the reissue');
@@ -120,7 +134,11 @@ describe('PostgreSQL unreachable', () => {
     const cold = await tenantWithKey(nodeA.url, 'cold', ordersAt.active(Date.now()));
     expect(await status(nodeB, key)).toEqual({ status: 200 });
     const credential = await credentialFor(nodeB.url, key);
-    const live = await TestTurnClient.open(nodeB.node.turnAddress(), credential.username, credential.password);
+    const live = await TestTurnClient.open(
+      nodeB.node.turnAddress(),
+      credential.username,
+      credential.password,
+    );
     clients.push(live);
     expect((await live.allocate()).code).toBe(200);
 
@@ -133,7 +151,9 @@ describe('PostgreSQL unreachable', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_200));
       expect(await status(nodeB, key)).toEqual({ status: 200 });
       expect(
-        await counterValue(nodeB.node.metrics, 'icegate_entitlement_cache_lookups_total', { result: 'stale' }),
+        await counterValue(nodeB.node.metrics, 'icegate_entitlement_cache_lookups_total', {
+          result: 'stale',
+        }),
       ).toBeGreaterThan(0);
       // A tenant this node never looked up cannot be checked: fail closed at once.
       expect(await status(nodeB, cold)).toEqual({ status: 503, error: 'entitlement_unavailable' });
@@ -142,7 +162,10 @@ describe('PostgreSQL unreachable', () => {
         tenant: 'steady',
         orders: [{ id: 'more-1', kind: 'additional', receivedAt: new Date().toISOString(), licenses: 1 }],
       });
-      expect({ status: write.status, error: write.body.error }).toEqual({ status: 503, error: 'entitlement_unavailable' });
+      expect({ status: write.status, error: write.body.error }).toEqual({
+        status: 503,
+        error: 'entitlement_unavailable',
+      });
 
       // Past the stale deadline (1 s fresh + 2 s stale): 503, with Retry-After.
       await within(async () => (await status(nodeB, key)).status === 503, 6_000, 'stale answer refused', 100);
@@ -162,7 +185,9 @@ describe('PostgreSQL unreachable', () => {
       expect(nodeB.node.relay.core.listAllocations('steady')).toHaveLength(1);
 
       expect(nodeB.logger.matching('entitlement store unreachable')).toHaveLength(1);
-      expect(await counterValue(nodeB.node.metrics, 'icegate_store_errors_total', { operation: 'read' })).toBeGreaterThan(0);
+      expect(
+        await counterValue(nodeB.node.metrics, 'icegate_store_errors_total', { operation: 'read' }),
+      ).toBeGreaterThan(0);
     } finally {
       await pgProxy.restore();
     }

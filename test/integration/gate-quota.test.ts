@@ -60,7 +60,9 @@ describe('allocation quota (1 license x 2)', () => {
     const second = await allocateOn(nodeA, credential);
     expect([first.code, second.code]).toEqual([200, 200]);
     expect((await allocateOn(nodeA, credential)).code).toBe(486);
-    expect(await counterValue(nodeA.node.metrics, 'icegate_quota_refusals_total', { transport: 'udp' })).toBe(1);
+    expect(await counterValue(nodeA.node.metrics, 'icegate_quota_refusals_total', { transport: 'udp' })).toBe(
+      1,
+    );
 
     // Deleting an allocation (Refresh with lifetime 0) gives its slot back, fleet-wide too.
     expect((await first.client.refresh(0)).code).toBe(200);
@@ -82,20 +84,26 @@ describe('allocation quota (1 license x 2)', () => {
     expect(await nodeB.node.fleetQuota?.count('duo')).toBe(2);
     expect(nodeA.logger.matching('allocation quota reached across the fleet')).not.toHaveLength(0);
     // A 486 for quota is not an authentication failure.
-    expect(await counterValue(nodeA.node.metrics, 'icegate_auth_failures_total', { reason: 'not_entitled' })).toBe(0);
+    expect(
+      await counterValue(nodeA.node.metrics, 'icegate_auth_failures_total', { reason: 'not_entitled' }),
+    ).toBe(0);
   });
 
   it('falls back to the per-node limit while Redis is unreachable, counting the errors', async () => {
     const credential = await oneLicenseTenant('island');
     await redisProxy.cut();
     try {
-      const before = await counterValue(nodeA.node.metrics, 'icegate_redis_errors_total', { operation: 'command' });
+      const before = await counterValue(nodeA.node.metrics, 'icegate_redis_errors_total', {
+        operation: 'command',
+      });
       const onA = [await allocateOn(nodeA, credential), await allocateOn(nodeA, credential)];
       expect(onA.map((r) => r.code)).toEqual([200, 200]);
       expect((await allocateOn(nodeA, credential)).code).toBe(486);
       // Without the ledger the other node cannot know: it admits up to its own limit.
       expect((await allocateOn(nodeB, credential)).code).toBe(200);
-      const after = await counterValue(nodeA.node.metrics, 'icegate_redis_errors_total', { operation: 'command' });
+      const after = await counterValue(nodeA.node.metrics, 'icegate_redis_errors_total', {
+        operation: 'command',
+      });
       expect(after).toBeGreaterThan(before);
       expect(nodeA.logger.matching('redis unreachable')).toHaveLength(1);
     } finally {

@@ -50,7 +50,8 @@ beforeAll(async () => {
   expectState('lapsed', tenants.lapsed, now, 'expired', GRACE_DAYS);
   expectState('future', tenants.future, now, 'not_started', GRACE_DAYS);
   expectState('graceful', tenants.graceful, now, 'grace', GRACE_DAYS);
-  for (const [tenant, orders] of Object.entries(tenants)) keys[tenant] = await tenantWithKey(gate.url, tenant, orders);
+  for (const [tenant, orders] of Object.entries(tenants))
+    keys[tenant] = await tenantWithKey(gate.url, tenant, orders);
 }, 30_000);
 
 afterAll(async () => {
@@ -93,7 +94,11 @@ describe('refusals of POST /v1/ice-servers through a real node', () => {
   it('refuses an unknown key: 401 unknown_license', async () => {
     const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
     const id = `lk_${Array.from(randomBytes(20), (b) => alphabet[b % 32]).join('')}`;
-    await expectRefusal(tenantToken(`${id}.some-secret-that-nobody-holds`, Date.now()), 401, 'unknown_license');
+    await expectRefusal(
+      tenantToken(`${id}.some-secret-that-nobody-holds`, Date.now()),
+      401,
+      'unknown_license',
+    );
   });
 
   it('refuses a revoked key: 401 license_revoked', async () => {
@@ -110,15 +115,27 @@ describe('refusals of POST /v1/ice-servers through a real node', () => {
   });
 
   it('refuses exp more than 10 minutes ahead: 401 invalid_token', async () => {
-    await expectRefusal(tenantToken(keys.acme!, Date.now(), {}, { expiresInSeconds: 3600 }), 401, 'invalid_token');
+    await expectRefusal(
+      tenantToken(keys.acme!, Date.now(), {}, { expiresInSeconds: 3600 }),
+      401,
+      'invalid_token',
+    );
   });
 
   it('refuses a token without exp: 401 invalid_token', async () => {
-    await expectRefusal(tenantToken(keys.acme!, Date.now(), {}, { expiresInSeconds: null }), 401, 'invalid_token');
+    await expectRefusal(
+      tenantToken(keys.acme!, Date.now(), {}, { expiresInSeconds: null }),
+      401,
+      'invalid_token',
+    );
   });
 
   it('refuses an expired token: 401 token_expired', async () => {
-    await expectRefusal(tenantToken(keys.acme!, Date.now() - 600_000, {}, { expiresInSeconds: 60 }), 401, 'token_expired');
+    await expectRefusal(
+      tenantToken(keys.acme!, Date.now() - 600_000, {}, { expiresInSeconds: 60 }),
+      401,
+      'token_expired',
+    );
   });
 
   it('refuses another algorithm than HS256: 401 invalid_token', async () => {
@@ -139,7 +156,11 @@ describe('the relay refuses the same tenants on its own', () => {
       ttlSeconds: 600,
       now: Date.now(),
     });
-    const client = await TestTurnClient.open(gate.node.turnAddress(), credential.username, credential.password);
+    const client = await TestTurnClient.open(
+      gate.node.turnAddress(),
+      credential.username,
+      credential.password,
+    );
     try {
       const response = await client.allocate();
       if (response.code === 200) await client.refresh(0);
@@ -156,6 +177,8 @@ describe('the relay refuses the same tenants on its own', () => {
     expect(await allocateAs('future')).toBe(403);
     expect(await allocateAs('nobody')).toBe(403);
     const denied = gate.logger.matching('TURN request refused: tenant not entitled');
-    expect(denied.map((l) => l.fields.tenant)).toEqual(expect.arrayContaining(['lapsed', 'future', 'nobody']));
+    expect(denied.map((l) => l.fields.tenant)).toEqual(
+      expect.arrayContaining(['lapsed', 'future', 'nobody']),
+    );
   });
 });

@@ -1,10 +1,11 @@
 // TLS certificates reload without a restart (issue 5): a new pair written over the files, or swapped
 // in the way Kubernetes updates a mounted Secret (an atomic rename of the `..data` symlink), is
 // served to new connections while open ones carry on; a bad pair is reported and the old one stays.
+
+import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PORTS } from '../helpers/ports.js';
 import { connectStream, StreamTurnClient } from '../helpers/stream-turn-client.js';
@@ -50,7 +51,11 @@ describe('TLS certificate reload', () => {
     expect(await servedFingerprint(port)).toBe(first);
 
     const { username, password } = host.credential('acme');
-    const open = await StreamTurnClient.open({ transport: 'tls', host: '127.0.0.1', port }, username, password);
+    const open = await StreamTurnClient.open(
+      { transport: 'tls', host: '127.0.0.1', port },
+      username,
+      password,
+    );
     expect((await open.allocate()).code).toBe(200);
 
     // A new pair, written next to the old one and renamed over it (as cert-manager or certbot do).
@@ -65,7 +70,10 @@ describe('TLS certificate reload', () => {
     open.close();
 
     // A broken certificate file: reported once, and the current pair stays in use.
-    await writeFile(cert.certFile, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
+    await writeFile(
+      cert.certFile,
+      '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n',
+    );
     await expect
       .poll(() => host!.record.errors.filter((e) => e.code === 'ICEGATE_TRANSPORT_TLS_CERT').length, {
         timeout: 5000,

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageBuilder, Method, newTransactionId, StunClass } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { StreamTurnClient, type StreamTarget } from '../helpers/stream-turn-client.js';
+import { type StreamTarget, StreamTurnClient } from '../helpers/stream-turn-client.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { makeTestCertificate, type TestCertificate } from '../helpers/tls-cert.js';
 import { relayedAddress } from '../helpers/turn-client.js';

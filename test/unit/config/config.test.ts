@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'not a url'],
     ['TURN_SECRETS', 'short'],
     ['TURN_ALLOCATIONS_PER_LICENSE', '0'],
+    ['TURN_DENIED_PEERS', '10.0.0.0/33'],
+    ['TURN_ALLOWED_PEERS', '203.0.113.0/24,nonsense'],
   ])('names %s when its value %j is bad', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(

@@ -2,7 +2,13 @@
 // written up to the hard limit, and past it the connection is ended rather than a response lost.
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { dataIndicationParts, MessageBuilder, Method, newTransactionId, StunClass } from '../../../src/stun/index.js';
+import {
+  dataIndicationParts,
+  MessageBuilder,
+  Method,
+  newTransactionId,
+  StunClass,
+} from '../../../src/stun/index.js';
 import { isRelayedData, StreamLink } from '../../../src/transport/index.js';
 
 const CLIENT = { family: 'IPv4' as const, address: '203.0.113.5', port: 5000 };

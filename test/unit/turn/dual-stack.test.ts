@@ -206,4 +206,14 @@ describe('ADDITIONAL-ADDRESS-FAMILY', () => {
     expect(client.refresh(0).code).toBe(200);
     expect(core.sink.closed).toEqual([allocation.relayId, allocation.additional!.relayId]);
   });
+
+  it('reads the draft code point 0x8032 (coturn 4.6) only with the exact IPv6 value', () => {
+    const core = makeCore({ relayFamilies: ['IPv4', 'IPv6'] });
+    const draft = core.client().allocate((b) => b.add(0x8032, Buffer.from([2, 0, 0, 0])));
+    expect(relayedAddresses(draft).map((a) => a.family)).toEqual(['IPv4', 'IPv6']);
+    // Anything else under 0x8032 (IANA gave it to another attribute) is ignored, not refused.
+    const other = core.client().allocate((b) => b.add(0x8032, Buffer.from([1, 0, 0, 0])));
+    expect(other.code).toBe(200);
+    expect(relayedAddresses(other).map((a) => a.family)).toEqual(['IPv4']);
+  });
 });
