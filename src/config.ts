@@ -68,6 +68,10 @@ const schema = z
     /** Delay before a revoked or lapsed tenant's live allocations are cut (issue 4 allows up to 5 s). */
     ENFORCEMENT_GRACE_SECONDS: z.coerce.number().min(0).max(60).default(0),
     HTTP_TRUST_PROXY: z.string().optional(),
+    /** Credential and admin requests per client IP per minute (a company NAT asks once per participant). */
+    RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    /** Credential requests per tenant per minute. */
+    RATE_LIMIT_PER_TENANT: z.coerce.number().int().min(1).max(10_000_000).default(6000),
   })
   .refine((c) => c.TURN_MIN_PORT <= c.TURN_MAX_PORT, {
     message: 'TURN_MIN_PORT must not exceed TURN_MAX_PORT',

@@ -213,7 +213,11 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     listeners,
     readiness,
     rateLimiter: rateLimiterFor(runtime),
-    ...(options.rateLimits === undefined ? {} : { rateLimits: options.rateLimits }),
+    rateLimits: {
+      perIp: { limit: config.RATE_LIMIT_PER_IP, windowMs: 60_000 },
+      perTenant: { limit: config.RATE_LIMIT_PER_TENANT, windowMs: 60_000 },
+      ...options.rateLimits,
+    },
     usage,
     ...(trustProxy === undefined ? {} : { trustProxy }),
   });
@@ -247,7 +251,13 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
 
   if (secrets.generated && secrets.adminTokenSecret !== undefined) {
     const { token: adminToken } = mintAdminToken(secrets.adminTokenSecret, { subject: 'embedded-admin' });
-    options.onFirstStart?.({ turnSecret: secrets.turnSecrets[0]!, adminToken, dataDir: config.DATA_DIR });
+    // Only what was generated is shown: a TURN secret the operator configured is never printed.
+    options.onFirstStart?.({
+      turnSecret:
+        config.TURN_SECRETS === undefined ? secrets.turnSecrets[0]! : '(configured in TURN_SECRETS)',
+      adminToken,
+      dataDir: config.DATA_DIR,
+    });
   }
 
   let closed = false;

@@ -618,5 +618,62 @@ export const openApiDocument = {
         responses: { '200': { description: 'this document', content: json({ type: 'object' }) } },
       },
     },
+    '/check': {
+      get: {
+        operationId: 'checkPage',
+        summary: "Connectivity-check page for a customer's network admin (takes a tenant token)",
+        responses: {
+          '200': { description: 'page', content: { 'text/html': { schema: { type: 'string' } } } },
+        },
+      },
+    },
+    '/check/check.js': {
+      get: {
+        operationId: 'checkPageScript',
+        responses: {
+          '200': {
+            description: 'script',
+            content: { 'application/javascript': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    '/check/check.css': {
+      get: {
+        operationId: 'checkPageStyle',
+        responses: {
+          '200': { description: 'stylesheet', content: { 'text/css': { schema: { type: 'string' } } } },
+        },
+      },
+    },
+    '/check/config.json': {
+      get: {
+        operationId: 'checkPageConfig',
+        summary:
+          'What the check page names in its advice (relay port range) and whether it measures a round trip',
+        responses: {
+          '200': {
+            description: 'page settings',
+            content: json({
+              type: 'object',
+              required: ['relayPorts', 'measureRoundTrip'],
+              properties: {
+                relayPorts: {
+                  oneOf: [
+                    { type: 'null' },
+                    {
+                      type: 'object',
+                      required: ['min', 'max'],
+                      properties: { min: { type: 'integer' }, max: { type: 'integer' } },
+                    },
+                  ],
+                },
+                measureRoundTrip: { type: 'boolean' },
+              },
+            }),
+          },
+        },
+      },
+    },
   },
 } as const;

@@ -130,7 +130,7 @@ export async function fuzzDecodeMessage(options: CodecFuzzOptions): Promise<Fuzz
       tally.exception(error, input);
     }
   });
-  result.mutations = { ...engine.counts };
+  result.mutations = engine.report();
   return result;
 }
 
@@ -157,7 +157,7 @@ export async function fuzzDecodeChannelData(options: CodecFuzzOptions): Promise<
       tally.exception(error, input);
     }
   });
-  result.mutations = { ...engine.counts };
+  result.mutations = engine.report();
   return result;
 }
 
@@ -213,6 +213,6 @@ export async function fuzzStreamDeframer(options: CodecFuzzOptions): Promise<Fuz
     }
     return pushed;
   });
-  result.mutations = { ...engine.counts };
+  result.mutations = engine.report();
   return result;
 }

@@ -15,8 +15,8 @@ import {
   TurnServer,
 } from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
-import { FuzzTally, type FuzzResult, runFuzz } from './fuzz-result.js';
-import { MutationEngine, Prng, resign } from './mutation.js';
+import { answerName, FuzzTally, type FuzzResult, runFuzz } from './fuzz-result.js';
+import { MutationEngine, Prng } from './mutation.js';
 import { generatedSeeds, unsignedCorpus } from './seeds.js';
 
 /** Options of the core target. */
@@ -111,7 +111,7 @@ export async function fuzzTurnCore(options: CoreFuzzOptions): Promise<FuzzResult
     clock: () => clock.now,
     policy: { authorize, checkPeer: (address) => filter.check(address) },
     events: {
-      requestAnswered: (method, code) => tally.outcome(`answer ${method}/${code}`),
+      requestAnswered: (method, code) => tally.outcome(answerName(method, code)),
       packetDropped: (reason) => tally.outcome(`drop ${reason}`),
       allocationCreated: () => tally.outcome('allocation created'),
       allocationDeleted: (_a, reason) => tally.outcome(`allocation ended: ${reason}`),
@@ -210,7 +210,7 @@ export async function fuzzTurnCore(options: CoreFuzzOptions): Promise<FuzzResult
   server.close();
   result.violations = tally.violations;
   result.firstViolation = tally.firstViolation;
-  result.mutations = { ...engine.counts };
+  result.mutations = engine.report();
   result.notes = [
     `${liveAtEnd} allocations live at the end of the run, 0 allocations and 0 relays left after every lifetime ran out`,
     `${sink.packetsToPeer} packets relayed to peers, ${sink.bytesToClient} bytes sent to clients`,

@@ -7,8 +7,8 @@ import dgram from 'node:dgram';
 import { encodeChannelData, type TransportAddress } from '../../src/stun/index.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
 import { makeTestCertificate } from '../../test/helpers/tls-cert.js';
-import { FuzzTally, type FuzzResult, runFuzz } from './fuzz-result.js';
-import { fixStunLength, MutationEngine, Prng, resign } from './mutation.js';
+import { answerName, FuzzTally, type FuzzResult, runFuzz } from './fuzz-result.js';
+import { fixStunLength, MutationEngine, Prng } from './mutation.js';
 import { sleep } from './resources.js';
 import { type SecurityHost, startSecurityHost } from './security-host.js';
 import { generatedSeeds, unsignedCorpus } from './seeds.js';
@@ -54,6 +54,29 @@ function clientInput(engine: MutationEngine, f: Fuzzer, unsigned: readonly Buffe
   if (roll < 80) return engine.mutateSigned(rng.pick(f.signed), f.key, f.signed);
   if (roll < 90) return engine.mutate(rng.pick(f.signed), { corpus: f.signed });
   return rng.pick(f.signed);
+}
+
+/**
+ * One stream chunk: mostly whole frames the framing accepts (STUN with its length fixed and the
+ * cookie in place, padded ChannelData), so inputs reach the core; one in 300 is garbage that ends
+ * the connection (the server must close it, and the fuzzer reconnects).
+ */
+function streamInput(engine: MutationEngine, f: Fuzzer, unsigned: readonly Buffer[]): Buffer {
+  const rng = engine.rng;
+  const roll = rng.int(300);
+  if (roll === 0) return rng.bytes(1 + rng.int(64));
+  if (roll < 40) {
+    return encodeChannelData(rng.chance(0.9) ? CHANNEL : 0x4000 + rng.int(0x1000), rng.bytes(rng.int(200)), true);
+  }
+  let frame: Buffer;
+  if (roll < 170) frame = engine.mutateSigned(rng.pick(f.signed), f.key, f.signed);
+  else if (roll < 250) frame = engine.mutate(rng.pick(unsigned), { corpus: unsigned });
+  else frame = Buffer.from(rng.pick(f.signed));
+  if (frame.length < 20) return encodeChannelData(CHANNEL, frame, true);
+  frame = fixStunLength(frame);
+  frame[0] = frame[0]! & 0x3f;
+  frame.writeUInt32BE(0x2112a442, 4);
+  return frame;
 }
 
 /** After fuzzing: a fresh client allocates and relays a packet to `peer`. */
@@ -158,6 +181,10 @@ export async function fuzzUdpListener(options: ListenerFuzzOptions): Promise<Fuz
     result.outcomes['datagrams not delivered (closed relay ports, kernel drops)'] = unaccounted;
     result.outcomes['answered bytes received by fuzzing clients'] = fuzzers.reduce((n, f) => n + f.session.bytesIn, 0);
     for (const [reason, n] of host.counters.drops) result.outcomes[`drop ${reason}`] = n;
+    for (const [key, n] of host.counters.answers) {
+      const [method, code] = key.split('/').map(Number);
+      result.outcomes[answerName(method!, code!)] = n;
+    }
     const failure = await stillRelays(host, 'udp', peer.socket, peer.received);
     if (failure !== null) tally.violation(failure);
   } finally {
@@ -171,7 +198,7 @@ export async function fuzzUdpListener(options: ListenerFuzzOptions): Promise<Fuz
   result.firstException = tally.firstException;
   result.violations = tally.violations;
   result.firstViolation = tally.firstViolation;
-  result.mutations = { ...engine.counts };
+  result.mutations = engine.report();
   return result;
 }
 
@@ -216,13 +243,15 @@ export async function fuzzStreamListeners(options: ListenerFuzzOptions): Promise
   try {
     await Promise.all(slots.map(open));
     const deadline = Date.now() + (options.deadlineMs ?? 600_000);
+    const delivered = (): number => host.counters.clientInputs;
+    const base = delivered();
+    let last = 0;
     result = await runFuzz(
       'listener: TCP and TLS',
       options.inputs,
       tally,
       async () => {
-        if (Date.now() > deadline) throw new Error(`stream fuzz deadline: ${chunks} chunks`);
-        let written = 0;
+        if (Date.now() > deadline) throw new Error(`stream fuzz deadline: ${delivered() - base} frames`);
         for (const slot of slots) {
           const f = slot.f;
           if (f === null || f.session.closed) {
@@ -234,36 +263,35 @@ export async function fuzzStreamListeners(options: ListenerFuzzOptions): Promise
             continue;
           }
           for (let n = 0; n < 16; n++) {
-            const roll = rng.int(100);
-            let frame: Buffer;
-            if (roll < 2) frame = rng.bytes(1 + rng.int(64));
-            else if (roll < 40) frame = resign(engine.mutate(rng.pick(f.signed), { corpus: f.signed, maxStack: 2 }), f.key);
-            else if (roll < 70) frame = fixStunLength(engine.mutate(rng.pick(unsigned), { corpus: unsigned }));
-            else if (roll < 85) frame = rng.pick(f.signed);
-            else frame = encodeChannelData(rng.chance(0.9) ? CHANNEL : 0x4000 + rng.int(0x1000), rng.bytes(rng.int(200)), true);
-            // Cut some frames in two so reassembly is exercised.
-            if (rng.chance(0.2) && frame.length > 2) {
-              const cut = 1 + rng.int(frame.length - 1);
-              f.session.sendRaw(frame.subarray(0, cut));
-              f.session.sendRaw(frame.subarray(cut));
-              written += 2;
+            const chunk = streamInput(engine, f, unsigned);
+            // Cut some frames in two so reassembly across reads is exercised.
+            if (rng.chance(0.2) && chunk.length > 2) {
+              const cut = 1 + rng.int(chunk.length - 1);
+              f.session.sendRaw(chunk.subarray(0, cut));
+              f.session.sendRaw(chunk.subarray(cut));
             } else {
-              f.session.sendRaw(frame);
-              written++;
+              f.session.sendRaw(chunk);
             }
+            chunks++;
           }
         }
-        chunks += written;
         await sleep(0);
-        return written;
+        const now = delivered() - base;
+        const step = now - last;
+        last = now;
+        return step;
       },
       { batch: 1 },
     );
     // Let the server finish what is in flight.
     await sleep(500);
-    result.outcomes['frames received by the core'] = host.counters.clientInputs;
+    result.outcomes['chunks written'] = chunks;
     result.outcomes['connections closed by the server and reopened'] = reconnects;
     for (const [reason, n] of host.counters.drops) result.outcomes[`drop ${reason}`] = n;
+    for (const [key, n] of host.counters.answers) {
+      const [method, code] = key.split('/').map(Number);
+      result.outcomes[answerName(method!, code!)] = n;
+    }
     for (const transport of ['tcp', 'tls'] as const) {
       const failure = await stillRelays(host, transport, peer.socket, peer.received);
       if (failure !== null) tally.violation(failure);
@@ -281,7 +309,7 @@ export async function fuzzStreamListeners(options: ListenerFuzzOptions): Promise
   result.firstException = tally.firstException;
   result.violations = tally.violations;
   result.firstViolation = tally.firstViolation;
-  result.mutations = { ...engine.counts };
+  result.mutations = engine.report();
   result.notes = [`TCP listener closed ${host.tcp.stats.closedFraming} connections for framing errors`];
   return result;
 }

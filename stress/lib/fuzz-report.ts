@@ -33,7 +33,7 @@ export function fuzzMarkdown(results: readonly FuzzResult[]): string {
   for (const r of results) {
     const top = Object.entries(r.outcomes)
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 12)
+      .slice(0, 24)
       .map(([k, v]) => `${k} ${thousands(v)}`)
       .join(', ');
     parts.push(`- **${r.target}**: ${top}${r.notes ? `. ${r.notes.join('; ')}` : ''}`);

@@ -31,6 +31,19 @@ export interface FuzzResult {
   notes?: string[];
 }
 
+const METHOD_NAMES: Record<number, string> = {
+  1: 'Binding',
+  3: 'Allocate',
+  4: 'Refresh',
+  8: 'CreatePermission',
+  9: 'ChannelBind',
+};
+
+/** "Allocate 401" for an answer counter, whatever the method. */
+export function answerName(method: number, code: number): string {
+  return `${METHOD_NAMES[method] ?? `method 0x${method.toString(16)}`} ${code}`;
+}
+
 /** A running tally a target fills. */
 export class FuzzTally {
   exceptions = 0;
@@ -63,7 +76,7 @@ export async function runFuzz(
   target: string,
   inputs: number,
   tally: FuzzTally,
-  step: (i: number) => number | undefined | Promise<number | undefined>,
+  step: (i: number) => unknown,
   options: { batch?: number; settle?: () => Promise<void> } = {},
 ): Promise<FuzzResult> {
   const uncaught = new UncaughtCounter().install();
@@ -79,7 +92,8 @@ export async function runFuzz(
         await options.settle?.();
         warm = await snapshot();
       }
-      done += (await step(done)) ?? 1;
+      const consumed = await step(done);
+      done += typeof consumed === 'number' ? consumed : 1;
       if (done >= nextYield) {
         nextYield = done + batch;
         await new Promise((resolve) => setImmediate(resolve));

@@ -204,7 +204,15 @@ export class MutationEngine {
     number
   >;
 
+  /** Calls of mutateSigned. */
+  signed = 0;
+
   constructor(readonly rng: Prng) {}
+
+  /** Operator counts, re-signed mutations included. */
+  report(): Record<string, number> {
+    return { ...this.counts, 're-signed attribute edits': this.signed };
+  }
 
   /** 1..maxStack stacked mutations of `input` (never modifies it). */
   mutate(input: Buffer, options: MutateOptions): Buffer {
@@ -333,6 +341,7 @@ export class MutationEngine {
    */
   mutateSigned(seed: Buffer, key: Buffer, corpus: readonly Buffer[]): Buffer {
     const rng = this.rng;
+    this.signed++;
     const all = splitAttributes(seed);
     const integrityAt = all.findIndex((p) => p.type === Attr.MESSAGE_INTEGRITY);
     if (seed.length < HEADER_LENGTH || integrityAt < 0) return this.mutate(seed, { corpus });

@@ -320,9 +320,7 @@ function connectStream(options: TurnSessionOptions, local: string): Promise<net.
     const onError = (error: Error): void => reject(error);
     if (options.transport === 'tls') {
       const socket = tls.connect({
-        host: options.host,
-        port: options.port,
-        localAddress: local,
+        socket: net.connect({ host: options.host, port: options.port, localAddress: local }),
         rejectUnauthorized: false,
         servername: 'localhost',
       });

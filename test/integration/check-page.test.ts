@@ -11,6 +11,7 @@ import { launchChromium } from '../helpers/browser.js';
 import { activeOrders, type GateNode, startGateNode } from '../helpers/gate-node.js';
 import { PORTS } from '../helpers/ports.js';
 import {
+  assertMatchesOpenApi,
   fileTestStore,
   startNode,
   type TestNode,
@@ -114,6 +115,7 @@ describe('the /check page', () => {
     expect(html).not.toMatch(/\son[a-z]+=/);
     const config = await (await fetch(`${gate.url}/check/config.json`)).json();
     expect(config).toEqual({ relayPorts: RELAY_PORTS, measureRoundTrip: true });
+    assertMatchesOpenApi('/check/config.json', 'get', 200, config);
   });
 });
 
