@@ -30,6 +30,17 @@ const schema = z
     TURN_TLS_CERT: z.string().min(1).optional(),
     TURN_TLS_KEY: z.string().min(1).optional(),
     TURN_EXTERNAL_IP: ip.optional(),
+    /** A second TLS listener, typically 443 for networks that only allow HTTPS. */
+    TURN_TLS_ALT_PORT: port.optional(),
+    /** The DNS name in `turns:` URLs (must match the certificate); the external IP by default. */
+    TURN_TLS_HOST: z.string().min(1).max(253).optional(),
+    /** An IPv6 relay address for REQUESTED-ADDRESS-FAMILY and dual-stack allocations. */
+    TURN_RELAY_IP6: ip.optional(),
+    TURN_EXTERNAL_IP6: ip.optional(),
+    TURN_TCP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+    TURN_TCP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+    /** Seconds a TCP/TLS connection may stay silent before it holds an allocation. */
+    TURN_TCP_IDLE_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(30),
     TURN_RELAY_IP: ip.optional(),
     TURN_MIN_PORT: port.default(49152),
     TURN_MAX_PORT: port.default(65535),
@@ -80,6 +91,10 @@ const schema = z
   .refine((c) => (c.TURN_TLS_CERT === undefined) === (c.TURN_TLS_KEY === undefined), {
     message: 'TURN_TLS_CERT and TURN_TLS_KEY must be set together',
     path: ['TURN_TLS_CERT'],
+  })
+  .refine((c) => c.TURN_RELAY_IP6 === undefined || isIP(c.TURN_RELAY_IP6) === 6, {
+    message: 'TURN_RELAY_IP6 must be an IPv6 address',
+    path: ['TURN_RELAY_IP6'],
   })
   .refine((c) => c.TURN_DEFAULT_LIFETIME <= c.TURN_MAX_LIFETIME, {
     message: 'TURN_DEFAULT_LIFETIME must not exceed TURN_MAX_LIFETIME',

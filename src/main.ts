@@ -31,7 +31,7 @@ import { LicenseService } from './licensing/index.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type IcegateMetrics } from './metrics/metrics.js';
 import type { TransportAddress } from './stun/index.js';
-import { startTurnUdp, type TurnUdpServer } from './transport/index.js';
+import { type RelayAddressConfig, type StreamLimits, TurnHost } from './transport/index.js';
 import type { AllocationView } from './turn/index.js';
 import { PeerFilter, resolveServerAddresses } from './turn/peer-filter/index.js';
 import { type UsageAccountant, usageAccountantFor } from './usage/index.js';
@@ -42,14 +42,15 @@ export interface Icegate {
   metrics: IcegateMetrics;
   store: EntitlementStore;
   runtime: EntitlementRuntime;
-  relay: TurnUdpServer;
+  /** The relay: the TURN core (`relay.core`), its listeners and relay sockets. */
+  relay: TurnHost;
   /** The fleet-wide allocation ledger; null without Redis (the quota is per node then). */
   fleetQuota: FleetQuota | null;
   /** Per-tenant usage accounting (issue 6): flushed to the store every minute and at close. */
   usage: UsageAccountant;
   http: Server;
   readiness: Readiness;
-  /** The bound TURN (UDP) and HTTP addresses. */
+  /** The bound TURN (UDP; TCP shares the port) and HTTP addresses. */
   turnAddress(): TransportAddress;
   httpPort(): number;
   /** Stops accepting new allocations and HTTP readiness; resolves when allocations are gone or at the deadline. */
@@ -75,7 +76,7 @@ function formatAddress(a: TransportAddress): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-function relayControl(relay: TurnUdpServer): RelayControl {
+function relayControl(relay: TurnHost): RelayControl {
   const summary = (a: AllocationView): RelayAllocationSummary => {
     const keyId = a.opaque === undefined ? null : (parseCredentialOpaque(a.opaque)?.keyId ?? null);
     return {
@@ -157,11 +158,15 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     onStoreError: () => metrics.storeErrors.inc({ backend: store.kind, operation: 'write' }),
   });
   const observer = new RelayObserver(metrics, logger, usage);
-  const relay = await startTurnUdp({
-    listenIp: config.TURN_LISTEN_IP,
-    port: config.TURN_PORT,
-    relayIp: config.relayIp,
-    externalIp: config.externalIp,
+  const relays: RelayAddressConfig[] = [{ bindIp: config.relayIp, externalIp: config.externalIp }];
+  if (config.TURN_RELAY_IP6 !== undefined) {
+    relays.push({
+      bindIp: config.TURN_RELAY_IP6,
+      externalIp: config.TURN_EXTERNAL_IP6 ?? config.TURN_RELAY_IP6,
+    });
+  }
+  const relay = new TurnHost({
+    relays,
     minPort: config.TURN_MIN_PORT,
     maxPort: config.TURN_MAX_PORT,
     onError: (error) => log.warn('transport error', { code: error.code, error: error.message }),
@@ -183,6 +188,37 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       limits: { defaultLifetime: config.TURN_DEFAULT_LIFETIME, maxLifetime: config.TURN_MAX_LIFETIME },
     },
   });
+  const streamLimits: Partial<StreamLimits> = {
+    maxConnections: config.TURN_TCP_MAX_CONNECTIONS,
+    maxConnectionsPerIp: config.TURN_TCP_MAX_CONNECTIONS_PER_IP,
+    idleTimeoutMs: config.TURN_TCP_IDLE_TIMEOUT * 1000,
+  };
+  const listeners: TurnListener[] = [];
+  let turnAddress: TransportAddress;
+  try {
+    turnAddress = (await relay.listenUdp(config.TURN_LISTEN_IP, config.TURN_PORT)).address;
+    listeners.push({ transport: 'udp', host: config.externalIp, port: turnAddress.port });
+    // TURN over TCP shares the UDP port number (RFC 8656 section 3.1), as clients expect.
+    const tcp = await relay.listenTcp(config.TURN_LISTEN_IP, turnAddress.port, streamLimits);
+    listeners.push({ transport: 'tcp', host: config.externalIp, port: tcp.address.port });
+    if (config.TURN_TLS_CERT !== undefined && config.TURN_TLS_KEY !== undefined) {
+      const tlsOptions = {
+        certFile: config.TURN_TLS_CERT,
+        keyFile: config.TURN_TLS_KEY,
+        limits: streamLimits,
+      };
+      const tlsHost = config.TURN_TLS_HOST ?? config.externalIp;
+      const tls = await relay.listenTls(config.TURN_LISTEN_IP, config.TURN_TLS_PORT, tlsOptions);
+      listeners.push({ transport: 'tls', host: tlsHost, port: tls.address.port });
+      if (config.TURN_TLS_ALT_PORT !== undefined) {
+        const alt = await relay.listenTls(config.TURN_LISTEN_IP, config.TURN_TLS_ALT_PORT, tlsOptions);
+        listeners.push({ transport: 'tls', host: tlsHost, port: alt.address.port });
+      }
+    }
+  } catch (err) {
+    await relay.close();
+    throw err;
+  }
   fleetQuota?.attach(() => relay.core.listAllocations());
   const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
   gaugeSampler.unref();
@@ -195,8 +231,6 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
   });
 
-  const turnAddress = relay.address();
-  const listeners: TurnListener[] = [{ transport: 'udp', host: config.externalIp, port: turnAddress.port }];
   const readiness = new Readiness();
   const trustProxy = trustProxySetting(config.HTTP_TRUST_PROXY);
   const app = createHttpApp({
@@ -211,6 +245,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     ring,
     relay: relayControl(relay),
     listeners,
+    checkPage: { relayPorts: { min: config.TURN_MIN_PORT, max: config.TURN_MAX_PORT } },
     readiness,
     rateLimiter: rateLimiterFor(runtime),
     rateLimits: {
@@ -360,6 +395,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Certificates are also reloaded when their files change; SIGHUP forces it, as operators expect.
+  process.on('SIGHUP', () => void node.relay.reloadCertificates());
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

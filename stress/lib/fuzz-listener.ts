@@ -88,7 +88,16 @@ async function stillRelays(
 ): Promise<string | null> {
   const { username, password } = host.credential('after-fuzz');
   const where = host.address(transport);
-  const session = await TurnSession.open({ host: where.address, port: where.port, transport, username, password });
+  // Retransmissions, as any UDP client does: the fuzzers, on the same IP, spent its unproven-answer budget.
+  const session = await TurnSession.open({
+    host: where.address,
+    port: where.port,
+    transport,
+    username,
+    password,
+    timeoutMs: 4000,
+    retransmits: 7,
+  });
   try {
     const allocated = await session.allocate();
     if (allocated.code !== 200) return `${transport}: Allocate after fuzzing answered ${allocated.code}`;

@@ -397,7 +397,11 @@ export class MutationEngine {
     const trailer: AttributePiece[] = [{ type: Attr.MESSAGE_INTEGRITY, value: Buffer.alloc(INTEGRITY_LENGTH) }];
     if (rng.chance(0.1)) trailer.push({ type: rng.pick(FUZZ_ATTRIBUTE_TYPES), value: rng.bytes(rng.pick([0, 4, 8])) });
     else if (rng.chance(0.8)) trailer.push({ type: Attr.FINGERPRINT, value: Buffer.alloc(4) });
-    return resign(joinAttributes(seed, [...pieces, ...trailer]), key);
+    // A fresh transaction id, mostly: the server answers a repeated one from its cache (RFC 8489
+    // section 6.3.1) without looking at the attributes again.
+    const header = Buffer.from(seed.subarray(0, HEADER_LENGTH));
+    if (rng.chance(0.9)) rng.bytes(12).copy(header, 8);
+    return resign(joinAttributes(header, [...pieces, ...trailer]), key);
   }
 
   /** Edits one attribute's header or value in place (on a copy). */

@@ -6,7 +6,7 @@ import type { PortBlock } from '../../test/helpers/ports.js';
 export const STRESS_PORTS = {
   capture: { peer: 30000, relayMin: 30010, relayMax: 30099 },
   fuzz: { peer: 30100, relayMin: 30110, relayMax: 30199 },
-  /** peer: coturn's listening port; coturn relays 30300-30399. */
+  /** peer: coturn's listening port; coturn relays 30300-30399 (peer + 100..199). */
   peers: { peer: 30200, relayMin: 30210, relayMax: 30299 },
   floods: { peer: 30400, relayMin: 30410, relayMax: 30799 },
   soak: { peer: 30800, relayMin: 30810, relayMax: 31799 },

@@ -37,7 +37,7 @@ export const PORTS = {
   checkPage: { peer: 26680, relayMin: 26700, relayMax: 26799 },
   /** test/integration/security-fuzz.test.ts (issue 7; the live-listener fuzzer's relays) */
   securityFuzz: { peer: 29000, relayMin: 29010, relayMax: 29099 },
-  /** test/integration/security-peers.test.ts (issue 7; peer: coturn's port, coturn relays 29300-29399) */
+  /** test/integration/security-peers.test.ts (issue 7; peer: coturn's port, coturn relays 29200-29299) */
   securityPeers: { peer: 29100, relayMin: 29110, relayMax: 29199 },
   /** test/integration/security-floods.test.ts (issue 7) */
   securityFloods: { peer: 29400, relayMin: 29410, relayMax: 29599 },

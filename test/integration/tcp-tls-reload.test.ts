@@ -48,7 +48,10 @@ describe('TLS certificate reload', () => {
       tls: { certFile: cert.certFile, keyFile: cert.keyFile, pollMs: 1000, settleMs: 100 },
     });
     const port = host.tls!.address.port;
+    // A second TLS listener on the same files (as TURN_TLS_ALT_PORT=443 would be) shares the pair.
+    const alt = await host.host.listenTls('127.0.0.1', 0, { certFile: cert.certFile, keyFile: cert.keyFile });
     expect(await servedFingerprint(port)).toBe(first);
+    expect(await servedFingerprint(alt.address.port)).toBe(first);
 
     const { username, password } = host.credential('acme');
     const open = await StreamTurnClient.open(
@@ -65,6 +68,7 @@ describe('TLS certificate reload', () => {
     const second = await fingerprintOf(cert.certFile);
     expect(second).not.toBe(first);
     await expect.poll(() => servedFingerprint(port), { timeout: 5000, interval: 100 }).toBe(second);
+    expect(await servedFingerprint(alt.address.port)).toBe(second);
     // The connection made with the old certificate carries on.
     expect((await open.binding()).code).toBe(200);
     open.close();

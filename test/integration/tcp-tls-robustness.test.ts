@@ -162,6 +162,34 @@ describe('stream listeners under bad clients', () => {
     }
   });
 
+  it('closes a silent connection once its allocation has expired', async () => {
+    const shortLived = await startTestHost({
+      relayMin: PORTS.tcpTlsRobustness.relayMin + 50,
+      relayMax: PORTS.tcpTlsRobustness.relayMax,
+      limits: { defaultLifetime: 1, maxLifetime: 1 },
+      streamLimits: { idleTimeoutMs: IDLE_MS },
+      tickMs: 100,
+    });
+    const { username, password } = shortLived.credential('acme');
+    const turn = await StreamTurnClient.open(
+      { transport: 'tcp', host: '127.0.0.1', port: shortLived.tcp.address.port },
+      username,
+      password,
+    );
+    try {
+      expect((await turn.allocate()).code).toBe(200);
+      await expect
+        .poll(() => shortLived.record.deleted.map((d) => d.reason), { timeout: 3000 })
+        .toEqual(['expired']);
+      expect(turn.closed).toBe(false);
+      await turn.waitClosed(IDLE_MS * 2 + 1000);
+      expect(shortLived.tcp.stats.closedIdle).toBe(1);
+    } finally {
+      turn.close();
+      await shortLived.close();
+    }
+  });
+
   it('drops relayed data to a client that stops reading, bounding its queue, and serves others', async () => {
     const dropped = host.tcp.stats.droppedToClient;
     const { username, password } = host.credential('acme');

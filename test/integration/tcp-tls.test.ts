@@ -126,7 +126,9 @@ describe('the stream transports', () => {
         expect(frame.readUInt16BE(2)).toBe(7);
         expect(frame.subarray(4, 11).toString()).toBe('abcdefg');
 
-        const created = host.record.created.find((a) => a.relay.port === relay.port)!;
+        const created = host.record.created.findLast(
+          (a) => a.relay.port === relay.port && a.tuple.client.port === turn.socket.localPort,
+        )!;
         expect(created.tuple.transport).toBe(transport);
         turn.close();
         await expect
