@@ -51,7 +51,8 @@ describe('floods', () => {
       id: 'tenants',
       title: 'After authentication: one tenant floods, another relays',
       order: 4,
-      passed: result.victim.lost === 0 && (a['Allocate 486'] ?? 0) > 0 && (a['CreatePermission 508'] ?? 0) > 0,
+      passed:
+        result.victim.lost === 0 && (a['Allocate 486'] ?? 0) > 0 && (a['CreatePermission 508'] ?? 0) > 0,
       markdown: tenantMarkdown(result),
       data: result,
     });

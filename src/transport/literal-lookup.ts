@@ -1,24 +1,21 @@
 import type { LookupOneOptions } from 'node:dns';
-import { isIP } from 'node:net';
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
 
 /**
- * A dgram `lookup` for IP literals only. The relay only ever sends to addresses it decoded from
- * the wire or got from dgram, so there is nothing to resolve; answering synchronously spares
- * dns.lookup's nextTick on every datagram, and a hostname can never trigger a DNS query.
+ * A dgram `lookup` that resolves nothing: the relay only ever sends to addresses it decoded from
+ * the wire or got from dgram, so every destination is already an IP literal. Answering
+ * synchronously spares dns.lookup's nextTick on every datagram, and a hostname can never trigger
+ * a DNS query. The address is not validated here (that was a regular expression per datagram):
+ * libuv parses it with inet_pton before sending, and a send to anything that is not a literal of
+ * the socket's family fails there with EINVAL and is dropped.
  */
 export function literalLookup(
   hostname: string,
-  _options: LookupOneOptions | number,
+  options: LookupOneOptions | number,
   callback: LookupCallback,
 ): void {
-  const family = isIP(hostname);
-  if (family === 0) {
-    const error: NodeJS.ErrnoException = new Error(`not an IP address: ${hostname}`);
-    error.code = 'EINVAL';
-    callback(error, '', 0);
-    return;
-  }
-  callback(null, hostname, family);
+  // dgram passes the socket's family as a number (4 for udp4, 6 for udp6).
+  const family = typeof options === 'number' ? options : options.family;
+  callback(null, hostname, family === 6 || family === 'IPv6' ? 6 : 4);
 }

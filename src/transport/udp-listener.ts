@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import type { TransportAddress } from '../stun/index.js';
 import type { FiveTuple } from '../turn/index.js';
 import { familyOf, socketTypeOf } from './address-family.js';
-import { ClientTuples } from './client-tuples.js';
+import { ClientTuples, MAX_CACHED_TUPLES } from './client-tuples.js';
 import { IGNORE_ERRORS, TransportError, type TransportErrorReporter } from './errors.js';
 import { literalLookup } from './literal-lookup.js';
 import { closeQuietly } from './udp-socket.js';
@@ -27,6 +27,8 @@ export class UdpListener implements ClientLink {
   readonly #tuples: ClientTuples;
   /** Dual-stack `::` socket: IPv4 clients must be addressed as ::ffff:a.b.c.d. */
   readonly #dualStack: boolean;
+  /** On a dual-stack socket, the ::ffff: text of each IPv4 client, made once, not per datagram. */
+  readonly #mapped = new Map<string, string>();
   /** The bound address (the port is known once bound, also when 0 was asked). */
   readonly address: TransportAddress;
 
@@ -98,8 +100,20 @@ export class UdpListener implements ClientLink {
   }
 
   send(client: TransportAddress, data: Buffer | readonly Buffer[]): void {
-    const address = this.#dualStack && client.family === 'IPv4' ? `::ffff:${client.address}` : client.address;
+    const address =
+      this.#dualStack && client.family === 'IPv4' ? this.#mappedAddress(client.address) : client.address;
     this.#socket.send(data, client.port, address);
+  }
+
+  #mappedAddress(ipv4: string): string {
+    let mapped = this.#mapped.get(ipv4);
+    if (mapped === undefined) {
+      // Bounded like the tuple cache: a flood of sources cannot grow it.
+      if (this.#mapped.size >= MAX_CACHED_TUPLES) this.#mapped.clear();
+      mapped = `::ffff:${ipv4}`;
+      this.#mapped.set(ipv4, mapped);
+    }
+    return mapped;
   }
 
   close(): Promise<void> {

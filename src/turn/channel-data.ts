@@ -6,7 +6,6 @@ import {
   paddingFor,
   type TransportAddress,
 } from '../stun/index.js';
-import { channelHeader } from './channel-number.js';
 import type { TurnContext } from './context.js';
 import type { FiveTuple } from './five-tuple.js';
 
@@ -74,7 +73,7 @@ export function relayFromPeer(ctx: TurnContext, relayId: number, from: Transport
   const binding = allocation.channels.liveForPeer(permission, from.port, now);
   const tuple = allocation.tuple;
   if (binding !== undefined) {
-    const header = channelHeader(binding.number, length);
+    const header = binding.headerFor(length);
     ctx.sink.sendToClient(
       tuple,
       tuple.transport === 'udp' ? [header, data] : [header, data, paddingFor(length)],

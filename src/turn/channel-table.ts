@@ -1,8 +1,17 @@
 import type { TransportAddress } from '../stun/index.js';
+import { channelHeader } from './channel-number.js';
 import type { Permission } from './permission-table.js';
 
 /** A channel binding: a channel number bound to one peer transport address, RFC 8656 section 12. */
 export class ChannelBinding {
+  /**
+   * The last ChannelData header made for this channel and the length it carries. A header is
+   * never written again once made (a send dgram could not finish at once keeps a reference to
+   * it), so a flow of equal-sized packets (audio frames) reuses one and allocates nothing.
+   */
+  #header: Buffer | null = null;
+  #headerLength = -1;
+
   constructor(
     readonly number: number,
     readonly peer: TransportAddress,
@@ -11,6 +20,15 @@ export class ChannelBinding {
     /** Milliseconds on the server clock. */
     public expiresAt: number,
   ) {}
+
+  /** The 4-byte ChannelData header (RFC 8656 section 12.4) for a payload of `length` bytes. */
+  headerFor(length: number): Buffer {
+    if (length !== this.#headerLength || this.#header === null) {
+      this.#header = channelHeader(this.number, length);
+      this.#headerLength = length;
+    }
+    return this.#header;
+  }
 }
 
 /** The channel bindings of one allocation, by number (the peer side is indexed by Permission). */

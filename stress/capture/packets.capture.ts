@@ -117,13 +117,19 @@ describe('capturing real clients', () => {
     try {
       const page = await browser.newPage();
       // A string, so the bundler does not rewrite the page's own RTCPeerConnection into werift's.
-      const echoed = await page.evaluate(`(${BROWSER_EXCHANGE})(${JSON.stringify({ url: relay.url, username, credential: password })})`);
+      const echoed = await page.evaluate(
+        `(${BROWSER_EXCHANGE})(${JSON.stringify({ url: relay.url, username, credential: password })})`,
+      );
       expect(echoed).toBe(20);
     } finally {
       await browser.close();
     }
     expect(capture.kinds()).toContain('channel-data');
-    await save('chromium', `headless Chromium (${(await chromiumVersion()) ?? 'unknown version'})`, capture.packets);
+    await save(
+      'chromium',
+      `headless Chromium (${(await chromiumVersion()) ?? 'unknown version'})`,
+      capture.packets,
+    );
   });
 
   it('records werift', async () => {

@@ -5,7 +5,10 @@ import { table, thousands } from './report.js';
 import type { TenantFloodResult } from './tenant-flood.js';
 
 /** Markdown of the unauthenticated flood and the reflection figures. */
-export function preauthMarkdown(floodResult: PreauthFloodResult, reflections: readonly ReflectionResult[]): string {
+export function preauthMarkdown(
+  floodResult: PreauthFloodResult,
+  reflections: readonly ReflectionResult[],
+): string {
   const f = floodResult;
   return [
     `${thousands(f.requests)} unauthenticated Allocates from ${f.sockets} source ports in ${f.seconds} s, the reflection guard off so that every one is answered (${thousands(f.answered)} 401s received):`,
@@ -16,7 +19,12 @@ export function preauthMarkdown(floodResult: PreauthFloodResult, reflections: re
         ['RSS, MB', f.before.rssMb, f.after.rssMb, f.rssGrowthMb],
         ['heap used after gc, MB', f.before.heapUsedMb, f.after.heapUsedMb, f.heapGrowthMb],
         ['open file descriptors', f.fdsBefore, f.fdsAfter, f.fdsAfter - f.fdsBefore],
-        ['active timers (Timeout)', f.before.active['Timeout'] ?? 0, f.after.active['Timeout'] ?? 0, `peak +${f.extraTimersPeak} during the flood`],
+        [
+          'active timers (Timeout)',
+          f.before.active['Timeout'] ?? 0,
+          f.after.active['Timeout'] ?? 0,
+          `peak +${f.extraTimersPeak} during the flood`,
+        ],
         ['allocations', 0, f.allocationsAfter, f.allocationsAfter],
       ],
     ),
@@ -24,7 +32,15 @@ export function preauthMarkdown(floodResult: PreauthFloodResult, reflections: re
     'Reflection: one source floods bare 20-byte requests (the best case for an amplifier) at a fixed rate. icegate answers a source that has not proved its address (no valid NONCE yet) from a per-IP token bucket (burst 32, 16 answers/s by default; a fixed table of 16,384 buckets, no timers) and drops the rest; its unauthenticated errors carry no SOFTWARE.',
     '',
     table(
-      ['server', 'request', 'requests', 'answered', 'answer size, bytes', 'bytes out / bytes in', 'after the burst'],
+      [
+        'server',
+        'request',
+        'requests',
+        'answered',
+        'answer size, bytes',
+        'bytes out / bytes in',
+        'after the burst',
+      ],
       reflections.map((r) => [
         r.server,
         r.method === 'allocate' ? 'Allocate (→ 401)' : 'Binding',

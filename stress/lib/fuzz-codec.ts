@@ -24,7 +24,7 @@ import {
   verifyIntegrity,
   verifyIntegritySha256,
 } from '../../src/stun/index.js';
-import { FuzzTally, type FuzzResult, runFuzz } from './fuzz-result.js';
+import { type FuzzResult, FuzzTally, runFuzz } from './fuzz-result.js';
 import { MutationEngine, Prng } from './mutation.js';
 import { unsignedCorpus } from './seeds.js';
 
@@ -119,7 +119,9 @@ export async function fuzzDecodeMessage(options: CodecFuzzOptions): Promise<Fuzz
       for (const attr of message.attributes) {
         const start = attr.value.byteOffset - input.byteOffset;
         if (start < 20 || start + attr.value.length > input.length) {
-          tally.violation(`attribute 0x${attr.type.toString(16)} outside the message: ${input.toString('hex')}`);
+          tally.violation(
+            `attribute 0x${attr.type.toString(16)} outside the message: ${input.toString('hex')}`,
+          );
         }
       }
       const again = decodeMessage(Buffer.from(input));
@@ -183,7 +185,13 @@ export async function fuzzStreamDeframer(options: CodecFuzzOptions): Promise<Fuz
     const frames: Buffer[] = [];
     const count = 1 + rng.int(8);
     for (let i = 0; i < count; i++) {
-      frames.push(clean ? rng.pick(valid) : rng.chance(0.2) ? rng.bytes(rng.int(64)) : engine.mutate(rng.pick(corpus), { corpus }));
+      frames.push(
+        clean
+          ? rng.pick(valid)
+          : rng.chance(0.2)
+            ? rng.bytes(rng.int(64))
+            : engine.mutate(rng.pick(corpus), { corpus }),
+      );
     }
     const stream = Buffer.concat(frames);
     const deframer = new StreamDeframer({ maxBufferedBytes: rng.chance(0.5) ? 2048 : MAX_STREAM_FRAME });
@@ -197,7 +205,8 @@ export async function fuzzStreamDeframer(options: CodecFuzzOptions): Promise<Fuz
         offset += size;
         pushed++;
         for (const frame of deframer.push(chunk)) out.push(Buffer.from(frame.data));
-        if (deframer.bufferedBytes > MAX_STREAM_FRAME) tally.violation(`holds ${deframer.bufferedBytes} bytes`);
+        if (deframer.bufferedBytes > MAX_STREAM_FRAME)
+          tally.violation(`holds ${deframer.bufferedBytes} bytes`);
         if (deframer.error !== null) break;
       }
       tally.outcome(deframer.error === null ? 'stream-ok' : deframer.error.code);

@@ -15,7 +15,7 @@ import {
   TurnServer,
 } from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
-import { answerName, FuzzTally, type FuzzResult, runFuzz } from './fuzz-result.js';
+import { answerName, type FuzzResult, FuzzTally, runFuzz } from './fuzz-result.js';
 import { MutationEngine, Prng } from './mutation.js';
 import { generatedSeeds, unsignedCorpus } from './seeds.js';
 
@@ -134,7 +134,12 @@ export async function fuzzTurnCore(options: CoreFuzzOptions): Promise<FuzzResult
       { family: 'IPv4', address: `203.0.113.${1 + (i % 4)}`, port: 40000 + i },
       SERVER,
     );
-    clients.push({ tuple, username: minted.username, key: longTermKey(minted.username, REALM, minted.password), signed: [] });
+    clients.push({
+      tuple,
+      username: minted.username,
+      key: longTermKey(minted.username, REALM, minted.password),
+      signed: [],
+    });
   }
   const resignSeeds = (): void => {
     for (const client of clients) {
@@ -177,7 +182,9 @@ export async function fuzzTurnCore(options: CoreFuzzOptions): Promise<FuzzResult
     } else if (roll < 93) {
       input = rng.pick(client.signed);
     } else {
-      const data = rng.chance(0.5) ? rng.bytes(rng.int(200)) : engine.mutate(rng.pick(unsigned), { corpus: unsigned });
+      const data = rng.chance(0.5)
+        ? rng.bytes(rng.int(200))
+        : engine.mutate(rng.pick(unsigned), { corpus: unsigned });
       const open = [...sink.open];
       const relayId = open.length > 0 && rng.chance(0.8) ? rng.pick(open) : 1_000_000 + rng.int(10);
       try {

@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import { encodeChannelData, type TransportAddress } from '../../src/stun/index.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
 import { makeTestCertificate } from '../../test/helpers/tls-cert.js';
-import { answerName, FuzzTally, type FuzzResult, runFuzz } from './fuzz-result.js';
+import { answerName, type FuzzResult, FuzzTally, runFuzz } from './fuzz-result.js';
 import { fixStunLength, MutationEngine, Prng } from './mutation.js';
 import { sleep } from './resources.js';
 import { type SecurityHost, startSecurityHost } from './security-host.js';
@@ -33,10 +33,20 @@ interface Fuzzer {
 }
 
 /** Opens a session that allocates, permits `peer` and binds a channel to it. */
-async function fuzzer(host: SecurityHost, transport: SessionTransport, peer: TransportAddress): Promise<Fuzzer> {
+async function fuzzer(
+  host: SecurityHost,
+  transport: SessionTransport,
+  peer: TransportAddress,
+): Promise<Fuzzer> {
   const { username, password } = host.credential('fuzz');
   const where = host.address(transport);
-  const session = await TurnSession.open({ host: where.address, port: where.port, transport, username, password });
+  const session = await TurnSession.open({
+    host: where.address,
+    port: where.port,
+    transport,
+    username,
+    password,
+  });
   const allocated = await session.allocate();
   const relay = relayedAddressOf(allocated);
   if (allocated.code !== 200 || relay === null) throw new Error(`fuzzer allocate: ${allocated.code}`);
@@ -66,7 +76,11 @@ function streamInput(engine: MutationEngine, f: Fuzzer, unsigned: readonly Buffe
   const roll = rng.int(300);
   if (roll === 0) return rng.bytes(1 + rng.int(64));
   if (roll < 40) {
-    return encodeChannelData(rng.chance(0.9) ? CHANNEL : 0x4000 + rng.int(0x1000), rng.bytes(rng.int(200)), true);
+    return encodeChannelData(
+      rng.chance(0.9) ? CHANNEL : 0x4000 + rng.int(0x1000),
+      rng.bytes(rng.int(200)),
+      true,
+    );
   }
   let frame: Buffer;
   if (roll < 170) frame = engine.mutateSigned(rng.pick(f.signed), f.key, f.signed);
@@ -102,7 +116,11 @@ async function stillRelays(
     const allocated = await session.allocate();
     if (allocated.code !== 200) return `${transport}: Allocate after fuzzing answered ${allocated.code}`;
     const address = peer.address();
-    const bound = await session.channelBind(0x4123, { family: 'IPv4', address: address.address, port: address.port });
+    const bound = await session.channelBind(0x4123, {
+      family: 'IPv4',
+      address: address.address,
+      port: address.port,
+    });
     if (bound.code !== 200) return `${transport}: ChannelBind after fuzzing answered ${bound.code}`;
     const before = received();
     session.channelData(0x4123, Buffer.from('still relaying'));
@@ -125,7 +143,8 @@ async function peerSocket(): Promise<{ socket: dgram.Socket; received: () => num
 
 function handlerErrors(host: SecurityHost, tally: FuzzTally): void {
   for (const error of host.counters.errors) {
-    if (error.code === 'ICEGATE_TRANSPORT_HANDLER_ERROR') tally.exception(error.cause ?? error, Buffer.alloc(0));
+    if (error.code === 'ICEGATE_TRANSPORT_HANDLER_ERROR')
+      tally.exception(error.cause ?? error, Buffer.alloc(0));
     else tally.outcome(`transport error ${error.code}`);
   }
 }
@@ -158,11 +177,14 @@ export async function fuzzUdpListener(options: ListenerFuzzOptions): Promise<Fuz
       options.inputs,
       tally,
       async () => {
-        if (Date.now() > deadline) throw new Error(`UDP fuzz deadline: ${delivered() - base} inputs delivered`);
+        if (Date.now() > deadline)
+          throw new Error(`UDP fuzz deadline: ${delivered() - base} inputs delivered`);
         for (let n = 0; n < 64; n++) {
           const f = rng.pick(fuzzers);
           if (rng.int(100) < 8) {
-            const data = rng.chance(0.5) ? rng.bytes(1 + rng.int(300)) : engine.mutate(rng.pick(unsigned), { corpus: unsigned });
+            const data = rng.chance(0.5)
+              ? rng.bytes(1 + rng.int(300))
+              : engine.mutate(rng.pick(unsigned), { corpus: unsigned });
             peer.socket.send(data, f.relay.port, f.relay.address);
           } else {
             f.session.sendRaw(clientInput(engine, f, unsigned));
@@ -188,7 +210,10 @@ export async function fuzzUdpListener(options: ListenerFuzzOptions): Promise<Fuz
       { batch: 1 },
     );
     result.outcomes['datagrams not delivered (closed relay ports, kernel drops)'] = unaccounted;
-    result.outcomes['answered bytes received by fuzzing clients'] = fuzzers.reduce((n, f) => n + f.session.bytesIn, 0);
+    result.outcomes['answered bytes received by fuzzing clients'] = fuzzers.reduce(
+      (n, f) => n + f.session.bytesIn,
+      0,
+    );
     for (const [reason, n] of host.counters.drops) result.outcomes[`drop ${reason}`] = n;
     for (const [key, n] of host.counters.answers) {
       const [method, code] = key.split('/').map(Number);

@@ -21,7 +21,16 @@ export function fuzzMarkdown(results: readonly FuzzResult[]): string {
   ]);
   const parts = [
     table(
-      ['target', 'inputs', 'exceptions', 'uncaught', 'invariant violations', 'inputs/s', 'heap MB (warm → end)', 'RSS MB'],
+      [
+        'target',
+        'inputs',
+        'exceptions',
+        'uncaught',
+        'invariant violations',
+        'inputs/s',
+        'heap MB (warm → end)',
+        'RSS MB',
+      ],
       rows,
     ),
     '',

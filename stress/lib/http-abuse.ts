@@ -119,7 +119,8 @@ function parse(text: string): { status: number; json: boolean; error: string | n
   let error: string | null = null;
   if (json && headEnd >= 0) {
     let body = text.slice(headEnd + 4);
-    if (/transfer-encoding: chunked/i.test(head)) body = body.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '');
+    if (/transfer-encoding: chunked/i.test(head))
+      body = body.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '');
     try {
       error = (JSON.parse(body) as { error?: string }).error ?? null;
     } catch {
@@ -205,7 +206,10 @@ export async function httpAbuse(options: {
     `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${Object.entries(headers)
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join('')}\r\n`;
-  const post = (body: string | Buffer, headers: Record<string, string | number> = {}): (string | Buffer)[] => [
+  const post = (
+    body: string | Buffer,
+    headers: Record<string, string | number> = {},
+  ): (string | Buffer)[] => [
     head('POST', '/v1/ice-servers', {
       Authorization: `Bearer ${token}`,
       'Content-Type': 'application/json',
@@ -226,46 +230,128 @@ export async function httpAbuse(options: {
     const r = { ...parsed, closed: answer.closed };
     outcomes.push({ name, expected, ...r, ms: answer.ms, ok: answer.closed && accept(r) });
   };
-  const jsonError = (status: number, code: string) => (r: { status: number; json: boolean; error: string | null }) =>
-    r.status === status && r.json && r.error === code;
+  const jsonError =
+    (status: number, code: string) => (r: { status: number; json: boolean; error: string | null }) =>
+      r.status === status && r.json && r.error === code;
   const nodeRefusal = (status: number) => (r: { status: number }) => r.status === status || r.status === 0;
 
   const big = Buffer.alloc(1024 * 1024, 0x20);
   const cases: [string, string, (string | Buffer)[], Parameters<typeof check>[3]][] = [
     ['control: a valid request', '200 JSON', post('{"ttl":600}'), (r) => r.status === 200 && r.json],
     ['malformed JSON', '400 invalid_request', post('{"ttl": 60,'), jsonError(400, 'invalid_request')],
-    ['JSON with NUL and invalid UTF-8', '400 invalid_request', post(Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x7d])), jsonError(400, 'invalid_request')],
-    ['JSON array instead of an object', '400 invalid_request', post('[1,2,3]'), jsonError(400, 'invalid_request')],
-    ['JSON nested 5,000 deep', '400 invalid_request', post(`{"ttl":${'['.repeat(5000)}${']'.repeat(5000)}}`), jsonError(400, 'invalid_request')],
-    ['ttl of the wrong type', '400 invalid_request', post('{"ttl":"forever"}'), jsonError(400, 'invalid_request')],
-    ['1 MiB body (limit 16 KiB)', '413 payload_too_large or closed', post(big), (r) => jsonError(413, 'payload_too_large')(r) || r.status === 0],
+    [
+      'JSON with NUL and invalid UTF-8',
+      '400 invalid_request',
+      post(Buffer.from([0x7b, 0x00, 0xff, 0xfe, 0x7d])),
+      jsonError(400, 'invalid_request'),
+    ],
+    [
+      'JSON array instead of an object',
+      '400 invalid_request',
+      post('[1,2,3]'),
+      jsonError(400, 'invalid_request'),
+    ],
+    [
+      'JSON nested 5,000 deep',
+      '400 invalid_request',
+      post(`{"ttl":${'['.repeat(5000)}${']'.repeat(5000)}}`),
+      jsonError(400, 'invalid_request'),
+    ],
+    [
+      'ttl of the wrong type',
+      '400 invalid_request',
+      post('{"ttl":"forever"}'),
+      jsonError(400, 'invalid_request'),
+    ],
+    [
+      '1 MiB body (limit 16 KiB)',
+      '413 payload_too_large or closed',
+      post(big),
+      (r) => jsonError(413, 'payload_too_large')(r) || r.status === 0,
+    ],
     [
       '1 MiB chunked body',
       '413 payload_too_large or closed',
       [
-        head('POST', '/v1/ice-servers', { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }),
+        head('POST', '/v1/ice-servers', {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          'Transfer-Encoding': 'chunked',
+        }),
         `${big.length.toString(16)}\r\n`,
         big,
         '\r\n0\r\n\r\n',
       ],
       (r) => jsonError(413, 'payload_too_large')(r) || r.status === 0,
     ],
-    ['Content-Type text/plain', '415 unsupported_media_type', post('{"ttl":60}', { 'Content-Type': 'text/plain' }), jsonError(415, 'unsupported_media_type')],
-    ['Content-Type form-urlencoded', '415 unsupported_media_type', post('ttl=60', { 'Content-Type': 'application/x-www-form-urlencoded' }), jsonError(415, 'unsupported_media_type')],
-    ['JSON in an unsupported charset', '415 unsupported_media_type', post('{"ttl":60}', { 'Content-Type': 'application/json; charset=iso-8859-1' }), jsonError(415, 'unsupported_media_type')],
-    ['Content-Encoding gzip with garbage', '400 invalid_request', post('not gzip at all', { 'Content-Encoding': 'gzip' }), jsonError(400, 'invalid_request')],
-    ['gzip bomb: 16 MiB of zeros in a 16 KiB body', '413 payload_too_large', post(gzipSync(Buffer.alloc(16 * 1024 * 1024)), { 'Content-Encoding': 'gzip' }), jsonError(413, 'payload_too_large')],
-    ['Content-Encoding unknown', '415 JSON', post('{"ttl":60}', { 'Content-Encoding': 'zstd-weird' }), (r) => r.status === 415 && r.json],
-    ['no Authorization', '401 invalid_token', [head('POST', '/v1/ice-servers', { 'Content-Length': 0 })], jsonError(401, 'invalid_token')],
-    ['8 KiB garbage bearer token', '401 invalid_token', post('{}', { Authorization: `Bearer ${'x'.repeat(8192)}` }), jsonError(401, 'invalid_token')],
-    ['one 64 KiB header', '431 from Node, closed', [head('GET', '/healthz', { 'X-Junk': 'a'.repeat(64 * 1024) })], nodeRefusal(431)],
+    [
+      'Content-Type text/plain',
+      '415 unsupported_media_type',
+      post('{"ttl":60}', { 'Content-Type': 'text/plain' }),
+      jsonError(415, 'unsupported_media_type'),
+    ],
+    [
+      'Content-Type form-urlencoded',
+      '415 unsupported_media_type',
+      post('ttl=60', { 'Content-Type': 'application/x-www-form-urlencoded' }),
+      jsonError(415, 'unsupported_media_type'),
+    ],
+    [
+      'JSON in an unsupported charset',
+      '415 unsupported_media_type',
+      post('{"ttl":60}', { 'Content-Type': 'application/json; charset=iso-8859-1' }),
+      jsonError(415, 'unsupported_media_type'),
+    ],
+    [
+      'Content-Encoding gzip with garbage',
+      '400 invalid_request',
+      post('not gzip at all', { 'Content-Encoding': 'gzip' }),
+      jsonError(400, 'invalid_request'),
+    ],
+    [
+      'gzip bomb: 16 MiB of zeros in a 16 KiB body',
+      '413 payload_too_large',
+      post(gzipSync(Buffer.alloc(16 * 1024 * 1024)), { 'Content-Encoding': 'gzip' }),
+      jsonError(413, 'payload_too_large'),
+    ],
+    [
+      'Content-Encoding unknown',
+      '415 JSON',
+      post('{"ttl":60}', { 'Content-Encoding': 'zstd-weird' }),
+      (r) => r.status === 415 && r.json,
+    ],
+    [
+      'no Authorization',
+      '401 invalid_token',
+      [head('POST', '/v1/ice-servers', { 'Content-Length': 0 })],
+      jsonError(401, 'invalid_token'),
+    ],
+    [
+      '8 KiB garbage bearer token',
+      '401 invalid_token',
+      post('{}', { Authorization: `Bearer ${'x'.repeat(8192)}` }),
+      jsonError(401, 'invalid_token'),
+    ],
+    [
+      'one 64 KiB header',
+      '431 from Node, closed',
+      [head('GET', '/healthz', { 'X-Junk': 'a'.repeat(64 * 1024) })],
+      nodeRefusal(431),
+    ],
     [
       '3,000 headers',
       '431 from Node, closed',
-      [`GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3000 }, (_, i) => `X-H${i}: v\r\n`).join('')}\r\n`],
+      [
+        `GET /healthz HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3000 }, (_, i) => `X-H${i}: v\r\n`).join('')}\r\n`,
+      ],
       nodeRefusal(431),
     ],
-    ['a 32 KiB URL', '431 from Node, closed', [head('GET', `/v1/turn-credentials?service=turn&x=${'a'.repeat(32 * 1024)}`, {})], nodeRefusal(431)],
+    [
+      'a 32 KiB URL',
+      '431 from Node, closed',
+      [head('GET', `/v1/turn-credentials?service=turn&x=${'a'.repeat(32 * 1024)}`, {})],
+      nodeRefusal(431),
+    ],
     [
       'Content-Length and Transfer-Encoding together (smuggling)',
       '400 from Node, closed',
@@ -274,10 +360,30 @@ export async function httpAbuse(options: {
       ],
       nodeRefusal(400),
     ],
-    ['two Content-Length headers', '400 from Node, closed', [`POST /v1/ice-servers HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}`], nodeRefusal(400)],
-    ['garbage request line', '400 from Node, closed', ['\x16\x03\x01\x02\x00 hello\r\n\r\n'], nodeRefusal(400)],
-    ['unknown method', '400 from Node or 404 JSON', [head('BREW', '/v1/ice-servers', {})], (r) => r.status === 400 || r.status === 0 || (r.status === 404 && r.json)],
-    ['unknown path', '404 not_found', [head('GET', '/v1/../../etc/passwd', {})], (r) => r.status === 404 || r.status === 400],
+    [
+      'two Content-Length headers',
+      '400 from Node, closed',
+      [`POST /v1/ice-servers HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}`],
+      nodeRefusal(400),
+    ],
+    [
+      'garbage request line',
+      '400 from Node, closed',
+      ['\x16\x03\x01\x02\x00 hello\r\n\r\n'],
+      nodeRefusal(400),
+    ],
+    [
+      'unknown method',
+      '400 from Node or 404 JSON',
+      [head('BREW', '/v1/ice-servers', {})],
+      (r) => r.status === 400 || r.status === 0 || (r.status === 404 && r.json),
+    ],
+    [
+      'unknown path',
+      '404 not_found',
+      [head('GET', '/v1/../../etc/passwd', {})],
+      (r) => r.status === 404 || r.status === 400,
+    ],
   ];
   try {
     for (const [name, expected, parts, accept] of cases) await check(name, expected, parts, accept);
@@ -286,7 +392,14 @@ export async function httpAbuse(options: {
     await check(
       'slow body (1 byte per 500 ms)',
       '408 or closed by requestTimeout',
-      [head('POST', '/v1/ice-servers', { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Length': 200 }), ...Array.from({ length: 200 }, () => ' ')],
+      [
+        head('POST', '/v1/ice-servers', {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          'Content-Length': 200,
+        }),
+        ...Array.from({ length: 200 }, () => ' '),
+      ],
       (r) => r.status === 408 || r.status === 0,
       { gapMs: 500, timeoutMs: settings.requestTimeout + 3 * settings.connectionsCheckingInterval + 5_000 },
     );
@@ -296,7 +409,9 @@ export async function httpAbuse(options: {
       port,
       [
         Array.from({ length: options.pipelined }, (_, i) =>
-          i === options.pipelined - 1 ? 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' : 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n',
+          i === options.pipelined - 1
+            ? 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+            : 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n',
         ).join(''),
       ],
       { timeoutMs: 20_000 },
@@ -307,10 +422,17 @@ export async function httpAbuse(options: {
     const slowStarted = Date.now();
     const slow = await Promise.all(
       Array.from({ length: options.slowClients }, () =>
-        raw(port, [...'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '.split(''), ...Array.from({ length: 400 }, () => 'a')], {
-          gapMs: 250,
-          timeoutMs: settings.headersTimeout + 3 * settings.connectionsCheckingInterval + 5_000,
-        }),
+        raw(
+          port,
+          [
+            ...'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '.split(''),
+            ...Array.from({ length: 400 }, () => 'a'),
+          ],
+          {
+            gapMs: 250,
+            timeoutMs: settings.headersTimeout + 3 * settings.connectionsCheckingInterval + 5_000,
+          },
+        ),
       ),
     );
     const closedByServer = slow.filter((s) => s.closed).length;

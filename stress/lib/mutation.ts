@@ -349,7 +349,9 @@ export class MutationEngine {
     const editable = (): number[] => {
       const spare = rng.chance(0.85);
       return pieces
-        .map((p, i) => (spare && (p.type === Attr.USERNAME || p.type === Attr.REALM || p.type === Attr.NONCE) ? -1 : i))
+        .map((p, i) =>
+          spare && (p.type === Attr.USERNAME || p.type === Attr.REALM || p.type === Attr.NONCE) ? -1 : i,
+        )
         .filter((i) => i >= 0);
     };
     const edits = 1 + rng.int(2);
@@ -365,7 +367,8 @@ export class MutationEngine {
           }
           break;
         case 1:
-          if (piece !== null && piece.value.length > 0) piece.value[rng.int(piece.value.length)] = rng.pick(INTERESTING_8);
+          if (piece !== null && piece.value.length > 0)
+            piece.value[rng.int(piece.value.length)] = rng.pick(INTERESTING_8);
           break;
         case 2:
           if (piece !== null) piece.value = piece.value.subarray(0, rng.int(piece.value.length + 1));
@@ -378,12 +381,19 @@ export class MutationEngine {
           break;
         case 5: {
           const donor = splitAttributes(rng.pick(corpus)).filter((p) => p.type !== Attr.MESSAGE_INTEGRITY);
-          const extra = donor.length > 0 ? rng.pick(donor) : { type: rng.pick(FUZZ_ATTRIBUTE_TYPES), value: rng.bytes(8) };
+          const extra =
+            donor.length > 0
+              ? rng.pick(donor)
+              : { type: rng.pick(FUZZ_ATTRIBUTE_TYPES), value: rng.bytes(8) };
           pieces.splice(rng.int(pieces.length + 1), 0, { type: extra.type, value: Buffer.from(extra.value) });
           break;
         }
         case 6:
-          if (piece !== null) pieces.splice(rng.int(pieces.length + 1), 0, { type: piece.type, value: Buffer.from(piece.value) });
+          if (piece !== null)
+            pieces.splice(rng.int(pieces.length + 1), 0, {
+              type: piece.type,
+              value: Buffer.from(piece.value),
+            });
           break;
         case 7:
           if (at >= 0) pieces.splice(at, 1);
@@ -394,8 +404,11 @@ export class MutationEngine {
         }
       }
     }
-    const trailer: AttributePiece[] = [{ type: Attr.MESSAGE_INTEGRITY, value: Buffer.alloc(INTEGRITY_LENGTH) }];
-    if (rng.chance(0.1)) trailer.push({ type: rng.pick(FUZZ_ATTRIBUTE_TYPES), value: rng.bytes(rng.pick([0, 4, 8])) });
+    const trailer: AttributePiece[] = [
+      { type: Attr.MESSAGE_INTEGRITY, value: Buffer.alloc(INTEGRITY_LENGTH) },
+    ];
+    if (rng.chance(0.1))
+      trailer.push({ type: rng.pick(FUZZ_ATTRIBUTE_TYPES), value: rng.bytes(rng.pick([0, 4, 8])) });
     else if (rng.chance(0.8)) trailer.push({ type: Attr.FINGERPRINT, value: Buffer.alloc(4) });
     // A fresh transaction id, mostly: the server answers a repeated one from its cache (RFC 8489
     // section 6.3.1) without looking at the attributes again.

@@ -68,7 +68,9 @@ export async function peerFilterSuite(options: PeerSuiteOptions): Promise<PeerSu
         secret,
         extra: ['--allowed-peer-ip=127.0.0.2'],
       });
-      coturnCommand = server.args.map((a) => (a.startsWith('--static-auth-secret=') ? '--static-auth-secret=…' : a)).join(' ');
+      coturnCommand = server.args
+        .map((a) => (a.startsWith('--static-auth-secret=') ? '--static-auth-secret=…' : a))
+        .join(' ');
       try {
         const { mintCredential, SecretRing } = await import('../../src/auth/index.js');
         const ring = new SecretRing([secret]);
@@ -121,7 +123,13 @@ export function peerMarkdown(
   const headers = ['destination', 'encoding', 'icegate UDP', 'icegate TCP', 'icegate TLS'];
   if (coturn !== null) headers.push('coturn 4.6.1 UDP');
   const rows = PEER_CASES.map((c, i) => {
-    const row = [c.target, `\`${c.address}\` (${c.encoding})`, cell(icegate.udp?.[i]), cell(icegate.tcp?.[i]), cell(icegate.tls?.[i])];
+    const row = [
+      c.target,
+      `\`${c.address}\` (${c.encoding})`,
+      cell(icegate.udp?.[i]),
+      cell(icegate.tcp?.[i]),
+      cell(icegate.tls?.[i]),
+    ];
     if (coturn !== null) row.push(cell(coturn[i]));
     return row;
   });
@@ -131,7 +139,9 @@ export function peerMarkdown(
     '',
     table(headers, rows),
     '',
-    `icegate bypasses: UDP ${count(icegate.udp)}, TCP ${count(icegate.tcp)}, TLS ${count(icegate.tls)}; packets icegate handed to a relay socket for a denied destination: ${Object.values(icegate)
+    `icegate bypasses: UDP ${count(icegate.udp)}, TCP ${count(icegate.tcp)}, TLS ${count(icegate.tls)}; packets icegate handed to a relay socket for a denied destination: ${Object.values(
+      icegate,
+    )
       .flat()
       .filter((o) => o.case.control !== true)
       .reduce((n, o) => n + (o.relayed ?? 0), 0)}.`,

@@ -34,39 +34,112 @@ function teredo(server: number[], client: number[]): string {
 
 /** The destinations: IPv4 ones through an IPv4 relay, IPv6 and embedded-IPv4 ones through an IPv6 relay. */
 export const PEER_CASES: readonly PeerCase[] = [
-  { target: 'allowed control (TURN_ALLOWED_PEERS=127.0.0.2/32)', encoding: 'IPv4', family: 'IPv4', address: '127.0.0.2', port: 'control', control: true },
+  {
+    target: 'allowed control (TURN_ALLOWED_PEERS=127.0.0.2/32)',
+    encoding: 'IPv4',
+    family: 'IPv4',
+    address: '127.0.0.2',
+    port: 'control',
+    control: true,
+  },
   { target: 'loopback', encoding: 'IPv4', family: 'IPv4', address: '127.0.0.1', port: 'sink4' },
   { target: 'loopback', encoding: 'IPv4 (127/8)', family: 'IPv4', address: '127.1.2.3', port: 'sink4' },
   { target: 'this host', encoding: 'IPv4 unspecified', family: 'IPv4', address: '0.0.0.0', port: 'sink4' },
   { target: '"this network"', encoding: 'IPv4 0/8', family: 'IPv4', address: '0.1.2.3', port: 'sink4' },
   { target: 'server listen address', encoding: 'IPv4', family: 'IPv4', address: '127.0.0.1', port: 'listen' },
-  { target: 'server relay address', encoding: 'IPv4', family: 'IPv4', address: '127.0.0.1', port: 'own-relay' },
-  { target: 'broadcast', encoding: 'IPv4 limited broadcast', family: 'IPv4', address: '255.255.255.255', port: 'sink4' },
+  {
+    target: 'server relay address',
+    encoding: 'IPv4',
+    family: 'IPv4',
+    address: '127.0.0.1',
+    port: 'own-relay',
+  },
+  {
+    target: 'broadcast',
+    encoding: 'IPv4 limited broadcast',
+    family: 'IPv4',
+    address: '255.255.255.255',
+    port: 'sink4',
+  },
   { target: 'multicast', encoding: 'IPv4 multicast', family: 'IPv4', address: '224.0.0.1', port: 'sink4' },
-  { target: 'multicast', encoding: 'IPv4 multicast (SSDP)', family: 'IPv4', address: '239.255.255.250', port: 'sink4' },
+  {
+    target: 'multicast',
+    encoding: 'IPv4 multicast (SSDP)',
+    family: 'IPv4',
+    address: '239.255.255.250',
+    port: 'sink4',
+  },
   { target: 'private', encoding: 'IPv4', family: 'IPv4', address: '10.0.0.1', port: 'sink4' },
   { target: 'private', encoding: 'IPv4', family: 'IPv4', address: '172.16.0.1', port: 'sink4' },
   { target: 'private', encoding: 'IPv4', family: 'IPv4', address: '192.168.1.1', port: 'sink4' },
   { target: 'CGNAT', encoding: 'IPv4', family: 'IPv4', address: '100.64.0.1', port: 'sink4' },
-  { target: 'cloud metadata', encoding: 'IPv4 link-local', family: 'IPv4', address: '169.254.169.254', port: 'sink4' },
+  {
+    target: 'cloud metadata',
+    encoding: 'IPv4 link-local',
+    family: 'IPv4',
+    address: '169.254.169.254',
+    port: 'sink4',
+  },
   { target: 'loopback', encoding: 'IPv6', family: 'IPv6', address: '::1', port: 'sink6' },
   { target: 'this host', encoding: 'IPv6 unspecified', family: 'IPv6', address: '::', port: 'sink6' },
   { target: 'loopback', encoding: 'IPv4-mapped', family: 'IPv6', address: '::ffff:127.0.0.1', port: 'sink4' },
   { target: 'loopback', encoding: 'IPv4-compatible', family: 'IPv6', address: '::127.0.0.1', port: 'sink4' },
-  { target: 'loopback', encoding: 'IPv4-translated (SIIT)', family: 'IPv6', address: '::ffff:0:7f00:1', port: 'sink4' },
+  {
+    target: 'loopback',
+    encoding: 'IPv4-translated (SIIT)',
+    family: 'IPv6',
+    address: '::ffff:0:7f00:1',
+    port: 'sink4',
+  },
   { target: 'loopback', encoding: '6to4', family: 'IPv6', address: '2002:7f00:1::1', port: 'sink4' },
   { target: 'loopback', encoding: 'NAT64', family: 'IPv6', address: '64:ff9b::7f00:1', port: 'sink4' },
-  { target: 'loopback', encoding: 'Teredo, client 127.0.0.1', family: 'IPv6', address: teredo([192, 0, 2, 9], [127, 0, 0, 1]), port: 'sink4' },
-  { target: 'cloud metadata', encoding: 'IPv4-mapped', family: 'IPv6', address: '::ffff:169.254.169.254', port: 'sink4' },
-  { target: 'cloud metadata', encoding: 'NAT64', family: 'IPv6', address: '64:ff9b::a9fe:a9fe', port: 'sink4' },
+  {
+    target: 'loopback',
+    encoding: 'Teredo, client 127.0.0.1',
+    family: 'IPv6',
+    address: teredo([192, 0, 2, 9], [127, 0, 0, 1]),
+    port: 'sink4',
+  },
+  {
+    target: 'cloud metadata',
+    encoding: 'IPv4-mapped',
+    family: 'IPv6',
+    address: '::ffff:169.254.169.254',
+    port: 'sink4',
+  },
+  {
+    target: 'cloud metadata',
+    encoding: 'NAT64',
+    family: 'IPv6',
+    address: '64:ff9b::a9fe:a9fe',
+    port: 'sink4',
+  },
   { target: 'cloud metadata', encoding: '6to4', family: 'IPv6', address: '2002:a9fe:a9fe::1', port: 'sink4' },
   { target: 'private', encoding: 'IPv4-mapped', family: 'IPv6', address: '::ffff:10.0.0.1', port: 'sink4' },
-  { target: 'private', encoding: 'Teredo, client 192.168.1.1', family: 'IPv6', address: teredo([192, 0, 2, 9], [192, 168, 1, 1]), port: 'sink4' },
+  {
+    target: 'private',
+    encoding: 'Teredo, client 192.168.1.1',
+    family: 'IPv6',
+    address: teredo([192, 0, 2, 9], [192, 168, 1, 1]),
+    port: 'sink4',
+  },
   { target: 'server relay address', encoding: 'IPv6', family: 'IPv6', address: '::1', port: 'own-relay' },
   { target: 'multicast', encoding: 'IPv6 multicast', family: 'IPv6', address: 'ff02::1', port: 'sink4' },
   { target: 'link-local', encoding: 'IPv6', family: 'IPv6', address: 'fe80::1', port: 'sink4' },
-  { target: 'unique local', encoding: 'IPv6 (this host\'s eth0)', family: 'IPv6', address: 'fd00::2', port: 'sink4' },
-  { target: 'link-local', encoding: 'ISATAP, 127.0.0.1', family: 'IPv6', address: 'fe80::5efe:7f00:1', port: 'sink4' },
+  {
+    target: 'unique local',
+    encoding: "IPv6 (this host's eth0)",
+    family: 'IPv6',
+    address: 'fd00::2',
+    port: 'sink4',
+  },
+  {
+    target: 'link-local',
+    encoding: 'ISATAP, 127.0.0.1',
+    family: 'IPv6',
+    address: 'fe80::5efe:7f00:1',
+    port: 'sink4',
+  },
 ];
 
 /** What one method did for one destination. */
@@ -142,12 +215,20 @@ export async function runPeerTable(
   try {
     for (const family of ['IPv4', 'IPv6'] as const) {
       const { username, password } = target.credential();
-      const session = await TurnSession.open({ host: where.address, port: where.port, transport, username, password });
+      const session = await TurnSession.open({
+        host: where.address,
+        port: where.port,
+        transport,
+        username,
+        password,
+      });
       const allocated = await session.allocate(family);
       const relay = relayedAddressOf(allocated);
       if (allocated.code !== 200 || relay === null) {
         await session.close();
-        throw new Error(`${target.name} ${transport}: ${family} Allocate answered ${allocated.code} ${allocated.reason}`);
+        throw new Error(
+          `${target.name} ${transport}: ${family} Allocate answered ${allocated.code} ${allocated.reason}`,
+        );
       }
       sessions.set(family, { session, relay });
     }
@@ -180,7 +261,16 @@ export async function runPeerTable(
         : c.control === true
           ? !(permitted && delivered >= 2)
           : permitted || delivered > 0 || (relayed ?? 0) > 0;
-      outcomes.push({ case: c, transport, createPermission, channelBind, delivered, relayed, bypass, applicable });
+      outcomes.push({
+        case: c,
+        transport,
+        createPermission,
+        channelBind,
+        delivered,
+        relayed,
+        bypass,
+        applicable,
+      });
     }
   } finally {
     for (const { session } of sessions.values()) await session.close();

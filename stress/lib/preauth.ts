@@ -145,7 +145,12 @@ export interface ReflectionResult {
   seconds: number;
 }
 
-function reflectionOf(server: string, method: 'allocate' | 'binding', report: FloodReport, burst: number): ReflectionResult {
+function reflectionOf(
+  server: string,
+  method: 'allocate' | 'binding',
+  report: FloodReport,
+  burst: number,
+): ReflectionResult {
   const answerSize = report.received > 0 ? Math.round(report.bytesIn / report.received) : 0;
   const requestSize = report.sent > 0 ? report.bytesOut / report.sent : 20;
   // The flood outpaces the refill, so the burst is spent on the first `burst` requests.
@@ -177,13 +182,18 @@ export async function reflection(options: {
   coturnPort?: number;
 }): Promise<ReflectionResult[]> {
   const results: ReflectionResult[] = [];
-  const host = await startSecurityHost({ relayMin: options.ports.relayMin, relayMax: options.ports.relayMax });
+  const host = await startSecurityHost({
+    relayMin: options.ports.relayMin,
+    relayMax: options.ports.relayMax,
+  });
   const burst = host.host.core.limits.unauthenticatedBurst;
   try {
     const where = host.address('udp');
     for (const method of ['allocate', 'binding'] as const) {
       // A fresh source port each time; the guard is per IP, so wait for the bucket to refill.
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil((burst / host.host.core.limits.unauthenticatedRate) * 1000) + 200));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.ceil((burst / host.host.core.limits.unauthenticatedRate) * 1000) + 200),
+      );
       const report = await flood({
         host: where.address,
         port: where.port,

@@ -77,7 +77,8 @@ export function mergeParts(startedAt: Date): { json: string; markdown: string } 
 
 /** A markdown table. */
 export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const line = (cells: readonly (string | number)[]): string => `| ${cells.map((c) => String(c)).join(' | ')} |`;
+  const line = (cells: readonly (string | number)[]): string =>
+    `| ${cells.map((c) => String(c)).join(' | ')} |`;
   return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
 }
 

@@ -9,5 +9,6 @@ export const STRESS_PORTS = {
   /** peer: coturn's listening port; coturn relays 30300-30399 (peer + 100..199). */
   peers: { peer: 30200, relayMin: 30210, relayMax: 30299 },
   floods: { peer: 30400, relayMin: 30410, relayMax: 30799 },
-  soak: { peer: 30800, relayMin: 30810, relayMax: 31799 },
+  soak: { peer: 30800, relayMin: 30810, relayMax: 31399 },
+  outages: { peer: 31400, relayMin: 31410, relayMax: 31799 },
 } as const satisfies Record<string, PortBlock>;

@@ -41,8 +41,10 @@ export const PORTS = {
   securityPeers: { peer: 29100, relayMin: 29110, relayMax: 29199 },
   /** test/integration/security-floods.test.ts (issue 7) */
   securityFloods: { peer: 29400, relayMin: 29410, relayMax: 29599 },
-  /** test/integration/security-soak.test.ts and security-outages.test.ts (issue 7) */
-  securitySoak: { peer: 29600, relayMin: 29610, relayMax: 29999 },
+  /** test/integration/security-soak.test.ts (issue 7) */
+  securitySoak: { peer: 29600, relayMin: 29610, relayMax: 29799 },
+  /** test/integration/security-outages.test.ts (issue 7) */
+  securityOutages: { peer: 29800, relayMin: 29810, relayMax: 29999 },
   /** test/integration/drain.test.ts (issue 6; in-process node: TURN 28478, HTTP 28479) */
   drain: { peer: 28480, relayMin: 28500, relayMax: 28599 },
   /** test/integration/drain-process.test.ts (issue 6; child process: TURN 28678, HTTP 28679) */

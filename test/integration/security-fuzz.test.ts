@@ -44,14 +44,25 @@ describe('fuzzing (short run)', () => {
     // Re-signed mutations get past MESSAGE-INTEGRITY into the handlers.
     expect(result.outcomes['Allocate 200'] ?? 0).toBeGreaterThan(0);
     expect(result.outcomes['CreatePermission 200'] ?? 0).toBeGreaterThan(0);
-    expect((result.outcomes['Allocate 400'] ?? 0) + (result.outcomes['CreatePermission 400'] ?? 0)).toBeGreaterThan(0);
+    expect(
+      (result.outcomes['Allocate 400'] ?? 0) + (result.outcomes['CreatePermission 400'] ?? 0),
+    ).toBeGreaterThan(0);
   });
 
   it('the UDP listener and its relay sockets', async () => {
-    expectClean(await fuzzUdpListener({ inputs: INPUTS, ports: PORTS.securityFuzz, seed: SEED, deadlineMs: 60_000 }));
+    expectClean(
+      await fuzzUdpListener({ inputs: INPUTS, ports: PORTS.securityFuzz, seed: SEED, deadlineMs: 60_000 }),
+    );
   });
 
   it('the TCP and TLS listeners', async () => {
-    expectClean(await fuzzStreamListeners({ inputs: INPUTS, ports: PORTS.securityFuzz, seed: SEED, deadlineMs: 60_000 }));
+    expectClean(
+      await fuzzStreamListeners({
+        inputs: INPUTS,
+        ports: PORTS.securityFuzz,
+        seed: SEED,
+        deadlineMs: 60_000,
+      }),
+    );
   });
 });

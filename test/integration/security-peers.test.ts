@@ -17,9 +17,10 @@ describe('peer filtering in every encoding', () => {
       expect(control.createPermission).toBe(200);
       expect(control.delivered).toBe(2);
       for (const o of outcomes.filter((x) => x.case.control !== true)) {
-        expect([o.createPermission, o.channelBind, o.delivered, o.relayed], `${transport} ${o.case.address}`).toEqual([
-          403, 403, 0, 0,
-        ]);
+        expect(
+          [o.createPermission, o.channelBind, o.delivered, o.relayed],
+          `${transport} ${o.case.address}`,
+        ).toEqual([403, 403, 0, 0]);
       }
     }
     expect(result.icegateBypasses).toBe(0);

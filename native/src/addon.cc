@@ -1,0 +1,418 @@
+// Node-API surface of the native data plane. Thin: argument checks, then RelayPlane.
+// Error codes are stable: NATIVE_BAD_ARGUMENT, NATIVE_CLOSED, NATIVE_RELAY.
+#include <arpa/inet.h>
+#include <node_api.h>
+
+#include <string>
+#include <vector>
+
+#include "packet_class.h"
+#include "relay_plane.h"
+
+namespace icegate {
+namespace {
+
+// The JS function receiving control packets. The reference is weak (the TS wrapper keeps the
+// function alive): a strong one would form a cycle through the plane handle and never be freed.
+struct ControlSink {
+  napi_env env = nullptr;
+  napi_ref callback = nullptr;
+  napi_async_context async = nullptr;
+};
+
+struct PlaneBox {
+  RelayPlane* plane;
+  ControlSink* sink = nullptr;
+};
+
+#define CHECK_NAPI(env, call)                                        \
+  do {                                                               \
+    if ((call) != napi_ok) {                                         \
+      napi_throw_error((env), "NATIVE_BAD_ARGUMENT", "napi failure"); \
+      return nullptr;                                                \
+    }                                                                \
+  } while (0)
+
+napi_value Throw(napi_env env, const char* code, const std::string& message) {
+  napi_throw_error(env, code, message.c_str());
+  return nullptr;
+}
+
+bool GetString(napi_env env, napi_value value, std::string* out) {
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok) return false;
+  out->resize(length + 1);
+  if (napi_get_value_string_utf8(env, value, out->data(), length + 1, &length) != napi_ok) return false;
+  out->resize(length);
+  return true;
+}
+
+bool GetU32(napi_env env, napi_value value, uint32_t max, uint32_t* out) {
+  double d;
+  if (napi_get_value_double(env, value, &d) != napi_ok) return false;
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+napi_value Number(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+void SetNamed(napi_env env, napi_value object, const char* name, double v) {
+  napi_set_named_property(env, object, name, Number(env, v));
+}
+
+// Reads argv[0] as a plane handle; throws NATIVE_CLOSED after closePlane.
+RelayPlane* PlaneArg(napi_env env, napi_value value) {
+  void* data = nullptr;
+  if (napi_get_value_external(env, value, &data) != napi_ok || data == nullptr) {
+    napi_throw_error(env, "NATIVE_BAD_ARGUMENT", "expected a plane handle");
+    return nullptr;
+  }
+  auto* box = static_cast<PlaneBox*>(data);
+  if (box->plane == nullptr) napi_throw_error(env, "NATIVE_CLOSED", "plane is closed");
+  return box->plane;
+}
+
+template <size_t N>
+bool Args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
+  size_t argc = N;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < N) {
+    napi_throw_error(env, "NATIVE_BAD_ARGUMENT", "missing arguments");
+    return false;
+  }
+  return true;
+}
+
+napi_value Classify(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[0], &is_typed);
+  if (!is_typed) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr));
+  if (type != napi_uint8_array) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
+  const PacketClass c = ClassifyPacket(static_cast<const uint8_t*>(data), length);
+  napi_value out;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "kind", static_cast<double>(c.kind));
+  SetNamed(env, out, "reason", static_cast<double>(c.reason));
+  SetNamed(env, out, "channel", c.channel);
+  SetNamed(env, out, "length", c.payload_length);
+  return out;
+}
+
+void FinalizePlane(napi_env env, void* data, void* /*hint*/) {
+  auto* box = static_cast<PlaneBox*>(data);
+  // Normally closePlane already ran; a forgotten plane still releases its sockets.
+  delete box->plane;
+  if (box->sink != nullptr) {
+    napi_delete_reference(env, box->sink->callback);
+    napi_async_destroy(env, box->sink->async);
+    delete box->sink;
+  }
+  delete box;
+}
+
+// Runs on the loop thread inside the listener's poll callback: (data, ip, port) to JS.
+void DeliverControlPacket(void* context, const uint8_t* data, size_t size, const sockaddr_storage& from) {
+  auto* sink = static_cast<ControlSink*>(context);
+  napi_env env = sink->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback = nullptr;
+  napi_get_reference_value(env, sink->callback, &callback);
+  if (callback != nullptr) {
+    char text[INET6_ADDRSTRLEN] = {0};
+    uint16_t port;
+    if (from.ss_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
+      inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+      port = ntohs(in->sin_port);
+    } else {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
+      inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+      port = ntohs(in6->sin6_port);
+    }
+    napi_value argv[3];
+    void* copy;
+    napi_value receiver;
+    napi_get_undefined(env, &receiver);
+    napi_create_buffer_copy(env, size, data, &copy, &argv[0]);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &argv[1]);
+    napi_create_uint32(env, port, &argv[2]);
+    napi_value result;
+    // make_callback runs microtasks and async hooks as a dgram 'message' event would.
+    if (napi_make_callback(env, sink->async, receiver, callback, 3, argv, &result) == napi_pending_exception) {
+      napi_value error;
+      napi_get_and_clear_last_exception(env, &error);
+      napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+napi_value CreatePlane(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  int32_t fd;
+  // -1: the plane will open its own listening socket (openListener).
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < -1) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected the listening socket's file descriptor or -1");
+  }
+  uv_loop_t* loop;
+  CHECK_NAPI(env, napi_get_uv_event_loop(env, &loop));
+  auto* box = new PlaneBox{new RelayPlane(loop, fd)};
+  napi_value out;
+  if (napi_create_external(env, box, FinalizePlane, nullptr, &out) != napi_ok) {
+    delete box->plane;
+    delete box;
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "could not create the plane handle");
+  }
+  return out;
+}
+
+napi_value ClosePlane(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  void* data = nullptr;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok || data == nullptr) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a plane handle");
+  }
+  auto* box = static_cast<PlaneBox*>(data);
+  if (box->plane != nullptr && box->plane->dispatching()) {
+    // Called from inside onPacket: the plane deletes itself when the dispatch unwinds.
+    box->plane->RequestDeleteAfterDispatch();
+  } else {
+    delete box->plane;
+  }
+  box->plane = nullptr;
+  return nullptr;
+}
+
+napi_value OpenListener(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  void* data = nullptr;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok || data == nullptr) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a plane handle");
+  }
+  auto* box = static_cast<PlaneBox*>(data);
+  if (box->plane == nullptr) return Throw(env, "NATIVE_CLOSED", "plane is closed");
+  std::string ip;
+  uint32_t port;
+  napi_valuetype type;
+  napi_typeof(env, argv[3], &type);
+  if (!GetString(env, argv[1], &ip) || !GetU32(env, argv[2], 65535, &port) || type != napi_function) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, ip, port, onPacket)");
+  }
+  if (box->sink != nullptr) return Throw(env, "NATIVE_RELAY", "the plane already has a listening socket");
+  auto* sink = new ControlSink();
+  sink->env = env;
+  napi_value name;
+  napi_create_string_utf8(env, "icegate:native-control-packet", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, argv[3], 0, &sink->callback) != napi_ok ||
+      napi_async_init(env, nullptr, name, &sink->async) != napi_ok) {
+    delete sink;
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "could not keep the callback");
+  }
+  std::string error;
+  uint16_t bound = 0;
+  if (!box->plane->OpenListener(ip, static_cast<uint16_t>(port), DeliverControlPacket, sink, &bound, &error)) {
+    napi_delete_reference(env, sink->callback);
+    napi_async_destroy(env, sink->async);
+    delete sink;
+    return Throw(env, "NATIVE_RELAY", error);
+  }
+  box->sink = sink;
+  napi_value out;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "port", bound);
+  return out;
+}
+
+napi_value SendToClient(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  std::string ip;
+  uint32_t port;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[3], &is_typed);
+  if (!GetString(env, argv[1], &ip) || !GetU32(env, argv[2], 65535, &port) || !is_typed) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, ip, port, Uint8Array)");
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void* bytes;
+  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[3], &type, &length, &bytes, nullptr, nullptr));
+  if (type != napi_uint8_array) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
+  std::string error;
+  if (!plane->SendToClient(ip, static_cast<uint16_t>(port), static_cast<const uint8_t*>(bytes), length, &error)) {
+    return Throw(env, "NATIVE_RELAY", error);
+  }
+  return nullptr;
+}
+
+napi_value OpenRelay(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  std::string ip;
+  uint32_t port;
+  if (!GetString(env, argv[1], &ip) || !GetU32(env, argv[2], 65535, &port)) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, ip, port)");
+  }
+  std::string error;
+  uint16_t bound = 0;
+  const uint32_t id = plane->OpenRelay(ip, static_cast<uint16_t>(port), &bound, &error);
+  if (id == 0) return Throw(env, "NATIVE_RELAY", error);
+  napi_value out;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "id", id);
+  SetNamed(env, out, "port", bound);
+  return out;
+}
+
+napi_value SetClient(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t id, port;
+  std::string ip;
+  if (!GetU32(env, argv[1], UINT32_MAX, &id) || !GetString(env, argv[2], &ip) ||
+      !GetU32(env, argv[3], 65535, &port)) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, relayId, ip, port)");
+  }
+  std::string error;
+  if (!plane->SetClient(id, ip, static_cast<uint16_t>(port), &error)) return Throw(env, "NATIVE_RELAY", error);
+  return nullptr;
+}
+
+napi_value SetPermissions(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t id, count;
+  bool is_array = false;
+  napi_is_array(env, argv[2], &is_array);
+  if (!GetU32(env, argv[1], UINT32_MAX, &id) || !is_array) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, relayId, ips[])");
+  }
+  CHECK_NAPI(env, napi_get_array_length(env, argv[2], &count));
+  std::vector<std::string> ips(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    napi_value element;
+    CHECK_NAPI(env, napi_get_element(env, argv[2], i, &element));
+    if (!GetString(env, element, &ips[i])) return Throw(env, "NATIVE_BAD_ARGUMENT", "ips must be strings");
+  }
+  std::string error;
+  if (!plane->SetPermissions(id, ips, &error)) return Throw(env, "NATIVE_RELAY", error);
+  return nullptr;
+}
+
+napi_value SetChannels(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t id, count;
+  bool is_array = false;
+  napi_is_array(env, argv[2], &is_array);
+  if (!GetU32(env, argv[1], UINT32_MAX, &id) || !is_array) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, relayId, bindings[])");
+  }
+  CHECK_NAPI(env, napi_get_array_length(env, argv[2], &count));
+  std::vector<RelayPlane::ChannelBinding> bindings(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    napi_value element, ip, port, channel;
+    CHECK_NAPI(env, napi_get_element(env, argv[2], i, &element));
+    uint32_t port_value, channel_value;
+    if (napi_get_named_property(env, element, "ip", &ip) != napi_ok ||
+        napi_get_named_property(env, element, "port", &port) != napi_ok ||
+        napi_get_named_property(env, element, "channel", &channel) != napi_ok ||
+        !GetString(env, ip, &bindings[i].ip) || !GetU32(env, port, 65535, &port_value) ||
+        !GetU32(env, channel, 65535, &channel_value)) {
+      return Throw(env, "NATIVE_BAD_ARGUMENT", "bindings are { ip, port, channel }");
+    }
+    bindings[i].port = static_cast<uint16_t>(port_value);
+    bindings[i].channel = static_cast<uint16_t>(channel_value);
+  }
+  std::string error;
+  if (!plane->SetChannels(id, bindings, &error)) return Throw(env, "NATIVE_RELAY", error);
+  return nullptr;
+}
+
+napi_value CloseRelay(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t id;
+  if (!GetU32(env, argv[1], UINT32_MAX, &id)) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a relay id");
+  napi_value out;
+  CHECK_NAPI(env, napi_get_boolean(env, plane->CloseRelay(id), &out));
+  return out;
+}
+
+napi_value Counters(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  const PlaneCounters& c = plane->counters();
+  const auto load = [](const std::atomic<uint64_t>& v) {
+    return static_cast<double>(v.load(std::memory_order_relaxed));
+  };
+  napi_value out;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "received", load(c.received));
+  SetNamed(env, out, "sentChannelData", load(c.sent_channel_data));
+  SetNamed(env, out, "sentDataIndication", load(c.sent_data_indication));
+  SetNamed(env, out, "droppedNoPermission", load(c.dropped_no_permission));
+  SetNamed(env, out, "droppedNoClient", load(c.dropped_no_client));
+  SetNamed(env, out, "droppedTooLarge", load(c.dropped_too_large));
+  SetNamed(env, out, "sendErrors", load(c.send_errors));
+  SetNamed(env, out, "receiveBatches", load(c.receive_batches));
+  SetNamed(env, out, "sendBatches", load(c.send_batches));
+  SetNamed(env, out, "clientReceived", load(c.client_received));
+  SetNamed(env, out, "sentToPeer", load(c.sent_to_peer));
+  SetNamed(env, out, "handedToControl", load(c.handed_to_control));
+  SetNamed(env, out, "droppedUnboundChannel", load(c.dropped_unbound_channel));
+  SetNamed(env, out, "droppedMalformed", load(c.dropped_malformed));
+  SetNamed(env, out, "relays", static_cast<double>(plane->RelayCount()));
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"classify", nullptr, Classify, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"createPlane", nullptr, CreatePlane, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"closePlane", nullptr, ClosePlane, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"openRelay", nullptr, OpenRelay, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setClient", nullptr, SetClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setPermissions", nullptr, SetPermissions, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setChannels", nullptr, SetChannels, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"closeRelay", nullptr, CloseRelay, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"counters", nullptr, Counters, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"openListener", nullptr, OpenListener, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sendToClient", nullptr, SendToClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+}  // namespace icegate
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, icegate::Init)

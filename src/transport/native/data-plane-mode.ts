@@ -1,0 +1,24 @@
+// TURN_DATA_PLANE=native|js: which path relays packets (issue 9). `js` stays the default until
+// the native plane carries both directions; the composition root decides, this only parses.
+import type { Logger } from '../../log/logger.js';
+import { loadNativeDataPlane, type NativeDataPlane } from './native-data-plane.js';
+
+/** The data path requested by configuration. */
+export type DataPlaneMode = 'native' | 'js';
+
+/** Parses TURN_DATA_PLANE; unset or empty means `js`. Throws on any other value. */
+export function parseDataPlaneMode(value: string | undefined): DataPlaneMode {
+  if (value === undefined || value === '' || value === 'js') return 'js';
+  if (value === 'native') return 'native';
+  throw new Error(`TURN_DATA_PLANE must be "native" or "js", got "${value}"`);
+}
+
+/** The path actually used: native only when asked for and loadable, else js (with a log line). */
+export type DataPlaneChoice = { mode: 'native'; plane: NativeDataPlane } | { mode: 'js' };
+
+/** Resolves the requested mode against what this machine built. */
+export function chooseDataPlane(mode: DataPlaneMode, logger?: Logger): DataPlaneChoice {
+  if (mode === 'js') return { mode: 'js' };
+  const plane = loadNativeDataPlane(logger);
+  return plane === null ? { mode: 'js' } : { mode: 'native', plane };
+}

@@ -1,0 +1,20 @@
+/** Opt-in native data plane (issue 9): addon loading, packet classifier, relay planes, mode choice. */
+export {
+  chooseDataPlane,
+  type DataPlaneChoice,
+  type DataPlaneMode,
+  parseDataPlaneMode,
+} from './data-plane-mode.js';
+export { listeningFd } from './listening-fd.js';
+export {
+  type ControlPacketHandler,
+  type NativeAddon,
+  type NativeChannelBinding,
+  type NativePlaneCounters,
+  nativeAddonCandidates,
+  nativeAddonPath,
+  requireNativeAddon,
+} from './native-addon.js';
+export { loadNativeDataPlane, NativeDataPlane } from './native-data-plane.js';
+export { type NativeRelay, NativeRelayPlane } from './native-relay-plane.js';
+export { classifyPacket, type InvalidReason, type PacketClass, type PacketKind } from './packet-class.js';

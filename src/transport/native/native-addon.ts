@@ -1,0 +1,111 @@
+// Locates and loads the compiled addon (native/build/Release/icegate_native.node) and checks its shape.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Opaque handle of one native relay plane; only the addon reads it. */
+export type PlaneHandle = { readonly __brand: 'NativePlaneHandle' };
+
+/** The classifier's raw answer: numeric codes of native/src/packet_class.h. */
+export interface RawPacketClass {
+  kind: number;
+  reason: number;
+  channel: number;
+  length: number;
+}
+
+/** Counters of one plane, read without stopping the data path. */
+export interface NativePlaneCounters {
+  received: number;
+  sentChannelData: number;
+  sentDataIndication: number;
+  droppedNoPermission: number;
+  droppedNoClient: number;
+  droppedTooLarge: number;
+  sendErrors: number;
+  receiveBatches: number;
+  sendBatches: number;
+  clientReceived: number;
+  sentToPeer: number;
+  handedToControl: number;
+  droppedUnboundChannel: number;
+  droppedMalformed: number;
+  relays: number;
+}
+
+/** A channel binding pushed to the native side (RFC 8656 §12). */
+export interface NativeChannelBinding {
+  ip: string;
+  port: number;
+  channel: number;
+}
+
+/** The functions the addon exports (native/src/addon.cc). */
+export interface NativeAddon {
+  classify(data: Uint8Array): RawPacketClass;
+  createPlane(listenFd: number): PlaneHandle;
+  closePlane(plane: PlaneHandle): void;
+  openRelay(plane: PlaneHandle, ip: string, port: number): { id: number; port: number };
+  setClient(plane: PlaneHandle, relayId: number, ip: string, port: number): void;
+  setPermissions(plane: PlaneHandle, relayId: number, ips: readonly string[]): void;
+  setChannels(plane: PlaneHandle, relayId: number, bindings: readonly NativeChannelBinding[]): void;
+  closeRelay(plane: PlaneHandle, relayId: number): boolean;
+  counters(plane: PlaneHandle): NativePlaneCounters;
+  openListener(
+    plane: PlaneHandle,
+    ip: string,
+    port: number,
+    onPacket: ControlPacketHandler,
+  ): { port: number };
+  sendToClient(plane: PlaneHandle, ip: string, port: number, data: Uint8Array): void;
+}
+
+/** Receives what the native listener does not relay itself: STUN, and clients it has no table for. */
+export type ControlPacketHandler = (data: Buffer, ip: string, port: number) => void;
+
+const ADDON_FILE = join('native', 'build', 'Release', 'icegate_native.node');
+const EXPORTS = [
+  'classify',
+  'createPlane',
+  'closePlane',
+  'openRelay',
+  'setClient',
+  'setPermissions',
+  'setChannels',
+  'closeRelay',
+  'counters',
+  'openListener',
+  'sendToClient',
+] as const;
+
+/**
+ * Where the addon would be: ICEGATE_NATIVE_ADDON (e.g. an AddressSanitizer build) when set,
+ * else from src/transport/native (vitest) or dist/src/transport/native.
+ */
+export function nativeAddonCandidates(): string[] {
+  const override = process.env.ICEGATE_NATIVE_ADDON;
+  if (override !== undefined && override !== '') return [override];
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [join(here, '..', '..', '..', ADDON_FILE), join(here, '..', '..', '..', '..', ADDON_FILE)];
+}
+
+/** The path of the built addon, or null when `npm ci` could not build it. */
+export function nativeAddonPath(): string | null {
+  return nativeAddonCandidates().find((candidate) => existsSync(candidate)) ?? null;
+}
+
+function isNativeAddon(value: unknown): value is NativeAddon {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return EXPORTS.every((name) => typeof record[name] === 'function');
+}
+
+/** Loads the addon; throws Error with the reason (missing file, ABI mismatch, wrong exports). */
+export function requireNativeAddon(): NativeAddon {
+  const path = nativeAddonPath();
+  if (path === null) throw new Error(`native addon not built: none of ${nativeAddonCandidates().join(', ')}`);
+  const loaded: unknown = createRequire(import.meta.url)(path);
+  if (!isNativeAddon(loaded)) throw new Error(`native addon at ${path} lacks the expected exports`);
+  return loaded;
+}

@@ -1,0 +1,46 @@
+// Feature detection for the native data plane (issue 9): the addon if it built, else null and a log line.
+import type dgram from 'node:dgram';
+import type { Logger } from '../../log/logger.js';
+import { listeningFd } from './listening-fd.js';
+import { type ControlPacketHandler, type NativeAddon, requireNativeAddon } from './native-addon.js';
+import { NativeRelayPlane } from './native-relay-plane.js';
+import { classifyPacket, type PacketClass } from './packet-class.js';
+
+/** The loaded addon: the packet classifier and a factory of relay planes. */
+export class NativeDataPlane {
+  readonly #addon: NativeAddon;
+
+  constructor(addon: NativeAddon) {
+    this.#addon = addon;
+  }
+
+  /** Classifies one datagram as the native path does. */
+  classify(data: Uint8Array): PacketClass {
+    return classifyPacket(this.#addon, data);
+  }
+
+  /** A relay plane whose client-bound datagrams leave from `listener`'s port. */
+  createRelayPlane(listener: dgram.Socket): NativeRelayPlane {
+    const fd = listeningFd(listener);
+    if (fd === null)
+      throw new Error('NATIVE_NO_FD: the listening socket has no file descriptor (not bound?)');
+    return new NativeRelayPlane(this.#addon, fd);
+  }
+
+  /** A relay plane with its own listening socket on `ip`:`port`, relaying both directions. */
+  listen(ip: string, port: number, onControlPacket: ControlPacketHandler): NativeRelayPlane {
+    return NativeRelayPlane.listen(this.#addon, ip, port, onControlPacket);
+  }
+}
+
+/** Loads the addon, or logs once why not and returns null so the JS data path is used. */
+export function loadNativeDataPlane(logger?: Logger): NativeDataPlane | null {
+  try {
+    return new NativeDataPlane(requireNativeAddon());
+  } catch (error) {
+    logger?.warn('native data plane unavailable; using the JS data path', {
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    return null;
+  }
+}

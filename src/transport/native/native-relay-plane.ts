@@ -1,0 +1,106 @@
+// One native relay plane: relay sockets owned by the addon, peer -> client forwarding in C++
+// (RFC 8656 §11.6 Data indication, §12.4 ChannelData); tables pushed from the TypeScript core.
+import type { TransportAddress } from '../../stun/index.js';
+import type {
+  ControlPacketHandler,
+  NativeAddon,
+  NativeChannelBinding,
+  NativePlaneCounters,
+  PlaneHandle,
+} from './native-addon.js';
+
+/** A relay socket bound by the addon: its id for table pushes and its bound port. */
+export interface NativeRelay {
+  readonly id: number;
+  readonly port: number;
+}
+
+/** Relay sockets and their forwarding tables; sends to clients from the listening socket's fd. */
+export class NativeRelayPlane {
+  readonly #addon: NativeAddon;
+  #handle: PlaneHandle | null;
+  /** Held here because the addon keeps only a weak reference to it. */
+  #onControlPacket: ControlPacketHandler | null = null;
+  /** The plane's own listening port, when it was made by `listen`. */
+  listenPort: number | null = null;
+
+  /** `listenFd`: a JS listening socket's fd to send from, or -1 before `listen`. */
+  constructor(addon: NativeAddon, listenFd: number) {
+    this.#addon = addon;
+    this.#handle = addon.createPlane(listenFd);
+  }
+
+  /**
+   * A plane that owns its listening socket: ChannelData from known clients on bound channels is
+   * relayed natively (both directions); everything else reaches `onControlPacket`.
+   */
+  static listen(
+    addon: NativeAddon,
+    ip: string,
+    port: number,
+    onControlPacket: ControlPacketHandler,
+  ): NativeRelayPlane {
+    const plane = new NativeRelayPlane(addon, -1);
+    try {
+      plane.listenPort = addon.openListener(plane.#plane(), ip, port, onControlPacket).port;
+    } catch (error) {
+      plane.close();
+      throw error;
+    }
+    plane.#onControlPacket = onControlPacket;
+    return plane;
+  }
+
+  /** True when this plane owns its listening socket and hands control packets to JS. */
+  get ownsListener(): boolean {
+    return this.#onControlPacket !== null;
+  }
+
+  /** Sends from the plane's own listening socket (responses written by the TypeScript core). */
+  sendToClient(client: TransportAddress, data: Uint8Array): void {
+    this.#addon.sendToClient(this.#plane(), client.address, client.port, data);
+  }
+
+  #plane(): PlaneHandle {
+    if (this.#handle === null) throw new Error('NATIVE_CLOSED: relay plane is closed');
+    return this.#handle;
+  }
+
+  /** Binds a relay socket on `ip`:`port` (0 = any free port). */
+  openRelay(ip: string, port: number): NativeRelay {
+    return this.#addon.openRelay(this.#plane(), ip, port);
+  }
+
+  /** Sets the client that receives this relay's peer data (the allocation's 5-tuple, UDP only). */
+  setClient(relayId: number, client: TransportAddress): void {
+    this.#addon.setClient(this.#plane(), relayId, client.address, client.port);
+  }
+
+  /** Replaces the permitted peer IPs (RFC 8656 §9: permissions are by IP, port ignored). */
+  setPermissions(relayId: number, peerIps: readonly string[]): void {
+    this.#addon.setPermissions(this.#plane(), relayId, peerIps);
+  }
+
+  /** Replaces the channel bindings: peer transport address -> channel number (RFC 8656 §12). */
+  setChannels(relayId: number, bindings: readonly NativeChannelBinding[]): void {
+    this.#addon.setChannels(this.#plane(), relayId, bindings);
+  }
+
+  /** Closes one relay socket; false when the id is unknown. */
+  closeRelay(relayId: number): boolean {
+    return this.#addon.closeRelay(this.#plane(), relayId);
+  }
+
+  /** A snapshot of the plane's counters. */
+  counters(): NativePlaneCounters {
+    return this.#addon.counters(this.#plane());
+  }
+
+  /** Closes every relay socket; later calls throw NATIVE_CLOSED. Idempotent. */
+  close(): void {
+    if (this.#handle === null) return;
+    this.#addon.closePlane(this.#handle);
+    this.#handle = null;
+    this.#onControlPacket = null;
+  }
+}

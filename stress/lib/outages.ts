@@ -1,0 +1,353 @@
+// Outages under load (issue 7): a whole node reaches Redis and PostgreSQL through TCP proxies the
+// suite cuts and restores (the machine's servers keep running). Throughout, bounded load runs:
+// credential requests, paced relaying on live allocations, new Allocates, order imports and
+// self-service key reissues. Per phase the suite counts what each answered; afterwards every
+// acknowledged write must be in the store (and no refused reissue may have taken effect), and
+// everything must work again without a restart.
+import { mintCredential, SecretRing } from '../../src/auth/index.js';
+import { credentialOpaque } from '../../src/http/index.js';
+import type { PortBlock } from '../../test/helpers/ports.js';
+import {
+  admin,
+  iceServers,
+  keyIdOf,
+  ordersAt,
+  sharedServices,
+  TEST_TURN_SECRET,
+  tenantToken,
+  tenantWithKey,
+  turnCredential,
+} from '../../test/integration/gate-harness.js';
+import { TcpProxy } from '../../test/integration/http-harness.js';
+import { echoPeer, type FullNode, startFullNode } from './full-node.js';
+import { sleep, UncaughtCounter } from './resources.js';
+import { TurnSession } from './turn-session.js';
+
+/** The phases, in order. */
+export const OUTAGE_PHASES = [
+  'baseline',
+  'redis cut',
+  'redis back',
+  'postgres cut',
+  'postgres back',
+] as const;
+/** A phase. */
+export type OutagePhase = (typeof OUTAGE_PHASES)[number];
+
+/** What happened in one phase. */
+export interface PhaseFigures {
+  /** POST /v1/ice-servers answers, status (or status error) -> count. */
+  credentials: Record<string, number>;
+  /** New Allocates (with a credential minted from the shared secret), code -> count. */
+  allocates: Record<string, number>;
+  /** ChannelData sent on the live allocations, and echoes received. */
+  relayed: { sent: number; echoed: number };
+  /** Order imports, status -> count. */
+  imports: Record<string, number>;
+  /** Self-service reissues, status -> count. */
+  reissues: Record<string, number>;
+}
+
+/** Figures of the suite. */
+export interface OutageResult {
+  phaseMs: number;
+  phases: Record<OutagePhase, PhaseFigures>;
+  /** Milliseconds from restoring each service to the first 200 from the credential endpoint. */
+  recoveryMs: { redis: number | null; postgres: number | null };
+  writes: {
+    acknowledgedImports: number;
+    importsMissingFromStore: string[];
+    /** Imports answered with an error that are in the store anyway (applied, not acknowledged). */
+    unacknowledgedButStored: number;
+    acknowledgedReissues: number;
+    /** Whether the last acknowledged key works and every earlier acknowledged key is revoked. */
+    lastKeyWorks: boolean;
+    earlierKeysRevoked: boolean;
+  };
+  liveAllocationsSurvived: boolean;
+  /** Uncaught exceptions and unhandled rejections in the process during the run (must be 0). */
+  uncaught: number;
+  firstUncaught: string | null;
+  logged: { redisDown: number; redisBack: number; storeDown: number; storeBack: number };
+}
+
+function bump(map: Record<string, number>, key: string): void {
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+function emptyFigures(): PhaseFigures {
+  return { credentials: {}, allocates: {}, relayed: { sent: 0, echoed: 0 }, imports: {}, reissues: {} };
+}
+
+/** Runs the phases, each `phaseMs` long. */
+export async function outages(options: { ports: PortBlock; phaseMs: number }): Promise<OutageResult> {
+  const redisProxy = new TcpProxy('127.0.0.1', 6379);
+  const pgProxy = new TcpProxy('127.0.0.1', 5432);
+  await redisProxy.start();
+  await pgProxy.start();
+  const services = await sharedServices({
+    redisUrl: `redis://127.0.0.1:${redisProxy.port}`,
+    databaseUrl: `postgres://postgres@127.0.0.1:${pgProxy.port}/test`,
+  });
+  const peer = await echoPeer();
+  const sessions: TurnSession[] = [];
+  let full: FullNode | null = null;
+  const uncaught = new UncaughtCounter().install();
+  try {
+    full = await startFullNode({
+      ports: options.ports,
+      env: services.env,
+      redisPrefix: services.redisPrefix,
+      lifetime: 600,
+      // Fresh 1 s, then served stale 2 s more while the store is down, then 503.
+      cachePolicy: { maxTtlMs: 1_000, negativeTtlMs: 1_000, staleIfErrorMs: 2_000 },
+    });
+    const node = full.node;
+    const url = full.url;
+    const steadyKey = await tenantWithKey(url, 'steady', ordersAt.active(Date.now(), 50));
+    let rekeyKey = await tenantWithKey(url, 'rekey', ordersAt.active(Date.now(), 5));
+    await tenantWithKey(url, 'writes', ordersAt.active(Date.now(), 5));
+    const ring = new SecretRing([TEST_TURN_SECRET]);
+    const turn = node.turnAddress();
+
+    // Live allocations relaying throughout.
+    for (let i = 0; i < 3; i++) {
+      const { username, password } = turnCredential(
+        (await iceServers(url, tenantToken(steadyKey, Date.now()))).body,
+      );
+      const session = await TurnSession.open({
+        host: turn.address,
+        port: turn.port,
+        transport: 'udp',
+        username,
+        password,
+        timeoutMs: 3000,
+        retransmits: 3,
+      });
+      sessions.push(session);
+      if ((await session.allocate()).code !== 200) throw new Error('live allocation refused');
+      if (
+        (await session.channelBind(0x4000, { family: 'IPv4', address: '127.0.0.1', port: peer.port }))
+          .code !== 200
+      ) {
+        throw new Error('live channel refused');
+      }
+    }
+
+    const phases = Object.fromEntries(OUTAGE_PHASES.map((p) => [p, emptyFigures()])) as Record<
+      OutagePhase,
+      PhaseFigures
+    >;
+    let phase: OutagePhase = 'baseline';
+    let stop = false;
+    const acknowledgedImports: string[] = [];
+    const refusedImports: string[] = [];
+    const acknowledgedKeys: string[] = [rekeyKey];
+    let importSeq = 0;
+    let reissueSeq = 0;
+    let lastCredentialOkAt = 0;
+
+    const loops = [
+      // Credential requests.
+      (async () => {
+        while (!stop) {
+          const p = phase;
+          try {
+            const answer = await iceServers(url, tenantToken(steadyKey, Date.now()));
+            bump(
+              phases[p].credentials,
+              answer.status === 200 ? '200' : `${answer.status} ${answer.body.error ?? ''}`.trim(),
+            );
+            if (answer.status === 200) lastCredentialOkAt = Date.now();
+          } catch (error) {
+            bump(phases[p].credentials, `error ${(error as Error).message}`);
+          }
+          await sleep(100);
+        }
+      })(),
+      // Paced relaying on the live allocations.
+      (async () => {
+        const payload = Buffer.alloc(160, 0x62);
+        while (!stop) {
+          const p = phase;
+          const before = sessions.reduce((n, s) => n + s.relayedIn, 0);
+          for (let i = 0; i < 25 && !stop; i++) {
+            for (const s of sessions) s.channelData(0x4000, payload);
+            phases[p].relayed.sent += sessions.length;
+            await sleep(20);
+          }
+          await sleep(100);
+          phases[p].relayed.echoed += sessions.reduce((n, s) => n + s.relayedIn, 0) - before;
+        }
+      })(),
+      // New allocations, each with a credential minted from the shared secret (no HTTP needed).
+      (async () => {
+        while (!stop) {
+          const p = phase;
+          const minted = mintCredential(ring, {
+            tenant: 'steady',
+            ttlSeconds: 600,
+            now: Date.now(),
+            opaque: credentialOpaque(ring, 'steady', keyIdOf(steadyKey)),
+          });
+          const session = await TurnSession.open({
+            host: turn.address,
+            port: turn.port,
+            transport: 'udp',
+            username: minted.username,
+            password: minted.password,
+            timeoutMs: 3000,
+            retransmits: 3,
+          });
+          try {
+            const answer = await session.allocate();
+            bump(phases[p].allocates, String(answer.code));
+            if (answer.code === 200) await session.refresh(0);
+          } finally {
+            await session.close();
+          }
+          await sleep(400);
+        }
+      })(),
+      // Writes: order imports from three writers (so a cut often finds a transaction open), and
+      // now and then a self-service key reissue.
+      ...[0, 1, 2].map(async (writer) => {
+        await sleep(writer * 80);
+        while (!stop) {
+          const p = phase;
+          const id = `w-${++importSeq}`;
+          try {
+            const answer = await admin<{ accepted?: string[] }>(url, 'POST', '/v1/admin/orders', {
+              tenant: 'writes',
+              orders: [{ id, kind: 'additional', receivedAt: new Date().toISOString(), licenses: 1 }],
+            });
+            bump(phases[p].imports, String(answer.status));
+            if (answer.status === 200 && (answer.body.accepted ?? []).includes(id)) acknowledgedImports.push(id);
+            else refusedImports.push(id);
+          } catch {
+            bump(phases[p].imports, 'error');
+            refusedImports.push(id);
+          }
+          await sleep(250);
+        }
+      }),
+      (async () => {
+        while (!stop) {
+          const p = phase;
+          try {
+            const response = await fetch(`${url}/v1/license-keys/reissue`, {
+              method: 'POST',
+              headers: {
+                authorization: `Bearer ${tenantToken(rekeyKey, Date.now())}`,
+                'content-type': 'application/json',
+              },
+              body: JSON.stringify({ server: `neo-${++reissueSeq}.rekey.example.jp` }),
+            });
+            const body = (await response.json()) as { key?: string };
+            bump(phases[p].reissues, String(response.status));
+            if (response.status === 200 && body.key !== undefined) {
+              rekeyKey = body.key;
+              acknowledgedKeys.push(body.key);
+            }
+          } catch {
+            bump(phases[p].reissues, 'error');
+          }
+          await sleep(1000);
+        }
+      })(),
+    ];
+
+    const recoveryMs: OutageResult['recoveryMs'] = { redis: null, postgres: null };
+    const untilCredentialOk = async (since: number): Promise<number | null> => {
+      const deadline = since + 30_000;
+      while (Date.now() < deadline) {
+        if (lastCredentialOkAt > since) return lastCredentialOkAt - since;
+        await sleep(50);
+      }
+      return null;
+    };
+    await sleep(options.phaseMs);
+    phase = 'redis cut';
+    await redisProxy.cut();
+    await sleep(options.phaseMs);
+    phase = 'redis back';
+    await redisProxy.restore();
+    recoveryMs.redis = await untilCredentialOk(Date.now());
+    await sleep(options.phaseMs);
+    phase = 'postgres cut';
+    // The cut lands while writes are in flight: six writers in tight loops from 200 ms before it
+    // to 200 ms after (PostgreSQL going away mid-transaction is the case that matters).
+    let bursting = true;
+    const burst = Array.from({ length: 6 }, async () => {
+      while (bursting) {
+        const id = `w-${++importSeq}`;
+        try {
+          const answer = await admin<{ accepted?: string[] }>(url, 'POST', '/v1/admin/orders', {
+            tenant: 'writes',
+            orders: [{ id, kind: 'additional', receivedAt: new Date().toISOString(), licenses: 1 }],
+          });
+          bump(phases['postgres cut'].imports, String(answer.status));
+          if (answer.status === 200 && (answer.body.accepted ?? []).includes(id)) acknowledgedImports.push(id);
+          else refusedImports.push(id);
+        } catch {
+          bump(phases['postgres cut'].imports, 'error');
+          refusedImports.push(id);
+        }
+      }
+    });
+    await sleep(200);
+    await pgProxy.cut();
+    await sleep(200);
+    bursting = false;
+    await Promise.all(burst);
+    await sleep(options.phaseMs);
+    phase = 'postgres back';
+    const restoredAt = Date.now();
+    await pgProxy.restore();
+    recoveryMs.postgres = await untilCredentialOk(restoredAt);
+    await sleep(options.phaseMs);
+    stop = true;
+    await Promise.all(loops);
+
+    // The writes, checked in the store after everything is back.
+    const history = await node.store.orderHistory('writes');
+    const stored = new Set((history?.orders ?? []).map((o) => o.id));
+    const lastWorks = (await iceServers(url, tenantToken(rekeyKey, Date.now()))).status === 200;
+    let earlierRevoked = true;
+    for (const key of acknowledgedKeys.slice(0, -1)) {
+      const answer = await iceServers(url, tenantToken(key, Date.now()));
+      if (answer.status !== 401) earlierRevoked = false;
+    }
+    const lines = (text: string) => full!.logger.matching(text).length;
+    return {
+      phaseMs: options.phaseMs,
+      phases,
+      recoveryMs,
+      writes: {
+        acknowledgedImports: acknowledgedImports.length,
+        importsMissingFromStore: acknowledgedImports.filter((id) => !stored.has(id)),
+        unacknowledgedButStored: refusedImports.filter((id) => stored.has(id)).length,
+        acknowledgedReissues: acknowledgedKeys.length - 1,
+        lastKeyWorks: lastWorks,
+        earlierKeysRevoked: earlierRevoked,
+      },
+      liveAllocationsSurvived: node.relay.core.listAllocations('steady').length >= sessions.length,
+      uncaught: uncaught.count,
+      firstUncaught: uncaught.first,
+      logged: {
+        redisDown: lines('redis unreachable'),
+        redisBack: lines('redis reachable again'),
+        storeDown: lines('entitlement store unreachable'),
+        storeBack: lines('entitlement store reachable again'),
+      },
+    };
+  } finally {
+    uncaught.uninstall();
+    await Promise.all(sessions.map((s) => s.close()));
+    await full?.close();
+    peer.close();
+    await redisProxy.close();
+    await pgProxy.close();
+    await services.dispose();
+  }
+}

@@ -1,0 +1,242 @@
+// The soak (issue 7): a whole node (startIcegate over PostgreSQL and Redis) under paced relay
+// traffic for a while, with allocations created and ending continuously in the three ways they
+// end (Refresh with LIFETIME 0, a UDP client that goes silent and lets it expire, a TCP connection
+// that closes), each with a credential fetched from the HTTP endpoint. Afterwards RSS, heap, open
+// file descriptors, live allocations, relay sockets, the fleet quota ledger and the relay port
+// range must be back where they started.
+import { Method } from '../../src/stun/index.js';
+import type { PortBlock } from '../../test/helpers/ports.js';
+import {
+  ordersAt,
+  sharedServices,
+  tenantToken,
+  tenantWithKey,
+  turnCredential,
+} from '../../test/integration/gate-harness.js';
+import { busyRelayPorts, echoPeer, type FullNode, startFullNode } from './full-node.js';
+import { openFds, type ResourceSnapshot, round, sleep, snapshot } from './resources.js';
+import { type SessionTransport, TurnSession } from './turn-session.js';
+
+/** Options of the soak. */
+export interface SoakOptions {
+  ports: PortBlock;
+  /** How long the load runs, ms. */
+  durationMs: number;
+  /** Allocation lifetime, s. */
+  lifetime: number;
+  /** Concurrent callers. */
+  callers: number;
+  /** How long each allocation relays, ms. */
+  talkMs: number;
+  /** Period of the samples, ms. */
+  sampleMs: number;
+}
+
+/** One periodic sample. */
+export interface SoakSample {
+  atS: number;
+  rssMb: number;
+  heapUsedMb: number;
+  openFds: number;
+  allocations: number;
+  relaySockets: number;
+}
+
+/** Figures of the soak. */
+export interface SoakResult {
+  options: Omit<SoakOptions, 'ports'>;
+  baseline: ResourceSnapshot & { allocations: number; relaySockets: number };
+  end: ResourceSnapshot & { allocations: number; relaySockets: number };
+  samples: SoakSample[];
+  allocations: { created: number; refusals: Record<string, number>; endedBy: Record<string, number> };
+  credentials: { ok: number; failed: number };
+  packets: { sent: number; echoed: number; lost: number };
+  /** Ports of the relay range still bound after the end. */
+  busyRelayPorts: number[];
+  /** The fleet quota ledger's count per tenant after the end (null: no Redis). */
+  ledger: Record<string, number | null>;
+  rssDeltaMb: number;
+  heapDeltaMb: number;
+  fdsDelta: number;
+  errorsLogged: string[];
+}
+
+const TENANTS = ['soak-a', 'soak-b', 'soak-c', 'soak-d'];
+const PAYLOAD = Buffer.alloc(160, 0x61);
+
+/** Runs the soak. */
+export async function soak(options: SoakOptions): Promise<SoakResult> {
+  const services = await sharedServices();
+  const peer = await echoPeer();
+  let full: FullNode | null = null;
+  try {
+    full = await startFullNode({
+      ports: options.ports,
+      env: services.env,
+      redisPrefix: services.redisPrefix,
+      lifetime: options.lifetime,
+    });
+    const node = full.node;
+    const keys = new Map<string, string>();
+    for (const tenant of TENANTS)
+      keys.set(tenant, await tenantWithKey(full.url, tenant, ordersAt.active(Date.now(), 200)));
+    const turn = node.turnAddress();
+    const stats = {
+      created: 0,
+      refusals: {} as Record<string, number>,
+      endedBy: { 'refresh-0': 0, 'silent-expiry': 0, 'tcp-close': 0 } as Record<string, number>,
+      credentialsOk: 0,
+      credentialsFailed: 0,
+      sent: 0,
+      echoed: 0,
+    };
+    let stop = false;
+    const url = full.url;
+    const caller = async (index: number): Promise<void> => {
+      for (let cycle = 0; !stop; cycle++) {
+        const tenant = TENANTS[(index + cycle) % TENANTS.length]!;
+        const answer = await fetch(`${url}/v1/ice-servers`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tenantToken(keys.get(tenant)!, Date.now())}` },
+        });
+        if (answer.status !== 200) {
+          stats.credentialsFailed++;
+          await answer.arrayBuffer();
+          await sleep(200);
+          continue;
+        }
+        stats.credentialsOk++;
+        const { username, password } = turnCredential(
+          (await answer.json()) as Parameters<typeof turnCredential>[0],
+        );
+        const ending = (['refresh-0', 'silent-expiry', 'tcp-close'] as const)[(index + cycle) % 3]!;
+        const transport: SessionTransport = ending === 'tcp-close' ? 'tcp' : 'udp';
+        const session = await TurnSession.open({
+          host: turn.address,
+          port: turn.port,
+          transport,
+          username,
+          password,
+          timeoutMs: 3000,
+          retransmits: 3,
+        });
+        try {
+          const allocated = await session.allocate();
+          if (allocated.code !== 200) {
+            stats.refusals[String(allocated.code)] = (stats.refusals[String(allocated.code)] ?? 0) + 1;
+            await sleep(200);
+            continue;
+          }
+          stats.created++;
+          const bound = await session.channelBind(0x4000, {
+            family: 'IPv4',
+            address: '127.0.0.1',
+            port: peer.port,
+          });
+          if (bound.code !== 200) {
+            stats.refusals[`ChannelBind ${bound.code}`] =
+              (stats.refusals[`ChannelBind ${bound.code}`] ?? 0) + 1;
+          }
+          const until = Date.now() + options.talkMs;
+          let sent = 0;
+          while (Date.now() < until && !stop) {
+            session.channelData(0x4000, PAYLOAD);
+            sent++;
+            await sleep(20);
+          }
+          await sleep(200);
+          stats.sent += sent;
+          stats.echoed += Math.min(session.relayedIn, sent);
+          if (ending === 'refresh-0') {
+            await session.request(Method.Refresh, (b) => b.addUint32(0x000d, 0));
+          }
+          stats.endedBy[ending] = (stats.endedBy[ending] ?? 0) + 1;
+        } finally {
+          await session.close();
+        }
+      }
+    };
+
+    // Warm-up: a few cycles, then everything expires, then the baseline.
+    stop = false;
+    const warm = Array.from({ length: Math.min(4, options.callers) }, (_, i) => caller(i));
+    await sleep(Math.max(3000, options.talkMs * 2));
+    stop = true;
+    await Promise.all(warm);
+    await waitForIdle(full, options.lifetime);
+    const baseline = {
+      ...(await snapshot()),
+      allocations: node.relay.core.allocationCount,
+      relaySockets: node.relay.relays.size,
+    };
+    for (const key of Object.keys(stats.endedBy)) stats.endedBy[key] = 0;
+    stats.created = 0;
+    stats.sent = 0;
+    stats.echoed = 0;
+    stats.credentialsOk = 0;
+
+    // The soak.
+    const started = Date.now();
+    const samples: SoakSample[] = [];
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      samples.push({
+        atS: Math.round((Date.now() - started) / 1000),
+        rssMb: round(m.rss / 2 ** 20),
+        heapUsedMb: round(m.heapUsed / 2 ** 20),
+        openFds: openFds(),
+        allocations: node.relay.core.allocationCount,
+        relaySockets: node.relay.relays.size,
+      });
+    }, options.sampleMs);
+    stop = false;
+    const callers = Array.from({ length: options.callers }, (_, i) => caller(i));
+    await sleep(options.durationMs);
+    stop = true;
+    await Promise.all(callers);
+    clearInterval(sampler);
+
+    // Every allocation ends (the silent ones by expiry); then the end state.
+    await waitForIdle(full, options.lifetime);
+    const end = {
+      ...(await snapshot()),
+      allocations: node.relay.core.allocationCount,
+      relaySockets: node.relay.relays.size,
+    };
+    const ledger: Record<string, number | null> = {};
+    for (const tenant of TENANTS)
+      ledger[tenant] = node.fleetQuota === null ? null : await node.fleetQuota.count(tenant);
+    const busy = await busyRelayPorts(options.ports);
+    const { ports: _ports, ...rest } = options;
+    return {
+      options: rest,
+      baseline,
+      end,
+      samples,
+      allocations: { created: stats.created, refusals: stats.refusals, endedBy: stats.endedBy },
+      credentials: { ok: stats.credentialsOk, failed: stats.credentialsFailed },
+      packets: { sent: stats.sent, echoed: stats.echoed, lost: stats.sent - stats.echoed },
+      busyRelayPorts: busy,
+      ledger,
+      rssDeltaMb: round(end.rssMb - baseline.rssMb),
+      heapDeltaMb: round(end.heapUsedMb - baseline.heapUsedMb),
+      fdsDelta: end.openFds - baseline.openFds,
+      errorsLogged: full.logger.lines.filter((l) => l.level === 'error').map((l) => l.message),
+    };
+  } finally {
+    await full?.close();
+    peer.close();
+    await services.dispose();
+  }
+}
+
+/** Waits until no allocation is live and no relay socket open (at most lifetime + 5 s). */
+async function waitForIdle(full: FullNode, lifetime: number): Promise<void> {
+  const deadline = Date.now() + (lifetime + 5) * 1000;
+  const core = full.node.relay.core;
+  while ((core.allocationCount > 0 || full.node.relay.relays.size > 0) && Date.now() < deadline)
+    await sleep(250);
+  // Sockets closing, usage flushes, and the HTTP client's idle keep-alive connections (the
+  // server's keepAliveTimeout is 5 s) settle.
+  await sleep(6000);
+}

@@ -1,0 +1,149 @@
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  NativeDataPlane,
+  type NativeRelay,
+  type NativeRelayPlane,
+  requireNativeAddon,
+} from '../../../src/transport/native/index.js';
+
+const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
+const LOOPBACK = '127.0.0.1';
+
+async function bound(): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  socket.bind(0, LOOPBACK);
+  await once(socket, 'listening');
+  return socket;
+}
+
+function nextMessage(socket: dgram.Socket, ms = 1000): Promise<{ data: Buffer; port: number } | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.off('message', onMessage);
+      resolve(null);
+    }, ms);
+    const onMessage = (data: Buffer, rinfo: dgram.RemoteInfo): void => {
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve({ data, port: rinfo.port });
+    };
+    socket.on('message', onMessage);
+  });
+}
+
+async function waitFor(condition: () => boolean, ms = 1000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+}
+
+function channelData(channel: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt16BE(channel, 0);
+  header.writeUInt16BE(payload.length, 2);
+  return Buffer.concat([header, payload]);
+}
+
+const BINDING_REQUEST = Buffer.from('000100002112a442000102030405060708090a0b', 'hex');
+
+describe.skipIf(skipNative)('native listener plane: both directions over UDP', () => {
+  let client: dgram.Socket;
+  let peer: dgram.Socket;
+  let plane: NativeRelayPlane;
+  let relay: NativeRelay;
+  let control: { data: Buffer; ip: string; port: number }[];
+
+  beforeEach(async () => {
+    client = await bound();
+    peer = await bound();
+    control = [];
+    plane = new NativeDataPlane(requireNativeAddon()).listen(LOOPBACK, 0, (data, ip, port) => {
+      control.push({ data, ip, port });
+    });
+    relay = plane.openRelay(LOOPBACK, 0);
+  });
+
+  afterEach(() => {
+    plane.close();
+    client.close();
+    peer.close();
+  });
+
+  it('hands STUN to the control handler and sends the answer from the listening port', async () => {
+    expect(plane.ownsListener).toBe(true);
+    client.send(BINDING_REQUEST, plane.listenPort ?? 0, LOOPBACK);
+    await waitFor(() => control.length === 1);
+    expect(control[0]).toEqual({ data: BINDING_REQUEST, ip: LOOPBACK, port: client.address().port });
+    const reply = nextMessage(client);
+    plane.sendToClient({ family: 'IPv4', address: LOOPBACK, port: client.address().port }, Buffer.from('ok'));
+    expect(await reply).toEqual({ data: Buffer.from('ok'), port: plane.listenPort });
+  });
+
+  it('relays ChannelData client -> peer from the relay socket, and peer -> client back (RFC 8656 §12)', async () => {
+    plane.setClient(relay.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    plane.setChannels(relay.id, [{ ip: LOOPBACK, port: peer.address().port, channel: 0x4002 }]);
+
+    const atPeer = nextMessage(peer);
+    client.send(channelData(0x4002, Buffer.from('ping')), plane.listenPort ?? 0, LOOPBACK);
+    expect(await atPeer).toEqual({ data: Buffer.from('ping'), port: relay.port });
+
+    const atClient = nextMessage(client);
+    peer.send(Buffer.from('pong'), relay.port, LOOPBACK);
+    expect(await atClient).toEqual({
+      data: channelData(0x4002, Buffer.from('pong')),
+      port: plane.listenPort,
+    });
+    expect(plane.counters()).toMatchObject({ sentToPeer: 1, sentChannelData: 1, handedToControl: 0 });
+  });
+
+  it('discards unbound channels and malformed ChannelData, and hands unknown clients to JS', async () => {
+    plane.setClient(relay.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    const listenPort = plane.listenPort ?? 0;
+    client.send(channelData(0x4003, Buffer.from('x')), listenPort, LOOPBACK); // not bound: §12.6
+    client.send(Buffer.from([0x40, 0x03, 0x00, 0x09, 1]), listenPort, LOOPBACK); // length > bytes
+    const stranger = await bound();
+    try {
+      stranger.send(channelData(0x4003, Buffer.from('y')), listenPort, LOOPBACK); // no table: to JS
+      await waitFor(() => plane.counters().clientReceived === 3);
+      await waitFor(() => control.length === 1);
+      expect(plane.counters()).toMatchObject({
+        clientReceived: 3,
+        droppedUnboundChannel: 1,
+        droppedMalformed: 1,
+        handedToControl: 1,
+        sentToPeer: 0,
+      });
+      expect(control[0]?.port).toBe(stranger.address().port);
+    } finally {
+      stranger.close();
+    }
+  });
+
+  it('does not relay to a bound peer whose permission was withdrawn', async () => {
+    plane.setClient(relay.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    plane.setChannels(relay.id, [{ ip: LOOPBACK, port: peer.address().port, channel: 0x4004 }]);
+    plane.setPermissions(relay.id, []);
+    const atPeer = nextMessage(peer, 300);
+    client.send(channelData(0x4004, Buffer.from('z')), plane.listenPort ?? 0, LOOPBACK);
+    expect(await atPeer).toBeNull();
+    expect(plane.counters().droppedUnboundChannel).toBe(1);
+  });
+
+  it('survives the control handler closing the plane mid-dispatch', async () => {
+    let closedInside = false;
+    const other = new NativeDataPlane(requireNativeAddon()).listen(LOOPBACK, 0, () => {
+      other.close();
+      closedInside = true;
+    });
+    const port = other.listenPort ?? 0;
+    for (let i = 0; i < 5; i += 1) client.send(BINDING_REQUEST, port, LOOPBACK);
+    await waitFor(() => closedInside);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closedInside).toBe(true);
+    expect(() => other.counters()).toThrow(/NATIVE_CLOSED/);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { chooseDataPlane, nativeAddonPath, parseDataPlaneMode } from '../../../src/transport/native/index.js';
+
+// `npm ci` builds the addon on every machine with g++ and Node's headers (CI included), so a
+// missing build is a failure here, not a skip. ICEGATE_SKIP_NATIVE=1 is the explicit opt-out.
+const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
+
+describe('native addon build', () => {
+  it.skipIf(skipNative)('was built by npm ci (scripts/build-native.mjs)', () => {
+    expect(
+      nativeAddonPath(),
+      'native/build/Release/icegate_native.node is missing: run `npm run build:native` and read native/build-native.log',
+    ).not.toBeNull();
+  });
+
+  it.skipIf(skipNative)('loads and is chosen when TURN_DATA_PLANE=native', () => {
+    expect(chooseDataPlane('native').mode).toBe('native');
+  });
+});
+
+describe('TURN_DATA_PLANE', () => {
+  it('defaults to js and accepts native|js only', () => {
+    expect(parseDataPlaneMode(undefined)).toBe('js');
+    expect(parseDataPlaneMode('')).toBe('js');
+    expect(parseDataPlaneMode('js')).toBe('js');
+    expect(parseDataPlaneMode('native')).toBe('native');
+    expect(() => parseDataPlaneMode('NATIVE')).toThrow(/TURN_DATA_PLANE/);
+  });
+
+  it('never loads the addon when js is asked for', () => {
+    expect(chooseDataPlane('js')).toEqual({ mode: 'js' });
+  });
+});

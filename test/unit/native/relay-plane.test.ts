@@ -1,0 +1,202 @@
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Attr, decodeMessage, getAttribute, readXorAddress, StunClass } from '../../../src/stun/index.js';
+import {
+  NativeDataPlane,
+  type NativeRelay,
+  type NativeRelayPlane,
+  requireNativeAddon,
+} from '../../../src/transport/native/index.js';
+
+const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
+const LOOPBACK = '127.0.0.1';
+
+async function bound(): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  socket.bind(0, LOOPBACK);
+  await once(socket, 'listening');
+  return socket;
+}
+
+/** Collects datagrams until `count` arrived or `ms` passed. */
+function collect(socket: dgram.Socket, count: number, ms = 1000): Promise<{ data: Buffer; port: number }[]> {
+  return new Promise((resolve) => {
+    const got: { data: Buffer; port: number }[] = [];
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve(got);
+    };
+    const onMessage = (data: Buffer, rinfo: dgram.RemoteInfo): void => {
+      got.push({ data, port: rinfo.port });
+      if (got.length >= count) done();
+    };
+    const timer = setTimeout(done, ms);
+    socket.on('message', onMessage);
+  });
+}
+
+async function waitFor(condition: () => boolean, ms = 1000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () => {
+  let listener: dgram.Socket;
+  let client: dgram.Socket;
+  let peer: dgram.Socket;
+  let plane: NativeRelayPlane;
+  let relay: NativeRelay;
+
+  beforeEach(async () => {
+    listener = await bound();
+    client = await bound();
+    peer = await bound();
+    plane = new NativeDataPlane(requireNativeAddon()).createRelayPlane(listener);
+    relay = plane.openRelay(LOOPBACK, 0);
+    plane.setClient(relay.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
+  });
+
+  afterEach(() => {
+    plane.close();
+    for (const s of [listener, client, peer]) s.close();
+  });
+
+  it('binds a relay socket on a free port', () => {
+    expect(relay.port).toBeGreaterThan(0);
+    expect(plane.counters().relays).toBe(1);
+  });
+
+  it('drops and counts data from a peer without a permission (RFC 8656 §9)', async () => {
+    const arrived = collect(client, 1, 300);
+    peer.send(Buffer.from('nope'), relay.port, LOOPBACK);
+    await waitFor(() => plane.counters().droppedNoPermission === 1);
+    expect(await arrived).toHaveLength(0);
+    expect(plane.counters()).toMatchObject({ received: 1, droppedNoPermission: 1, sentDataIndication: 0 });
+  });
+
+  it('forwards a permitted peer as a Data indication from the listening port (RFC 8656 §11.6)', async () => {
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    const arrived = collect(client, 1);
+    peer.send(Buffer.from('hello'), relay.port, LOOPBACK);
+    const [first] = await arrived;
+    expect(first?.port).toBe(listener.address().port);
+    const decoded = decodeMessage(first?.data ?? Buffer.alloc(0));
+    if (!decoded.ok) throw new Error(`not STUN: ${decoded.detail}`);
+    expect(decoded.message.method).toBe(0x007);
+    expect(decoded.message.cls).toBe(StunClass.Indication);
+    const xorPeer = getAttribute(decoded.message, Attr.XOR_PEER_ADDRESS);
+    expect(readXorAddress(xorPeer?.value ?? Buffer.alloc(0), decoded.message.transactionId)).toEqual({
+      family: 'IPv4',
+      address: LOOPBACK,
+      port: peer.address().port,
+    });
+    expect(getAttribute(decoded.message, Attr.DATA)?.value.toString()).toBe('hello');
+    expect(plane.counters().sentDataIndication).toBe(1);
+  });
+
+  it('forwards a bound peer as ChannelData without padding (RFC 8656 §12.4-12.5)', async () => {
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    plane.setChannels(relay.id, [{ ip: LOOPBACK, port: peer.address().port, channel: 0x4001 }]);
+    const arrived = collect(client, 1);
+    peer.send(Buffer.from('abcde'), relay.port, LOOPBACK);
+    const [first] = await arrived;
+    expect(first?.data).toEqual(Buffer.concat([Buffer.from([0x40, 0x01, 0x00, 0x05]), Buffer.from('abcde')]));
+    expect(plane.counters().sentChannelData).toBe(1);
+  });
+
+  it('relays a burst in batches and counts every datagram once', async () => {
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    plane.setChannels(relay.id, [{ ip: LOOPBACK, port: peer.address().port, channel: 0x4abc }]);
+    // 64 datagrams: two recvmmsg batches, well inside the default 208 KiB receive buffers.
+    const total = 64;
+    const arrived = collect(client, total, 2000);
+    for (let i = 0; i < total; i += 1) peer.send(Buffer.alloc(120, i & 0xff), relay.port, LOOPBACK);
+    const got = await arrived;
+    const counters = plane.counters();
+    // Loopback with default buffers should deliver all; the counters must agree with what arrived.
+    expect(got.length).toBe(total);
+    expect(counters.received).toBe(total);
+    expect(counters.sentChannelData).toBe(total);
+    expect(counters.receiveBatches).toBeLessThanOrEqual(total);
+    expect(got.every((m) => m.data.length === 124 && m.data.readUInt16BE(0) === 0x4abc)).toBe(true);
+  });
+
+  it('drops a datagram whose Data indication would exceed a UDP datagram, and forwards an empty one', async () => {
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    const arrived = collect(client, 2, 1000);
+    // 20 (header) + 12 (XOR-PEER-ADDRESS) + 4 (DATA header) + 65_500 > 65_507.
+    peer.send(Buffer.alloc(65_500), relay.port, LOOPBACK);
+    peer.send(Buffer.alloc(65_000), relay.port, LOOPBACK);
+    peer.send(Buffer.alloc(0), relay.port, LOOPBACK);
+    const got = await arrived;
+    expect(got.map((m) => m.data.length).sort((a, b) => a - b)).toEqual([36, 65_036]);
+    expect(plane.counters()).toMatchObject({ received: 3, droppedTooLarge: 1, sentDataIndication: 2 });
+  });
+
+  it('encodes an IPv6 peer of an IPv6 relay in XOR-PEER-ADDRESS (RFC 8489 §14.2)', async () => {
+    const relay6 = plane.openRelay('::1', 0);
+    const client6 = await bound();
+    plane.setClient(relay6.id, { family: 'IPv4', address: LOOPBACK, port: client6.address().port });
+    plane.setPermissions(relay6.id, ['::1']);
+    const peer6 = dgram.createSocket('udp6');
+    peer6.bind(0, '::1');
+    await once(peer6, 'listening');
+    try {
+      const arrived = collect(client6, 1);
+      peer6.send(Buffer.from('six'), relay6.port, '::1');
+      const [first] = await arrived;
+      const decoded = decodeMessage(first?.data ?? Buffer.alloc(0));
+      if (!decoded.ok) throw new Error(`not STUN: ${decoded.detail}`);
+      const xorPeer = getAttribute(decoded.message, Attr.XOR_PEER_ADDRESS);
+      expect(readXorAddress(xorPeer?.value ?? Buffer.alloc(0), decoded.message.transactionId)).toEqual({
+        family: 'IPv6',
+        address: '::1',
+        port: peer6.address().port,
+      });
+      expect(getAttribute(decoded.message, Attr.DATA)?.value.toString()).toBe('six');
+    } finally {
+      peer6.close();
+      client6.close();
+    }
+  });
+
+  it('stops forwarding when permissions are replaced by an empty set', async () => {
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    plane.setPermissions(relay.id, []);
+    peer.send(Buffer.from('x'), relay.port, LOOPBACK);
+    await waitFor(() => plane.counters().droppedNoPermission === 1);
+    expect(plane.counters().droppedNoPermission).toBe(1);
+  });
+
+  it('refuses a second relay for the same client 5-tuple (RFC 8656 §2.2)', () => {
+    const second = plane.openRelay(LOOPBACK, 0);
+    expect(() =>
+      plane.setClient(second.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port }),
+    ).toThrow(/already has an allocation/);
+    // Once the first relay is closed its client entry is free again.
+    plane.closeRelay(relay.id);
+    plane.setClient(second.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
+  });
+
+  it('rejects bad table pushes with stable codes', () => {
+    expect(() => plane.setPermissions(relay.id, ['not-an-ip'])).toThrow(
+      expect.objectContaining({ code: 'NATIVE_RELAY' }),
+    );
+    expect(() => plane.setChannels(relay.id, [{ ip: LOOPBACK, port: 1, channel: 0x3fff }])).toThrow(
+      /0x4000-0x4FFF/,
+    );
+    expect(() => plane.setClient(relay.id, { family: 'IPv6', address: '::1', port: 1 })).toThrow(/family/);
+    expect(() => plane.setPermissions(999, [])).toThrow(/unknown relay/);
+    expect(() => plane.openRelay('nope', 0)).toThrow(expect.objectContaining({ code: 'NATIVE_RELAY' }));
+  });
+
+  it('closes relays and the plane; a closed plane refuses calls', () => {
+    expect(plane.closeRelay(relay.id)).toBe(true);
+    expect(plane.closeRelay(relay.id)).toBe(false);
+    expect(plane.counters().relays).toBe(0);
+    plane.close();
+    expect(() => plane.counters()).toThrow(/NATIVE_CLOSED/);
+  });
+});
