@@ -143,7 +143,7 @@ void DeliverControlPacket(void* context, const uint8_t* data, size_t size, const
     napi_value argv[3];
     void* copy;
     napi_value receiver;
-    napi_get_undefined(env, &receiver);
+    napi_get_global(env, &receiver);  // make_callback needs an object receiver
     napi_create_buffer_copy(env, size, data, &copy, &argv[0]);
     napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &argv[1]);
     napi_create_uint32(env, port, &argv[2]);
