@@ -237,6 +237,32 @@ napi_value OpenListener(napi_env env, napi_callback_info info) {
   return out;
 }
 
+napi_value SendFromRelay(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t id, port;
+  std::string ip;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[4], &is_typed);
+  if (!GetU32(env, argv[1], UINT32_MAX, &id) || !GetString(env, argv[2], &ip) ||
+      !GetU32(env, argv[3], 65535, &port) || !is_typed) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, relayId, ip, port, Uint8Array)");
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void* bytes;
+  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[4], &type, &length, &bytes, nullptr, nullptr));
+  if (type != napi_uint8_array) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
+  std::string error;
+  if (!plane->SendFromRelay(id, ip, static_cast<uint16_t>(port), static_cast<const uint8_t*>(bytes), length,
+                            &error)) {
+    return Throw(env, "NATIVE_RELAY", error);
+  }
+  return nullptr;
+}
+
 napi_value SendToClient(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
@@ -394,6 +420,24 @@ napi_value Counters(napi_env env, napi_callback_info info) {
   return out;
 }
 
+napi_value RelayTraffic(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t id;
+  if (!GetU32(env, argv[1], UINT32_MAX, &id)) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a relay id");
+  const Relay* relay = plane->FindRelay(id);
+  if (relay == nullptr) return Throw(env, "NATIVE_RELAY", "unknown relay");
+  napi_value out;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "packetsToClient", static_cast<double>(relay->packets_to_client));
+  SetNamed(env, out, "bytesToClient", static_cast<double>(relay->bytes_to_client));
+  SetNamed(env, out, "packetsToPeer", static_cast<double>(relay->packets_to_peer));
+  SetNamed(env, out, "bytesToPeer", static_cast<double>(relay->bytes_to_peer));
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"classify", nullptr, Classify, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -407,6 +451,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"counters", nullptr, Counters, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"openListener", nullptr, OpenListener, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sendToClient", nullptr, SendToClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sendFromRelay", nullptr, SendFromRelay, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"relayTraffic", nullptr, RelayTraffic, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

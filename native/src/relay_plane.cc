@@ -374,6 +374,31 @@ bool RelayPlane::SendToClient(const std::string& ip, uint16_t port, const uint8_
   return true;
 }
 
+bool RelayPlane::SendFromRelay(uint32_t id, const std::string& ip, uint16_t port, const uint8_t* data, size_t size,
+                               std::string* error) {
+  Relay* relay = Find(id);
+  if (relay == nullptr) {
+    *error = "unknown relay";
+    return false;
+  }
+  sockaddr_storage to;
+  socklen_t to_len;
+  if (!MakeSockaddr(relay->family, ip, port, &to, &to_len)) {
+    *error = "peer address family differs from the relay's";
+    return false;
+  }
+  // The permission check is the caller's (the TypeScript core decided to send).
+  if (sendto(relay->fd, data, size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), to_len) < 0) {
+    counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+    *error = strerror(errno);
+    return false;
+  }
+  counters_.sent_to_peer.fetch_add(1, std::memory_order_relaxed);
+  relay->packets_to_peer += 1;
+  relay->bytes_to_peer += size;
+  return true;
+}
+
 void RelayPlane::OnListenerReadable(uv_poll_t* handle, int status, int /*events*/) {
   if (status < 0) return;
   RelayPlane* plane = static_cast<Listener*>(handle->data)->plane;
@@ -391,6 +416,7 @@ void RelayPlane::DrainListener() {
   mmsghdr out[kBatch];
   iovec out_iov[kBatch];
   int out_fd[kBatch];
+  Relay* out_relay[kBatch];
   unsigned control[kBatch];
 
   for (unsigned round = 0; round < kBatchesPerWakeup && listener_ != nullptr && !delete_after_dispatch_; ++round) {
@@ -442,6 +468,7 @@ void RelayPlane::DrainListener() {
       out[n].msg_hdr.msg_iov = &out_iov[n];
       out[n].msg_hdr.msg_iovlen = 1;
       out_fd[n] = relay->fd;
+      out_relay[n] = relay;
       ++n;
     }
 
@@ -461,6 +488,10 @@ void RelayPlane::DrainListener() {
           continue;
         }
         counters_.sent_to_peer.fetch_add(static_cast<uint64_t>(sent), std::memory_order_relaxed);
+        for (unsigned k = done; k < done + static_cast<unsigned>(sent); ++k) {
+          out_relay[k]->packets_to_peer += 1;
+          out_relay[k]->bytes_to_peer += out_iov[k].iov_len;
+        }
         done += static_cast<unsigned>(sent);
       }
       start = end;
@@ -492,6 +523,7 @@ void RelayPlane::Drain(Relay* relay) {
   iovec out_iov[kBatch][3];
   uint8_t headers[kBatch][kHeaderRoom];
   bool is_channel[kBatch];
+  size_t payload_length[kBatch];
 
   for (unsigned round = 0; round < kBatchesPerWakeup; ++round) {
     for (unsigned i = 0; i < kBatch; ++i) {
@@ -558,6 +590,7 @@ void RelayPlane::Drain(Relay* relay) {
       out[n].msg_hdr.msg_iov = out_iov[n];
       out[n].msg_hdr.msg_iovlen = pad > 0 ? 3 : 2;
       is_channel[n] = as_channel;
+      payload_length[n] = length;
       ++n;
     }
 
@@ -575,6 +608,8 @@ void RelayPlane::Drain(Relay* relay) {
       for (unsigned k = done; k < done + static_cast<unsigned>(sent); ++k) {
         (is_channel[k] ? counters_.sent_channel_data : counters_.sent_data_indication)
             .fetch_add(1, std::memory_order_relaxed);
+        relay->packets_to_client += 1;
+        relay->bytes_to_client += payload_length[k];
       }
       done += static_cast<unsigned>(sent);
     }

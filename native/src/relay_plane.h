@@ -1,4 +1,5 @@
-// Peer -> client half of the data plane (RFC 8656 §11.6 Data indications, §12.4 ChannelData).
+// UDP data plane: peer -> client (RFC 8656 §11.6 Data indications, §12.4 ChannelData) and, when
+// the plane owns the listening socket, client -> peer ChannelData (§12.6).
 // Step one runs on the JS thread's libuv loop through uv_poll handles; the batching
 // (recvmmsg in, sendmmsg out) is already the shape the per-core data threads will use.
 #pragma once
@@ -56,6 +57,11 @@ struct Relay {
   };
   std::unordered_map<uint16_t, Peer> peers_by_channel;
   std::string client_key;  // key in RelayPlane::by_client_, empty until SetClient
+  // Per-allocation traffic for usage and quotas (the core's TrafficCounters), payload bytes only.
+  uint64_t packets_to_client = 0;
+  uint64_t bytes_to_client = 0;
+  uint64_t packets_to_peer = 0;
+  uint64_t bytes_to_peer = 0;
 };
 
 /** Receives the datagrams the native side does not handle (STUN, unknown clients), on the loop thread. */
@@ -85,12 +91,20 @@ class RelayPlane {
   bool SetChannels(uint32_t id, const std::vector<ChannelBinding>& bindings, std::string* error);
   bool CloseRelay(uint32_t id);
   void CloseAll();
+  /** The relay's traffic counters, or nullptr for an unknown id. */
+  const Relay* FindRelay(uint32_t id) const {
+    const auto it = relays_.find(id);
+    return it == relays_.end() ? nullptr : it->second;
+  }
 
   /** Opens the plane's own listening socket; it then replaces `listen_fd` for peer -> client. */
   bool OpenListener(const std::string& ip, uint16_t port, ControlPacketSink sink, void* context,
                     uint16_t* bound_port, std::string* error);
   /** Sends one datagram from the listening socket (STUN responses written by TypeScript). */
   bool SendToClient(const std::string& ip, uint16_t port, const uint8_t* data, size_t size, std::string* error);
+  /** Sends one datagram from relay `id` to a peer (Send indications the TypeScript core handled). */
+  bool SendFromRelay(uint32_t id, const std::string& ip, uint16_t port, const uint8_t* data, size_t size,
+                     std::string* error);
   /** True while control packets are being handed to JS; closing then is deferred to the end. */
   bool dispatching() const { return dispatching_; }
   void RequestDeleteAfterDispatch() { delete_after_dispatch_ = true; }

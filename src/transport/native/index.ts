@@ -11,6 +11,7 @@ export {
   type NativeAddon,
   type NativeChannelBinding,
   type NativePlaneCounters,
+  type NativeRelayTraffic,
   nativeAddonCandidates,
   nativeAddonPath,
   requireNativeAddon,

@@ -59,6 +59,16 @@ export interface NativeAddon {
     onPacket: ControlPacketHandler,
   ): { port: number };
   sendToClient(plane: PlaneHandle, ip: string, port: number, data: Uint8Array): void;
+  sendFromRelay(plane: PlaneHandle, relayId: number, ip: string, port: number, data: Uint8Array): void;
+  relayTraffic(plane: PlaneHandle, relayId: number): NativeRelayTraffic;
+}
+
+/** Payload packets and bytes one relay has carried natively, for usage and quotas (cumulative). */
+export interface NativeRelayTraffic {
+  packetsToClient: number;
+  bytesToClient: number;
+  packetsToPeer: number;
+  bytesToPeer: number;
 }
 
 /** Receives what the native listener does not relay itself: STUN, and clients it has no table for. */
@@ -77,6 +87,8 @@ const EXPORTS = [
   'counters',
   'openListener',
   'sendToClient',
+  'sendFromRelay',
+  'relayTraffic',
 ] as const;
 
 /**

@@ -6,6 +6,7 @@ import type {
   NativeAddon,
   NativeChannelBinding,
   NativePlaneCounters,
+  NativeRelayTraffic,
   PlaneHandle,
 } from './native-addon.js';
 
@@ -76,6 +77,11 @@ export class NativeRelayPlane {
     this.#addon.setClient(this.#plane(), relayId, client.address, client.port);
   }
 
+  /** Sends `data` from relay `relayId` to `peer` (a Send indication the TypeScript core accepted). */
+  sendFromRelay(relayId: number, peer: TransportAddress, data: Uint8Array): void {
+    this.#addon.sendFromRelay(this.#plane(), relayId, peer.address, peer.port, data);
+  }
+
   /** Replaces the permitted peer IPs (RFC 8656 §9: permissions are by IP, port ignored). */
   setPermissions(relayId: number, peerIps: readonly string[]): void {
     this.#addon.setPermissions(this.#plane(), relayId, peerIps);
@@ -89,6 +95,11 @@ export class NativeRelayPlane {
   /** Closes one relay socket; false when the id is unknown. */
   closeRelay(relayId: number): boolean {
     return this.#addon.closeRelay(this.#plane(), relayId);
+  }
+
+  /** Cumulative traffic of one relay (payload bytes, as the core's TrafficCounters count them). */
+  relayTraffic(relayId: number): NativeRelayTraffic {
+    return this.#addon.relayTraffic(this.#plane(), relayId);
   }
 
   /** A snapshot of the plane's counters. */

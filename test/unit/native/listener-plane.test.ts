@@ -96,6 +96,25 @@ describe.skipIf(skipNative)('native listener plane: both directions over UDP', (
       port: plane.listenPort,
     });
     expect(plane.counters()).toMatchObject({ sentToPeer: 1, sentChannelData: 1, handedToControl: 0 });
+    expect(plane.relayTraffic(relay.id)).toEqual({
+      packetsToClient: 1,
+      bytesToClient: 4,
+      packetsToPeer: 1,
+      bytesToPeer: 4,
+    });
+  });
+
+  it('sends from a relay socket what the TypeScript core relays itself (Send indications)', async () => {
+    const atPeer = nextMessage(peer);
+    plane.sendFromRelay(
+      relay.id,
+      { family: 'IPv4', address: LOOPBACK, port: peer.address().port },
+      Buffer.from('si'),
+    );
+    expect(await atPeer).toEqual({ data: Buffer.from('si'), port: relay.port });
+    expect(() =>
+      plane.sendFromRelay(12345, { family: 'IPv4', address: LOOPBACK, port: 1 }, Buffer.from('x')),
+    ).toThrow(/unknown relay/);
   });
 
   it('discards unbound channels and malformed ChannelData, and hands unknown clients to JS', async () => {

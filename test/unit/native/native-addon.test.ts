@@ -1,5 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { chooseDataPlane, nativeAddonPath, parseDataPlaneMode } from '../../../src/transport/native/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Logger } from '../../../src/log/logger.js';
+import {
+  chooseDataPlane,
+  loadNativeDataPlane,
+  nativeAddonPath,
+  parseDataPlaneMode,
+} from '../../../src/transport/native/index.js';
 
 // `npm ci` builds the addon on every machine with g++ and Node's headers (CI included), so a
 // missing build is a failure here, not a skip. ICEGATE_SKIP_NATIVE=1 is the explicit opt-out.
@@ -29,5 +35,34 @@ describe('TURN_DATA_PLANE', () => {
 
   it('never loads the addon when js is asked for', () => {
     expect(chooseDataPlane('js')).toEqual({ mode: 'js' });
+  });
+});
+
+describe('when the addon is missing', () => {
+  const saved = process.env.ICEGATE_NATIVE_ADDON;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.ICEGATE_NATIVE_ADDON;
+    else process.env.ICEGATE_NATIVE_ADDON = saved;
+  });
+
+  it('falls back to js with one warning naming the reason', () => {
+    process.env.ICEGATE_NATIVE_ADDON = '/nonexistent/icegate_native.node';
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+    const logger: Logger = {
+      error() {},
+      warn(message, fields) {
+        warnings.push({ message, fields });
+      },
+      info() {},
+      debug() {},
+      child() {
+        return logger;
+      },
+    };
+    expect(loadNativeDataPlane(logger)).toBeNull();
+    expect(chooseDataPlane('native', logger)).toEqual({ mode: 'js' });
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]?.message).toMatch(/using the JS data path/);
+    expect(String(warnings[0]?.fields?.reason)).toMatch(/not built/);
   });
 });
