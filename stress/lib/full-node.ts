@@ -4,9 +4,38 @@
 // lifetimes the suite chooses (below the 30 s the configuration accepts, to see many expire).
 import dgram from 'node:dgram';
 import { loadConfig } from '../../src/config.js';
+import type { Logger } from '../../src/log/logger.js';
 import { type Icegate, startIcegate } from '../../src/main.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
 import { CapturingLogger } from '../../test/integration/http-harness.js';
+
+/** Info lines the suites look for; every other info and debug line is dropped. */
+const KEPT_INFO = /reachable again/;
+
+/**
+ * The node's logger: warnings and errors (and the few info lines the suites check) go to a
+ * CapturingLogger; the per-allocation info lines are dropped, since keeping thousands of them
+ * in memory would show up as growth in the soak's own figures.
+ */
+class QuietLogger implements Logger {
+  constructor(
+    readonly capture: CapturingLogger,
+    readonly fields: Record<string, unknown> = {},
+  ) {}
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.capture.error(message, { ...this.fields, ...fields });
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.capture.warn(message, { ...this.fields, ...fields });
+  }
+  info(message: string, fields?: Record<string, unknown>): void {
+    if (KEPT_INFO.test(message)) this.capture.info(message, { ...this.fields, ...fields });
+  }
+  debug(): void {}
+  child(fields: Record<string, unknown>): Logger {
+    return new QuietLogger(this.capture, { ...this.fields, ...fields });
+  }
+}
 
 /** Options of startFullNode. */
 export interface FullNodeOptions {
@@ -46,7 +75,7 @@ export async function startFullNode(options: FullNodeOptions): Promise<FullNode>
   };
   const logger = new CapturingLogger();
   const node = await startIcegate(config, {
-    logger,
+    logger: new QuietLogger(logger),
     redisPrefix: options.redisPrefix,
     // Every request comes from 127.0.0.1; the limits have their own tests.
     rateLimits: {

@@ -222,7 +222,8 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
               orders: [{ id, kind: 'additional', receivedAt: new Date().toISOString(), licenses: 1 }],
             });
             bump(phases[p].imports, String(answer.status));
-            if (answer.status === 200 && (answer.body.accepted ?? []).includes(id)) acknowledgedImports.push(id);
+            if (answer.status === 200 && (answer.body.accepted ?? []).includes(id))
+              acknowledgedImports.push(id);
             else refusedImports.push(id);
           } catch {
             bump(phases[p].imports, 'error');
@@ -287,7 +288,8 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
             orders: [{ id, kind: 'additional', receivedAt: new Date().toISOString(), licenses: 1 }],
           });
           bump(phases['postgres cut'].imports, String(answer.status));
-          if (answer.status === 200 && (answer.body.accepted ?? []).includes(id)) acknowledgedImports.push(id);
+          if (answer.status === 200 && (answer.body.accepted ?? []).includes(id))
+            acknowledgedImports.push(id);
           else refusedImports.push(id);
         } catch {
           bump(phases['postgres cut'].imports, 'error');

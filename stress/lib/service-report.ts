@@ -102,7 +102,7 @@ export function soakMarkdown(r: SoakResult): string {
     `Allocations created: ${thousands(r.allocations.created)} (ended by ${counts(r.allocations.endedBy)}; refused: ${counts(r.allocations.refusals)}); peak ${peakAllocations} live at once; peak RSS ${peakRss} MB. Credentials fetched: ${thousands(r.credentials.ok)} (${r.credentials.failed} failed). Packets: ${thousands(r.packets.sent)} sent, ${thousands(r.packets.echoed)} echoed, ${r.packets.lost} lost. Relay ports still bound afterwards: ${r.busyRelayPorts.length === 0 ? 'none' : r.busyRelayPorts.join(', ')}. Fleet quota ledger afterwards: ${counts(Object.fromEntries(Object.entries(r.ledger).map(([k, v]) => [k, v ?? -1])))}. Errors logged: ${r.errorsLogged.length}.`,
     '',
     table(
-      ['t, s', 'RSS, MB', 'heap, MB', 'fds', 'allocations', 'relay sockets'],
+      ['t, s', 'RSS, MB', 'heap after gc, MB', 'fds', 'allocations', 'relay sockets'],
       r.samples.map((s) => [s.atS, s.rssMb, s.heapUsedMb, s.openFds, s.allocations, s.relaySockets]),
     ),
   ].join('\n');

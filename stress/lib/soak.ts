@@ -179,6 +179,8 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     const started = Date.now();
     const samples: SoakSample[] = [];
     const sampler = setInterval(() => {
+      // A full collection first (with --expose-gc), so the heap column shows what is retained.
+      globalThis.gc?.();
       const m = process.memoryUsage();
       samples.push({
         atS: Math.round((Date.now() - started) / 1000),
