@@ -36,6 +36,17 @@ function isBodyParserError(err: unknown): err is BodyParserError & Error {
   );
 }
 
+function isClientBodyError(err: unknown): boolean {
+  const e = err as { status?: unknown; expose?: unknown } | null;
+  return (
+    err instanceof Error &&
+    e?.expose === true &&
+    typeof e.status === 'number' &&
+    e.status >= 400 &&
+    e.status < 500
+  );
+}
+
 /** The refusal for `err`, or null when it is unexpected (answer 500 and log it). */
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
@@ -59,6 +70,9 @@ export function toHttpError(err: unknown): HttpError | null {
     return null;
   }
   if (isBodyParserError(err)) return bodyParserRefusal(err);
+  // A body that fails to inflate (Content-Encoding gzip with garbage) reaches us as a zlib error
+  // that body-parser marked with a 4xx status but no `type`: the client's fault, not ours.
+  if (isClientBodyError(err)) return new HttpError('invalid_request', 'request body could not be decoded');
   if (err instanceof LicenseError) {
     if (err.code === 'support_inactive') return new HttpError('support_inactive', err.message);
     return new HttpError('invalid_request', err.message);

@@ -1,6 +1,7 @@
 // Results of the stress run: every suite writes its part (JSON: figures, verdicts, a markdown
 // section) under stress/results/parts/; the global setup of vitest.stress.config.ts merges the
 // parts into stress/results/<date>.json and <date>.md, and copies the markdown to stress/report.md.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +73,18 @@ export function mergeParts(startedAt: Date): { json: string; markdown: string } 
   const markdown = `${lines.join('\n')}\n`;
   writeFileSync(markdownPath, markdown);
   writeFileSync(REPORT_MD, markdown);
+  formatWithBiome([json, markdownPath, REPORT_MD]);
   return { json, markdown: markdownPath };
+}
+
+/** Lays the written files out as the project's formatter does, so `npm run lint` stays clean. */
+function formatWithBiome(files: readonly string[]): void {
+  const biome = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'biome');
+  try {
+    execFileSync(biome, ['format', '--write', ...files], { stdio: 'ignore' });
+  } catch {
+    // Unformatted figures are still figures.
+  }
 }
 
 /** A markdown table. */

@@ -28,7 +28,10 @@ describe('outages under load (short run)', () => {
     expect(Object.keys(pg.credentials).every((k) => k === '200' || k === '503 entitlement_unavailable')).toBe(
       true,
     );
-    expect(Object.keys(pg.imports).every((k) => k === '503')).toBe(true);
+    // Writes are refused while PostgreSQL is away; one in flight at the moment of the cut may
+    // still commit, and then it must be acknowledged and found in the store (checked below).
+    expect(pg.imports['503']).toBeGreaterThan(0);
+    expect(Object.keys(pg.imports).every((k) => k === '503' || k === '200')).toBe(true);
     // No acknowledged write lost, no refused one applied.
     expect(r.writes.acknowledgedImports).toBeGreaterThan(10);
     expect(r.writes.importsMissingFromStore).toEqual([]);

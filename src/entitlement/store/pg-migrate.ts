@@ -41,6 +41,11 @@ export async function migrate(
     throw mapPgError(err);
   });
   let broken = false;
+  // Checked-out clients have no pool error listener: keep a reset from becoming uncaught.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [migrationLockKey(schema)]);
@@ -79,6 +84,7 @@ export async function migrate(
     });
     throw mapPgError(err);
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -163,6 +163,12 @@ export class PgStore implements EntitlementStore {
       throw mapPgError(err);
     }
     let broken = false;
+    // pg-pool removes its idle error listener while a client is checked out: a connection reset
+    // between two queries of this transaction would otherwise be an uncaught 'error' event.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -174,6 +180,7 @@ export class PgStore implements EntitlementStore {
       });
       throw mapPgError(err);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
