@@ -257,8 +257,15 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     ...(trustProxy === undefined ? {} : { trustProxy }),
   });
   // Bounded header size and timeouts: a slow or oversized request cannot hold a socket forever.
+  // connectionsCheckingInterval: Node checks these timeouts every 30 s by default, which would let
+  // a slowloris connection outlive headersTimeout by that much.
   const http = createServer(
-    { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 },
+    {
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: 30_000,
+      headersTimeout: 10_000,
+      connectionsCheckingInterval: 1_000,
+    },
     app,
   );
   http.keepAliveTimeout = 5_000;
