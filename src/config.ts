@@ -52,6 +52,9 @@ const schema = z
     TURN_DENIED_PEERS: cidrs.default([]),
     TURN_ALLOWED_PEERS: cidrs.default([]),
     TURN_ALLOCATIONS_PER_LICENSE: z.coerce.number().int().min(1).max(1000).default(4),
+    /** Unauthenticated UDP answers per source (IPv4 address or IPv6 /64): burst, then per second. */
+    TURN_UNAUTH_BURST: z.coerce.number().int().min(1).max(1_000_000).default(32),
+    TURN_UNAUTH_RATE: z.coerce.number().min(1).max(1_000_000).default(16),
     TURN_DEFAULT_LIFETIME: z.coerce.number().int().min(30).max(3600).default(600),
     TURN_MAX_LIFETIME: z.coerce.number().int().min(30).max(86400).default(3600),
     HTTP_PORT: port.default(8080),

@@ -185,7 +185,12 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
         keys: runtime.keys,
       }),
       events: fleetQuota === null ? observer.events() : fanOutEvents(observer.events(), fleetQuota.events()),
-      limits: { defaultLifetime: config.TURN_DEFAULT_LIFETIME, maxLifetime: config.TURN_MAX_LIFETIME },
+      limits: {
+        defaultLifetime: config.TURN_DEFAULT_LIFETIME,
+        maxLifetime: config.TURN_MAX_LIFETIME,
+        unauthenticatedBurst: config.TURN_UNAUTH_BURST,
+        unauthenticatedRate: config.TURN_UNAUTH_RATE,
+      },
     },
   });
   const streamLimits: Partial<StreamLimits> = {
