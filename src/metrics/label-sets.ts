@@ -1,6 +1,7 @@
 // Closed sets of label values. Every icegate label takes its value from one of these lists, so
 // the number of series is fixed and known in advance: no tenant, user, username or IP address
 // ever becomes a label value (DESIGN.md "External contracts"; per-tenant load is the usage report).
+import { PEER_DENY_REASONS, type PeerDenyReason } from '../turn/peer-filter/deny-reason.js';
 
 /** Client-facing transport of an allocation (RFC 8656 section 3.1: UDP, TCP or TLS-over-TCP). */
 export const TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
@@ -63,24 +64,10 @@ export const AUTH_FAILURE_REASONS = [
 /** Why a TURN request failed authentication. */
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
 
-/** Why a peer address was refused, mirroring the peer filter (RFC 8656 section 21.6 advice). */
-export const PEER_DENIAL_REASONS = [
-  'loopback',
-  'private',
-  'cgnat',
-  'link_local',
-  'multicast',
-  'broadcast',
-  'unspecified',
-  'reserved',
-  'documentation',
-  'unique_local',
-  'server_address',
-  'configured_deny',
-  'invalid',
-] as const;
+/** Why a peer address was refused: the peer filter's own reasons (RFC 8656 section 21.6 advice). */
+export const PEER_DENIAL_REASONS = PEER_DENY_REASONS;
 /** Why a peer address was refused. */
-export type PeerDenialReason = (typeof PEER_DENIAL_REASONS)[number];
+export type PeerDenialReason = PeerDenyReason;
 
 /** Outcome of a credential request: `ok` or a refusal code of DESIGN.md's HTTP contract. */
 export const CREDENTIAL_OUTCOMES = [
