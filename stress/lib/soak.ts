@@ -14,7 +14,7 @@ import {
   turnCredential,
 } from '../../test/integration/gate-harness.js';
 import { busyRelayPorts, echoPeer, type FullNode, startFullNode } from './full-node.js';
-import { openFds, type ResourceSnapshot, round, sleep, snapshot } from './resources.js';
+import { collect, openFds, type ResourceSnapshot, round, sleep, snapshot } from './resources.js';
 import { type SessionTransport, TurnSession } from './turn-session.js';
 
 /** Options of the soak. */
@@ -179,8 +179,8 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     const started = Date.now();
     const samples: SoakSample[] = [];
     const sampler = setInterval(() => {
-      // A full collection first (with --expose-gc), so the heap column shows what is retained.
-      globalThis.gc?.();
+      // A full collection first, so the heap column shows what is retained.
+      void collect();
       const m = process.memoryUsage();
       samples.push({
         atS: Math.round((Date.now() - started) / 1000),
