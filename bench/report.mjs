@@ -136,18 +136,16 @@ export function renderReport(result) {
         ),
       );
     }
-    out.push('', 'server CPU seconds by thread (saturating load):');
-    for (const r of result.relay.summary.filter(
-      (x) => x.load === 'saturating' && x.serverCpuSecondsByThread,
-    )) {
+    out.push('', 'server CPU seconds by thread:');
+    for (const r of result.relay.summary.filter((x) => x.serverCpuSecondsByThread)) {
       const threads = Object.entries(r.serverCpuSecondsByThread)
         .sort((a, b) => b[1] - a[1])
         .map(([name, s]) => `${name} ${s}`)
         .join(', ');
-      out.push(`  ${r.target}: ${threads}`);
+      out.push(`  ${r.target} (${r.load}): ${threads}`);
     }
     for (const p of result.relay.profiles) {
-      out.push('', `profile ${p.target}: ${p.file ?? p.error}`);
+      out.push('', `profile ${p.target}${p.load ? ` (${p.load})` : ''}: ${p.file ?? p.error}`);
       if (p.top) {
         out.push(
           `  load window only (after ${p.top.skippedMs} ms), busy ${p.top.totalMs - p.top.idleMs} ms; by origin: ${p.top.byOrigin.map((o) => `${o.name} ${o.pct}%`).join(', ')}`,

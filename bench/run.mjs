@@ -3,7 +3,8 @@
 // Prints tables and writes bench/results/<UTC date and time>.json. See bench/README.md.
 //
 // Options: --phases relay,allocations,credentials  --targets coturn,icegate,…  --quick
-//          --repeat N  --profile  --alloc-count N  --deadline-s S  --out FILE
+//          --repeat N  --profile  --alloc-count N  --loads paced,saturating
+//          --saturating-messages N  --deadline-s S  --out FILE
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -25,6 +26,8 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     'alloc-count': { type: 'string' },
+    loads: { type: 'string' },
+    'saturating-messages': { type: 'string' },
     'deadline-s': { type: 'string', default: '900' },
     out: { type: 'string' },
   },
@@ -83,7 +86,14 @@ const result = {
 
 try {
   if (phases.has('relay')) {
-    const loads = values.quick ? LOADS.quick : LOADS.full;
+    const wantedLoads = values.loads === undefined ? null : new Set(values.loads.split(','));
+    const loads = (values.quick ? LOADS.quick : LOADS.full)
+      .filter((load) => wantedLoads === null || wantedLoads.has(load.id))
+      .map((load) =>
+        load.id === 'saturating' && values['saturating-messages'] !== undefined
+          ? { ...load, messages: Number(values['saturating-messages']) }
+          : load,
+      );
     const relay = await relayPhase({
       targets: available,
       loads,

@@ -2,8 +2,11 @@
 // Error codes are stable: NATIVE_BAD_ARGUMENT, NATIVE_CLOSED, NATIVE_RELAY.
 #include <arpa/inet.h>
 #include <node_api.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "packet_class.h"
@@ -23,7 +26,16 @@ struct ControlSink {
 struct PlaneBox {
   RelayPlane* plane;
   ControlSink* sink = nullptr;
+  napi_env env = nullptr;
 };
+
+// At environment teardown (process exit, worker thread end) the data threads are joined even if
+// JS never called closePlane; the box itself is freed by its finalizer.
+void CleanupPlane(void* data) {
+  auto* box = static_cast<PlaneBox*>(data);
+  delete box->plane;
+  box->plane = nullptr;
+}
 
 #define CHECK_NAPI(env, call)                                        \
   do {                                                               \
@@ -108,9 +120,40 @@ napi_value Classify(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// (data) -> { result: 0 ok | 1 not a Send indication | 2 hand to TypeScript, ip, port, offset, length }
+napi_value ParseSend(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[0], &is_typed);
+  if (!is_typed) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr));
+  if (type != napi_uint8_array) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
+  SendIndication send{};
+  const SendParse result = ParseSendIndication(static_cast<const uint8_t*>(data), length, &send);
+  napi_value out;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "result", static_cast<double>(result));
+  if (result == SendParse::kOk) {
+    char text[INET6_ADDRSTRLEN] = {0};
+    inet_ntop(send.address_length == 4 ? AF_INET : AF_INET6, send.address, text, sizeof(text));
+    napi_value ip;
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &ip);
+    napi_set_named_property(env, out, "ip", ip);
+    SetNamed(env, out, "port", send.port);
+    SetNamed(env, out, "offset", send.data_offset);
+    SetNamed(env, out, "length", send.data_length);
+  }
+  return out;
+}
+
 void FinalizePlane(napi_env env, void* data, void* /*hint*/) {
   auto* box = static_cast<PlaneBox*>(data);
-  // Normally closePlane already ran; a forgotten plane still releases its sockets.
+  napi_remove_env_cleanup_hook(env, CleanupPlane, box);
+  // Normally closePlane already ran; a forgotten plane still joins its threads and closes sockets.
   delete box->plane;
   if (box->sink != nullptr) {
     napi_delete_reference(env, box->sink->callback);
@@ -158,23 +201,77 @@ void DeliverControlPacket(void* context, const uint8_t* data, size_t size, const
   napi_close_handle_scope(env, scope);
 }
 
+// Data threads when the caller does not say: one per core, at most 4.
+unsigned DefaultThreads() {
+  // The CPUs this process may run on (as os.availableParallelism()), else all of them.
+  cpu_set_t set;
+  unsigned cores = 0;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cores = static_cast<unsigned>(CPU_COUNT(&set));
+  if (cores == 0) cores = std::thread::hardware_concurrency();
+  return std::max(1u, std::min(cores == 0 ? 1u : cores, 4u));
+}
+
+// createPlane(fd, options?): options { threads?: 1..64, gso?: boolean }.
 napi_value CreatePlane(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!Args(env, info, argv)) return nullptr;
+  size_t argc = 2;
+  napi_value argv[2] = {nullptr, nullptr};
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "missing arguments");
+  }
   int32_t fd;
   // -1: the plane will open its own listening socket (openListener).
   if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < -1) {
     return Throw(env, "NATIVE_BAD_ARGUMENT", "expected the listening socket's file descriptor or -1");
   }
+  PlaneOptions options;
+  options.threads = DefaultThreads();
+  if (argc >= 2) {
+    napi_valuetype type;
+    napi_typeof(env, argv[1], &type);
+    if (type == napi_object) {
+      napi_value value;
+      bool has = false;
+      napi_has_named_property(env, argv[1], "threads", &has);
+      if (has) {
+        napi_get_named_property(env, argv[1], "threads", &value);
+        napi_valuetype value_type;
+        napi_typeof(env, value, &value_type);
+        uint32_t threads;
+        if (value_type != napi_undefined) {
+          if (!GetU32(env, value, 64, &threads) || threads == 0) {
+            return Throw(env, "NATIVE_BAD_ARGUMENT", "threads must be an integer from 1 to 64");
+          }
+          options.threads = threads;
+        }
+      }
+      has = false;
+      napi_has_named_property(env, argv[1], "gso", &has);
+      if (has) {
+        napi_get_named_property(env, argv[1], "gso", &value);
+        bool gso;
+        if (napi_get_value_bool(env, value, &gso) == napi_ok) options.gso = gso;
+      }
+    } else if (type != napi_undefined) {
+      return Throw(env, "NATIVE_BAD_ARGUMENT", "options must be an object");
+    }
+  }
   uv_loop_t* loop;
   CHECK_NAPI(env, napi_get_uv_event_loop(env, &loop));
-  auto* box = new PlaneBox{new RelayPlane(loop, fd)};
+  auto* plane = new RelayPlane(loop, fd, options);
+  if (!plane->start_error().empty()) {
+    const std::string message = "could not start the data threads: " + plane->start_error();
+    delete plane;
+    return Throw(env, "NATIVE_RELAY", message);
+  }
+  auto* box = new PlaneBox{plane};
+  box->env = env;
   napi_value out;
   if (napi_create_external(env, box, FinalizePlane, nullptr, &out) != napi_ok) {
     delete box->plane;
     delete box;
     return Throw(env, "NATIVE_BAD_ARGUMENT", "could not create the plane handle");
   }
+  napi_add_env_cleanup_hook(env, CleanupPlane, box);
   return out;
 }
 
@@ -396,26 +493,29 @@ napi_value Counters(napi_env env, napi_callback_info info) {
   if (!Args(env, info, argv)) return nullptr;
   RelayPlane* plane = PlaneArg(env, argv[0]);
   if (plane == nullptr) return nullptr;
-  const PlaneCounters& c = plane->counters();
-  const auto load = [](const std::atomic<uint64_t>& v) {
-    return static_cast<double>(v.load(std::memory_order_relaxed));
+  const auto sum = [plane](std::atomic<uint64_t> PlaneCounters::*field) {
+    return static_cast<double>(plane->Sum(field));
   };
   napi_value out;
   CHECK_NAPI(env, napi_create_object(env, &out));
-  SetNamed(env, out, "received", load(c.received));
-  SetNamed(env, out, "sentChannelData", load(c.sent_channel_data));
-  SetNamed(env, out, "sentDataIndication", load(c.sent_data_indication));
-  SetNamed(env, out, "droppedNoPermission", load(c.dropped_no_permission));
-  SetNamed(env, out, "droppedNoClient", load(c.dropped_no_client));
-  SetNamed(env, out, "droppedTooLarge", load(c.dropped_too_large));
-  SetNamed(env, out, "sendErrors", load(c.send_errors));
-  SetNamed(env, out, "receiveBatches", load(c.receive_batches));
-  SetNamed(env, out, "sendBatches", load(c.send_batches));
-  SetNamed(env, out, "clientReceived", load(c.client_received));
-  SetNamed(env, out, "sentToPeer", load(c.sent_to_peer));
-  SetNamed(env, out, "handedToControl", load(c.handed_to_control));
-  SetNamed(env, out, "droppedUnboundChannel", load(c.dropped_unbound_channel));
-  SetNamed(env, out, "droppedMalformed", load(c.dropped_malformed));
+  SetNamed(env, out, "received", sum(&PlaneCounters::received));
+  SetNamed(env, out, "sentChannelData", sum(&PlaneCounters::sent_channel_data));
+  SetNamed(env, out, "sentDataIndication", sum(&PlaneCounters::sent_data_indication));
+  SetNamed(env, out, "droppedNoPermission", sum(&PlaneCounters::dropped_no_permission));
+  SetNamed(env, out, "droppedNoClient", sum(&PlaneCounters::dropped_no_client));
+  SetNamed(env, out, "droppedTooLarge", sum(&PlaneCounters::dropped_too_large));
+  SetNamed(env, out, "sendErrors", sum(&PlaneCounters::send_errors));
+  SetNamed(env, out, "receiveBatches", sum(&PlaneCounters::receive_batches));
+  SetNamed(env, out, "sendBatches", sum(&PlaneCounters::send_batches));
+  SetNamed(env, out, "clientReceived", sum(&PlaneCounters::client_received));
+  SetNamed(env, out, "sentToPeer", sum(&PlaneCounters::sent_to_peer));
+  SetNamed(env, out, "handedToControl", sum(&PlaneCounters::handed_to_control));
+  SetNamed(env, out, "droppedUnboundChannel", sum(&PlaneCounters::dropped_unbound_channel));
+  SetNamed(env, out, "droppedMalformed", sum(&PlaneCounters::dropped_malformed));
+  SetNamed(env, out, "sendIndications", sum(&PlaneCounters::send_indications));
+  SetNamed(env, out, "droppedSendNoPermission", sum(&PlaneCounters::dropped_send_no_permission));
+  SetNamed(env, out, "droppedControlOverflow", sum(&PlaneCounters::dropped_control_overflow));
+  SetNamed(env, out, "gsoSends", sum(&PlaneCounters::gso_sends));
   SetNamed(env, out, "relays", static_cast<double>(plane->RelayCount()));
   return out;
 }
@@ -433,13 +533,48 @@ napi_value RelayTraffic(napi_env env, napi_callback_info info) {
   CHECK_NAPI(env, napi_create_object(env, &out));
   SetNamed(env, out, "packetsToClient", static_cast<double>(relay->packets_to_client));
   SetNamed(env, out, "bytesToClient", static_cast<double>(relay->bytes_to_client));
-  SetNamed(env, out, "packetsToPeer", static_cast<double>(relay->packets_to_peer));
-  SetNamed(env, out, "bytesToPeer", static_cast<double>(relay->bytes_to_peer));
+  SetNamed(env, out, "packetsToPeer", static_cast<double>(relay->packets_to_peer + relay->js_packets_to_peer));
+  SetNamed(env, out, "bytesToPeer", static_cast<double>(relay->bytes_to_peer + relay->js_bytes_to_peer));
+  return out;
+}
+
+// planeInfo(plane): { threads, steering, gso, workers: [{ received, clientReceived, sentToPeer,
+// sentToClient, handedToControl }] } — how the plane is laid out, per data thread.
+napi_value PlaneInfoOf(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  const PlaneInfo layout = plane->Info();
+  napi_value out, workers, flag;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "threads", layout.threads);
+  napi_get_boolean(env, layout.steering, &flag);
+  napi_set_named_property(env, out, "steering", flag);
+  napi_get_boolean(env, layout.gso, &flag);
+  napi_set_named_property(env, out, "gso", flag);
+  CHECK_NAPI(env, napi_create_array_with_length(env, layout.threads, &workers));
+  for (unsigned i = 0; i < layout.threads; ++i) {
+    napi_value worker;
+    CHECK_NAPI(env, napi_create_object(env, &worker));
+    const auto get = [plane, i](std::atomic<uint64_t> PlaneCounters::*field) {
+      return static_cast<double>(plane->WorkerCounter(i, field));
+    };
+    SetNamed(env, worker, "received", get(&PlaneCounters::received));
+    SetNamed(env, worker, "clientReceived", get(&PlaneCounters::client_received));
+    SetNamed(env, worker, "sentToPeer", get(&PlaneCounters::sent_to_peer));
+    SetNamed(env, worker, "sentToClient",
+             get(&PlaneCounters::sent_channel_data) + get(&PlaneCounters::sent_data_indication));
+    SetNamed(env, worker, "handedToControl", get(&PlaneCounters::handed_to_control));
+    napi_set_element(env, workers, i, worker);
+  }
+  napi_set_named_property(env, out, "workers", workers);
   return out;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
+      {"parseSendIndication", nullptr, ParseSend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"classify", nullptr, Classify, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"createPlane", nullptr, CreatePlane, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"closePlane", nullptr, ClosePlane, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -452,6 +587,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"openListener", nullptr, OpenListener, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sendToClient", nullptr, SendToClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sendFromRelay", nullptr, SendFromRelay, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"planeInfo", nullptr, PlaneInfoOf, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"relayTraffic", nullptr, RelayTraffic, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -37,4 +37,31 @@ constexpr uint32_t kMagicCookie = 0x2112A442;
 
 PacketClass ClassifyPacket(const uint8_t* data, size_t size);
 
+// A Send indication the data path can relay itself (RFC 8656 §11.4, §18.3-18.4).
+struct SendIndication {
+  uint8_t address_length;  // 4 (IPv4) or 16 (IPv6): the XOR-PEER-ADDRESS family
+  uint8_t address[16];     // peer IP, network order, already un-XORed
+  uint16_t port;           // peer port, host order
+  uint16_t data_offset;    // DATA value: data + data_offset, data_length bytes
+  uint16_t data_length;
+};
+
+enum class SendParse : uint8_t {
+  kOk = 0,       // *out is filled; every offset in it is inside the datagram
+  kNotSend = 1,  // not a well-framed Send indication (0x0016): the caller goes on as before
+  kOdd = 2,      // a Send indication the native side will not decide: hand it to TypeScript
+};
+
+// Parses a Send indication from a client. Accepts exactly: one XOR-PEER-ADDRESS (family 1 or 2),
+// one DATA, optional DONT-FRAGMENT (ignored, as the TypeScript core does), comprehension-optional
+// attributes (ignored, RFC 8489 §14), and a FINGERPRINT that is last and correct (§14.7).
+// Anything else — unknown comprehension-required attributes (RFC 8489 §6.3.2), MESSAGE-INTEGRITY,
+// duplicates, bad lengths or padding — is kOdd. Pure and allocation-free; fuzzed in native/fuzz.
+SendParse ParseSendIndication(const uint8_t* data, size_t size, SendIndication* out);
+
+// CRC-32 (ISO-HDLC, as zlib) used by FINGERPRINT.
+uint32_t Crc32(const uint8_t* data, size_t size);
+constexpr uint32_t kFingerprintXor = 0x5354554e;
+constexpr uint16_t kSendIndication = 0x0016;
+
 }  // namespace icegate

@@ -2,27 +2,48 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
+#include <netinet/udp.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <random>
+#include <system_error>
 
 #include "packet_class.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 namespace icegate {
 
 namespace {
 
-constexpr unsigned kBatch = 32;             // datagrams per recvmmsg/sendmmsg
-constexpr unsigned kBatchesPerWakeup = 8;   // then yield to the loop so JS is not starved
+constexpr unsigned kBatch = 32;             // datagrams per recvmmsg
+constexpr unsigned kBatchesPerWakeup = 8;   // then the next ready socket of this thread gets a turn
 constexpr size_t kBufferSize = 65536;       // any UDP datagram fits: no MSG_TRUNC
 constexpr size_t kMaxUdpPayload = 65507;    // IPv4 limit; also applied to IPv6 for simplicity
 constexpr size_t kHeaderRoom = 64;          // largest header: Data indication over IPv6 is 48
+constexpr unsigned kMaxSegments = 64;       // UDP_MAX_SEGMENTS on older kernels
+constexpr size_t kMaxGsoBytes = 60000;      // one GSO send must fit one UDP length field
+constexpr size_t kMaxGsoSegment = 1400;     // below any path MTU the kernel would check it against
+constexpr size_t kControlQueueMax = 4096;   // datagrams waiting for JS; beyond: dropped, counted
+constexpr size_t kControlQueueBytes = 8u << 20;
 constexpr uint16_t kDataIndication = 0x0017;  // RFC 8656 §17 (Data, indication class)
 constexpr uint16_t kAttrXorPeerAddress = 0x0012;
 constexpr uint16_t kAttrData = 0x0013;
-const uint8_t kZeroPad[4] = {0, 0, 0, 0};
+constexpr uint64_t kWakeTag = 0;      // epoll tags: the eventfd, the listener, else a Relay*
+constexpr uint64_t kListenerTag = 1;
+uint8_t kZeroPad[4] = {0, 0, 0, 0};
 
 void PutU16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
@@ -36,14 +57,18 @@ void PutU32(uint8_t* p, uint32_t v) {
   p[3] = static_cast<uint8_t>(v);
 }
 
-// Raw address bytes of a peer, the key of the permission table (RFC 8656 §9: by IP only).
-std::string AddressKey(const sockaddr_storage& sa) {
+uint32_t GetU32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | static_cast<uint32_t>(p[3]);
+}
+
+const uint8_t* AddressBytes(const sockaddr_storage& sa, uint8_t* length) {
   if (sa.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&sa);
-    return std::string(reinterpret_cast<const char*>(&in->sin_addr), 4);
+    *length = 4;
+    return reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&sa)->sin_addr);
   }
-  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&sa);
-  return std::string(reinterpret_cast<const char*>(&in6->sin6_addr), 16);
+  *length = 16;
+  return reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&sa)->sin6_addr);
 }
 
 uint16_t PortOf(const sockaddr_storage& sa) {
@@ -51,24 +76,42 @@ uint16_t PortOf(const sockaddr_storage& sa) {
   return ntohs(reinterpret_cast<const sockaddr_in6*>(&sa)->sin6_port);
 }
 
-// Channel key: address bytes then the port, so one peer transport address maps to one channel.
-std::string ChannelKey(const std::string& address, uint16_t port) {
-  std::string key = address;
-  key.push_back(static_cast<char>(port >> 8));
-  key.push_back(static_cast<char>(port & 0xFF));
+// Permission key: the peer's IP bytes (RFC 8656 §9: permissions ignore the port).
+AddrKey IpKey(const uint8_t* bytes, uint8_t length) {
+  AddrKey key;
+  memcpy(key.bytes, bytes, length);
+  key.length = length;
   return key;
 }
 
-bool ParseIp(const std::string& ip, int* family, std::string* bytes) {
-  uint8_t buf[16];
-  if (inet_pton(AF_INET, ip.c_str(), buf) == 1) {
+AddrKey IpKey(const sockaddr_storage& sa) {
+  uint8_t length;
+  const uint8_t* bytes = AddressBytes(sa, &length);
+  return IpKey(bytes, length);
+}
+
+// Transport address key: IP bytes then the port in network order.
+AddrKey TransportKey(const uint8_t* bytes, uint8_t length, uint16_t port) {
+  AddrKey key = IpKey(bytes, length);
+  key.bytes[length] = static_cast<uint8_t>(port >> 8);
+  key.bytes[length + 1] = static_cast<uint8_t>(port);
+  key.length = static_cast<uint8_t>(length + 2);
+  return key;
+}
+
+AddrKey TransportKey(const sockaddr_storage& sa) {
+  uint8_t length;
+  const uint8_t* bytes = AddressBytes(sa, &length);
+  return TransportKey(bytes, length, PortOf(sa));
+}
+
+bool ParseIp(const std::string& ip, int* family, uint8_t bytes[16]) {
+  if (inet_pton(AF_INET, ip.c_str(), bytes) == 1) {
     *family = AF_INET;
-    bytes->assign(reinterpret_cast<char*>(buf), 4);
     return true;
   }
-  if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) {
+  if (inet_pton(AF_INET6, ip.c_str(), bytes) == 1) {
     *family = AF_INET6;
-    bytes->assign(reinterpret_cast<char*>(buf), 16);
     return true;
   }
   return false;
@@ -77,15 +120,15 @@ bool ParseIp(const std::string& ip, int* family, std::string* bytes) {
 // Builds the sockaddr for `ip`:`port` in `family`, mapping IPv4 into IPv6 for dual-stack sockets.
 bool MakeSockaddr(int family, const std::string& ip, uint16_t port, sockaddr_storage* out, socklen_t* len) {
   int parsed_family;
-  std::string bytes;
-  if (!ParseIp(ip, &parsed_family, &bytes)) return false;
+  uint8_t bytes[16];
+  if (!ParseIp(ip, &parsed_family, bytes)) return false;
   memset(out, 0, sizeof(*out));
   if (family == AF_INET) {
     if (parsed_family != AF_INET) return false;
     auto* in = reinterpret_cast<sockaddr_in*>(out);
     in->sin_family = AF_INET;
     in->sin_port = htons(port);
-    memcpy(&in->sin_addr, bytes.data(), 4);
+    memcpy(&in->sin_addr, bytes, 4);
     *len = sizeof(sockaddr_in);
     return true;
   }
@@ -96,9 +139,9 @@ bool MakeSockaddr(int family, const std::string& ip, uint16_t port, sockaddr_sto
     uint8_t* a = reinterpret_cast<uint8_t*>(&in6->sin6_addr);
     a[10] = 0xFF;
     a[11] = 0xFF;
-    memcpy(a + 12, bytes.data(), 4);
+    memcpy(a + 12, bytes, 4);
   } else {
-    memcpy(&in6->sin6_addr, bytes.data(), 16);
+    memcpy(&in6->sin6_addr, bytes, 16);
   }
   *len = sizeof(sockaddr_in6);
   return true;
@@ -123,42 +166,713 @@ size_t WriteDataIndicationHeader(uint8_t* out, const sockaddr_storage& peer, siz
   a[4] = 0;
   a[5] = v6 ? 0x02 : 0x01;
   PutU16(a + 6, static_cast<uint16_t>(PortOf(peer) ^ (kMagicCookie >> 16)));
-  const std::string address = AddressKey(peer);
+  uint8_t length;
+  const uint8_t* address = AddressBytes(peer, &length);
   // The mask is the cookie followed by the transaction id (RFC 8489 §14.2).
   uint8_t mask[16];
   PutU32(mask, kMagicCookie);
   memcpy(mask + 4, txid, 12);
-  for (size_t i = 0; i < address_length; ++i) {
-    a[8 + i] = static_cast<uint8_t>(static_cast<uint8_t>(address[i]) ^ mask[i]);
-  }
+  for (size_t i = 0; i < address_length; ++i) a[8 + i] = static_cast<uint8_t>(address[i] ^ mask[i]);
   uint8_t* d = a + 4 + xor_peer_value;
   PutU16(d, kAttrData);
   PutU16(d + 2, static_cast<uint16_t>(payload_length));
   return kStunHeader + 4 + xor_peer_value + 4;
 }
 
-}  // namespace
-
-RelayPlane::RelayPlane(uv_loop_t* loop, int listen_fd)
-    : loop_(loop), listen_fd_(listen_fd), listen_family_(AF_INET), buffers_(kBatch * kBufferSize) {
-  sockaddr_storage sa{};
-  socklen_t len = sizeof(sa);
-  if (getsockname(listen_fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) listen_family_ = sa.ss_family;
-  std::random_device rd;
-  txid_state_ = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ 0x9E3779B97F4A7C15ULL;
+// The worker that owns a client: the hash the reuseport BPF program (ReuseportProgram) computes
+// in the kernel, over the same fields. IPv4 (and IPv4-mapped IPv6, which arrives with an IPv4
+// header on a dual-stack socket): address ^ port. IPv6: the four address words XORed, ^ port.
+uint32_t ClientHash(const sockaddr_storage& sa) {
+  uint32_t a;
+  if (sa.ss_family == AF_INET) {
+    a = GetU32(reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&sa)->sin_addr));
+  } else {
+    const auto* b = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(&sa)->sin6_addr);
+    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    if (memcmp(b, kMapped, 12) == 0) {
+      a = GetU32(b + 12);
+    } else {
+      a = GetU32(b) ^ GetU32(b + 4) ^ GetU32(b + 8) ^ GetU32(b + 12);
+    }
+  }
+  return ((a ^ PortOf(sa)) * 0x9E3779B1u) >> 16;
 }
 
-RelayPlane::~RelayPlane() { CloseAll(); }
+// Classic BPF for SO_ATTACH_REUSEPORT_CBPF: returns the index of the socket (= worker) in the
+// reuseport group. The kernel runs it with the packet data at the UDP payload; SKF_NET_OFF
+// addresses the IP header. Mirrors ClientHash. (The IPv6 path assumes no extension headers; a
+// packet that has them is steered elsewhere and simply reaches TypeScript, still correct.)
+std::vector<sock_filter> ReuseportProgram(unsigned sockets) {
+  const uint32_t net = static_cast<uint32_t>(SKF_NET_OFF);
+  std::vector<sock_filter> p = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, net + 0),  // 0: version << 4 | ihl
+      BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),       // 1
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 10, 0),  // 2: IPv6 -> 13
+      // IPv4: X = ihl * 4, the UDP header's offset.
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, net + 0),    // 3
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0F),      // 4
+      BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 2),         // 5
+      BPF_STMT(BPF_MISC | BPF_TAX, 0),                // 6
+      BPF_STMT(BPF_LD | BPF_H | BPF_IND, net + 0),    // 7: source port
+      BPF_STMT(BPF_ST, 0),                            // 8
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, net + 12),   // 9: source address
+      BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),         // 10
+      BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),         // 11
+      BPF_STMT(BPF_JMP | BPF_JA, 17),                 // 12: -> 30
+      // IPv6: the source address words at 8..23, the source port at 40.
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, net + 8),    // 13
+      BPF_STMT(BPF_ST, 0),                            // 14
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, net + 12),   // 15
+      BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),         // 16
+      BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),         // 17
+      BPF_STMT(BPF_ST, 0),                            // 18
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, net + 16),   // 19
+      BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),         // 20
+      BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),         // 21
+      BPF_STMT(BPF_ST, 0),                            // 22
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, net + 20),   // 23
+      BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),         // 24
+      BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),         // 25
+      BPF_STMT(BPF_ST, 0),                            // 26
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, net + 40),   // 27
+      BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),         // 28
+      BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),         // 29
+      // hash: ((a ^ port) * golden) >> 16, mod sockets.
+      BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9E3779B1u),  // 30
+      BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),           // 31
+      BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, sockets),      // 32
+      BPF_STMT(BPF_RET | BPF_A, 0),                      // 33
+  };
+  return p;
+}
+
+bool ProbeGso() {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const int size = 1200;
+  const bool ok = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, sizeof(size)) == 0;
+  close(fd);
+  return ok;
+}
+
+enum class CommandType : uint8_t { kListen, kAttach, kSetClient, kSetPermissions, kSetChannels, kClose, kDetach };
+
+struct Command {
+  CommandType type;
+  Relay* relay = nullptr;
+  int fd = -1;        // kListen
+  bool poll = false;  // kListen: read from it too (else only send from it)
+  sockaddr_storage client{};
+  socklen_t client_len = 0;
+  AddrKey client_key{};
+  std::unordered_set<AddrKey, AddrKeyHash> permissions;
+  std::unordered_map<AddrKey, uint16_t, AddrKeyHash> channels;
+  std::unordered_map<uint16_t, Relay::Peer> peers;
+};
+
+// One datagram to send: up to three iovecs (header, payload in the receive buffer, padding).
+enum class OutKind : uint8_t { kChannelData, kDataIndication, kToPeer };
+struct OutDatagram {
+  iovec iov[3];
+  uint8_t iov_count;
+  OutKind kind;
+  uint32_t size;
+  uint32_t payload;
+  int fd;
+  const sockaddr_storage* to;
+  socklen_t to_len;
+  Relay* relay;
+};
+
+bool SameDestination(const OutDatagram& a, const OutDatagram& b) {
+  return a.to == b.to || (a.to_len == b.to_len && memcmp(a.to, b.to, a.to_len) == 0);
+}
+
+}  // namespace
+
+// One data thread: an epoll set over its listening socket and the relay sockets it owns.
+class Worker {
+ public:
+  Worker(RelayPlane* plane, unsigned index, int send_fd, bool gso)
+      : plane_(plane), index_(index), send_fd_(send_fd), gso_(gso), buffers_(kBatch * kBufferSize) {
+    std::random_device rd;
+    txid_state_ = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ 0x9E3779B97F4A7C15ULL;
+  }
+
+  ~Worker() {
+    Stop();
+    // Commands never applied: the relays they close are ours to free (the plane frees the rest).
+    for (auto& command : queue_) {
+      if (command.type == CommandType::kClose) Free(command.relay);
+    }
+    for (Relay* relay : graveyard_) Free(relay);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+  }
+
+  bool Start(std::string* error) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_fd_ < 0 || wake_fd_ < 0) {
+      *error = strerror(errno);
+      return false;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeTag;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    try {
+      thread_ = std::thread([this] { Run(); });
+    } catch (const std::system_error& e) {
+      *error = e.what();
+      return false;
+    }
+    return true;
+  }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    stop_.store(true, std::memory_order_release);
+    Wake();
+    thread_.join();
+  }
+
+  /** From the JS thread: queued, applied by this thread before it handles its next batch. */
+  void Post(Command&& command) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      was_empty = queue_.empty();
+      queue_.push_back(std::move(command));
+      pending_.store(true, std::memory_order_release);
+    }
+    if (was_empty) Wake();
+  }
+
+  PlaneCounters counters;
+
+ private:
+  void Wake() {
+    const uint64_t one = 1;
+    ssize_t ignored = write(wake_fd_, &one, sizeof(one));
+    (void)ignored;
+  }
+
+  static void Free(Relay* relay) {
+    if (relay->fd >= 0) close(relay->fd);
+    delete relay;
+  }
+
+  void Run() {
+    epoll_event events[64];
+    while (!stop_.load(std::memory_order_acquire)) {
+      const int n = epoll_wait(epoll_fd_, events, 64, -1);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      // Reset the eventfd before taking the queue: a Post that finds the queue empty after the
+      // swap writes it again, so no wake-up is lost (Post only writes on empty -> non-empty).
+      for (int i = 0; i < n; ++i) {
+        if (events[i].data.u64 == kWakeTag) {
+          uint64_t value;
+          ssize_t ignored = read(wake_fd_, &value, sizeof(value));
+          (void)ignored;
+        }
+      }
+      ApplyCommands();
+      for (int i = 0; i < n && !stop_.load(std::memory_order_relaxed); ++i) {
+        const uint64_t tag = events[i].data.u64;
+        if (tag == kWakeTag) {
+          continue;
+        } else if (tag == kListenerTag) {
+          DrainListener();
+        } else {
+          auto* relay = reinterpret_cast<Relay*>(tag);
+          // A relay detached in this round may already be the JS thread's: compare, never read.
+          if (std::find(detached_.begin(), detached_.end(), relay) != detached_.end()) continue;
+          if (!relay->closed) DrainRelay(relay);
+        }
+      }
+      for (Relay* relay : graveyard_) Free(relay);
+      graveyard_.clear();
+      detached_.clear();
+    }
+  }
+
+  void ApplyCommands() {
+    std::vector<Command> commands;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      commands.swap(queue_);
+      pending_.store(false, std::memory_order_relaxed);
+    }
+    for (auto& command : commands) Apply(command);
+  }
+
+  void Unindex(Relay* relay) {
+    if (!relay->has_client) return;
+    const auto it = by_client_.find(relay->client_key);
+    if (it == by_client_.end()) return;
+    Relay*& slot = relay->family == AF_INET ? it->second.v4 : it->second.v6;
+    if (slot == relay) slot = nullptr;
+    if (it->second.v4 == nullptr && it->second.v6 == nullptr) by_client_.erase(it);
+  }
+
+  void Index(Relay* relay) {
+    if (!relay->has_client) return;
+    ClientEntry& entry = by_client_[relay->client_key];
+    (relay->family == AF_INET ? entry.v4 : entry.v6) = relay;
+  }
+
+  void Apply(Command& c) {
+    Relay* relay = c.relay;
+    switch (c.type) {
+      case CommandType::kListen: {
+        send_fd_ = c.fd;
+        if (c.poll) {
+          listen_fd_ = c.fd;
+          epoll_event ev{};
+          ev.events = EPOLLIN;
+          ev.data.u64 = kListenerTag;
+          epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.fd, &ev);
+        }
+        break;
+      }
+      case CommandType::kAttach: {
+        Index(relay);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = reinterpret_cast<uint64_t>(relay);
+        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, relay->fd, &ev);
+        break;
+      }
+      case CommandType::kSetClient:
+        Unindex(relay);
+        relay->client = c.client;
+        relay->client_len = c.client_len;
+        relay->client_key = c.client_key;
+        relay->has_client = true;
+        Index(relay);
+        break;
+      case CommandType::kSetPermissions:
+        relay->permissions.swap(c.permissions);
+        break;
+      case CommandType::kSetChannels:
+        relay->channels.swap(c.channels);
+        relay->peers_by_channel.swap(c.peers);
+        break;
+      case CommandType::kClose:
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, relay->fd, nullptr);
+        Unindex(relay);
+        relay->closed = true;
+        graveyard_.push_back(relay);  // freed after this epoll round: events may still name it
+        break;
+      case CommandType::kDetach:
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, relay->fd, nullptr);
+        Unindex(relay);
+        detached_.push_back(relay);
+        plane_->AckDetach(relay);  // from here on the JS thread owns it: not touched again
+        break;
+    }
+  }
+
+  // Peer -> client (RFC 8656 §10, §11.6, §12.4-12.5).
+  void DrainRelay(Relay* relay) {
+    mmsghdr in[kBatch];
+    iovec in_iov[kBatch];
+    sockaddr_storage peers[kBatch];
+    OutDatagram out[kBatch];
+    uint8_t headers[kBatch][kHeaderRoom];
+
+    for (unsigned round = 0; round < kBatchesPerWakeup; ++round) {
+      PrepareReceive(in, in_iov, peers);
+      const int got = recvmmsg(relay->fd, in, kBatch, MSG_DONTWAIT, nullptr);
+      if (got <= 0) return;  // EAGAIN: drained; other errors surface on the next wakeup
+      // Table pushes queued before these datagrams were sent take effect now (see the header).
+      if (pending_.load(std::memory_order_acquire)) {
+        ApplyCommands();
+        if (relay->closed || std::find(detached_.begin(), detached_.end(), relay) != detached_.end()) return;
+      }
+      Bump(counters.receive_batches);
+      Bump(counters.received, static_cast<uint64_t>(got));
+
+      unsigned n = 0;
+      for (int i = 0; i < got; ++i) {
+        const size_t length = in[i].msg_len;
+        const sockaddr_storage& peer = peers[i];
+        if (!relay->has_client) {
+          Bump(counters.dropped_no_client);
+          continue;
+        }
+        // RFC 8656 §10: data from a peer without a permission is discarded silently.
+        if (relay->permissions.find(IpKey(peer)) == relay->permissions.end()) {
+          Bump(counters.dropped_no_permission);
+          continue;
+        }
+        uint8_t* header = headers[n];
+        size_t header_length;
+        size_t pad = 0;
+        const auto channel = relay->channels.find(TransportKey(peer));
+        const bool as_channel = channel != relay->channels.end();
+        if (as_channel) {
+          // RFC 8656 §12.4; over UDP the trailing padding is optional (§12.5), so none is sent.
+          PutU16(header, channel->second);
+          PutU16(header + 2, static_cast<uint16_t>(length));
+          header_length = kChannelDataHeader;
+        } else {
+          // A transaction id for an indication is never matched, so a fast PRNG is enough here.
+          uint8_t txid[12];
+          for (int k = 0; k < 12; k += 4) {
+            txid_state_ ^= txid_state_ << 13;
+            txid_state_ ^= txid_state_ >> 7;
+            txid_state_ ^= txid_state_ << 17;
+            PutU32(txid + k, static_cast<uint32_t>(txid_state_));
+          }
+          header_length = WriteDataIndicationHeader(header, peer, length, txid);
+          pad = (4 - (length & 3)) & 3;
+        }
+        if (header_length + length + pad > kMaxUdpPayload) {
+          Bump(counters.dropped_too_large);
+          continue;
+        }
+        // Header, payload in place, padding: no copy of the payload.
+        OutDatagram& o = out[n++];
+        o.iov[0] = {header, header_length};
+        o.iov[1] = {in_iov[i].iov_base, length};
+        o.iov[2] = {kZeroPad, pad};
+        o.iov_count = pad > 0 ? 3 : 2;
+        o.kind = as_channel ? OutKind::kChannelData : OutKind::kDataIndication;
+        o.size = static_cast<uint32_t>(header_length + length + pad);
+        o.payload = static_cast<uint32_t>(length);
+        o.fd = send_fd_;
+        o.to = &relay->client;
+        o.to_len = relay->client_len;
+        o.relay = relay;
+      }
+      Flush(out, n);
+      if (got < static_cast<int>(kBatch)) return;
+    }
+  }
+
+  // Client -> peer: ChannelData (RFC 8656 §12.6) and Send indications (§11.4) of a known client
+  // go out of its relay socket; everything else goes to TypeScript.
+  void DrainListener() {
+    mmsghdr in[kBatch];
+    iovec in_iov[kBatch];
+    sockaddr_storage clients[kBatch];
+    OutDatagram out[kBatch];
+    sockaddr_storage send_peers[kBatch];
+
+    for (unsigned round = 0; round < kBatchesPerWakeup; ++round) {
+      PrepareReceive(in, in_iov, clients);
+      const int got = recvmmsg(listen_fd_, in, kBatch, MSG_DONTWAIT, nullptr);
+      if (got <= 0) return;
+      if (pending_.load(std::memory_order_acquire)) ApplyCommands();
+      Bump(counters.receive_batches);
+      Bump(counters.client_received, static_cast<uint64_t>(got));
+
+      unsigned n = 0;
+      for (int i = 0; i < got; ++i) {
+        const auto* data = static_cast<const uint8_t*>(in_iov[i].iov_base);
+        const size_t size = in[i].msg_len;
+        const PacketClass c = ClassifyPacket(data, size);
+        if (c.kind == PacketKind::kInvalid) {
+          Bump(counters.dropped_malformed);
+          continue;
+        }
+        const ClientEntry* entry = nullptr;
+        const bool maybe_send = c.kind == PacketKind::kStun && data[0] == 0x00 && data[1] == 0x16;
+        if (c.kind == PacketKind::kChannelData || maybe_send) {
+          const auto found = by_client_.find(TransportKey(clients[i]));
+          if (found != by_client_.end()) entry = &found->second;
+        }
+        if (entry == nullptr) {
+          ToControl(data, size, clients[i]);
+          continue;
+        }
+        if (maybe_send) {
+          // RFC 8656 §11.4 (receiving a Send indication): XOR-PEER-ADDRESS and DATA, no integrity.
+          SendIndication send;
+          Relay* relay = nullptr;
+          if (ParseSendIndication(data, size, &send) == SendParse::kOk) {
+            relay = send.address_length == 4 ? entry->v4 : entry->v6;
+          }
+          if (relay == nullptr) {
+            ToControl(data, size, clients[i]);
+            continue;
+          }
+          // No permission for the peer's IP: discarded silently (§11.4, §9).
+          if (relay->permissions.find(IpKey(send.address, send.address_length)) == relay->permissions.end()) {
+            Bump(counters.dropped_send_no_permission);
+            continue;
+          }
+          sockaddr_storage& to = send_peers[n];
+          memset(&to, 0, sizeof(to));
+          socklen_t to_len;
+          if (send.address_length == 4) {
+            auto* in4 = reinterpret_cast<sockaddr_in*>(&to);
+            in4->sin_family = AF_INET;
+            in4->sin_port = htons(send.port);
+            memcpy(&in4->sin_addr, send.address, 4);
+            to_len = sizeof(sockaddr_in);
+          } else {
+            auto* in6 = reinterpret_cast<sockaddr_in6*>(&to);
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons(send.port);
+            memcpy(&in6->sin6_addr, send.address, 16);
+            to_len = sizeof(sockaddr_in6);
+          }
+          Bump(counters.send_indications);
+          AddToPeer(&out[n++], relay, const_cast<uint8_t*>(data) + send.data_offset, send.data_length, &to, to_len);
+          continue;
+        }
+        // A dual allocation has one channel table per relay (family); the number is unique.
+        Relay* relay = entry->v4;
+        const Relay::Peer* peer = nullptr;
+        if (relay != nullptr) {
+          const auto found = relay->peers_by_channel.find(c.channel);
+          if (found != relay->peers_by_channel.end()) peer = &found->second;
+        }
+        if (peer == nullptr && entry->v6 != nullptr) {
+          relay = entry->v6;
+          const auto found = relay->peers_by_channel.find(c.channel);
+          if (found != relay->peers_by_channel.end()) peer = &found->second;
+        }
+        // A channel is only bound after a permission exists (§12.1), but both tables are pushed
+        // separately, so the permission is checked again here.
+        if (peer == nullptr || relay->permissions.find(IpKey(peer->address)) == relay->permissions.end()) {
+          Bump(counters.dropped_unbound_channel);
+          continue;
+        }
+        AddToPeer(&out[n++], relay, const_cast<uint8_t*>(data) + kChannelDataHeader, c.payload_length,
+                  &peer->address, peer->length);
+      }
+      Flush(out, n);
+      if (!control_.empty()) plane_->PushControl(&control_, &counters);
+      if (got < static_cast<int>(kBatch)) return;
+    }
+  }
+
+  void AddToPeer(OutDatagram* o, Relay* relay, uint8_t* payload, size_t length, const sockaddr_storage* to,
+                 socklen_t to_len) {
+    o->iov[0] = {payload, length};
+    o->iov_count = 1;
+    o->kind = OutKind::kToPeer;
+    o->size = static_cast<uint32_t>(length);
+    o->payload = static_cast<uint32_t>(length);
+    o->fd = relay->fd;
+    o->to = to;
+    o->to_len = to_len;
+    o->relay = relay;
+  }
+
+  void ToControl(const uint8_t* data, size_t size, const sockaddr_storage& from) {
+    control_.push_back(ControlPacket{std::vector<uint8_t>(data, data + size), from});
+  }
+
+  void PrepareReceive(mmsghdr* in, iovec* iov, sockaddr_storage* from) {
+    for (unsigned i = 0; i < kBatch; ++i) {
+      iov[i].iov_base = buffers_.data() + i * kBufferSize;
+      iov[i].iov_len = kBufferSize;
+      memset(&in[i].msg_hdr, 0, sizeof(in[i].msg_hdr));
+      in[i].msg_hdr.msg_name = &from[i];
+      in[i].msg_hdr.msg_namelen = sizeof(from[i]);
+      in[i].msg_hdr.msg_iov = &iov[i];
+      in[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+
+  void Account(const OutDatagram& o) {
+    Relay* relay = o.relay;
+    switch (o.kind) {
+      case OutKind::kChannelData:
+        Bump(counters.sent_channel_data);
+        break;
+      case OutKind::kDataIndication:
+        Bump(counters.sent_data_indication);
+        break;
+      case OutKind::kToPeer:
+        Bump(counters.sent_to_peer);
+        Bump(relay->packets_to_peer);
+        Bump(relay->bytes_to_peer, o.payload);
+        return;
+    }
+    Bump(relay->packets_to_client);
+    Bump(relay->bytes_to_client, o.payload);
+  }
+
+  // Sends `n` datagrams: one sendmmsg per run leaving the same socket; with GSO, consecutive
+  // datagrams of one size to one destination travel as one UDP_SEGMENT message.
+  void Flush(OutDatagram* d, unsigned n) {
+    mmsghdr msgs[kBatch];
+    iovec iovs[kBatch * 3];
+    unsigned first[kBatch];
+    unsigned count[kBatch];
+    alignas(cmsghdr) char control[kBatch][CMSG_SPACE(sizeof(uint16_t))];
+
+    unsigned i = 0;
+    while (i < n) {
+      const int fd = d[i].fd;
+      unsigned m = 0;
+      unsigned iov_used = 0;
+      unsigned j = i;
+      while (j < n && d[j].fd == fd) {
+        unsigned k = j + 1;
+        if (gso_ && d[j].size <= kMaxGsoSegment) {
+          size_t total = d[j].size;
+          while (k < n && d[k].fd == fd && d[k].size == d[j].size && k - j < kMaxSegments &&
+                 total + d[k].size <= kMaxGsoBytes && SameDestination(d[k], d[j])) {
+            total += d[k].size;
+            ++k;
+          }
+        }
+        mmsghdr& msg = msgs[m];
+        memset(&msg.msg_hdr, 0, sizeof(msg.msg_hdr));
+        msg.msg_hdr.msg_name = const_cast<sockaddr_storage*>(d[j].to);
+        msg.msg_hdr.msg_namelen = d[j].to_len;
+        msg.msg_hdr.msg_iov = &iovs[iov_used];
+        for (unsigned x = j; x < k; ++x) {
+          for (unsigned v = 0; v < d[x].iov_count; ++v) iovs[iov_used++] = d[x].iov[v];
+        }
+        msg.msg_hdr.msg_iovlen = iov_used - static_cast<unsigned>(msg.msg_hdr.msg_iov - iovs);
+        if (k - j > 1) {
+          // UDP GSO: the kernel cuts the message into datagrams of d[j].size bytes.
+          msg.msg_hdr.msg_control = control[m];
+          msg.msg_hdr.msg_controllen = sizeof(control[m]);
+          cmsghdr* cm = CMSG_FIRSTHDR(&msg.msg_hdr);
+          cm->cmsg_level = SOL_UDP;
+          cm->cmsg_type = UDP_SEGMENT;
+          cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+          const uint16_t segment = static_cast<uint16_t>(d[j].size);
+          memcpy(CMSG_DATA(cm), &segment, sizeof(segment));
+        }
+        first[m] = j;
+        count[m] = k - j;
+        ++m;
+        j = k;
+      }
+
+      unsigned done = 0;
+      while (done < m) {
+        const int sent = sendmmsg(fd, msgs + done, m - done, MSG_DONTWAIT);
+        Bump(counters.send_batches);
+        if (sent < 0) {
+          if (errno == EINTR) continue;
+          const int error = errno;
+          if (count[done] > 1 && (error == EINVAL || error == EIO || error == EOPNOTSUPP || error == ENOPROTOOPT)) {
+            // The kernel refused GSO here (old kernel, odd device): send them one by one from now on.
+            gso_ = false;
+            Flush(d + first[done], count[done]);
+          } else {
+            // Skip what the kernel refused (full buffer, unreachable) and carry on.
+            Bump(counters.send_errors, count[done]);
+          }
+          ++done;
+          continue;
+        }
+        for (unsigned e = done; e < done + static_cast<unsigned>(sent); ++e) {
+          if (count[e] > 1) Bump(counters.gso_sends);
+          for (unsigned x = first[e]; x < first[e] + count[e]; ++x) Account(d[x]);
+        }
+        done += static_cast<unsigned>(sent);
+      }
+      i = j;
+    }
+  }
+
+  struct ClientEntry {
+    Relay* v4 = nullptr;
+    Relay* v6 = nullptr;
+  };
+
+  RelayPlane* plane_;
+  unsigned index_;
+  int send_fd_;
+  int listen_fd_ = -1;
+  bool gso_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<Command> queue_;      // guarded by mu_
+  std::atomic<bool> pending_{false};
+  // Everything below is this thread's only.
+  std::vector<uint8_t> buffers_;
+  uint64_t txid_state_;
+  std::unordered_map<AddrKey, ClientEntry, AddrKeyHash> by_client_;
+  std::vector<Relay*> graveyard_;
+  std::vector<Relay*> detached_;
+  std::vector<ControlPacket> control_;
+};
+
+RelayPlane::RelayPlane(uv_loop_t* loop, int listen_fd, const PlaneOptions& options)
+    : listen_family_(AF_INET), js_listen_fd_(listen_fd) {
+  sockaddr_storage sa{};
+  socklen_t len = sizeof(sa);
+  if (listen_fd >= 0 && getsockname(listen_fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+    listen_family_ = sa.ss_family;
+  }
+  gso_ = options.gso && ProbeGso();
+  const unsigned threads = std::max(1u, std::min(options.threads, 64u));
+  for (unsigned i = 0; i < threads; ++i) workers_.emplace_back(new Worker(this, i, listen_fd, gso_));
+  for (auto& worker : workers_) {
+    if (!worker->Start(&start_error_)) break;
+  }
+  async_ = new uv_async_t();
+  uv_async_init(loop, async_, &RelayPlane::OnControlAsync);
+  async_->data = this;
+  // Only a plane with a listening socket keeps the process alive (as its dgram socket would).
+  uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+}
+
+RelayPlane::~RelayPlane() {
+  // Join the data threads first: after this nothing else touches relays or the control queue.
+  for (auto& worker : workers_) worker->Stop();
+  workers_.clear();
+  for (auto& entry : relays_) {
+    if (entry.second->fd >= 0) close(entry.second->fd);
+    delete entry.second;
+  }
+  relays_.clear();
+  for (int fd : listen_fds_) close(fd);
+  async_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* handle) {
+    delete reinterpret_cast<uv_async_t*>(handle);
+  });
+}
 
 Relay* RelayPlane::Find(uint32_t id) {
   auto it = relays_.find(id);
   return it == relays_.end() ? nullptr : it->second;
 }
 
+unsigned RelayPlane::OwnerOf(const sockaddr_storage& client) const {
+  // With one listening socket (no steering) the thread that reads it must own every relay.
+  if (!listen_fds_.empty() && !steering_) return 0;
+  return ClientHash(client) % static_cast<uint32_t>(workers_.size());
+}
+
+uint64_t RelayPlane::Sum(std::atomic<uint64_t> PlaneCounters::*field) const {
+  uint64_t total = (js_counters_.*field).load(std::memory_order_relaxed);
+  for (const auto& worker : workers_) total += (worker->counters.*field).load(std::memory_order_relaxed);
+  return total;
+}
+
+uint64_t RelayPlane::WorkerCounter(unsigned index, std::atomic<uint64_t> PlaneCounters::*field) const {
+  if (index >= workers_.size()) return 0;
+  return (workers_[index]->counters.*field).load(std::memory_order_relaxed);
+}
+
+PlaneInfo RelayPlane::Info() const {
+  return PlaneInfo{static_cast<unsigned>(workers_.size()), steering_ || workers_.size() == 1, gso_};
+}
+
 uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error) {
   int family;
-  std::string bytes;
-  if (!ParseIp(ip, &family, &bytes)) {
+  uint8_t bytes[16];
+  if (!ParseIp(ip, &family, bytes)) {
     *error = "not an IP address literal";
     return 0;
   }
@@ -185,21 +899,36 @@ uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* b
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
   *bound_port = PortOf(bound);
 
+  // Held by the JS thread until setClient says which data thread owns it. Until then its socket
+  // is not polled: peer datagrams wait in the socket buffer and are judged by the tables in force
+  // when the owner reads them.
   auto* relay = new Relay();
   relay->id = next_id_++;
   relay->fd = fd;
   relay->family = family;
-  relay->plane = this;
-  if (uv_poll_init(loop_, &relay->poll, fd) != 0) {
-    *error = "uv_poll_init failed";
-    close(fd);
-    delete relay;
-    return 0;
-  }
-  relay->poll.data = relay;
-  uv_poll_start(&relay->poll, UV_READABLE, &RelayPlane::OnReadable);
   relays_[relay->id] = relay;
   return relay->id;
+}
+
+bool RelayPlane::DetachSync(Relay* relay, std::string* error) {
+  Command command;
+  command.type = CommandType::kDetach;
+  command.relay = relay;
+  workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command));
+  std::unique_lock<std::mutex> lock(detach_mu_);
+  if (!detach_cv_.wait_for(lock, std::chrono::seconds(5), [relay] { return relay->owner == -1; })) {
+    *error = "data thread did not answer";
+    return false;
+  }
+  return true;
+}
+
+void RelayPlane::AckDetach(Relay* relay) {
+  {
+    std::lock_guard<std::mutex> lock(detach_mu_);
+    relay->owner = -1;
+  }
+  detach_cv_.notify_all();
 }
 
 bool RelayPlane::SetClient(uint32_t id, const std::string& ip, uint16_t port, std::string* error) {
@@ -214,19 +943,48 @@ bool RelayPlane::SetClient(uint32_t id, const std::string& ip, uint16_t port, st
     *error = "client address does not match the listening socket's family";
     return false;
   }
-  const std::string key = ChannelKey(AddressKey(client), port);
-  const auto owner = by_client_.find(key);
-  // RFC 8656 §2.2: one allocation per client 5-tuple.
-  if (owner != by_client_.end() && owner->second != relay) {
+  const AddrKey key = TransportKey(client);
+  // RFC 8656 §2.2: one allocation per client 5-tuple; a dual allocation (§7.2) has one relay per
+  // family, so a second relay of the other family may share the client.
+  uint32_t ClientRelays::*slot = relay->family == AF_INET ? &ClientRelays::v4 : &ClientRelays::v6;
+  const auto owner = clients_.find(key);
+  if (owner != clients_.end() && owner->second.*slot != 0 && owner->second.*slot != relay->id) {
     *error = "client already has an allocation";
     return false;
   }
-  if (!relay->client_key.empty()) by_client_.erase(relay->client_key);
-  relay->client = client;
-  relay->client_len = client_len;
-  relay->client_key = key;
-  by_client_[key] = relay;
-  relay->has_client = true;
+  const unsigned worker = OwnerOf(client);
+  if (relay->owner >= 0 && static_cast<unsigned>(relay->owner) == worker) {
+    Command command;
+    command.type = CommandType::kSetClient;
+    command.relay = relay;
+    command.client = client;
+    command.client_len = client_len;
+    command.client_key = key;
+    workers_[worker]->Post(std::move(command));
+  } else {
+    // Unattached, or the new client belongs to another thread: take it back first (rare).
+    if (relay->owner >= 0 && !DetachSync(relay, error)) return false;
+    relay->client = client;
+    relay->client_len = client_len;
+    relay->client_key = key;
+    relay->has_client = true;
+    relay->owner = static_cast<int>(worker);
+    Command command;
+    command.type = CommandType::kAttach;
+    command.relay = relay;
+    workers_[worker]->Post(std::move(command));
+  }
+  // The JS mirror of the client tables.
+  if (relay->js_has_client && !(relay->js_client_key == key)) {
+    const auto it = clients_.find(relay->js_client_key);
+    if (it != clients_.end() && it->second.*slot == relay->id) {
+      it->second.*slot = 0;
+      if (it->second.v4 == 0 && it->second.v6 == 0) clients_.erase(it);
+    }
+  }
+  clients_[key].*slot = relay->id;
+  relay->js_client_key = key;
+  relay->js_has_client = true;
   return true;
 }
 
@@ -236,17 +994,25 @@ bool RelayPlane::SetPermissions(uint32_t id, const std::vector<std::string>& ips
     *error = "unknown relay";
     return false;
   }
-  std::unordered_set<std::string> next;
+  std::unordered_set<AddrKey, AddrKeyHash> next;
   for (const auto& ip : ips) {
     int family;
-    std::string bytes;
-    if (!ParseIp(ip, &family, &bytes)) {
+    uint8_t bytes[16];
+    if (!ParseIp(ip, &family, bytes)) {
       *error = "not an IP address literal: " + ip;
       return false;
     }
-    next.insert(bytes);
+    next.insert(IpKey(bytes, family == AF_INET ? 4 : 16));
   }
-  relay->permissions.swap(next);
+  if (relay->owner < 0) {
+    relay->permissions.swap(next);
+    return true;
+  }
+  Command command;
+  command.type = CommandType::kSetPermissions;
+  command.relay = relay;
+  command.permissions.swap(next);
+  workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command));
   return true;
 }
 
@@ -256,12 +1022,12 @@ bool RelayPlane::SetChannels(uint32_t id, const std::vector<ChannelBinding>& bin
     *error = "unknown relay";
     return false;
   }
-  std::unordered_map<std::string, uint16_t> next;
+  std::unordered_map<AddrKey, uint16_t, AddrKeyHash> next;
   std::unordered_map<uint16_t, Relay::Peer> next_peers;
   for (const auto& b : bindings) {
     int family;
-    std::string bytes;
-    if (!ParseIp(b.ip, &family, &bytes)) {
+    uint8_t bytes[16];
+    if (!ParseIp(b.ip, &family, bytes)) {
       *error = "not an IP address literal: " + b.ip;
       return false;
     }
@@ -274,11 +1040,20 @@ bool RelayPlane::SetChannels(uint32_t id, const std::vector<ChannelBinding>& bin
       *error = "peer address family differs from the relay's";
       return false;
     }
-    next[ChannelKey(bytes, b.port)] = b.channel;
+    next[TransportKey(bytes, family == AF_INET ? 4 : 16, b.port)] = b.channel;
     next_peers[b.channel] = peer;
   }
-  relay->channels.swap(next);
-  relay->peers_by_channel.swap(next_peers);
+  if (relay->owner < 0) {
+    relay->channels.swap(next);
+    relay->peers_by_channel.swap(next_peers);
+    return true;
+  }
+  Command command;
+  command.type = CommandType::kSetChannels;
+  command.relay = relay;
+  command.channels.swap(next);
+  command.peers.swap(next_peers);
+  workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command));
   return true;
 }
 
@@ -286,75 +1061,95 @@ bool RelayPlane::CloseRelay(uint32_t id) {
   Relay* relay = Find(id);
   if (relay == nullptr) return false;
   relays_.erase(id);
-  if (!relay->client_key.empty()) by_client_.erase(relay->client_key);
-  uv_poll_stop(&relay->poll);
-  // The fd must outlive the poll handle; both go in the close callback.
-  uv_close(reinterpret_cast<uv_handle_t*>(&relay->poll), [](uv_handle_t* handle) {
-    auto* r = static_cast<Relay*>(handle->data);
-    close(r->fd);
-    delete r;
-  });
-  return true;
-}
-
-void RelayPlane::CloseAll() {
-  std::vector<uint32_t> ids;
-  ids.reserve(relays_.size());
-  for (const auto& entry : relays_) ids.push_back(entry.first);
-  for (uint32_t id : ids) CloseRelay(id);
-  if (listener_ != nullptr) {
-    uv_poll_stop(&listener_->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_->poll), [](uv_handle_t* handle) {
-      auto* l = static_cast<Listener*>(handle->data);
-      close(l->fd);
-      delete l;
-    });
-    listener_ = nullptr;
-    listen_fd_ = -1;
+  uint32_t ClientRelays::*slot = relay->family == AF_INET ? &ClientRelays::v4 : &ClientRelays::v6;
+  if (relay->js_has_client) {
+    const auto it = clients_.find(relay->js_client_key);
+    if (it != clients_.end() && it->second.*slot == id) {
+      it->second.*slot = 0;
+      if (it->second.v4 == 0 && it->second.v6 == 0) clients_.erase(it);
+    }
   }
+  if (relay->owner < 0) {
+    close(relay->fd);
+    delete relay;
+    return true;
+  }
+  // The owner stops polling it, unindexes it and frees it (its socket closes with it).
+  Command command;
+  command.type = CommandType::kClose;
+  command.relay = relay;
+  workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command));
+  return true;
 }
 
 bool RelayPlane::OpenListener(const std::string& ip, uint16_t port, ControlPacketSink sink, void* context,
                               uint16_t* bound_port, std::string* error) {
-  if (listener_ != nullptr) {
+  if (!listen_fds_.empty()) {
     *error = "the plane already has a listening socket";
     return false;
   }
   int family;
-  std::string bytes;
-  if (!ParseIp(ip, &family, &bytes)) {
+  uint8_t bytes[16];
+  if (!ParseIp(ip, &family, bytes)) {
     *error = "not an IP address literal";
     return false;
   }
   sockaddr_storage sa;
   socklen_t len;
   MakeSockaddr(family, ip, port, &sa, &len);
-  const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
-    *error = strerror(errno);
-    if (fd >= 0) close(fd);
+  const size_t wanted = workers_.size();
+  std::vector<int> fds;
+  const auto fail = [&](const char* what) {
+    *error = std::string(what) + ": " + strerror(errno);
+    for (int fd : fds) close(fd);
     return false;
+  };
+  // The same address N times: each data thread reads its own socket (SO_REUSEPORT).
+  for (size_t i = 0; i < wanted; ++i) {
+    const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail("socket");
+    fds.push_back(fd);
+    const int one = 1;
+    if (wanted > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) return fail("SO_REUSEPORT");
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail("bind");
+    if (i == 0) {
+      sockaddr_storage bound{};
+      socklen_t bound_len = sizeof(bound);
+      getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+      *bound_port = PortOf(bound);
+      // The others bind the port the first one got (port 0 = any free port).
+      if (family == AF_INET) {
+        reinterpret_cast<sockaddr_in*>(&sa)->sin_port = htons(*bound_port);
+      } else {
+        reinterpret_cast<sockaddr_in6*>(&sa)->sin6_port = htons(*bound_port);
+      }
+    }
   }
-  sockaddr_storage bound{};
-  socklen_t bound_len = sizeof(bound);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  *bound_port = PortOf(bound);
-  auto* listener = new Listener();
-  listener->fd = fd;
-  listener->plane = this;
-  if (uv_poll_init(loop_, &listener->poll, fd) != 0) {
-    *error = "uv_poll_init failed";
-    close(fd);
-    delete listener;
-    return false;
+  steering_ = wanted == 1;
+  if (wanted > 1) {
+    // Socket i of the group is worker i: the program returns ClientHash % N.
+    std::vector<sock_filter> program = ReuseportProgram(static_cast<unsigned>(wanted));
+    sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
+    steering_ = setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) == 0;
+    if (!steering_) {
+      // Without steering the kernel would spread one client over threads: use one socket, read
+      // by thread 0, which then owns every relay.
+      for (size_t i = 1; i < fds.size(); ++i) close(fds[i]);
+      fds.resize(1);
+    }
   }
-  listener->poll.data = listener;
-  uv_poll_start(&listener->poll, UV_READABLE, &RelayPlane::OnListenerReadable);
-  listener_ = listener;
-  listen_fd_ = fd;
+  listen_fds_ = fds;
   listen_family_ = family;
   sink_ = sink;
   sink_context_ = context;
+  uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Command command;
+    command.type = CommandType::kListen;
+    command.fd = fds[i < fds.size() ? i : 0];
+    command.poll = i < fds.size();
+    workers_[i]->Post(std::move(command));
+  }
   return true;
 }
 
@@ -366,8 +1161,9 @@ bool RelayPlane::SendToClient(const std::string& ip, uint16_t port, const uint8_
     *error = "client address does not match the listening socket's family";
     return false;
   }
-  if (sendto(listen_fd_, data, size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), to_len) < 0) {
-    counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+  const int fd = listen_fds_.empty() ? js_listen_fd_ : listen_fds_[0];
+  if (sendto(fd, data, size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), to_len) < 0) {
+    Bump(js_counters_.send_errors);
     *error = strerror(errno);
     return false;
   }
@@ -387,234 +1183,63 @@ bool RelayPlane::SendFromRelay(uint32_t id, const std::string& ip, uint16_t port
     *error = "peer address family differs from the relay's";
     return false;
   }
-  // The permission check is the caller's (the TypeScript core decided to send).
+  // The permission check is the caller's (the TypeScript core decided to send). The kernel
+  // serialises this sendto with the owner thread's sends on the same socket.
   if (sendto(relay->fd, data, size, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), to_len) < 0) {
-    counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+    Bump(js_counters_.send_errors);
     *error = strerror(errno);
     return false;
   }
-  counters_.sent_to_peer.fetch_add(1, std::memory_order_relaxed);
-  relay->packets_to_peer += 1;
-  relay->bytes_to_peer += size;
+  Bump(js_counters_.sent_to_peer);
+  Bump(relay->js_packets_to_peer);
+  Bump(relay->js_bytes_to_peer, size);
   return true;
 }
 
-void RelayPlane::OnListenerReadable(uv_poll_t* handle, int status, int /*events*/) {
-  if (status < 0) return;
-  RelayPlane* plane = static_cast<Listener*>(handle->data)->plane;
-  plane->DrainListener();
+void RelayPlane::PushControl(std::vector<ControlPacket>* packets, PlaneCounters* counters) {
+  uint64_t queued = 0;
+  uint64_t dropped = 0;
+  {
+    std::lock_guard<std::mutex> lock(control_mu_);
+    for (auto& packet : *packets) {
+      // A flood of STUN must not grow memory without bound while JS catches up.
+      if (control_.size() >= kControlQueueMax || control_bytes_ + packet.data.size() > kControlQueueBytes) {
+        ++dropped;
+        continue;
+      }
+      control_bytes_ += packet.data.size();
+      control_.push_back(std::move(packet));
+      ++queued;
+    }
+  }
+  packets->clear();
+  Bump(counters->handed_to_control, queued);
+  Bump(counters->dropped_control_overflow, dropped);
+  if (queued > 0) uv_async_send(async_);
+}
+
+void RelayPlane::OnControlAsync(uv_async_t* handle) {
+  auto* plane = static_cast<RelayPlane*>(handle->data);
+  if (plane == nullptr) return;
+  plane->DrainControl();
   // closePlane() from inside a control callback is deferred to here (see addon.cc).
   if (plane->delete_after_dispatch_) delete plane;
 }
 
-// Client -> peer: ChannelData of a known client on a bound channel goes out of the relay socket
-// (RFC 8656 §12.6 receiving, §12.4 framing); STUN and unknown clients go to TypeScript.
-void RelayPlane::DrainListener() {
-  mmsghdr in[kBatch];
-  iovec in_iov[kBatch];
-  sockaddr_storage clients[kBatch];
-  mmsghdr out[kBatch];
-  iovec out_iov[kBatch];
-  int out_fd[kBatch];
-  Relay* out_relay[kBatch];
-  unsigned control[kBatch];
-
-  for (unsigned round = 0; round < kBatchesPerWakeup && listener_ != nullptr && !delete_after_dispatch_; ++round) {
-    for (unsigned i = 0; i < kBatch; ++i) {
-      in_iov[i].iov_base = buffers_.data() + i * kBufferSize;
-      in_iov[i].iov_len = kBufferSize;
-      memset(&in[i].msg_hdr, 0, sizeof(in[i].msg_hdr));
-      in[i].msg_hdr.msg_name = &clients[i];
-      in[i].msg_hdr.msg_namelen = sizeof(clients[i]);
-      in[i].msg_hdr.msg_iov = &in_iov[i];
-      in[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int got = recvmmsg(listener_->fd, in, kBatch, MSG_DONTWAIT, nullptr);
-    if (got <= 0) return;
-    counters_.receive_batches.fetch_add(1, std::memory_order_relaxed);
-    counters_.client_received.fetch_add(static_cast<uint64_t>(got), std::memory_order_relaxed);
-
-    unsigned n = 0;
-    unsigned controls = 0;
-    for (int i = 0; i < got; ++i) {
-      const auto* data = static_cast<const uint8_t*>(in_iov[i].iov_base);
-      const size_t size = in[i].msg_len;
-      const PacketClass c = ClassifyPacket(data, size);
-      if (c.kind == PacketKind::kInvalid) {
-        counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      Relay* relay = nullptr;
-      if (c.kind == PacketKind::kChannelData) {
-        const auto owner = by_client_.find(ChannelKey(AddressKey(clients[i]), PortOf(clients[i])));
-        if (owner != by_client_.end()) relay = owner->second;
-      }
-      if (relay == nullptr) {
-        control[controls++] = static_cast<unsigned>(i);
-        continue;
-      }
-      const auto peer = relay->peers_by_channel.find(c.channel);
-      // A channel is only bound after a permission exists (§12.1), but both tables are pushed
-      // separately, so the permission is checked again here.
-      if (peer == relay->peers_by_channel.end() ||
-          relay->permissions.find(AddressKey(peer->second.address)) == relay->permissions.end()) {
-        counters_.dropped_unbound_channel.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      out_iov[n] = {const_cast<uint8_t*>(data) + kChannelDataHeader, c.payload_length};
-      memset(&out[n].msg_hdr, 0, sizeof(out[n].msg_hdr));
-      out[n].msg_hdr.msg_name = &peer->second.address;
-      out[n].msg_hdr.msg_namelen = peer->second.length;
-      out[n].msg_hdr.msg_iov = &out_iov[n];
-      out[n].msg_hdr.msg_iovlen = 1;
-      out_fd[n] = relay->fd;
-      out_relay[n] = relay;
-      ++n;
-    }
-
-    // One sendmmsg per run of datagrams leaving the same relay socket.
-    unsigned start = 0;
-    while (start < n) {
-      unsigned end = start + 1;
-      while (end < n && out_fd[end] == out_fd[start]) ++end;
-      unsigned done = start;
-      while (done < end) {
-        const int sent = sendmmsg(out_fd[start], out + done, end - done, MSG_DONTWAIT);
-        counters_.send_batches.fetch_add(1, std::memory_order_relaxed);
-        if (sent < 0) {
-          if (errno == EINTR) continue;
-          counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
-          ++done;
-          continue;
-        }
-        counters_.sent_to_peer.fetch_add(static_cast<uint64_t>(sent), std::memory_order_relaxed);
-        for (unsigned k = done; k < done + static_cast<unsigned>(sent); ++k) {
-          out_relay[k]->packets_to_peer += 1;
-          out_relay[k]->bytes_to_peer += out_iov[k].iov_len;
-        }
-        done += static_cast<unsigned>(sent);
-      }
-      start = end;
-    }
-
-    // JS runs last, after the batch's native sends, because it may close relays or the plane.
-    dispatching_ = true;
-    for (unsigned k = 0; k < controls && !delete_after_dispatch_; ++k) {
-      const unsigned i = control[k];
-      counters_.handed_to_control.fetch_add(1, std::memory_order_relaxed);
-      if (sink_ != nullptr) sink_(sink_context_, static_cast<const uint8_t*>(in_iov[i].iov_base), in[i].msg_len, clients[i]);
-    }
-    dispatching_ = false;
-    if (got < static_cast<int>(kBatch)) return;
+// On the JS thread: the queued datagrams, oldest first, each to the TypeScript callback.
+void RelayPlane::DrainControl() {
+  std::vector<ControlPacket> batch;
+  {
+    std::lock_guard<std::mutex> lock(control_mu_);
+    batch.swap(control_);
+    control_bytes_ = 0;
   }
-}
-
-void RelayPlane::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
-  if (status < 0) return;
-  auto* relay = static_cast<Relay*>(handle->data);
-  relay->plane->Drain(relay);
-}
-
-void RelayPlane::Drain(Relay* relay) {
-  mmsghdr in[kBatch];
-  iovec in_iov[kBatch];
-  sockaddr_storage peers[kBatch];
-  mmsghdr out[kBatch];
-  iovec out_iov[kBatch][3];
-  uint8_t headers[kBatch][kHeaderRoom];
-  bool is_channel[kBatch];
-  size_t payload_length[kBatch];
-
-  for (unsigned round = 0; round < kBatchesPerWakeup; ++round) {
-    for (unsigned i = 0; i < kBatch; ++i) {
-      in_iov[i].iov_base = buffers_.data() + i * kBufferSize;
-      in_iov[i].iov_len = kBufferSize;
-      memset(&in[i].msg_hdr, 0, sizeof(in[i].msg_hdr));
-      in[i].msg_hdr.msg_name = &peers[i];
-      in[i].msg_hdr.msg_namelen = sizeof(peers[i]);
-      in[i].msg_hdr.msg_iov = &in_iov[i];
-      in[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int got = recvmmsg(relay->fd, in, kBatch, MSG_DONTWAIT, nullptr);
-    if (got <= 0) return;  // EAGAIN: drained; other errors surface on the next wakeup
-    counters_.receive_batches.fetch_add(1, std::memory_order_relaxed);
-    counters_.received.fetch_add(static_cast<uint64_t>(got), std::memory_order_relaxed);
-
-    unsigned n = 0;
-    for (int i = 0; i < got; ++i) {
-      const size_t length = in[i].msg_len;
-      const sockaddr_storage& peer = peers[i];
-      if (!relay->has_client) {
-        counters_.dropped_no_client.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      const std::string address = AddressKey(peer);
-      // RFC 8656 §10 (step "permission"): data from a peer without a permission is discarded silently.
-      if (relay->permissions.find(address) == relay->permissions.end()) {
-        counters_.dropped_no_permission.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      uint8_t* header = headers[n];
-      size_t header_length;
-      size_t pad = 0;
-      const auto channel = relay->channels.find(ChannelKey(address, PortOf(peer)));
-      const bool as_channel = channel != relay->channels.end();
-      if (as_channel) {
-        // RFC 8656 §12.4; over UDP the trailing padding is optional (§12.5), so none is sent.
-        PutU16(header, channel->second);
-        PutU16(header + 2, static_cast<uint16_t>(length));
-        header_length = kChannelDataHeader;
-      } else {
-        // A transaction id for an indication is never matched, so a fast PRNG is enough here.
-        uint8_t txid[12];
-        for (int k = 0; k < 12; k += 4) {
-          txid_state_ ^= txid_state_ << 13;
-          txid_state_ ^= txid_state_ >> 7;
-          txid_state_ ^= txid_state_ << 17;
-          PutU32(txid + k, static_cast<uint32_t>(txid_state_));
-        }
-        header_length = WriteDataIndicationHeader(header, peer, length, txid);
-        pad = (4 - (length & 3)) & 3;
-      }
-      if (header_length + length + pad > kMaxUdpPayload) {
-        counters_.dropped_too_large.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      // Header, payload in place, padding: no copy of the payload.
-      out_iov[n][0] = {header, header_length};
-      out_iov[n][1] = {in_iov[i].iov_base, length};
-      out_iov[n][2] = {const_cast<uint8_t*>(kZeroPad), pad};
-      memset(&out[n].msg_hdr, 0, sizeof(out[n].msg_hdr));
-      out[n].msg_hdr.msg_name = &relay->client;
-      out[n].msg_hdr.msg_namelen = relay->client_len;
-      out[n].msg_hdr.msg_iov = out_iov[n];
-      out[n].msg_hdr.msg_iovlen = pad > 0 ? 3 : 2;
-      is_channel[n] = as_channel;
-      payload_length[n] = length;
-      ++n;
-    }
-
-    unsigned done = 0;
-    while (done < n) {
-      const int sent = sendmmsg(listen_fd_, out + done, n - done, MSG_DONTWAIT);
-      counters_.send_batches.fetch_add(1, std::memory_order_relaxed);
-      if (sent < 0) {
-        if (errno == EINTR) continue;
-        // Skip the datagram the kernel refused (full buffer, unreachable) and carry on.
-        counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
-        ++done;
-        continue;
-      }
-      for (unsigned k = done; k < done + static_cast<unsigned>(sent); ++k) {
-        (is_channel[k] ? counters_.sent_channel_data : counters_.sent_data_indication)
-            .fetch_add(1, std::memory_order_relaxed);
-        relay->packets_to_client += 1;
-        relay->bytes_to_client += payload_length[k];
-      }
-      done += static_cast<unsigned>(sent);
-    }
-    if (got < static_cast<int>(kBatch)) return;
+  dispatching_ = true;
+  for (const auto& packet : batch) {
+    if (delete_after_dispatch_) break;
+    if (sink_ != nullptr) sink_(sink_context_, packet.data.data(), packet.data.size(), packet.from);
   }
+  dispatching_ = false;
 }
 
 }  // namespace icegate

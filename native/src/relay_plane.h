@@ -1,23 +1,59 @@
-// UDP data plane: peer -> client (RFC 8656 §11.6 Data indications, §12.4 ChannelData) and, when
-// the plane owns the listening socket, client -> peer ChannelData (§12.6).
-// Step one runs on the JS thread's libuv loop through uv_poll handles; the batching
-// (recvmmsg in, sendmmsg out) is already the shape the per-core data threads will use.
+// UDP data plane on its own threads (RFC 8656): peer -> client (§11.6 Data indications, §12.4
+// ChannelData) and, when the plane owns the listening port, client -> peer (§12.6 ChannelData,
+// §11.4 Send indications). Everything else goes to the TypeScript core.
+//
+// Threading (see native/README.md for the reasoning):
+//  - N data threads ("workers"), each with its own epoll set, recvmmsg/sendmmsg batch buffers and
+//    counters. The listening port is opened N times with SO_REUSEPORT; a classic BPF program on the
+//    reuseport group picks the socket from a hash of the client's source address and port, and the
+//    same hash (ClientWorker) says which worker owns that client's relay sockets. So one client's
+//    datagrams, its allocation's tables and its relay sockets all live on one thread: no locks on
+//    the per-packet path.
+//  - The JS thread never touches a worker's tables. Table pushes (setClient, setPermissions,
+//    setChannels, closeRelay) are built on the JS thread and posted to the owning worker's command
+//    queue; the worker applies pending commands right after each recvmmsg returns and before it
+//    looks at the batch. A datagram sent after the JS call returned can only be read by a recvmmsg
+//    that returns after the command was queued, so it is handled with the new tables.
+//  - Datagrams for TypeScript (STUN, unknown clients, odd Send indications) are copied into one
+//    mutex-protected queue per plane (one lock per batch) and drained on the JS thread by a
+//    uv_async_t, in batches, in arrival order.
 #pragma once
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <uv.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 namespace icegate {
 
-/** Counters are relaxed atomics so a future data thread can bump them while JS reads. */
+/** Raw address bytes (4 or 16), optionally followed by a 2-byte port: permission and channel keys. */
+struct AddrKey {
+  uint8_t bytes[18];
+  uint8_t length;
+  bool operator==(const AddrKey& o) const { return length == o.length && memcmp(bytes, o.bytes, length) == 0; }
+};
+struct AddrKeyHash {
+  size_t operator()(const AddrKey& k) const {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (uint8_t i = 0; i < k.length; ++i) h = (h ^ k.bytes[i]) * 1099511628211ULL;
+    return static_cast<size_t>(h);
+  }
+};
+
+/**
+ * One thread's counters. Each is written by one thread only (load + store, no locked instruction)
+ * and read by JS with relaxed loads; the plane sums all threads on read.
+ */
 struct PlaneCounters {
   std::atomic<uint64_t> received{0};              // datagrams read from relay sockets
   std::atomic<uint64_t> sent_channel_data{0};     // forwarded as ChannelData
@@ -27,59 +63,89 @@ struct PlaneCounters {
   std::atomic<uint64_t> dropped_too_large{0};
   std::atomic<uint64_t> send_errors{0};
   std::atomic<uint64_t> receive_batches{0};  // recvmmsg calls that returned at least one datagram
-  std::atomic<uint64_t> send_batches{0};     // sendmmsg calls
-  // Client -> peer (the plane's own listening socket).
-  std::atomic<uint64_t> client_received{0};          // datagrams read from the listening socket
-  std::atomic<uint64_t> sent_to_peer{0};             // ChannelData payloads sent from a relay socket
+  std::atomic<uint64_t> send_batches{0};     // sendmmsg / GSO sendmsg calls
+  // Client -> peer (the plane's own listening sockets).
+  std::atomic<uint64_t> client_received{0};          // datagrams read from the listening sockets
+  std::atomic<uint64_t> sent_to_peer{0};             // payloads sent from a relay socket
   std::atomic<uint64_t> handed_to_control{0};        // STUN and unknown clients, given to TypeScript
   std::atomic<uint64_t> dropped_unbound_channel{0};  // RFC 8656 §12.6: silently discarded
   std::atomic<uint64_t> dropped_malformed{0};        // classifier said invalid
+  std::atomic<uint64_t> send_indications{0};         // Send indications relayed natively (§11.4)
+  std::atomic<uint64_t> dropped_send_no_permission{0};  // Send indication to a peer without permission
+  std::atomic<uint64_t> dropped_control_overflow{0};    // the queue to TypeScript was full
+  std::atomic<uint64_t> gso_sends{0};                   // sendmsg calls carrying UDP_SEGMENT
 };
 
+/** Single-writer increment: only the owning thread calls it. */
+inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 class RelayPlane;
+class Worker;
 
 struct Relay {
   uint32_t id = 0;
   int fd = -1;
   int family = AF_INET;
-  uv_poll_t poll{};
-  RelayPlane* plane = nullptr;
+  // -1 while the JS thread holds the relay (before setClient); else the owning worker's index.
+  // Written by the JS thread, and by the owner only while the JS thread waits for a detach.
+  int owner = -1;
+  bool closed = false;  // owner thread: closed by a command, freed after the current epoll round
   bool has_client = false;
   sockaddr_storage client{};
   socklen_t client_len = 0;
-  // Keys are raw address bytes (4 or 16); channels add the 2-byte port, network order.
-  std::unordered_set<std::string> permissions;
-  std::unordered_map<std::string, uint16_t> channels;
-  // The reverse table for client -> peer ChannelData: number -> peer transport address.
+  AddrKey client_key{};  // client address bytes + port
+  // The JS thread's own copy of the client key (the fields above belong to the owner once attached).
+  AddrKey js_client_key{};
+  bool js_has_client = false;
+  std::unordered_set<AddrKey, AddrKeyHash> permissions;  // peer IPs (RFC 8656 §9: by IP only)
+  std::unordered_map<AddrKey, uint16_t, AddrKeyHash> channels;  // peer IP + port -> channel
   struct Peer {
     sockaddr_storage address;
     socklen_t length;
   };
-  std::unordered_map<uint16_t, Peer> peers_by_channel;
-  std::string client_key;  // key in RelayPlane::by_client_, empty until SetClient
-  // Per-allocation traffic for usage and quotas (the core's TrafficCounters), payload bytes only.
-  uint64_t packets_to_client = 0;
-  uint64_t bytes_to_client = 0;
-  uint64_t packets_to_peer = 0;
-  uint64_t bytes_to_peer = 0;
+  std::unordered_map<uint16_t, Peer> peers_by_channel;  // channel -> peer (client -> peer)
+  // Per-allocation traffic for usage and quotas, payload bytes only. The owner writes the first
+  // four; the JS thread writes the js_ pair (sendFromRelay). Read by JS at any time.
+  std::atomic<uint64_t> packets_to_client{0};
+  std::atomic<uint64_t> bytes_to_client{0};
+  std::atomic<uint64_t> packets_to_peer{0};
+  std::atomic<uint64_t> bytes_to_peer{0};
+  std::atomic<uint64_t> js_packets_to_peer{0};
+  std::atomic<uint64_t> js_bytes_to_peer{0};
 };
 
-/** Receives the datagrams the native side does not handle (STUN, unknown clients), on the loop thread. */
+/** A datagram for TypeScript, copied out of the batch buffers. */
+struct ControlPacket {
+  std::vector<uint8_t> data;
+  sockaddr_storage from;
+};
+
+/** Receives the datagrams the native side does not handle, on the JS thread, in arrival order. */
 using ControlPacketSink = void (*)(void* context, const uint8_t* data, size_t size, const sockaddr_storage& from);
 
-struct Listener {
-  int fd = -1;
-  uv_poll_t poll{};
-  RelayPlane* plane = nullptr;
+struct PlaneOptions {
+  unsigned threads = 1;
+  bool gso = true;  // use UDP_SEGMENT when the kernel has it
+};
+
+/** What a plane ended up with, for tests and the README's figures. */
+struct PlaneInfo {
+  unsigned threads;
+  bool steering;  // the reuseport BPF program is attached (else: one listening socket)
+  bool gso;       // UDP_SEGMENT in use
 };
 
 class RelayPlane {
  public:
-  /** `listen_fd` is the TURN listening socket whose address clients already talk to. */
-  RelayPlane(uv_loop_t* loop, int listen_fd);
+  /** `listen_fd`: a JS listening socket to send peer -> client datagrams from, or -1. */
+  RelayPlane(uv_loop_t* loop, int listen_fd, const PlaneOptions& options);
   ~RelayPlane();
+  /** Empty when every data thread started; else why not (the plane must then be deleted). */
+  const std::string& start_error() const { return start_error_; }
 
-  /** Binds a relay socket; returns its id and writes the bound port, or 0 with errno set. */
+  /** Binds a relay socket; returns its id and writes the bound port, or 0 with `error` set. */
   uint32_t OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error);
   bool SetClient(uint32_t id, const std::string& ip, uint16_t port, std::string* error);
   bool SetPermissions(uint32_t id, const std::vector<std::string>& ips, std::string* error);
@@ -90,48 +156,74 @@ class RelayPlane {
   };
   bool SetChannels(uint32_t id, const std::vector<ChannelBinding>& bindings, std::string* error);
   bool CloseRelay(uint32_t id);
-  void CloseAll();
-  /** The relay's traffic counters, or nullptr for an unknown id. */
+  /** The relay (for its traffic counters), or nullptr for an unknown id. JS thread only. */
   const Relay* FindRelay(uint32_t id) const {
     const auto it = relays_.find(id);
     return it == relays_.end() ? nullptr : it->second;
   }
 
-  /** Opens the plane's own listening socket; it then replaces `listen_fd` for peer -> client. */
+  /** Opens the listening sockets (one per worker, SO_REUSEPORT); they replace `listen_fd`. */
   bool OpenListener(const std::string& ip, uint16_t port, ControlPacketSink sink, void* context,
                     uint16_t* bound_port, std::string* error);
-  /** Sends one datagram from the listening socket (STUN responses written by TypeScript). */
+  /** Sends one datagram from the listening port (STUN responses written by TypeScript). */
   bool SendToClient(const std::string& ip, uint16_t port, const uint8_t* data, size_t size, std::string* error);
-  /** Sends one datagram from relay `id` to a peer (Send indications the TypeScript core handled). */
+  /** Sends one datagram from relay `id` to a peer (what the TypeScript core relays itself). */
   bool SendFromRelay(uint32_t id, const std::string& ip, uint16_t port, const uint8_t* data, size_t size,
                      std::string* error);
+
   /** True while control packets are being handed to JS; closing then is deferred to the end. */
   bool dispatching() const { return dispatching_; }
   void RequestDeleteAfterDispatch() { delete_after_dispatch_ = true; }
   size_t RelayCount() const { return relays_.size(); }
-  const PlaneCounters& counters() const { return counters_; }
+  /** Sums every thread's counter `field` (and the JS thread's). */
+  uint64_t Sum(std::atomic<uint64_t> PlaneCounters::*field) const;
+  /** Per-worker counter `field`, worker `index`. */
+  uint64_t WorkerCounter(unsigned index, std::atomic<uint64_t> PlaneCounters::*field) const;
+  PlaneInfo Info() const;
+
+  // Called by workers.
+  void PushControl(std::vector<ControlPacket>* packets, PlaneCounters* counters);
+  void AckDetach(Relay* relay);
+  bool gso() const { return gso_; }
 
  private:
-  static void OnReadable(uv_poll_t* handle, int status, int events);
-  static void OnListenerReadable(uv_poll_t* handle, int status, int events);
-  void Drain(Relay* relay);
-  void DrainListener();
+  static void OnControlAsync(uv_async_t* handle);
+  void DrainControl();
   Relay* Find(uint32_t id);
+  unsigned OwnerOf(const sockaddr_storage& client) const;
+  bool DetachSync(Relay* relay, std::string* error);
 
-  uv_loop_t* loop_;
-  int listen_fd_;
+  std::string start_error_;
   int listen_family_;
+  int js_listen_fd_;            // the JS socket's fd given at creation, or -1 (not ours to close)
+  std::vector<int> listen_fds_;  // ours, one per worker when steering, else one
+  bool steering_ = false;
+  bool gso_ = false;
+  std::vector<std::unique_ptr<Worker>> workers_;
   uint32_t next_id_ = 1;
-  uint64_t txid_state_;
-  std::unordered_map<uint32_t, Relay*> relays_;
-  PlaneCounters counters_;
-  std::vector<uint8_t> buffers_;  // kBatch receive buffers, one contiguous block
-  std::unordered_map<std::string, Relay*> by_client_;  // client address bytes + port -> relay
-  Listener* listener_ = nullptr;
+  std::unordered_map<uint32_t, Relay*> relays_;  // JS thread only
+  // JS-thread mirror of every worker's client table: client key -> relay ids by family, for
+  // RFC 8656 §2.2 (one allocation per client 5-tuple; a dual allocation has one relay per family).
+  struct ClientRelays {
+    uint32_t v4 = 0;
+    uint32_t v6 = 0;
+  };
+  std::unordered_map<AddrKey, ClientRelays, AddrKeyHash> clients_;
+  PlaneCounters js_counters_;  // written by the JS thread only
+
+  // Worker -> JS queue of control packets.
+  std::mutex control_mu_;
+  std::vector<ControlPacket> control_;
+  size_t control_bytes_ = 0;
+  uv_async_t* async_ = nullptr;  // freed in its close callback
   ControlPacketSink sink_ = nullptr;
   void* sink_context_ = nullptr;
   bool dispatching_ = false;
   bool delete_after_dispatch_ = false;
+
+  // Detach handshake (JS thread waits; rare: only when a relay's client moves to another worker).
+  std::mutex detach_mu_;
+  std::condition_variable detach_cv_;
 };
 
 }  // namespace icegate

@@ -31,6 +31,14 @@ export interface NativePlaneCounters {
   handedToControl: number;
   droppedUnboundChannel: number;
   droppedMalformed: number;
+  /** Send indications from known clients relayed natively (RFC 8656 §11.4); also in sentToPeer. */
+  sendIndications: number;
+  /** Send indications to a peer without a permission, dropped silently (RFC 8656 §11.4). */
+  droppedSendNoPermission: number;
+  /** Control datagrams dropped because the queue to JS was full (a STUN flood outrunning JS). */
+  droppedControlOverflow: number;
+  /** sendmsg calls that carried several datagrams with UDP GSO (UDP_SEGMENT). */
+  gsoSends: number;
   relays: number;
 }
 
@@ -41,10 +49,46 @@ export interface NativeChannelBinding {
   channel: number;
 }
 
+/** The Send indication parser's raw answer (native/src/packet_class.h SendParse). */
+export interface RawSendIndication {
+  /** 0: relayable natively; 1: not a Send indication; 2: a Send indication left to TypeScript. */
+  result: number;
+  ip?: string;
+  port?: number;
+  /** Where the DATA value starts in the datagram, and its length. */
+  offset?: number;
+  length?: number;
+}
+
+/** Options of a plane, fixed at creation. */
+export interface NativePlaneOptions {
+  /** Data threads, 1-64; default min(CPU count, 4). */
+  threads?: number;
+  /** Use UDP GSO (UDP_SEGMENT) when the kernel has it; default true. */
+  gso?: boolean;
+}
+
+/** How a plane is laid out: its data threads and what each has carried. */
+export interface NativePlaneInfo {
+  threads: number;
+  /** True when a client's datagrams always reach the same thread (reuseport BPF, or one thread). */
+  steering: boolean;
+  gso: boolean;
+  workers: {
+    received: number;
+    clientReceived: number;
+    sentToPeer: number;
+    sentToClient: number;
+    handedToControl: number;
+  }[];
+}
+
 /** The functions the addon exports (native/src/addon.cc). */
 export interface NativeAddon {
   classify(data: Uint8Array): RawPacketClass;
-  createPlane(listenFd: number): PlaneHandle;
+  parseSendIndication(data: Uint8Array): RawSendIndication;
+  createPlane(listenFd: number, options?: NativePlaneOptions): PlaneHandle;
+  planeInfo(plane: PlaneHandle): NativePlaneInfo;
   closePlane(plane: PlaneHandle): void;
   openRelay(plane: PlaneHandle, ip: string, port: number): { id: number; port: number };
   setClient(plane: PlaneHandle, relayId: number, ip: string, port: number): void;
@@ -77,6 +121,7 @@ export type ControlPacketHandler = (data: Buffer, ip: string, port: number) => v
 const ADDON_FILE = join('native', 'build', 'Release', 'icegate_native.node');
 const EXPORTS = [
   'classify',
+  'parseSendIndication',
   'createPlane',
   'closePlane',
   'openRelay',
@@ -89,6 +134,7 @@ const EXPORTS = [
   'sendToClient',
   'sendFromRelay',
   'relayTraffic',
+  'planeInfo',
 ] as const;
 
 /**

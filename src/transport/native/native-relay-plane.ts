@@ -6,9 +6,22 @@ import type {
   NativeAddon,
   NativeChannelBinding,
   NativePlaneCounters,
+  NativePlaneInfo,
+  NativePlaneOptions,
   NativeRelayTraffic,
   PlaneHandle,
 } from './native-addon.js';
+
+/** ICEGATE_NATIVE_THREADS, when it is an integer from 1 to 64; else undefined (the addon's default). */
+function threadsFromEnv(): number | undefined {
+  const raw = process.env.ICEGATE_NATIVE_THREADS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`ICEGATE_NATIVE_THREADS must be an integer from 1 to 64, got "${raw}"`);
+  }
+  return n;
+}
 
 /** A relay socket bound by the addon: its id for table pushes and its bound port. */
 export interface NativeRelay {
@@ -25,10 +38,13 @@ export class NativeRelayPlane {
   /** The plane's own listening port, when it was made by `listen`. */
   listenPort: number | null = null;
 
-  /** `listenFd`: a JS listening socket's fd to send from, or -1 before `listen`. */
-  constructor(addon: NativeAddon, listenFd: number) {
+  /**
+   * `listenFd`: a JS listening socket's fd to send from, or -1 before `listen`. `options.threads`
+   * defaults to ICEGATE_NATIVE_THREADS when set, else to the addon's min(CPU count, 4).
+   */
+  constructor(addon: NativeAddon, listenFd: number, options: NativePlaneOptions = {}) {
     this.#addon = addon;
-    this.#handle = addon.createPlane(listenFd);
+    this.#handle = addon.createPlane(listenFd, { ...options, threads: options.threads ?? threadsFromEnv() });
   }
 
   /**
@@ -40,8 +56,9 @@ export class NativeRelayPlane {
     ip: string,
     port: number,
     onControlPacket: ControlPacketHandler,
+    options: NativePlaneOptions = {},
   ): NativeRelayPlane {
-    const plane = new NativeRelayPlane(addon, -1);
+    const plane = new NativeRelayPlane(addon, -1, options);
     try {
       plane.listenPort = addon.openListener(plane.#plane(), ip, port, onControlPacket).port;
     } catch (error) {
@@ -102,7 +119,12 @@ export class NativeRelayPlane {
     return this.#addon.relayTraffic(this.#plane(), relayId);
   }
 
-  /** A snapshot of the plane's counters. */
+  /** The plane's data threads, whether clients are steered to one thread each, GSO. */
+  info(): NativePlaneInfo {
+    return this.#addon.planeInfo(this.#plane());
+  }
+
+  /** A snapshot of the plane's counters (all data threads summed). */
   counters(): NativePlaneCounters {
     return this.#addon.counters(this.#plane());
   }

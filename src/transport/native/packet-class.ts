@@ -41,3 +41,25 @@ export function classifyPacket(addon: NativeAddon, data: Uint8Array): PacketClas
     throw new Error(`unknown classifier code ${raw.kind}/${raw.reason}`);
   return { kind, reason, channel: raw.channel, length: raw.length };
 }
+
+/** What the native path does with a datagram as a Send indication (RFC 8656 §11.4). */
+export type SendIndicationParse =
+  | { kind: 'relay'; peer: { ip: string; port: number }; dataOffset: number; dataLength: number }
+  | { kind: 'not-send' }
+  | { kind: 'to-control' };
+
+/** Parses a Send indication with the same C++ function the native listener uses. */
+export function parseSendIndication(addon: NativeAddon, data: Uint8Array): SendIndicationParse {
+  const raw = addon.parseSendIndication(data);
+  if (raw.result === 1) return { kind: 'not-send' };
+  if (raw.result === 2) return { kind: 'to-control' };
+  if (raw.result !== 0 || raw.ip === undefined || raw.port === undefined) {
+    throw new Error(`unknown Send indication parse code ${raw.result}`);
+  }
+  return {
+    kind: 'relay',
+    peer: { ip: raw.ip, port: raw.port },
+    dataOffset: raw.offset ?? 0,
+    dataLength: raw.length ?? 0,
+  };
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# ThreadSanitizer run of the data threads (no Node: V8 cannot run under TSan). Links the plane
+# against the system libuv with Node's headers and runs plane_stress.cc for a bounded time.
+#   native/tsan/run-tsan.sh [seconds=5]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src="$here/../src"
+seconds=${1:-5}
+prefix=$(cd "$(dirname "$(command -v node)")/.." && pwd)
+libuv=$(ls /usr/lib/*/libuv.so.1 2>/dev/null | head -1 || true)
+if [ -z "$libuv" ]; then echo "run-tsan: no system libuv.so.1; skipped"; exit 0; fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+g++ -std=c++17 -g -O1 -fsanitize=thread -I"$src" -I"$prefix/include/node" \
+  "$here/plane_stress.cc" "$src/relay_plane.cc" "$src/packet_class.cc" "$libuv" -lpthread -o "$out/stress"
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$out/stress" "$seconds"
