@@ -152,6 +152,28 @@ const icegate = {
   },
 };
 
+const nativeAddon = join(root, 'native/build/Release/icegate_native.node');
+
+/**
+ * icegate with TURN_DATA_PLANE=native (issue 9): the same process and settings, UDP clients'
+ * ChannelData and peer data relayed by the addon. Not available when `npm ci` could not build it
+ * (icegate would then run its JS path, which the `icegate` column already measures).
+ */
+const icegateNative = {
+  id: 'icegate-native',
+  label: 'icegate native',
+  note: 'node dist/src/main.js with TURN_DATA_PLANE=native, embedded mode',
+  async available() {
+    if (!existsSync(nativeAddon)) {
+      return { ok: false, reason: 'not available: native addon not built (npm run build:native)' };
+    }
+    return icegate.available();
+  },
+  start(options) {
+    return icegate.start({ ...options, extraEnv: { TURN_DATA_PLANE: 'native', ...options.extraEnv } });
+  },
+};
+
 /**
  * The Node floor (bench/floor-relay.mjs). `plainLookup` leaves dgram's default address lookup in
  * place (the floor-plain target), to show what the synchronous literal lookup is worth.
@@ -232,6 +254,7 @@ export const TARGETS = Object.freeze([
     'turnserver --relay-threads=1',
   ),
   icegate,
+  icegateNative,
   floorTarget('floor', 'Node floor', false),
   floorTarget('floor-plain', 'Node floor, default lookup', true),
   nodeTurn,

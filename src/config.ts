@@ -42,6 +42,11 @@ const schema = z
     /** Seconds a TCP/TLS connection may stay silent before it holds an allocation. */
     TURN_TCP_IDLE_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(30),
     TURN_RELAY_IP: ip.optional(),
+    /**
+     * Which path relays UDP clients' packets (issue 9): `js` (default), or `native`, the addon built
+     * by `npm ci`; without the addon, `native` runs the JS path with one warning.
+     */
+    TURN_DATA_PLANE: z.enum(['native', 'js'], { message: 'expected native or js' }).default('js'),
     TURN_MIN_PORT: port.default(49152),
     TURN_MAX_PORT: port.default(65535),
     TURN_REALM: z.string().min(1).max(127).default('icegate'),

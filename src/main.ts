@@ -32,6 +32,7 @@ import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type IcegateMetrics } from './metrics/metrics.js';
 import type { TransportAddress } from './stun/index.js';
 import { type RelayAddressConfig, type StreamLimits, TurnHost } from './transport/index.js';
+import { chooseDataPlane } from './transport/native/index.js';
 import type { AllocationView } from './turn/index.js';
 import { PeerFilter, resolveServerAddresses } from './turn/peer-filter/index.js';
 import { type UsageAccountant, usageAccountantFor } from './usage/index.js';
@@ -165,10 +166,13 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       externalIp: config.TURN_EXTERNAL_IP6 ?? config.TURN_RELAY_IP6,
     });
   }
+  // TURN_DATA_PLANE=native without a built addon runs the JS path (one warning, from chooseDataPlane).
+  const dataPlane = chooseDataPlane(config.TURN_DATA_PLANE, logger);
   const relay = new TurnHost({
     relays,
     minPort: config.TURN_MIN_PORT,
     maxPort: config.TURN_MAX_PORT,
+    ...(dataPlane.mode === 'native' ? { dataPlane: dataPlane.plane } : {}),
     onError: (error) => log.warn('transport error', { code: error.code, error: error.message }),
     turn: {
       realm: config.TURN_REALM,
@@ -201,7 +205,11 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   const listeners: TurnListener[] = [];
   let turnAddress: TransportAddress;
   try {
-    turnAddress = (await relay.listenUdp(config.TURN_LISTEN_IP, config.TURN_PORT)).address;
+    const udp =
+      dataPlane.mode === 'native'
+        ? await relay.listenNativeUdp(config.TURN_LISTEN_IP, config.TURN_PORT)
+        : await relay.listenUdp(config.TURN_LISTEN_IP, config.TURN_PORT);
+    turnAddress = udp.address;
     listeners.push({ transport: 'udp', host: config.externalIp, port: turnAddress.port });
     // TURN over TCP shares the UDP port number (RFC 8656 section 3.1), as clients expect.
     const tcp = await relay.listenTcp(config.TURN_LISTEN_IP, turnAddress.port, streamLimits);
@@ -292,6 +300,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     redis: config.REDIS_URL === undefined ? 'in-process' : 'configured',
     externalIp: config.externalIp,
     relayPorts: `${config.TURN_MIN_PORT}-${config.TURN_MAX_PORT}`,
+    dataPlane: dataPlane.mode,
   });
   if (config.TURN_ALLOW_LOOPBACK_PEERS)
     log.warn('TURN_ALLOW_LOOPBACK_PEERS is on: for tests only, never in production');

@@ -9,8 +9,9 @@ export const MAX_CACHED_TUPLES = 65_536;
 /**
  * The FiveTuple of each UDP client of one listener, so a packet from a known client costs two map
  * lookups by values dgram already made (its address string and port number) and no new object.
- * When full, the cache is simply cleared: tuples are values, and a new one with the same key
- * finds the same allocation.
+ * The listener forgets a tuple when its allocation ends; clients that never got one (a Binding, a
+ * challenged Allocate) stay until the cache is full and is simply cleared: tuples are values, and
+ * a new one with the same key finds the same allocation.
  */
 export class ClientTuples {
   readonly #byIp = new Map<string, Map<number, FiveTuple>>();
@@ -34,13 +35,20 @@ export class ClientTuples {
     return tuple;
   }
 
-  /** Forgets the tuple of `client` (e.g. once its allocation ended). */
-  forget(client: TransportAddress): void {
-    const byPort = this.#byIp.get(client.address);
-    if (byPort?.delete(client.port) === true) {
-      this.#count--;
-      if (byPort.size === 0) this.#byIp.delete(client.address);
-    }
+  /**
+   * Forgets the tuple of `client` (once its allocation ended), so per-client state lasts as long
+   * as the allocation. `client` is the tuple's TURN view: an IPv4 client of a dual-stack socket is
+   * found under the ::ffff: text dgram reported. True when no tuple of that address is left.
+   */
+  forget(client: TransportAddress): boolean {
+    const address =
+      this.server.family === 'IPv6' && client.family === 'IPv4' ? `::ffff:${client.address}` : client.address;
+    const byPort = this.#byIp.get(address);
+    if (byPort === undefined) return true;
+    if (byPort.delete(client.port)) this.#count--;
+    if (byPort.size > 0) return false;
+    this.#byIp.delete(address);
+    return true;
   }
 
   get size(): number {

@@ -1,7 +1,10 @@
 // One TURN core with its relay pool, its sink and its clock tick; listeners attach to it.
 import type { TransportAddress } from '../stun/index.js';
-import { TurnServer, type TurnServerOptions } from '../turn/index.js';
+import { type TurnEvents, TurnServer, type TurnServerOptions } from '../turn/index.js';
 import { IGNORE_ERRORS, TransportError, type TransportErrorReporter } from './errors.js';
+import type { NativeDataPlane } from './native/native-data-plane.js';
+import { NativeSink } from './native/native-sink.js';
+import { NativeUdpListener } from './native/native-udp-listener.js';
 import { type RelayAddressConfig, RelayPool } from './relay-pool.js';
 import { resolveStreamLimits, type StreamLimits } from './stream-limits.js';
 import { StreamListener } from './stream-listener.js';
@@ -21,6 +24,11 @@ export interface TurnHostOptions {
   tickMs?: number;
   /** Reporter for socket errors and handler exceptions (they never crash the process). */
   onError?: TransportErrorReporter;
+  /**
+   * TURN_DATA_PLANE=native (issue 9): the loaded addon. UDP listeners opened with listenNativeUdp
+   * are the plane's own sockets, and their clients' relays are native; TCP/TLS stay on the JS path.
+   */
+  dataPlane?: NativeDataPlane;
 }
 
 /** Options of TurnHost.listenTls: the certificate files, how to watch them, and stream limits. */
@@ -42,7 +50,12 @@ export class TurnHost {
   readonly core: TurnServer;
   readonly relays: RelayPool;
   readonly sink: TransportSink;
+  /** The core's sink in native mode (it wraps `sink`); null on the JS data path. */
+  readonly native: NativeSink | null;
+  readonly #dataPlane: NativeDataPlane | null;
   readonly #listeners: Listener[] = [];
+  /** UDP listeners by serverKey, to forget a client's tuple when its allocation ends. */
+  readonly #udp = new Map<string, Pick<UdpListener, 'forget' | 'knownClients'>>();
   /** One watcher per certificate pair, shared by the TLS listeners using it (5349 and 443). */
   readonly #certificates = new Map<string, Promise<TlsCertificates>>();
   readonly #ticker: NodeJS.Timeout;
@@ -58,8 +71,24 @@ export class TurnHost {
       onError: this.#onError,
     });
     this.sink = new TransportSink(this.relays);
-    this.core = new TurnServer({ ...options.turn, sink: this.sink, relayFamilies: this.relays.families });
+    this.#dataPlane = options.dataPlane ?? null;
+    this.native =
+      options.dataPlane === undefined
+        ? null
+        : new NativeSink(this.sink, {
+            relays: options.relays,
+            minPort: options.minPort,
+            maxPort: options.maxPort,
+            onError: this.#onError,
+          });
+    this.core = new TurnServer({
+      ...options.turn,
+      events: this.#forgettingClients(options.turn.events ?? {}),
+      sink: this.native ?? this.sink,
+      relayFamilies: this.relays.families,
+    });
     this.relays.attach(this.core);
+    this.native?.attach(this.core);
     this.#ticker = setInterval(() => this.#tick(), options.tickMs ?? 1000);
     this.#ticker.unref();
   }
@@ -68,6 +97,22 @@ export class TurnHost {
   async listenUdp(ip: string, port: number): Promise<UdpListener> {
     const listener = await UdpListener.open(ip, port, this.core, this.#onError);
     this.sink.addDatagramLink(listener.serverKey, listener);
+    this.#udp.set(listener.serverKey, listener);
+    this.#listeners.push(listener);
+    return listener;
+  }
+
+  /**
+   * Starts a UDP listener owned by the native plane on `ip`:`port` (0 for any free port): its
+   * clients' ChannelData and peer data are relayed natively. Needs the `dataPlane` option.
+   */
+  async listenNativeUdp(ip: string, port: number): Promise<NativeUdpListener> {
+    if (this.native === null || this.#dataPlane === null) {
+      throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', 'no native data plane: use listenUdp');
+    }
+    const listener = NativeUdpListener.open(this.#dataPlane, ip, port, this.core, this.#onError);
+    this.native.addListener(listener);
+    this.#udp.set(listener.serverKey, listener);
     this.#listeners.push(listener);
     return listener;
   }
@@ -115,6 +160,13 @@ export class TurnHost {
     return changed.includes(true);
   }
 
+  /** UDP clients the listeners remember (each ends with its allocation; see ClientTuples). */
+  get knownUdpClients(): number {
+    let n = 0;
+    for (const listener of this.#udp.values()) n += listener.knownClients;
+    return n;
+  }
+
   /** Addresses of the listeners, in the order they were opened. */
   addresses(): TransportAddress[] {
     return this.#listeners.map((listener) => listener.address);
@@ -127,6 +179,7 @@ export class TurnHost {
     clearInterval(this.#ticker);
     this.core.close();
     this.relays.closeAll();
+    this.native?.close();
     await Promise.all(this.#listeners.map((listener) => listener.close()));
     const certificates = await Promise.allSettled(this.#certificates.values());
     for (const c of certificates) if (c.status === 'fulfilled') c.value.close();
@@ -142,6 +195,18 @@ export class TurnHost {
       certificates.catch(() => this.#certificates.delete(key));
     }
     return certificates;
+  }
+
+  /** `events` with allocationDeleted also making the UDP listener forget the client's tuple. */
+  #forgettingClients(events: TurnEvents): TurnEvents {
+    return {
+      ...events,
+      allocationDeleted: (allocation, reason, durationMs) => {
+        const tuple = allocation.tuple;
+        if (tuple.transport === 'udp') this.#udp.get(tuple.serverKey)?.forget(tuple.client);
+        events.allocationDeleted?.(allocation, reason, durationMs);
+      },
+    };
   }
 
   #tick(): void {

@@ -99,6 +99,16 @@ export class UdpListener implements ClientLink {
     return this.#tuples.size;
   }
 
+  /**
+   * Forgets what this listener remembers about `client` (its tuple, and on a dual-stack socket its
+   * ::ffff: text once no other port of that address is known): called when its allocation ends.
+   */
+  forget(client: TransportAddress): void {
+    if (this.#tuples.forget(client) && this.#dualStack && client.family === 'IPv4') {
+      this.#mapped.delete(client.address);
+    }
+  }
+
   send(client: TransportAddress, data: Buffer | readonly Buffer[]): void {
     const address =
       this.#dualStack && client.family === 'IPv4' ? this.#mappedAddress(client.address) : client.address;

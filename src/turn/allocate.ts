@@ -139,6 +139,8 @@ function continueAllocate(ctx: TurnContext, pending: PendingAllocate, decision: 
     family: pending.family,
     evenPort: pending.evenPort,
     reserveNext: pending.reserveNext,
+    tuple: request.tuple,
+    dual: additionalRef !== null,
   });
   if (additionalRef !== null && additionalFamily !== null) {
     ctx.sink.bindRelay({
@@ -146,6 +148,8 @@ function continueAllocate(ctx: TurnContext, pending: PendingAllocate, decision: 
       family: additionalFamily,
       evenPort: pending.evenPort,
       reserveNext: false,
+      tuple: request.tuple,
+      dual: true,
     });
   }
 }

@@ -86,6 +86,11 @@ export class Allocation implements AllocationView {
   allocateResponse: Buffer;
   /** Set once the allocation is deleted, so late async completions see it. */
   closed = false;
+  /**
+   * When the relay tables last pushed to the sink (relayTableChanged) stop being true: the first
+   * expiry among the permissions and channels they listed. Infinity when none, or no such sink.
+   */
+  tableDeadline = Number.POSITIVE_INFINITY;
 
   get permissionCount(): number {
     return this.permissions.size;

@@ -5,6 +5,7 @@ import type { TurnContext } from './context.js';
 import { existingAllocation } from './existing-allocation.js';
 import { readPeerAddresses } from './peer-addresses.js';
 import { peersAcceptable } from './peer-policy.js';
+import { pushRelayTables } from './relay-tables.js';
 import type { TurnRequest } from './request.js';
 
 /** Handles an authenticated ChannelBind request. */
@@ -60,5 +61,6 @@ export function handleChannelBind(ctx: TurnContext, request: TurnRequest): void 
   // The binding lasts 600 s and also installs or refreshes the permission for the peer's IP.
   const permission = permissions.install(peer.address, now + ctx.limits.permissionLifetime * 1000);
   channels.bind(channel, peer, permission, now + ctx.limits.channelLifetime * 1000);
+  pushRelayTables(ctx, allocation, 'channel');
   ctx.succeed(request);
 }

@@ -47,6 +47,11 @@ export class ChannelTable {
     return binding !== undefined && binding.expiresAt > now ? binding : undefined;
   }
 
+  /** Every binding, expired ones not yet swept included (for pushing a relay's table, RelayTable). */
+  values(): IterableIterator<ChannelBinding> {
+    return this.#byNumber.values();
+  }
+
   /** Bindings in the table, expired ones not yet swept included. */
   get size(): number {
     return this.#byNumber.size;

@@ -5,6 +5,7 @@ import type { Allocation, AllocationEndReason } from './allocation.js';
 import { AllocationTable } from './allocation-table.js';
 import type { ActionSink, BoundRelay, DropReason, RelayFailure, TurnEvents, TurnPolicy } from './hooks.js';
 import type { TurnLimits } from './limits.js';
+import { collectRelayTraffic } from './relay-tables.js';
 import { finishResponse, responseBuilder, type TurnRequest } from './request.js';
 import { ReservationTable } from './reservations.js';
 import { TransactionCache } from './transaction-cache.js';
@@ -152,6 +153,8 @@ export class TurnContext {
     if (allocation.closed) return;
     allocation.closed = true;
     this.allocations.remove(allocation);
+    // What a data plane outside the core relayed is read before its relays close.
+    collectRelayTraffic(this, allocation);
     for (const relayId of allocation.relayIds()) this.sink.closeRelay(relayId);
     this.reportTraffic(allocation);
     this.events.allocationDeleted?.(allocation, reason, this.clock() - allocation.createdAt);

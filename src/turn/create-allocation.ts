@@ -3,6 +3,7 @@ import { Allocation } from './allocation.js';
 import type { PendingAllocate, TurnContext } from './context.js';
 import type { BoundRelay } from './hooks.js';
 import { finishPending } from './pending-allocate.js';
+import { pushRelayTables } from './relay-tables.js';
 
 /** The second family of a dual allocation: its relay, or the error to report for it. */
 export type AdditionalRelay = BoundRelay | { family: TransportAddress['family']; code: 440 | 508 };
@@ -55,6 +56,7 @@ export function createAllocation(
   });
   finishPending(ctx, pending);
   ctx.allocations.add(allocation);
+  pushRelayTables(ctx, allocation, 'client');
   ctx.send(request, response, 200);
   ctx.events.allocationCreated?.(allocation);
 }

@@ -3,6 +3,7 @@ import type { TurnContext } from './context.js';
 import { existingAllocation } from './existing-allocation.js';
 import { readPeerAddresses } from './peer-addresses.js';
 import { peersAcceptable } from './peer-policy.js';
+import { pushRelayTables } from './relay-tables.js';
 import type { TurnRequest } from './request.js';
 
 /** Handles an authenticated CreatePermission request. */
@@ -28,5 +29,6 @@ export function handleCreatePermission(ctx: TurnContext, request: TurnRequest): 
   // Section 9: ports are ignored; installing refreshes an existing permission for 300 s.
   const expiresAt = now + ctx.limits.permissionLifetime * 1000;
   for (const peer of peers) permissions.install(peer.address, expiresAt);
+  pushRelayTables(ctx, allocation, 'permission');
   ctx.succeed(request);
 }

@@ -105,6 +105,13 @@ export interface RelayRequest {
   evenPort: boolean;
   /** EVEN-PORT with R: also hold port + 1 and report it as `reserved`. */
   reserveNext: boolean;
+  /**
+   * The 5-tuple of the Allocate (always set by the core): a transport may place the relay by it, as
+   * a native plane serves the UDP clients of its own listener.
+   */
+  tuple?: FiveTuple;
+  /** One of the two relays of a dual allocation (ADDITIONAL-ADDRESS-FAMILY; always set by the core). */
+  dual?: boolean;
 }
 
 /** A relay socket the transport opened. */
@@ -119,6 +126,34 @@ export interface BoundRelay {
 /** Why a relay could not be opened: `exhausted` is the port range (508), `error` anything else. */
 export type RelayFailure = 'exhausted' | 'error';
 
+/** A channel binding as a data plane outside the core needs it (RFC 8656 section 12). */
+export interface RelayChannel {
+  number: number;
+  peer: TransportAddress;
+}
+
+/**
+ * The whole forwarding table of one relay (RFC 8656 sections 9 and 12): where its peers' data
+ * goes, which peer IPs are permitted and which channels are bound, live at the time of the call.
+ */
+export interface RelayTable {
+  relayId: number;
+  /** The allocation's 5-tuple: peer data goes to its client. */
+  tuple: FiveTuple;
+  /** IPs of this relay's family with a live permission (a permission is by IP, section 9). */
+  permissions: readonly string[];
+  /** Live channel bindings to peers of this relay's family. */
+  channels: readonly RelayChannel[];
+}
+
+/**
+ * Why a relay table is pushed: `client` (the allocation was created: the relay has its 5-tuple),
+ * `permission` (CreatePermission installed or refreshed permissions), `channel` (ChannelBind bound
+ * or refreshed a channel and its permission), `expired` (tick() found a permission or a channel
+ * expired). The end of an allocation is closeRelay.
+ */
+export type RelayTableCause = 'client' | 'permission' | 'channel' | 'expired';
+
 /**
  * Where the core's actions go. The transport implements it; tests record it. Calls happen
  * synchronously inside the core's inputs; bindRelay's answer may come back at any later time.
@@ -132,4 +167,16 @@ export interface ActionSink {
   bindRelay(request: RelayRequest): void;
   /** Closes a relay socket and frees its port. */
   closeRelay(relayId: number): void;
+  /**
+   * Optional, for a data plane that relays without the core (the native one): the whole table of a
+   * relay after a change, pushed before the answer that made the change is sent (so a client's next
+   * packet finds it). Sinks without it cost the core nothing.
+   */
+  relayTableChanged?(table: RelayTable, cause: RelayTableCause): void;
+  /**
+   * Optional: adds to `into` what relay `relayId` relayed without the core since the last call
+   * (payload packets and bytes). Called on tick() before trafficRelayed, and before closeRelay when
+   * an allocation (or one family of it) ends.
+   */
+  collectTraffic?(relayId: number, into: TrafficCounters): void;
 }

@@ -13,8 +13,11 @@ export type {
   BoundRelay,
   DropReason,
   PeerVerdict,
+  RelayChannel,
   RelayFailure,
   RelayRequest,
+  RelayTable,
+  RelayTableCause,
   TurnEvents,
   TurnPolicy,
 } from './hooks.js';

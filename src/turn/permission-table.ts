@@ -31,6 +31,11 @@ export class PermissionTable {
     return permission !== undefined && permission.expiresAt > now;
   }
 
+  /** Every record, live or not (for pushing a relay's table, RelayTable). */
+  values(): IterableIterator<Permission> {
+    return this.#byIp.values();
+  }
+
   /** Records in the table (an upper bound on live permissions). */
   get size(): number {
     return this.#byIp.size;

@@ -98,5 +98,6 @@ function dropFamily(ctx: TurnContext, allocation: Allocation, family: TransportA
     allocation.relayId = additional.relayId;
   }
   allocation.additional = null;
+  ctx.sink.collectTraffic?.(droppedId, allocation.traffic);
   ctx.sink.closeRelay(droppedId);
 }

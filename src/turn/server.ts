@@ -11,6 +11,7 @@ import type { FiveTuple } from './five-tuple.js';
 import type { ActionSink, BoundRelay, RelayFailure, TurnEvents, TurnPolicy } from './hooks.js';
 import { resolveLimits, type TurnLimits } from './limits.js';
 import { relayAnswered } from './relay-answer.js';
+import { collectRelayTraffic, pushRelayTables } from './relay-tables.js';
 
 /** Options of a TurnServer; everything it needs is injected. */
 export interface TurnServerOptions {
@@ -103,8 +104,8 @@ export class TurnServer {
 
   /**
    * Housekeeping, about once a second: expired allocations end (their relays close), expired
-   * permissions and channels are forgotten, traffic counters are reported, old cached responses
-   * and reservations go.
+   * permissions and channels are forgotten (and pushed to a sink that keeps relay tables), traffic
+   * counters are collected from such a sink and reported, old cached responses and reservations go.
    */
   tick(): void {
     const ctx = this.#ctx;
@@ -116,6 +117,8 @@ export class TurnServer {
       }
       allocation.channels.sweep(now);
       allocation.permissions.sweep(now);
+      if (allocation.tableDeadline <= now) pushRelayTables(ctx, allocation, 'expired');
+      collectRelayTraffic(ctx, allocation);
       ctx.reportTraffic(allocation);
     }
     ctx.transactions.sweep(now);

@@ -65,5 +65,21 @@ export const PORTS = {
   gateQuotaB: { peer: 27600, relayMin: 27610, relayMax: 27699 },
   /** test/integration/gate-embedded.test.ts (issue 4) */
   gateEmbedded: { peer: 27700, relayMin: 27710, relayMax: 27799 },
-  /** Free for later files: 27800-27999, 28800-28999 (stress/ uses 30000-31999). */
+  /** test/integration/native-uclient.test.ts (issue 9) */
+  nativeUclient: { peer: 27800, relayMin: 27810, relayMax: 27899 },
+  /** test/integration/native-security.test.ts (issue 9; second node 28800-28849) */
+  nativeSecurity: { peer: 27900, relayMin: 27910, relayMax: 27939 },
+  /** test/integration/native-ipv6.test.ts (issue 9; its peer listens on ::1 and 127.0.0.1) */
+  nativeIpv6: { peer: 27940, relayMin: 27941, relayMax: 27999 },
+  nativeSecurityStrict: { peer: 28800, relayMin: 28810, relayMax: 28849 },
+  /** test/integration/native-werift.test.ts (issue 9) */
+  nativeWerift: { peer: 28850, relayMin: 28860, relayMax: 28889 },
+  /** test/integration/native-ports.test.ts (issue 9; a deliberately tiny relay range) */
+  nativePorts: { peer: 28890, relayMin: 28892, relayMax: 28897 },
+  /** test/unit/transport/native-sink.test.ts (issue 9; one relay port) */
+  nativeSinkUnit: { peer: 28898, relayMin: 28899, relayMax: 28899 },
+  /** test/integration/native-browser.test.ts (issue 9; 28950-28999: native-fallback.test.ts) */
+  nativeBrowser: { peer: 28900, relayMin: 28910, relayMax: 28949 },
+  nativeFallback: { peer: 28950, relayMin: 28960, relayMax: 28999 },
+  /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

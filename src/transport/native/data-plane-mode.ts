@@ -1,5 +1,5 @@
-// TURN_DATA_PLANE=native|js: which path relays packets (issue 9). `js` stays the default until
-// the native plane carries both directions; the composition root decides, this only parses.
+// TURN_DATA_PLANE=native|js: which path relays UDP clients' packets (issue 9); `js` is the
+// default. src/config.ts validates the variable and src/main.ts calls chooseDataPlane.
 import type { Logger } from '../../log/logger.js';
 import { loadNativeDataPlane, type NativeDataPlane } from './native-data-plane.js';
 

@@ -18,4 +18,11 @@ export {
 } from './native-addon.js';
 export { loadNativeDataPlane, NativeDataPlane } from './native-data-plane.js';
 export { type NativeRelay, NativeRelayPlane } from './native-relay-plane.js';
+export {
+  NATIVE_RELAY_ID_BASE,
+  type NativeRelayOwner,
+  NativeSink,
+  type NativeSinkOptions,
+} from './native-sink.js';
+export { NativeUdpListener } from './native-udp-listener.js';
 export { classifyPacket, type InvalidReason, type PacketClass, type PacketKind } from './packet-class.js';

@@ -29,4 +29,33 @@ describe('ClientTuples', () => {
     }
     expect(tuples.size).toBeLessThanOrEqual(65_536);
   });
+
+  it('forgets a client: the next datagram makes a new tuple, other ports stay', () => {
+    const tuples = new ClientTuples(SERVER);
+    const a = tuples.tupleFor({ family: 'IPv4', address: '1.2.3.4', port: 5, size: 1 });
+    tuples.tupleFor({ family: 'IPv4', address: '1.2.3.4', port: 6, size: 1 });
+    expect(tuples.forget(a.client)).toBe(false);
+    expect(tuples.size).toBe(1);
+    expect(tuples.forget(a.client)).toBe(false);
+    expect(tuples.size).toBe(1);
+    const again = tuples.tupleFor({ family: 'IPv4', address: '1.2.3.4', port: 5, size: 1 });
+    expect(again).not.toBe(a);
+    expect(again.key).toBe(a.key);
+    expect(tuples.forget(again.client)).toBe(false);
+    expect(tuples.forget({ family: 'IPv4', address: '1.2.3.4', port: 6 })).toBe(true);
+    expect(tuples.size).toBe(0);
+    expect(tuples.forget({ family: 'IPv4', address: '9.9.9.9', port: 1 })).toBe(true);
+    expect(tuples.size).toBe(0);
+  });
+
+  it('forgets an IPv4 client of a dual-stack socket by its TURN (IPv4) address', () => {
+    const tuples = new ClientTuples({ family: 'IPv6', address: '::', port: 3478 });
+    const v4 = tuples.tupleFor({ family: 'IPv6', address: '::ffff:1.2.3.4', port: 5, size: 1 });
+    const v6 = tuples.tupleFor({ family: 'IPv6', address: '2001:db8::1', port: 5, size: 1 });
+    expect(tuples.size).toBe(2);
+    expect(tuples.forget(v4.client)).toBe(true);
+    expect(tuples.size).toBe(1);
+    expect(tuples.forget(v6.client)).toBe(true);
+    expect(tuples.size).toBe(0);
+  });
 });

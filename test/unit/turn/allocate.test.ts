@@ -37,7 +37,9 @@ describe('Allocate', () => {
     expect(xor(response, Attr.XOR_MAPPED_ADDRESS)).toEqual(client.tuple.client);
     expect(lifetime(response)).toBe(600);
     expect(client.verifies(response)).toBe(true);
-    expect(core.sink.binds).toEqual([{ ref: 1, family: 'IPv4', evenPort: false, reserveNext: false }]);
+    expect(core.sink.binds).toEqual([
+      { ref: 1, family: 'IPv4', evenPort: false, reserveNext: false, tuple: client.tuple, dual: false },
+    ]);
     expect(core.server.allocationCount).toBe(1);
     const allocation = lastAllocation(core);
     expect(allocation.tenant).toBe('acme');

@@ -1,0 +1,437 @@
+// The core's ActionSink for TURN_DATA_PLANE=native (issue 9). UDP clients of a native listener get
+// relays opened by the native plane of that listener, and the core's table changes are pushed to
+// it (whole-table replacement per relay); the plane then relays ChannelData, Data indications and
+// peer datagrams without JavaScript. Everything else (TCP/TLS clients, dual allocations) stays on
+// the JS path of TransportSink and RelayPool.
+import dgram from 'node:dgram';
+import type { TransportAddress } from '../../stun/index.js';
+import type {
+  ActionSink,
+  BoundRelay,
+  FiveTuple,
+  RelayFailure,
+  RelayRequest,
+  RelayTable,
+  TrafficCounters,
+} from '../../turn/index.js';
+import { familyOf } from '../address-family.js';
+import { IGNORE_ERRORS, TransportError, type TransportErrorReporter } from '../errors.js';
+import { literalLookup } from '../literal-lookup.js';
+import { portCandidates } from '../port-candidates.js';
+import type { RelayAddressConfig } from '../relay-pool.js';
+import type { TransportSink } from '../transport-sink.js';
+import { closeQuietly } from '../udp-socket.js';
+import type { NativeChannelBinding, NativeRelayTraffic } from './native-addon.js';
+import type { NativeUdpListener } from './native-udp-listener.js';
+
+/**
+ * Relay ids of native relays start here, so they never meet RelayPool's (which count from 1): the
+ * core sees one id space, the sink tells the two apart by the id alone.
+ */
+export const NATIVE_RELAY_ID_BASE = 2 ** 31;
+
+/** What answers bindRelay and learns that a relay cannot serve: the TURN core. */
+export interface NativeRelayOwner {
+  handlePeerPacket(relayId: number, from: TransportAddress, data: Buffer): void;
+  relayBound(ref: number, relay: BoundRelay): void;
+  relayFailed(ref: number, reason: RelayFailure): void;
+  relayError(relayId: number): void;
+}
+
+/** Options of a NativeSink: the same relay addresses and port range as the RelayPool. */
+export interface NativeSinkOptions {
+  relays: readonly RelayAddressConfig[];
+  minPort: number;
+  maxPort: number;
+  /** Binds tried per Allocate before answering 508; 64 by default, as RelayPool. */
+  maxBindAttempts?: number;
+  onError?: TransportErrorReporter;
+}
+
+interface FamilyPool {
+  bindIp: string;
+  externalIp: string;
+  /** Ports held by native relays of this family. */
+  inUse: Set<number>;
+}
+
+/** One native relay socket and what the sink last pushed to it. */
+interface NativeRelayRecord {
+  listener: NativeUdpListener;
+  nativeId: number;
+  pool: FamilyPool;
+  port: number;
+  /** The client 5-tuple key set with setClient, or null. */
+  client: string | null;
+  /** Signatures of the last pushed tables, to skip pushes that change nothing. */
+  permissions: string;
+  channels: string;
+  /** The plane's cumulative counters when last collected. */
+  collected: NativeRelayTraffic;
+  /** Send-indication payloads the core counted itself and sent through the plane (not to count twice). */
+  sentByCore: { packets: number; bytes: number };
+  sentByCoreCollected: { packets: number; bytes: number };
+  /**
+   * Set once the relay moved to the JS path (a table the plane refused, e.g. a channel number it
+   * does not take): a dgram socket on the same port; the core relays, and counts, from then on.
+   */
+  socket: dgram.Socket | null;
+  /** Native traffic read at that move, not yet collected. */
+  pending: TrafficCountersLike | null;
+}
+
+/** The counters collectTraffic adds to (TrafficCounters' fields). */
+class TrafficCountersLike
+  implements Pick<TrafficCounters, 'toClientPackets' | 'toClientBytes' | 'toPeerPackets' | 'toPeerBytes'>
+{
+  toClientPackets = 0;
+  toClientBytes = 0;
+  toPeerPackets = 0;
+  toPeerBytes = 0;
+}
+
+const ZERO_TRAFFIC: NativeRelayTraffic = {
+  packetsToClient: 0,
+  bytesToClient: 0,
+  packetsToPeer: 0,
+  bytesToPeer: 0,
+};
+
+/** Whether a native bind failure means "that port is not ours to use" (try another one). */
+function portTaken(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /address already in use|permission denied|EADDRINUSE|EACCES/i.test(message);
+}
+
+/** ActionSink over native planes for UDP clients, TransportSink for the rest. */
+export class NativeSink implements ActionSink {
+  readonly #js: TransportSink;
+  readonly #listeners = new Map<string, NativeUdpListener>();
+  readonly #relays = new Map<number, NativeRelayRecord>();
+  readonly #pools = new Map<TransportAddress['family'], FamilyPool>();
+  readonly #minPort: number;
+  readonly #maxPort: number;
+  readonly #maxAttempts: number;
+  readonly #onError: TransportErrorReporter;
+  #owner: NativeRelayOwner | null = null;
+  #nextId = NATIVE_RELAY_ID_BASE;
+  /** Native relays moved to the JS path because the plane refused their table (see #demote). */
+  movedToJs = 0;
+  #closed = false;
+
+  constructor(js: TransportSink, options: NativeSinkOptions) {
+    this.#js = js;
+    this.#minPort = options.minPort;
+    this.#maxPort = options.maxPort;
+    this.#maxAttempts = options.maxBindAttempts ?? 64;
+    this.#onError = options.onError ?? IGNORE_ERRORS;
+    for (const relay of options.relays) {
+      this.#pools.set(familyOf(relay.bindIp, 'relay IP'), {
+        bindIp: relay.bindIp,
+        externalIp: relay.externalIp ?? relay.bindIp,
+        inUse: new Set(),
+      });
+    }
+  }
+
+  /** Connects the sink to the core that receives bind answers. */
+  attach(owner: NativeRelayOwner): void {
+    this.#owner = owner;
+  }
+
+  /** Serves the UDP clients of `listener` natively. */
+  addListener(listener: NativeUdpListener): void {
+    this.#listeners.set(listener.serverKey, listener);
+  }
+
+  /** The native listeners, in the order they were added. */
+  listeners(): NativeUdpListener[] {
+    return [...this.#listeners.values()];
+  }
+
+  /** Native relays open now. */
+  get nativeRelayCount(): number {
+    return this.#relays.size;
+  }
+
+  /** Whether relay `relayId` is a native one (tests, metrics). */
+  isNative(relayId: number): boolean {
+    return this.#relays.has(relayId);
+  }
+
+  sendToClient(tuple: FiveTuple, data: Buffer | readonly Buffer[]): void {
+    const listener = tuple.transport === 'udp' ? this.#listeners.get(tuple.serverKey) : undefined;
+    if (listener === undefined) this.#js.sendToClient(tuple, data);
+    else listener.send(tuple.client, data);
+  }
+
+  sendToPeer(relayId: number, peer: TransportAddress, data: Buffer, offset: number, length: number): void {
+    const relay = this.#relays.get(relayId);
+    if (relay === undefined) {
+      this.#js.sendToPeer(relayId, peer, data, offset, length);
+      return;
+    }
+    if (relay.socket !== null) {
+      relay.socket.send(data, offset, length, peer.port, peer.address);
+      return;
+    }
+    try {
+      relay.listener.plane.sendFromRelay(relay.nativeId, peer, data.subarray(offset, offset + length));
+      relay.sentByCore.packets++;
+      relay.sentByCore.bytes += length;
+    } catch {
+      // A refused datagram (full buffer, no route) is lost, as with dgram.
+    }
+  }
+
+  bindRelay(request: RelayRequest): void {
+    const tuple = request.tuple;
+    // A dual allocation's two relays share one client, which a plane maps to one relay: JS path.
+    const listener =
+      tuple !== undefined && tuple.transport === 'udp' && request.dual !== true
+        ? this.#listeners.get(tuple.serverKey)
+        : undefined;
+    if (listener === undefined) {
+      this.#js.bindRelay(request);
+      return;
+    }
+    const owner = this.#owner;
+    if (owner === null) throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', 'native sink not attached');
+    let outcome: BoundRelay | RelayFailure;
+    try {
+      outcome = this.#bind(listener, request);
+    } catch (error) {
+      this.#report('native relay bind failed', error);
+      outcome = 'error';
+    }
+    if (typeof outcome === 'string') owner.relayFailed(request.ref, outcome);
+    else owner.relayBound(request.ref, outcome);
+  }
+
+  closeRelay(relayId: number): void {
+    const relay = this.#relays.get(relayId);
+    if (relay === undefined) {
+      this.#js.closeRelay(relayId);
+      return;
+    }
+    this.#relays.delete(relayId);
+    relay.pool.inUse.delete(relay.port);
+    if (relay.socket !== null) {
+      closeQuietly(relay.socket);
+      return;
+    }
+    try {
+      relay.listener.plane.closeRelay(relay.nativeId);
+    } catch {
+      // The plane is already closed, and its sockets with it.
+    }
+  }
+
+  relayTableChanged(table: RelayTable): void {
+    const relay = this.#relays.get(table.relayId);
+    if (relay === undefined || relay.socket !== null) return;
+    const plane = relay.listener.plane;
+    try {
+      if (relay.client !== table.tuple.key) {
+        if (table.tuple.transport !== 'udp' || table.tuple.serverKey !== relay.listener.serverKey) {
+          // A reserved port (EVEN-PORT R) claimed from another listener or over TCP/TLS: this
+          // plane cannot reach that client. The allocation ends rather than relay nothing.
+          this.#report('native relay claimed by a client of another listener', null);
+          const owner = this.#owner;
+          queueMicrotask(() => owner?.relayError(table.relayId));
+          return;
+        }
+        plane.setClient(relay.nativeId, table.tuple.client);
+        relay.client = table.tuple.key;
+      }
+      const permissions = [...table.permissions].sort();
+      const permissionKey = permissions.join(',');
+      if (permissionKey !== relay.permissions) {
+        plane.setPermissions(relay.nativeId, permissions);
+        relay.permissions = permissionKey;
+      }
+      const channels: NativeChannelBinding[] = table.channels.map((c) => ({
+        ip: c.peer.address,
+        port: c.peer.port,
+        channel: c.number,
+      }));
+      const channelKey = channels.map((c) => `${c.channel}>${c.ip}:${c.port}`).join(',');
+      if (channelKey !== relay.channels) {
+        plane.setChannels(relay.nativeId, channels);
+        relay.channels = channelKey;
+      }
+    } catch (error) {
+      // The plane refused the table (e.g. a channel number of RFC 5766's 0x5000-0x7FFE range,
+      // which the core accepts): this allocation goes on over the JS path, on the same port.
+      this.#report('native relay table refused; the allocation moves to the JS path', error);
+      this.#demote(table.relayId, relay);
+    }
+  }
+
+  /**
+   * Replaces native relay `relayId` by a dgram socket on the same port, fed to the core like a
+   * RelayPool socket. The client's packets reach the core too (the plane forgets the client with
+   * the relay). What the plane relayed so far is kept for collectTraffic.
+   */
+  #demote(relayId: number, relay: NativeRelayRecord): void {
+    this.movedToJs++;
+    const traffic = new TrafficCountersLike();
+    this.collectTraffic(relayId, traffic);
+    relay.pending = traffic;
+    try {
+      relay.listener.plane.closeRelay(relay.nativeId);
+    } catch {
+      // Closed with its plane.
+    }
+    this.#rebind(relayId, relay, 0);
+  }
+
+  /**
+   * Binds the JS socket of a moved relay on its port. A data thread may close the native socket a
+   * moment later than closeRelay returns, so EADDRINUSE is retried (bounded: 100 tries, 10 ms apart);
+   * sends made meanwhile are queued by dgram until the bind completes.
+   */
+  #rebind(relayId: number, relay: NativeRelayRecord, attempt: number): void {
+    const owner = this.#owner;
+    const report = this.#onError;
+    const v6 = relay.pool.bindIp.includes(':');
+    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6, lookup: literalLookup });
+    relay.socket = socket;
+    socket.on('message', (data: Buffer, from: dgram.RemoteInfo) => {
+      try {
+        owner?.handlePeerPacket(relayId, from, data);
+      } catch (error) {
+        report(
+          new TransportError('ICEGATE_TRANSPORT_HANDLER_ERROR', 'peer packet handler threw', {
+            cause: error,
+          }),
+        );
+      }
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      closeQuietly(socket);
+      if (this.#relays.get(relayId) !== relay) return;
+      if (error.code === 'EADDRINUSE' && attempt < 100) {
+        setTimeout(() => {
+          if (this.#relays.get(relayId) === relay) this.#rebind(relayId, relay, attempt + 1);
+        }, 10).unref();
+        return;
+      }
+      this.#report('relay socket (moved from the native plane) failed', error);
+      queueMicrotask(() => owner?.relayError(relayId));
+    });
+    socket.bind({ port: relay.port, address: relay.pool.bindIp, exclusive: true }, () => {
+      socket.removeAllListeners('error');
+      socket.on('error', (error) => this.#report('relay socket error', error));
+    });
+  }
+
+  collectTraffic(relayId: number, into: TrafficCountersLike): void {
+    const relay = this.#relays.get(relayId);
+    if (relay === undefined) return;
+    if (relay.pending !== null) {
+      into.toClientPackets += relay.pending.toClientPackets;
+      into.toClientBytes += relay.pending.toClientBytes;
+      into.toPeerPackets += relay.pending.toPeerPackets;
+      into.toPeerBytes += relay.pending.toPeerBytes;
+      relay.pending = null;
+    }
+    if (relay.socket !== null) return;
+    let now: NativeRelayTraffic;
+    try {
+      now = relay.listener.plane.relayTraffic(relay.nativeId);
+    } catch {
+      return;
+    }
+    const last = relay.collected;
+    const core = relay.sentByCore;
+    const coreLast = relay.sentByCoreCollected;
+    into.toClientPackets += now.packetsToClient - last.packetsToClient;
+    into.toClientBytes += now.bytesToClient - last.bytesToClient;
+    // The plane also counts what the core sent through it (Send indications), which the core
+    // counted already.
+    into.toPeerPackets += Math.max(
+      0,
+      now.packetsToPeer - last.packetsToPeer - (core.packets - coreLast.packets),
+    );
+    into.toPeerBytes += Math.max(0, now.bytesToPeer - last.bytesToPeer - (core.bytes - coreLast.bytes));
+    relay.collected = { ...now };
+    relay.sentByCoreCollected = { ...core };
+  }
+
+  /** Forgets every native relay (their planes are closing); later binds of UDP clients fail. */
+  close(): void {
+    this.#closed = true;
+    for (const relayId of [...this.#relays.keys()]) this.closeRelay(relayId);
+  }
+
+  /** Opens a relay (and its reserved twin) on `listener`'s plane, in the port range. */
+  #bind(listener: NativeUdpListener, request: RelayRequest): BoundRelay | RelayFailure {
+    const pool = this.#pools.get(request.family);
+    if (pool === undefined || this.#closed) return 'error';
+    let attempts = 0;
+    for (const port of portCandidates(this.#minPort, this.#maxPort, request.evenPort, request.reserveNext)) {
+      if (attempts >= this.#maxAttempts) break;
+      if (pool.inUse.has(port) || (request.reserveNext && pool.inUse.has(port + 1))) continue;
+      attempts++;
+      const main = this.#open(listener, pool, port);
+      if (main === 'in-use') continue;
+      if (!request.reserveNext)
+        return { relayId: main, address: this.#advertised(request.family, pool, port) };
+      let next: number | 'in-use';
+      try {
+        next = this.#open(listener, pool, port + 1);
+      } catch (error) {
+        this.closeRelay(main);
+        throw error;
+      }
+      if (next === 'in-use') {
+        this.closeRelay(main);
+        continue;
+      }
+      return {
+        relayId: main,
+        address: this.#advertised(request.family, pool, port),
+        reserved: { relayId: next, address: this.#advertised(request.family, pool, port + 1) },
+      };
+    }
+    return 'exhausted';
+  }
+
+  /** Binds one native relay socket on `port`; 'in-use' when the port is taken. Other failures throw. */
+  #open(listener: NativeUdpListener, pool: FamilyPool, port: number): number | 'in-use' {
+    let opened: { id: number; port: number };
+    try {
+      opened = listener.plane.openRelay(pool.bindIp, port);
+    } catch (error) {
+      if (portTaken(error)) return 'in-use';
+      throw error;
+    }
+    const relayId = this.#nextId++;
+    pool.inUse.add(port);
+    this.#relays.set(relayId, {
+      listener,
+      nativeId: opened.id,
+      pool,
+      port,
+      client: null,
+      permissions: '',
+      channels: '',
+      collected: ZERO_TRAFFIC,
+      sentByCore: { packets: 0, bytes: 0 },
+      sentByCoreCollected: { packets: 0, bytes: 0 },
+      socket: null,
+      pending: null,
+    });
+    return relayId;
+  }
+
+  #advertised(family: TransportAddress['family'], pool: FamilyPool, port: number): TransportAddress {
+    return { family, address: pool.externalIp, port };
+  }
+
+  #report(message: string, cause: unknown): void {
+    const detail = cause instanceof Error ? `: ${cause.message}` : '';
+    this.#onError(new TransportError('ICEGATE_TRANSPORT_SOCKET_ERROR', `${message}${detail}`, { cause }));
+  }
+}

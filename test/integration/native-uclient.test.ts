@@ -1,0 +1,132 @@
+// TURN_DATA_PLANE=native in a whole node (issue 9), against coturn's own test client:
+// turnutils_uclient relays through icegate to turnutils_peer (an echo peer) in channel mode, in
+// Send-indication mode and with EVEN-PORT/RESERVATION-TOKEN pairs, with a bounded paced load and
+// no loss; the plane's counters show the native side carried it, and the relayed-bytes metric
+// counts exactly the payload bytes of both directions (native traffic collected on the tick and
+// when an allocation ends, Send indications not counted twice).
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PORTS } from '../helpers/ports.js';
+import { runUclient, uclientSummary } from '../helpers/uclient.js';
+import { scrapeSum, startPeer } from './drain-harness.js';
+import {
+  announceSkip,
+  NATIVE_TURN_SECRET,
+  NATIVE_UNAVAILABLE,
+  type NativeNode,
+  startNativeNode,
+  until,
+} from './native-harness.js';
+
+const PEER_PORT = PORTS.nativeUclient.peer;
+const CLIENTS = 10;
+const MESSAGES = 200;
+const LENGTH = 160;
+/** Payload bytes of one run: every message goes to the peer and comes back. */
+const RUN_BYTES = 2 * CLIENTS * MESSAGES * LENGTH;
+
+announceSkip('native-uclient.test.ts');
+
+let native: NativeNode;
+let peer: ChildProcess;
+
+beforeAll(async () => {
+  if (NATIVE_UNAVAILABLE !== null) return;
+  native = await startNativeNode(PORTS.nativeUclient);
+  peer = await startPeer(PEER_PORT);
+}, 30_000);
+
+afterAll(async () => {
+  peer?.kill('SIGKILL');
+  await native?.close();
+});
+
+function run(flags: string[]) {
+  return runUclient({
+    secret: NATIVE_TURN_SECRET,
+    port: native.turnPort,
+    peerPort: PEER_PORT,
+    flags: [...flags, '-X'],
+    clients: CLIENTS,
+    messages: MESSAGES,
+  });
+}
+
+/** Allocations the native sink moved to the JS path so far. */
+function movedToJs(): number {
+  return native.node.relay.native?.movedToJs ?? 0;
+}
+
+/** Relayed payload bytes, both directions, as Prometheus shows them. */
+function relayedBytes(): Promise<number> {
+  return scrapeSum(native.url, 'icegate_relayed_bytes_total');
+}
+
+/** Waits until every allocation of the run has ended (uclient deletes its own; probes expire later). */
+async function settled(bytesBefore: number): Promise<number> {
+  await until(async () => (await relayedBytes()) >= bytesBefore + RUN_BYTES, 10_000, 'relayed bytes');
+  return (await relayedBytes()) - bytesBefore;
+}
+
+describe.skipIf(NATIVE_UNAVAILABLE !== null)(
+  'turnutils_uclient through icegate, TURN_DATA_PLANE=native',
+  () => {
+    it('runs the native data plane (not the JS fallback)', () => {
+      expect(native.node.relay.native).not.toBeNull();
+      expect(native.logger.matching('native data plane unavailable')).toHaveLength(0);
+    });
+
+    it('relays in channel mode with no loss, ChannelData both ways in the native plane', async () => {
+      const before = native.counters();
+      const movedBefore = movedToJs();
+      const bytesBefore = await relayedBytes();
+      const result = await run(['-c']);
+      const numbers = uclientSummary(result.output);
+      expect(numbers).toEqual({ lost: 0, sent: CLIENTS * MESSAGES, received: CLIENTS * MESSAGES });
+      const after = native.counters();
+      // Each client's messages came back as ChannelData built by the plane, unless the plane refused
+      // its channel (uclient picks numbers up to 0x7FFF, RFC 5766) and its allocation moved to the
+      // JS path, which the sink counts.
+      const moved = movedToJs() - movedBefore;
+      expect(after.sentChannelData - before.sentChannelData + moved * MESSAGES).toBe(CLIENTS * MESSAGES);
+      expect(await settled(bytesBefore)).toBe(RUN_BYTES);
+    });
+
+    it('relays with Send and Data indications (-s) with no loss, counted once', async () => {
+      const before = native.counters();
+      const bytesBefore = await relayedBytes();
+      const result = await run(['-c', '-s']);
+      const numbers = uclientSummary(result.output);
+      expect(numbers).toEqual({ lost: 0, sent: CLIENTS * MESSAGES, received: CLIENTS * MESSAGES });
+      const after = native.counters();
+      // Peer -> client as Data indications, built by the plane.
+      expect(after.sentDataIndication - before.sentDataIndication).toBe(CLIENTS * MESSAGES);
+      // Client -> peer Send indications were relayed (by the plane or by the core through it) and
+      // are in the metric once.
+      expect(await settled(bytesBefore)).toBe(RUN_BYTES);
+    });
+
+    it('gives RTP/RTCP pairs with EVEN-PORT and RESERVATION-TOKEN (no -c) with no loss, natively', async () => {
+      const before = native.counters();
+      const movedBefore = movedToJs();
+      const linesBefore = native.logger.lines.length;
+      const result = await run([]);
+      const numbers = uclientSummary(result.output);
+      expect(numbers.lost).toBe(0);
+      expect(numbers.received).toBe(CLIENTS * MESSAGES);
+      const after = native.counters();
+      const moved = movedToJs() - movedBefore;
+      expect(after.sentChannelData - before.sentChannelData + moved * MESSAGES).toBe(CLIENTS * MESSAGES);
+      // RTP allocations ask for an even relay port with the next one reserved (EVEN-PORT with R);
+      // RTCP allocations claim that reservation with RESERVATION-TOKEN and get port + 1.
+      const ports = new Set(
+        native.logger.lines
+          .slice(linesBefore)
+          .filter((l) => l.message === 'allocation started')
+          .map((l) => Number(String(l.fields.relayed).split(':').at(-1))),
+      );
+      const pairs = [...ports].filter((port) => port % 2 === 0 && ports.has(port + 1));
+      expect(pairs.length).toBeGreaterThanOrEqual(5);
+    });
+  },
+);

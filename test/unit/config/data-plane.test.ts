@@ -1,0 +1,20 @@
+// TURN_DATA_PLANE (issue 9): js by default, native on request, anything else refused by name.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config.js';
+
+describe('TURN_DATA_PLANE', () => {
+  it('defaults to js, also when empty', () => {
+    expect(loadConfig({}).TURN_DATA_PLANE).toBe('js');
+    expect(loadConfig({ TURN_DATA_PLANE: '' }).TURN_DATA_PLANE).toBe('js');
+  });
+
+  it('takes native and js', () => {
+    expect(loadConfig({ TURN_DATA_PLANE: 'native' }).TURN_DATA_PLANE).toBe('native');
+    expect(loadConfig({ TURN_DATA_PLANE: 'js' }).TURN_DATA_PLANE).toBe('js');
+  });
+
+  it('refuses other values, naming the variable', () => {
+    expect(() => loadConfig({ TURN_DATA_PLANE: 'dpdk' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TURN_DATA_PLANE: 'dpdk' })).toThrow(/TURN_DATA_PLANE.*native or js.*"dpdk"/);
+  });
+});
