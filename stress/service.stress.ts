@@ -50,6 +50,7 @@ describe('the whole service', () => {
     });
     expect(result.end.allocations).toBe(0);
     expect(result.end.relaySockets).toBe(0);
+    expect(result.end.udpClients).toBe(result.baseline.udpClients);
     expect(result.busyRelayPorts).toEqual([]);
     expect(result.fdsDelta).toBeLessThanOrEqual(0);
     expect(result.packets.lost).toBe(0);

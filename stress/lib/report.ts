@@ -3,7 +3,7 @@
 // parts into stress/results/<date>.json and <date>.md, and copies the markdown to stress/report.md.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 /** Where results go. */
@@ -37,8 +37,19 @@ export function clearParts(): void {
   rmSync(PARTS_DIR, { recursive: true, force: true });
 }
 
-/** Merges the parts into the dated JSON and markdown reports; returns their paths (null when no part). */
-export function mergeParts(startedAt: Date): { json: string; markdown: string } | null {
+/** The 1, 5 and 15-minute load averages, rounded (the machine is shared: this is its noise). */
+export function loadAverages(): number[] {
+  return loadavg().map((n) => Math.round(n * 100) / 100);
+}
+
+/**
+ * Merges the parts into the dated JSON and markdown reports; returns their paths (null when no
+ * part). `loadAtStart` is loadAverages() when the run began.
+ */
+export function mergeParts(
+  startedAt: Date,
+  loadAtStart: readonly number[] = [],
+): { json: string; markdown: string } | null {
   let files: string[];
   try {
     files = readdirSync(PARTS_DIR).filter((f) => f.endsWith('.json'));
@@ -50,19 +61,22 @@ export function mergeParts(startedAt: Date): { json: string; markdown: string } 
     .map((f) => JSON.parse(readFileSync(join(PARTS_DIR, f), 'utf8')) as SuitePart)
     .sort((a, b) => a.order - b.order);
   const finishedAt = new Date();
+  const load = { atStart: loadAtStart, atEnd: loadAverages() };
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*$/, 'Z');
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const json = join(RESULTS_DIR, `${stamp}.json`);
   const markdownPath = join(RESULTS_DIR, `${stamp}.md`);
   writeFileSync(
     json,
-    `${JSON.stringify({ startedAt, finishedAt, machine, suites: parts.map(({ markdown: _m, ...rest }) => rest) }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt, finishedAt, machine, load, suites: parts.map(({ markdown: _m, ...rest }) => rest) }, null, 2)}\n`,
   );
   const minutes = ((finishedAt.getTime() - startedAt.getTime()) / 60_000).toFixed(1);
   const lines = [
     '# icegate stress report',
     '',
     `Run ${startedAt.toISOString()} (${minutes} min) on ${machine}; \`npm run stress\`, loopback only.`,
+    '',
+    `Machine noise (shared machine): load average (1, 5, 15 min) ${load.atStart.join(' / ') || '?'} at the start, ${load.atEnd.join(' / ')} at the end.`,
     '',
     '| suite | result |',
     '|---|---|',

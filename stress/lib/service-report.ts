@@ -61,6 +61,7 @@ export function soakClean(r: SoakResult, limits: { rssMb: number; heapMb: number
   return (
     r.end.allocations === 0 &&
     r.end.relaySockets === 0 &&
+    r.end.udpClients <= r.baseline.udpClients &&
     r.busyRelayPorts.length === 0 &&
     r.fdsDelta <= 0 &&
     r.rssDeltaMb < limits.rssMb &&
@@ -68,6 +69,34 @@ export function soakClean(r: SoakResult, limits: { rssMb: number; heapMb: number
     r.packets.lost === 0 &&
     Object.values(r.ledger).every((n) => n === null || n === 0)
   );
+}
+
+/** "old_space 20.1 → 21.3 (+1.2), ..." for the spaces that hold anything. */
+function heapSpaces(r: SoakResult): string {
+  const names = Object.keys(r.end.heapSpacesMb).filter(
+    (n) => (r.end.heapSpacesMb[n] ?? 0) > 0 || (r.baseline.heapSpacesMb[n] ?? 0) > 0,
+  );
+  return names
+    .map((n) => {
+      const before = r.baseline.heapSpacesMb[n] ?? 0;
+      const after = r.end.heapSpacesMb[n] ?? 0;
+      const change = Math.round((after - before) * 10) / 10;
+      return `${n} ${before} → ${after} (${change >= 0 ? '+' : ''}${change})`;
+    })
+    .join(', ');
+}
+
+/**
+ * Where the heap change went: compiled code (V8's code space), the secret ring's long-term key
+ * cache (at most one entry per credential fetched, at the measured size per entry), and the rest.
+ */
+export function heapAccount(r: SoakResult): string {
+  const code = (r.end.heapSpacesMb['code_space'] ?? 0) - (r.baseline.heapSpacesMb['code_space'] ?? 0);
+  const entries = Math.min(r.credentials.ok, r.keyCache.capacity);
+  const cache = (entries * r.keyCache.bytesPerEntry) / 2 ** 20;
+  const rest = r.heapDeltaMb - code - cache;
+  const mb = (n: number): string => `${n >= 0 ? '+' : ''}${Math.round(n * 10) / 10}`;
+  return `Heap change ${mb(r.heapDeltaMb)} MB: compiled code ${mb(code)} MB (code space; V8 optimising the hot paths once); the TURN secret ring's long-term key cache, one entry per distinct credential (${r.keyCache.bytesPerEntry} bytes each, measured), a bounded LRU of ${thousands(r.keyCache.capacity)} entries (${Math.round(((r.keyCache.capacity * r.keyCache.bytesPerEntry) / 2 ** 20) * 10) / 10} MB when full): ${thousands(r.credentials.ok)} credentials were fetched during the soak, so up to ${mb(cache)} MB; everything else ${mb(rest)} MB.`;
 }
 
 /** Markdown of the soak. */
@@ -96,14 +125,42 @@ export function soakMarkdown(r: SoakResult): string {
           r.end.relaySockets,
           r.end.relaySockets - r.baseline.relaySockets,
         ],
+        [
+          'UDP clients the listener remembers',
+          r.baseline.udpClients,
+          r.end.udpClients,
+          r.end.udpClients - r.baseline.udpClients,
+        ],
       ],
     ),
+    '',
+    `Heap used by V8 space after gc, MB (baseline → after): ${heapSpaces(r)}.`,
+    '',
+    heapAccount(r),
     '',
     `Allocations created: ${thousands(r.allocations.created)} (ended by ${counts(r.allocations.endedBy)}; refused: ${counts(r.allocations.refusals)}); peak ${peakAllocations} live at once; peak RSS ${peakRss} MB. Credentials fetched: ${thousands(r.credentials.ok)} (${r.credentials.failed} failed). Packets: ${thousands(r.packets.sent)} sent, ${thousands(r.packets.echoed)} echoed, ${r.packets.lost} lost. Relay ports still bound afterwards: ${r.busyRelayPorts.length === 0 ? 'none' : r.busyRelayPorts.join(', ')}. Fleet quota ledger afterwards: ${counts(Object.fromEntries(Object.entries(r.ledger).map(([k, v]) => [k, v ?? -1])))}. Errors logged: ${r.errorsLogged.length}.`,
     '',
     table(
-      ['t, s', 'RSS, MB', 'heap after gc, MB', 'fds', 'allocations', 'relay sockets'],
-      r.samples.map((s) => [s.atS, s.rssMb, s.heapUsedMb, s.openFds, s.allocations, s.relaySockets]),
+      [
+        't, s',
+        'RSS, MB',
+        'heap after gc, MB',
+        'fds',
+        'allocations',
+        'relay sockets',
+        'UDP clients',
+        'credentials fetched',
+      ],
+      r.samples.map((s) => [
+        s.atS,
+        s.rssMb,
+        s.heapUsedMb,
+        s.openFds,
+        s.allocations,
+        s.relaySockets,
+        s.udpClients,
+        thousands(s.credentials),
+      ]),
     ),
   ].join('\n');
 }

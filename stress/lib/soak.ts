@@ -2,8 +2,11 @@
 // traffic for a while, with allocations created and ending continuously in the three ways they
 // end (Refresh with LIFETIME 0, a UDP client that goes silent and lets it expire, a TCP connection
 // that closes), each with a credential fetched from the HTTP endpoint. Afterwards RSS, heap, open
-// file descriptors, live allocations, relay sockets, the fleet quota ledger and the relay port
-// range must be back where they started.
+// file descriptors, live allocations, relay sockets, the UDP clients the listener remembers, the
+// fleet quota ledger and the relay port range must be back where they started; the heap change is
+// split into V8's code space and the secret ring's bounded key cache (its size per entry measured).
+import { getHeapSpaceStatistics } from 'node:v8';
+import { DEFAULT_KEY_CACHE_SIZE, SecretRing } from '../../src/auth/index.js';
 import { Method } from '../../src/stun/index.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
 import {
@@ -30,6 +33,8 @@ export interface SoakOptions {
   talkMs: number;
   /** Period of the samples, ms. */
   sampleMs: number;
+  /** Called after the baseline and after the end snapshot (e.g. to write a heap snapshot). */
+  probe?: (phase: 'baseline' | 'end') => Promise<void> | void;
 }
 
 /** One periodic sample. */
@@ -40,13 +45,26 @@ export interface SoakSample {
   openFds: number;
   allocations: number;
   relaySockets: number;
+  /** UDP client tuples the listener remembers (each forgotten when its allocation ends). */
+  udpClients: number;
+  /** Credentials fetched since the soak began. */
+  credentials: number;
+}
+
+/** The node's own counts beside the process figures. */
+export interface NodeCounts {
+  allocations: number;
+  relaySockets: number;
+  udpClients: number;
+  /** V8 heap space sizes used, MB (where heap growth sits: old objects or compiled code). */
+  heapSpacesMb: Record<string, number>;
 }
 
 /** Figures of the soak. */
 export interface SoakResult {
-  options: Omit<SoakOptions, 'ports'>;
-  baseline: ResourceSnapshot & { allocations: number; relaySockets: number };
-  end: ResourceSnapshot & { allocations: number; relaySockets: number };
+  options: Omit<SoakOptions, 'ports' | 'probe'>;
+  baseline: ResourceSnapshot & NodeCounts;
+  end: ResourceSnapshot & NodeCounts;
   samples: SoakSample[];
   allocations: { created: number; refusals: Record<string, number>; endedBy: Record<string, number> };
   credentials: { ok: number; failed: number };
@@ -57,6 +75,12 @@ export interface SoakResult {
   ledger: Record<string, number | null>;
   rssDeltaMb: number;
   heapDeltaMb: number;
+  /**
+   * The TURN secret ring's long-term key cache (one entry per distinct credential, a bounded LRU
+   * of DEFAULT_KEY_CACHE_SIZE entries): heap bytes per entry, measured on a fresh ring with
+   * usernames like the soak's, so the heap change can be told apart from a leak.
+   */
+  keyCache: { bytesPerEntry: number; capacity: number };
   fdsDelta: number;
   errorsLogged: string[];
 }
@@ -91,6 +115,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       echoed: 0,
     };
     let stop = false;
+    let lastUsername = '1700000000:soak-a';
     const url = full.url;
     const caller = async (index: number): Promise<void> => {
       for (let cycle = 0; !stop; cycle++) {
@@ -109,6 +134,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         const { username, password } = turnCredential(
           (await answer.json()) as Parameters<typeof turnCredential>[0],
         );
+        lastUsername = username;
         const ending = (['refresh-0', 'silent-expiry', 'tcp-close'] as const)[(index + cycle) % 3]!;
         const transport: SessionTransport = ending === 'tcp-close' ? 'tcp' : 'udp';
         const session = await TurnSession.open({
@@ -164,11 +190,8 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     stop = true;
     await Promise.all(warm);
     await waitForIdle(full, options.lifetime);
-    const baseline = {
-      ...(await snapshot()),
-      allocations: node.relay.core.allocationCount,
-      relaySockets: node.relay.relays.size,
-    };
+    const baseline = { ...(await snapshot()), ...counts(full) };
+    await options.probe?.('baseline');
     for (const key of Object.keys(stats.endedBy)) stats.endedBy[key] = 0;
     stats.created = 0;
     stats.sent = 0;
@@ -189,6 +212,8 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         openFds: openFds(),
         allocations: node.relay.core.allocationCount,
         relaySockets: node.relay.relays.size,
+        udpClients: node.relay.knownUdpClients,
+        credentials: stats.credentialsOk,
       });
     }, options.sampleMs);
     stop = false;
@@ -200,16 +225,17 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
 
     // Every allocation ends (the silent ones by expiry); then the end state.
     await waitForIdle(full, options.lifetime);
-    const end = {
-      ...(await snapshot()),
-      allocations: node.relay.core.allocationCount,
-      relaySockets: node.relay.relays.size,
-    };
+    const end = { ...(await snapshot()), ...counts(full) };
+    await options.probe?.('end');
     const ledger: Record<string, number | null> = {};
     for (const tenant of TENANTS)
       ledger[tenant] = node.fleetQuota === null ? null : await node.fleetQuota.count(tenant);
     const busy = await busyRelayPorts(options.ports);
-    const { ports: _ports, ...rest } = options;
+    const keyCache = {
+      bytesPerEntry: await keyCacheEntryBytes(lastUsername),
+      capacity: DEFAULT_KEY_CACHE_SIZE,
+    };
+    const { ports: _ports, probe: _probe, ...rest } = options;
     return {
       options: rest,
       baseline,
@@ -222,6 +248,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       ledger,
       rssDeltaMb: round(end.rssMb - baseline.rssMb),
       heapDeltaMb: round(end.heapUsedMb - baseline.heapUsedMb),
+      keyCache,
       fdsDelta: end.openFds - baseline.openFds,
       errorsLogged: full.logger.lines.filter((l) => l.level === 'error').map((l) => l.message),
     };
@@ -230,6 +257,39 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     peer.close();
     await services.dispose();
   }
+}
+
+/** The node's counts and the V8 heap spaces (taken right after a snapshot, so after a collection). */
+function counts(full: FullNode): NodeCounts {
+  const relay = full.node.relay;
+  const heapSpacesMb: Record<string, number> = {};
+  for (const space of getHeapSpaceStatistics())
+    heapSpacesMb[space.space_name] = round(space.space_used_size / 2 ** 20);
+  return {
+    allocations: relay.core.allocationCount,
+    relaySockets: relay.relays.size,
+    udpClients: relay.knownUdpClients,
+    heapSpacesMb,
+  };
+}
+
+/**
+ * Heap bytes one entry of a SecretRing's long-term key cache holds (its MD5 key buffer, the array
+ * around it, its cache key and map slot), measured by filling a fresh ring with usernames shaped
+ * like `sample` (same length) after a full collection.
+ */
+async function keyCacheEntryBytes(sample: string): Promise<number> {
+  const entries = 5_000;
+  const ring = new SecretRing(['soak-key-cache-probe']);
+  await collect();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < entries; i++) {
+    ring.longTermKeys(`${String(i).padStart(4, '0')}${sample.slice(4)}`, 'icegate');
+  }
+  await collect();
+  const after = process.memoryUsage().heapUsed;
+  if (ring.cachedKeyCount !== entries) return Number.NaN;
+  return Math.round((after - before) / entries);
 }
 
 /** Waits until no allocation is live and no relay socket open (at most lifetime + 5 s). */

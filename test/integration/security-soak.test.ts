@@ -1,7 +1,8 @@
 // A short soak of the whole service (issue 7; 10 minutes in `npm run stress`): startIcegate over
 // PostgreSQL and Redis, paced relaying with allocations created and ending continuously (Refresh
 // 0, silent expiry, TCP close); afterwards no allocation, no relay socket, no bound relay port, no
-// fleet-ledger entry and no extra file descriptor is left, nothing was lost, and memory is back.
+// fleet-ledger entry, no remembered UDP client and no extra file descriptor is left, nothing was
+// lost, and memory is back.
 import { describe, expect, it } from 'vitest';
 import { soak } from '../../stress/lib/soak.js';
 import { PORTS } from '../helpers/ports.js';
@@ -20,6 +21,7 @@ describe('soak (short run)', () => {
     expect(Object.values(result.allocations.endedBy).every((n) => n > 0)).toBe(true);
     expect(result.end.allocations).toBe(0);
     expect(result.end.relaySockets).toBe(0);
+    expect(result.end.udpClients).toBe(result.baseline.udpClients);
     expect(result.busyRelayPorts).toEqual([]);
     expect(result.fdsDelta).toBeLessThanOrEqual(0);
     expect(result.packets.lost).toBe(0);
