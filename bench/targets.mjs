@@ -2,7 +2,7 @@
 // UDP on one listening port on 127.0.0.1, relay sockets on 127.0.0.1 in RELAY_RANGE, the TURN
 // REST secret (or, for node-turn, one long-term user with a REST-shaped name), loopback peers
 // allowed, no TLS/DTLS, no CLI.
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild } from './child-processes.mjs';
 import { RELAY_RANGE, takeFreePort } from './ports.mjs';
@@ -101,6 +101,14 @@ export async function importTenants(dataDir, tenants = BENCH_TENANTS) {
 }
 
 const icegateMain = join(root, 'dist/src/main.js');
+/**
+ * The Node flags icegate runs with, exactly as `npm start` (and the Dockerfile's CMD, which a test
+ * keeps equal to it) runs it: the words of the start script between `node` and the entry point.
+ */
+const icegateNodeFlags = (() => {
+  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start.split(' ');
+  return start.slice(1, start.indexOf('dist/src/main.js'));
+})();
 
 /** icegate: `node dist/src/main.js` (run `npm run build` first), embedded mode in a fresh DATA_DIR. */
 const icegate = {
@@ -137,10 +145,15 @@ const icegate = {
       DRAIN_TIMEOUT_SECONDS: '0',
       ...extraEnv,
     };
-    const child = startChild('icegate', process.execPath, [...nodeArgs(profileDir), icegateMain], {
-      env,
-      timeoutMs: 600_000,
-    });
+    const child = startChild(
+      'icegate',
+      process.execPath,
+      [...icegateNodeFlags, ...nodeArgs(profileDir), icegateMain],
+      {
+        env,
+        timeoutMs: 600_000,
+      },
+    );
     return {
       child,
       port,
