@@ -11,7 +11,7 @@ unsigned long long g_send_accepted = 0;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const icegate::PacketClass c = icegate::ClassifyPacket(data, size);
   if (c.kind == icegate::PacketKind::kChannelData) {
-    if (c.channel < 0x4000 || c.channel > 0x4FFF) abort();
+    if (c.channel < icegate::kMinChannel || c.channel > icegate::kMaxChannel) abort();
     if (icegate::kChannelDataHeader + c.payload_length > size) abort();
   }
   if (c.kind == icegate::PacketKind::kStun && icegate::kStunHeader + c.payload_length != size) abort();

@@ -1,10 +1,14 @@
 // Node-API surface of the native data plane. Thin: argument checks, then RelayPlane.
-// Error codes are stable: NATIVE_BAD_ARGUMENT, NATIVE_CLOSED, NATIVE_RELAY.
+// Error codes are stable: NATIVE_BAD_ARGUMENT, NATIVE_CLOSED, NATIVE_RELAY, and for a bind that
+// failed because of the address: NATIVE_ADDRESS_IN_USE (EADDRINUSE), NATIVE_ACCESS_DENIED
+// (EACCES/EPERM, e.g. a privileged port) — callers pick another port on those, never by message.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <node_api.h>
 #include <sched.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +52,13 @@ void CleanupPlane(void* data) {
 napi_value Throw(napi_env env, const char* code, const std::string& message) {
   napi_throw_error(env, code, message.c_str());
   return nullptr;
+}
+
+// The code of a failed bind/socket call: the address ones get their own, the rest NATIVE_RELAY.
+const char* BindErrorCode(int sys_errno) {
+  if (sys_errno == EADDRINUSE) return "NATIVE_ADDRESS_IN_USE";
+  if (sys_errno == EACCES || sys_errno == EPERM) return "NATIVE_ACCESS_DENIED";
+  return "NATIVE_RELAY";
 }
 
 bool GetString(napi_env env, napi_value value, std::string* out) {
@@ -321,11 +332,13 @@ napi_value OpenListener(napi_env env, napi_callback_info info) {
   }
   std::string error;
   uint16_t bound = 0;
-  if (!box->plane->OpenListener(ip, static_cast<uint16_t>(port), DeliverControlPacket, sink, &bound, &error)) {
+  int sys_errno = 0;
+  if (!box->plane->OpenListener(ip, static_cast<uint16_t>(port), DeliverControlPacket, sink, &bound, &error,
+                                &sys_errno)) {
     napi_delete_reference(env, sink->callback);
     napi_async_destroy(env, sink->async);
     delete sink;
-    return Throw(env, "NATIVE_RELAY", error);
+    return Throw(env, BindErrorCode(sys_errno), error);
   }
   box->sink = sink;
   napi_value out;
@@ -396,8 +409,9 @@ napi_value OpenRelay(napi_env env, napi_callback_info info) {
   }
   std::string error;
   uint16_t bound = 0;
-  const uint32_t id = plane->OpenRelay(ip, static_cast<uint16_t>(port), &bound, &error);
-  if (id == 0) return Throw(env, "NATIVE_RELAY", error);
+  int sys_errno = 0;
+  const uint32_t id = plane->OpenRelay(ip, static_cast<uint16_t>(port), &bound, &error, &sys_errno);
+  if (id == 0) return Throw(env, BindErrorCode(sys_errno), error);
   napi_value out;
   CHECK_NAPI(env, napi_create_object(env, &out));
   SetNamed(env, out, "id", id);
@@ -538,6 +552,25 @@ napi_value RelayTraffic(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// changedRelayTraffic(plane) -> Float64Array: for each relay whose data threads relayed something
+// since the previous call, 5 numbers: id, packetsToClient, bytesToClient, packetsToPeer,
+// bytesToPeer, cumulative, as relayTraffic but without sendFromRelay's sends (the caller counted
+// those). One call per collection for all relays of the plane.
+napi_value ChangedRelayTraffic(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  std::vector<double> values;
+  plane->ChangedTraffic(&values);
+  void* data = nullptr;
+  napi_value buffer, out;
+  CHECK_NAPI(env, napi_create_arraybuffer(env, values.size() * sizeof(double), &data, &buffer));
+  if (!values.empty()) memcpy(data, values.data(), values.size() * sizeof(double));
+  CHECK_NAPI(env, napi_create_typedarray(env, napi_float64_array, values.size(), buffer, 0, &out));
+  return out;
+}
+
 // planeInfo(plane): { threads, steering, gso, workers: [{ received, clientReceived, sentToPeer,
 // sentToClient, handedToControl }] } — how the plane is laid out, per data thread.
 napi_value PlaneInfoOf(napi_env env, napi_callback_info info) {
@@ -589,6 +622,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sendFromRelay", nullptr, SendFromRelay, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"planeInfo", nullptr, PlaneInfoOf, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"relayTraffic", nullptr, RelayTraffic, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"changedRelayTraffic", nullptr, ChangedRelayTraffic, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -19,7 +19,10 @@ PacketClass ClassifyPacket(const uint8_t* data, size_t size) {
   if (size == 0) return PacketClass{PacketKind::kOther, InvalidReason::kNone, 0, 0};
   const uint8_t first = data[0];
 
-  // RFC 7983 §7: 0-3 is STUN, 64-79 is TURN ChannelData.
+  // RFC 7983 §7: 0-3 is STUN, 64-79 is TURN ChannelData. RFC 5766 §11 let clients bind
+  // 0x4000-0x7FFE, and its clients still do (coturn's turnutils_uclient picks from all of it); the
+  // TypeScript core accepts that range (src/turn/channel-number.ts), so ChannelData is every first
+  // byte 0x40-0x7F (the two top bits 0b01, as the core's dispatch tests).
   if (first <= 3) {
     if (size < kStunHeader) return Invalid(InvalidReason::kTooShort);
     if (ReadU32(data + 4) != kMagicCookie) return Invalid(InvalidReason::kBadCookie);
@@ -29,11 +32,12 @@ PacketClass ClassifyPacket(const uint8_t* data, size_t size) {
     return PacketClass{PacketKind::kStun, InvalidReason::kNone, 0, length};
   }
 
-  if (first >= 64 && first <= 79) {
+  if ((first & 0xC0) == 0x40) {
     if (size < kChannelDataHeader) return Invalid(InvalidReason::kTooShort);
     const uint16_t channel = ReadU16(data);
-    // RFC 8656 §12: only 0x4000-0x4FFF may be bound; the first byte already excludes 0x5000+.
-    if (channel > 0x4FFF) return Invalid(InvalidReason::kReservedChannel);
+    // 0x7FFF can never be bound (RFC 5766 §11, RFC 8656 §12), so it never reaches a peer: dropped,
+    // as the core drops it (no channel).
+    if (channel > kMaxChannel) return Invalid(InvalidReason::kReservedChannel);
     const uint16_t length = ReadU16(data + 2);
     const size_t available = size - kChannelDataHeader;
     if (length > available) return Invalid(InvalidReason::kChannelTruncated);

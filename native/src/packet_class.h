@@ -8,7 +8,7 @@ namespace icegate {
 
 enum class PacketKind : uint8_t {
   kStun = 0,         // well-formed STUN header (RFC 8489 §5); handed to the TypeScript core
-  kChannelData = 1,  // ChannelData with a valid number and length (RFC 8656 §12.4)
+  kChannelData = 1,  // ChannelData with a bindable number and a valid length (RFC 8656 §12.4)
   kInvalid = 2,      // first byte claims STUN or ChannelData but the framing is wrong
   kOther = 3,        // anything else (DTLS, RTP, noise): not ours on a TURN port
 };
@@ -18,7 +18,7 @@ enum class InvalidReason : uint8_t {
   kTooShort = 1,           // fewer bytes than the fixed header
   kBadCookie = 2,          // STUN magic cookie missing (RFC 8489 §5)
   kBadStunLength = 3,      // length not a multiple of 4 or not matching the datagram
-  kReservedChannel = 4,    // 0x5000-0x7FFF are reserved (RFC 8656 §12)
+  kReservedChannel = 4,    // 0x7FFF: never bindable (RFC 5766 §11; RFC 8656 §12)
   kChannelTruncated = 5,   // length field longer than the bytes received
   kChannelTrailing = 6,    // more than 3 bytes after the payload: not padding (RFC 8656 §12.5)
 };
@@ -34,6 +34,11 @@ struct PacketClass {
 constexpr size_t kChannelDataHeader = 4;
 constexpr size_t kStunHeader = 20;
 constexpr uint32_t kMagicCookie = 0x2112A442;
+
+// Channel numbers a client may bind: RFC 8656 §12 says 0x4000-0x4FFF, RFC 5766 §11 said
+// 0x4000-0x7FFE; the TypeScript core takes the wider range (src/turn/channel-number.ts), so do we.
+constexpr uint16_t kMinChannel = 0x4000;
+constexpr uint16_t kMaxChannel = 0x7FFE;
 
 PacketClass ClassifyPacket(const uint8_t* data, size_t size);
 

@@ -639,9 +639,11 @@ class Worker {
           const auto found = relay->peers_by_channel.find(c.channel);
           if (found != relay->peers_by_channel.end()) peer = &found->second;
         }
-        // A channel is only bound after a permission exists (§12.1), but both tables are pushed
-        // separately, so the permission is checked again here.
-        if (peer == nullptr || relay->permissions.find(IpKey(peer->address)) == relay->permissions.end()) {
+        // RFC 8656 §12.6: ChannelData on a bound channel is relayed to its peer; only the peer ->
+        // client direction is gated by a permission (§9), as in the core (src/turn/channel-data.ts).
+        // A binding (600 s) outlives its permission (300 s) when the client refreshes neither; the
+        // core then pushes a table with the channel and without the permission.
+        if (peer == nullptr) {
           Bump(counters.dropped_unbound_channel);
           continue;
         }
@@ -869,7 +871,9 @@ PlaneInfo RelayPlane::Info() const {
   return PlaneInfo{static_cast<unsigned>(workers_.size()), steering_ || workers_.size() == 1, gso_};
 }
 
-uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error) {
+uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error,
+                               int* sys_errno) {
+  if (sys_errno != nullptr) *sys_errno = 0;
   int family;
   uint8_t bytes[16];
   if (!ParseIp(ip, &family, bytes)) {
@@ -881,6 +885,7 @@ uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* b
   MakeSockaddr(family, ip, port, &sa, &len);
   const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
+    if (sys_errno != nullptr) *sys_errno = errno;
     *error = strerror(errno);
     return 0;
   }
@@ -890,7 +895,9 @@ uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* b
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
-    *error = strerror(errno);
+    const int bind_errno = errno;  // EADDRINUSE / EACCES: the caller tries another port
+    if (sys_errno != nullptr) *sys_errno = bind_errno;
+    *error = strerror(bind_errno);
     close(fd);
     return 0;
   }
@@ -908,6 +915,31 @@ uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* b
   relay->family = family;
   relays_[relay->id] = relay;
   return relay->id;
+}
+
+size_t RelayPlane::ChangedTraffic(std::vector<double>* out) {
+  size_t changed = 0;
+  for (auto& entry : relays_) {
+    Relay* relay = entry.second;
+    // What the data threads relayed; SendFromRelay's sends (js_*) are the caller's own, counted there.
+    const uint64_t packets_to_client = relay->packets_to_client.load(std::memory_order_relaxed);
+    const uint64_t bytes_to_client = relay->bytes_to_client.load(std::memory_order_relaxed);
+    const uint64_t packets_to_peer = relay->packets_to_peer.load(std::memory_order_relaxed);
+    const uint64_t bytes_to_peer = relay->bytes_to_peer.load(std::memory_order_relaxed);
+    // All four only grow, so their sum changes whenever any of them does. A data thread may be
+    // between two of its stores while we load (relaxed, no ordering between the counters): the
+    // store we missed changes the sum, so the next call reports the relay again.
+    const uint64_t key = packets_to_client + bytes_to_client + packets_to_peer + bytes_to_peer;
+    if (key == relay->js_reported_key) continue;
+    relay->js_reported_key = key;
+    out->push_back(static_cast<double>(relay->id));
+    out->push_back(static_cast<double>(packets_to_client));
+    out->push_back(static_cast<double>(bytes_to_client));
+    out->push_back(static_cast<double>(packets_to_peer));
+    out->push_back(static_cast<double>(bytes_to_peer));
+    ++changed;
+  }
+  return changed;
 }
 
 bool RelayPlane::DetachSync(Relay* relay, std::string* error) {
@@ -1031,8 +1063,9 @@ bool RelayPlane::SetChannels(uint32_t id, const std::vector<ChannelBinding>& bin
       *error = "not an IP address literal: " + b.ip;
       return false;
     }
-    if (b.channel < 0x4000 || b.channel > 0x4FFF) {
-      *error = "channel number outside 0x4000-0x4FFF";
+    // The core's range (RFC 5766 §11: 0x4000-0x7FFE), which contains RFC 8656 §12's.
+    if (b.channel < kMinChannel || b.channel > kMaxChannel) {
+      *error = "channel number outside 0x4000-0x7FFE";
       return false;
     }
     Relay::Peer peer{};
@@ -1083,7 +1116,8 @@ bool RelayPlane::CloseRelay(uint32_t id) {
 }
 
 bool RelayPlane::OpenListener(const std::string& ip, uint16_t port, ControlPacketSink sink, void* context,
-                              uint16_t* bound_port, std::string* error) {
+                              uint16_t* bound_port, std::string* error, int* sys_errno) {
+  if (sys_errno != nullptr) *sys_errno = 0;
   if (!listen_fds_.empty()) {
     *error = "the plane already has a listening socket";
     return false;
@@ -1100,6 +1134,7 @@ bool RelayPlane::OpenListener(const std::string& ip, uint16_t port, ControlPacke
   const size_t wanted = workers_.size();
   std::vector<int> fds;
   const auto fail = [&](const char* what) {
+    if (sys_errno != nullptr) *sys_errno = errno;
     *error = std::string(what) + ": " + strerror(errno);
     for (int fd : fds) close(fd);
     return false;

@@ -114,7 +114,10 @@ struct Relay {
   std::atomic<uint64_t> bytes_to_peer{0};
   std::atomic<uint64_t> js_packets_to_peer{0};
   std::atomic<uint64_t> js_bytes_to_peer{0};
+  // JS thread only: the sum of the four totals last returned by ChangedTraffic.
+  uint64_t js_reported_key = 0;
 };
+
 
 /** A datagram for TypeScript, copied out of the batch buffers. */
 struct ControlPacket {
@@ -145,8 +148,12 @@ class RelayPlane {
   /** Empty when every data thread started; else why not (the plane must then be deleted). */
   const std::string& start_error() const { return start_error_; }
 
-  /** Binds a relay socket; returns its id and writes the bound port, or 0 with `error` set. */
-  uint32_t OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error);
+  /**
+   * Binds a relay socket; returns its id and writes the bound port, or 0 with `error` set (and
+   * `sys_errno` to the failing call's errno, 0 when the failure is not the system's, e.g. a bad IP).
+   */
+  uint32_t OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error,
+                     int* sys_errno = nullptr);
   bool SetClient(uint32_t id, const std::string& ip, uint16_t port, std::string* error);
   bool SetPermissions(uint32_t id, const std::vector<std::string>& ips, std::string* error);
   struct ChannelBinding {
@@ -162,9 +169,18 @@ class RelayPlane {
     return it == relays_.end() ? nullptr : it->second;
   }
 
+  /**
+   * Appends, for every relay whose data threads relayed something since the previous call, 5
+   * numbers: its id, then the data threads' cumulative packets/bytes to the client and packets/bytes
+   * to peers (unlike relayTraffic, without SendFromRelay's sends, which the caller counted itself);
+   * returns how many relays. One pass over the relays with relaxed loads, on the JS thread: the
+   * core's once-a-second collection costs one call for all relays, and idle relays cost nothing.
+   */
+  size_t ChangedTraffic(std::vector<double>* out);
+
   /** Opens the listening sockets (one per worker, SO_REUSEPORT); they replace `listen_fd`. */
   bool OpenListener(const std::string& ip, uint16_t port, ControlPacketSink sink, void* context,
-                    uint16_t* bound_port, std::string* error);
+                    uint16_t* bound_port, std::string* error, int* sys_errno = nullptr);
   /** Sends one datagram from the listening port (STUN responses written by TypeScript). */
   bool SendToClient(const std::string& ip, uint16_t port, const uint8_t* data, size_t size, std::string* error);
   /** Sends one datagram from relay `id` to a peer (what the TypeScript core relays itself). */

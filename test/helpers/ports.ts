@@ -81,5 +81,7 @@ export const PORTS = {
   /** test/integration/native-browser.test.ts (issue 9; 28950-28999: native-fallback.test.ts) */
   nativeBrowser: { peer: 28900, relayMin: 28910, relayMax: 28949 },
   nativeFallback: { peer: 28950, relayMin: 28960, relayMax: 28999 },
+  /** test/integration/native-expiry.test.ts (issue 9; 29300-29399 was free) */
+  nativeExpiry: { peer: 29300, relayMin: 29310, relayMax: 29339 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

@@ -1,11 +1,14 @@
 // TURN_DATA_PLANE=native in a whole node (issue 9), against coturn's own test client:
 // turnutils_uclient relays through icegate to turnutils_peer (an echo peer) in channel mode, in
 // Send-indication mode and with EVEN-PORT/RESERVATION-TOKEN pairs, with a bounded paced load and
-// no loss; the plane's counters show the native side carried it, and the relayed-bytes metric
-// counts exactly the payload bytes of both directions (native traffic collected on the tick and
-// when an allocation ends, Send indications not counted twice).
+// no loss; the plane's counters show the native side carried it — in channel mode all of it, both
+// directions, on the data threads, with uclient's RFC 5766 channel numbers above 0x4FFF, and no
+// allocation moved to the JS path — and the relayed-bytes metric counts exactly the payload bytes
+// of both directions (native traffic collected on the tick and when an allocation ends, Send
+// indications not counted twice).
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NativePlaneCounters } from '../../src/transport/native/index.js';
 import { PORTS } from '../helpers/ports.js';
 import { runUclient, uclientSummary } from '../helpers/uclient.js';
 import { scrapeSum, startPeer } from './drain-harness.js';
@@ -57,6 +60,47 @@ function movedToJs(): number {
   return native.node.relay.native?.movedToJs ?? 0;
 }
 
+/** Client -> peer datagrams the data threads sent (without what the core sent through the plane). */
+function threadsSentToPeer(): number {
+  return native.plane.info().workers.reduce((sum, w) => sum + w.sentToPeer, 0);
+}
+
+/** Records the channel numbers the sink pushes to the plane while `body` runs. */
+async function recordingChannels<T>(body: () => Promise<T>): Promise<{ result: T; channels: Set<number> }> {
+  const plane = native.plane;
+  const original = plane.setChannels;
+  const channels = new Set<number>();
+  plane.setChannels = (relayId, bindings) => {
+    for (const b of bindings) channels.add(b.channel);
+    original.call(plane, relayId, bindings);
+  };
+  try {
+    return { result: await body(), channels };
+  } finally {
+    plane.setChannels = original;
+  }
+}
+
+/**
+ * What a channel-mode run of uclient must show in the plane: every message both ways on the data
+ * threads — peer -> client as ChannelData built by the plane, client -> peer sent by a data thread
+ * (not the core through sendFromRelay) — no allocation moved to JS, and JS given only STUN.
+ */
+function expectFullyNative(
+  before: NativePlaneCounters,
+  after: NativePlaneCounters,
+  threadsBefore: number,
+  moved: number,
+) {
+  expect(moved).toBe(0);
+  expect(after.sentChannelData - before.sentChannelData).toBe(CLIENTS * MESSAGES);
+  expect(threadsSentToPeer() - threadsBefore).toBe(CLIENTS * MESSAGES);
+  expect(after.sentToPeer - before.sentToPeer).toBe(CLIENTS * MESSAGES);
+  // Allocate, ChannelBind, Refresh...: a few requests per client, never the data.
+  expect(after.handedToControl - before.handedToControl).toBeLessThan(CLIENTS * 20);
+  expect(after.droppedUnboundChannel - before.droppedUnboundChannel).toBe(0);
+}
+
 /** Relayed payload bytes, both directions, as Prometheus shows them. */
 function relayedBytes(): Promise<number> {
   return scrapeSum(native.url, 'icegate_relayed_bytes_total');
@@ -76,19 +120,20 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
       expect(native.logger.matching('native data plane unavailable')).toHaveLength(0);
     });
 
-    it('relays in channel mode with no loss, ChannelData both ways in the native plane', async () => {
+    it('relays in channel mode with no loss, fully native: ChannelData both ways on the data threads', async () => {
       const before = native.counters();
+      const threadsBefore = threadsSentToPeer();
       const movedBefore = movedToJs();
       const bytesBefore = await relayedBytes();
-      const result = await run(['-c']);
+      const { result, channels } = await recordingChannels(() => run(['-c']));
       const numbers = uclientSummary(result.output);
       expect(numbers).toEqual({ lost: 0, sent: CLIENTS * MESSAGES, received: CLIENTS * MESSAGES });
       const after = native.counters();
-      // Each client's messages came back as ChannelData built by the plane, unless the plane refused
-      // its channel (uclient picks numbers up to 0x7FFF, RFC 5766) and its allocation moved to the
-      // JS path, which the sink counts.
-      const moved = movedToJs() - movedBefore;
-      expect(after.sentChannelData - before.sentChannelData + moved * MESSAGES).toBe(CLIENTS * MESSAGES);
+      // uclient picks channel numbers from RFC 5766's 0x4000-0x7FFE, nearly all above 0x4FFF; the
+      // plane takes them all, so no allocation left the native path.
+      expect([...channels].some((c) => c > 0x4fff)).toBe(true);
+      expect([...channels].every((c) => c >= 0x4000 && c <= 0x7ffe)).toBe(true);
+      expectFullyNative(before, after, threadsBefore, movedToJs() - movedBefore);
       expect(await settled(bytesBefore)).toBe(RUN_BYTES);
     });
 
@@ -108,6 +153,7 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
 
     it('gives RTP/RTCP pairs with EVEN-PORT and RESERVATION-TOKEN (no -c) with no loss, natively', async () => {
       const before = native.counters();
+      const threadsBefore = threadsSentToPeer();
       const movedBefore = movedToJs();
       const linesBefore = native.logger.lines.length;
       const result = await run([]);
@@ -115,8 +161,7 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
       expect(numbers.lost).toBe(0);
       expect(numbers.received).toBe(CLIENTS * MESSAGES);
       const after = native.counters();
-      const moved = movedToJs() - movedBefore;
-      expect(after.sentChannelData - before.sentChannelData + moved * MESSAGES).toBe(CLIENTS * MESSAGES);
+      expectFullyNative(before, after, threadsBefore, movedToJs() - movedBefore);
       // RTP allocations ask for an even relay port with the next one reserved (EVEN-PORT with R);
       // RTCP allocations claim that reservation with RESERVATION-TOKEN and get port + 1.
       const ports = new Set(

@@ -7,13 +7,16 @@ export {
 } from './data-plane-mode.js';
 export { listeningFd } from './listening-fd.js';
 export {
+  CHANGED_TRAFFIC_STRIDE,
   type ControlPacketHandler,
+  NATIVE_ERROR,
   type NativeAddon,
   type NativeChannelBinding,
   type NativePlaneCounters,
   type NativeRelayTraffic,
   nativeAddonCandidates,
   nativeAddonPath,
+  nativeErrorCode,
   requireNativeAddon,
 } from './native-addon.js';
 export { loadNativeDataPlane, NativeDataPlane } from './native-data-plane.js';

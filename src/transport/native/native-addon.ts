@@ -105,6 +105,36 @@ export interface NativeAddon {
   sendToClient(plane: PlaneHandle, ip: string, port: number, data: Uint8Array): void;
   sendFromRelay(plane: PlaneHandle, relayId: number, ip: string, port: number, data: Uint8Array): void;
   relayTraffic(plane: PlaneHandle, relayId: number): NativeRelayTraffic;
+  /**
+   * For every relay of the plane whose data threads relayed something since the previous call: 5
+   * numbers, its id then the data threads' cumulative packetsToClient, bytesToClient,
+   * packetsToPeer, bytesToPeer (unlike relayTraffic, without sendFromRelay's sends).
+   */
+  changedRelayTraffic(plane: PlaneHandle): Float64Array;
+}
+
+/** Numbers per relay in changedRelayTraffic's answer. */
+export const CHANGED_TRAFFIC_STRIDE = 5;
+
+/**
+ * Error codes of the addon's errors (`error.code`). A bind refused because of the address gets its
+ * own code so callers try another port on it without reading the message.
+ */
+export const NATIVE_ERROR = {
+  badArgument: 'NATIVE_BAD_ARGUMENT',
+  closed: 'NATIVE_CLOSED',
+  relay: 'NATIVE_RELAY',
+  /** EADDRINUSE: the port (relay or listening) is taken. */
+  addressInUse: 'NATIVE_ADDRESS_IN_USE',
+  /** EACCES/EPERM: e.g. a privileged port. */
+  accessDenied: 'NATIVE_ACCESS_DENIED',
+} as const;
+
+/** The addon's code of `error`, or undefined when it has none. */
+export function nativeErrorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** Payload packets and bytes one relay has carried natively, for usage and quotas (cumulative). */
@@ -134,6 +164,7 @@ const EXPORTS = [
   'sendToClient',
   'sendFromRelay',
   'relayTraffic',
+  'changedRelayTraffic',
   'planeInfo',
 ] as const;
 

@@ -119,6 +119,16 @@ export class NativeRelayPlane {
     return this.#addon.relayTraffic(this.#plane(), relayId);
   }
 
+  /**
+   * Cumulative traffic of every relay whose data threads relayed something since the previous call,
+   * in one call: 5 numbers per relay (id, packetsToClient, bytesToClient, packetsToPeer,
+   * bytesToPeer), counting only what the data threads relayed (not sendFromRelay, which the caller
+   * counts). "Since the previous call" is the plane's state: one reader (the NativeSink).
+   */
+  changedRelayTraffic(): Float64Array {
+    return this.#addon.changedRelayTraffic(this.#plane());
+  }
+
   /** The plane's data threads, whether clients are steered to one thread each, GSO. */
   info(): NativePlaneInfo {
     return this.#addon.planeInfo(this.#plane());

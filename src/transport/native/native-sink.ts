@@ -2,7 +2,8 @@
 // relays opened by the native plane of that listener, and the core's table changes are pushed to
 // it (whole-table replacement per relay); the plane then relays ChannelData, Data indications and
 // peer datagrams without JavaScript. Everything else (TCP/TLS clients, dual allocations) stays on
-// the JS path of TransportSink and RelayPool.
+// the JS path of TransportSink and RelayPool. The traffic the plane relayed is read for all relays
+// of a plane in one addon call per collection (the core's tick), not one per relay.
 import dgram from 'node:dgram';
 import type { TransportAddress } from '../../stun/index.js';
 import type {
@@ -21,7 +22,13 @@ import { portCandidates } from '../port-candidates.js';
 import type { RelayAddressConfig } from '../relay-pool.js';
 import type { TransportSink } from '../transport-sink.js';
 import { closeQuietly } from '../udp-socket.js';
-import type { NativeChannelBinding, NativeRelayTraffic } from './native-addon.js';
+import {
+  CHANGED_TRAFFIC_STRIDE,
+  NATIVE_ERROR,
+  type NativeChannelBinding,
+  type NativeRelayTraffic,
+  nativeErrorCode,
+} from './native-addon.js';
 import type { NativeUdpListener } from './native-udp-listener.js';
 
 /**
@@ -66,14 +73,14 @@ interface NativeRelayRecord {
   /** Signatures of the last pushed tables, to skip pushes that change nothing. */
   permissions: string;
   channels: string;
-  /** The plane's cumulative counters when last collected. */
+  /** The data threads' cumulative counters as last read with changedRelayTraffic. */
+  latest: NativeRelayTraffic;
+  /** The plane's cumulative counters when last collected into the core's counters. */
   collected: NativeRelayTraffic;
-  /** Send-indication payloads the core counted itself and sent through the plane (not to count twice). */
-  sentByCore: { packets: number; bytes: number };
-  sentByCoreCollected: { packets: number; bytes: number };
   /**
-   * Set once the relay moved to the JS path (a table the plane refused, e.g. a channel number it
-   * does not take): a dgram socket on the same port; the core relays, and counts, from then on.
+   * Set once the relay moved to the JS path (a table the plane refused; not expected, since the
+   * plane takes every table the core makes, but kept as a safety net): a dgram socket on the same
+   * port; the core relays, and counts, from then on.
    */
   socket: dgram.Socket | null;
   /** Native traffic read at that move, not yet collected. */
@@ -99,8 +106,8 @@ const ZERO_TRAFFIC: NativeRelayTraffic = {
 
 /** Whether a native bind failure means "that port is not ours to use" (try another one). */
 function portTaken(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : String(error);
-  return /address already in use|permission denied|EADDRINUSE|EACCES/i.test(message);
+  const code = nativeErrorCode(error);
+  return code === NATIVE_ERROR.addressInUse || code === NATIVE_ERROR.accessDenied;
 }
 
 /** ActionSink over native planes for UDP clients, TransportSink for the rest. */
@@ -108,6 +115,10 @@ export class NativeSink implements ActionSink {
   readonly #js: TransportSink;
   readonly #listeners = new Map<string, NativeUdpListener>();
   readonly #relays = new Map<number, NativeRelayRecord>();
+  /** Native relays by listener and plane relay id (what changedRelayTraffic names). */
+  readonly #byNativeId = new Map<NativeUdpListener, Map<number, NativeRelayRecord>>();
+  /** True while `latest` holds this synchronous run's reading (reset in a microtask). */
+  #trafficRead = false;
   readonly #pools = new Map<TransportAddress['family'], FamilyPool>();
   readonly #minPort: number;
   readonly #maxPort: number;
@@ -117,6 +128,8 @@ export class NativeSink implements ActionSink {
   #nextId = NATIVE_RELAY_ID_BASE;
   /** Native relays moved to the JS path because the plane refused their table (see #demote). */
   movedToJs = 0;
+  /** changedRelayTraffic calls made (one per plane per collection; tests). */
+  trafficReads = 0;
   #closed = false;
 
   constructor(js: TransportSink, options: NativeSinkOptions) {
@@ -142,6 +155,7 @@ export class NativeSink implements ActionSink {
   /** Serves the UDP clients of `listener` natively. */
   addListener(listener: NativeUdpListener): void {
     this.#listeners.set(listener.serverKey, listener);
+    if (!this.#byNativeId.has(listener)) this.#byNativeId.set(listener, new Map());
   }
 
   /** The native listeners, in the order they were added. */
@@ -176,9 +190,8 @@ export class NativeSink implements ActionSink {
       return;
     }
     try {
+      // The core counted it; the plane's batched traffic leaves sendFromRelay out (no double count).
       relay.listener.plane.sendFromRelay(relay.nativeId, peer, data.subarray(offset, offset + length));
-      relay.sentByCore.packets++;
-      relay.sentByCore.bytes += length;
     } catch {
       // A refused datagram (full buffer, no route) is lost, as with dgram.
     }
@@ -215,6 +228,7 @@ export class NativeSink implements ActionSink {
       return;
     }
     this.#relays.delete(relayId);
+    this.#byNativeId.get(relay.listener)?.delete(relay.nativeId);
     relay.pool.inUse.delete(relay.port);
     if (relay.socket !== null) {
       closeQuietly(relay.socket);
@@ -261,8 +275,9 @@ export class NativeSink implements ActionSink {
         relay.channels = channelKey;
       }
     } catch (error) {
-      // The plane refused the table (e.g. a channel number of RFC 5766's 0x5000-0x7FFE range,
-      // which the core accepts): this allocation goes on over the JS path, on the same port.
+      // The plane refused the table. It takes everything the core makes (IP literals, channels
+      // 0x4000-0x7FFE, one family per relay), so this is a safety net: the allocation goes on over
+      // the JS path, on the same port, rather than relay nothing.
       this.#report('native relay table refused; the allocation moves to the JS path', error);
       this.#demote(table.relayId, relay);
     }
@@ -276,7 +291,10 @@ export class NativeSink implements ActionSink {
   #demote(relayId: number, relay: NativeRelayRecord): void {
     this.movedToJs++;
     const traffic = new TrafficCountersLike();
-    this.collectTraffic(relayId, traffic);
+    // Exact up to this moment: a reading of now, not this run's earlier one.
+    this.#readTraffic(true);
+    this.#collectNative(relay, traffic);
+    this.#byNativeId.get(relay.listener)?.delete(relay.nativeId);
     relay.pending = traffic;
     try {
       relay.listener.plane.closeRelay(relay.nativeId);
@@ -337,26 +355,55 @@ export class NativeSink implements ActionSink {
       relay.pending = null;
     }
     if (relay.socket !== null) return;
-    let now: NativeRelayTraffic;
-    try {
-      now = relay.listener.plane.relayTraffic(relay.nativeId);
-    } catch {
-      return;
+    this.#readTraffic();
+    this.#collectNative(relay, into);
+  }
+
+  /**
+   * Reads the traffic of every native relay that changed, one addon call per plane, at most once
+   * per synchronous run: the core's tick collects all allocations in one run, so 10,000 relays
+   * cost one call a second; a deletion outside the tick (Refresh 0) reads afresh in its own run.
+   */
+  #readTraffic(fresh = false): void {
+    if (this.#trafficRead && !fresh) return;
+    if (!this.#trafficRead) {
+      this.#trafficRead = true;
+      queueMicrotask(() => {
+        this.#trafficRead = false;
+      });
     }
+    for (const [listener, relays] of this.#byNativeId) {
+      if (relays.size === 0) continue;
+      let values: Float64Array;
+      try {
+        values = listener.plane.changedRelayTraffic();
+      } catch {
+        continue; // closed with its listener
+      }
+      this.trafficReads++;
+      for (let i = 0; i + CHANGED_TRAFFIC_STRIDE <= values.length; i += CHANGED_TRAFFIC_STRIDE) {
+        const relay = relays.get(values[i]!);
+        if (relay === undefined) continue;
+        relay.latest = {
+          packetsToClient: values[i + 1]!,
+          bytesToClient: values[i + 2]!,
+          packetsToPeer: values[i + 3]!,
+          bytesToPeer: values[i + 4]!,
+        };
+      }
+    }
+  }
+
+  /** Adds what the relay's data threads relayed since the last collection (the core's own sends are not in it). */
+  #collectNative(relay: NativeRelayRecord, into: TrafficCountersLike): void {
+    const now = relay.latest;
     const last = relay.collected;
-    const core = relay.sentByCore;
-    const coreLast = relay.sentByCoreCollected;
+    if (now === last) return;
     into.toClientPackets += now.packetsToClient - last.packetsToClient;
     into.toClientBytes += now.bytesToClient - last.bytesToClient;
-    // The plane also counts what the core sent through it (Send indications), which the core
-    // counted already.
-    into.toPeerPackets += Math.max(
-      0,
-      now.packetsToPeer - last.packetsToPeer - (core.packets - coreLast.packets),
-    );
-    into.toPeerBytes += Math.max(0, now.bytesToPeer - last.bytesToPeer - (core.bytes - coreLast.bytes));
-    relay.collected = { ...now };
-    relay.sentByCoreCollected = { ...core };
+    into.toPeerPackets += now.packetsToPeer - last.packetsToPeer;
+    into.toPeerBytes += now.bytesToPeer - last.bytesToPeer;
+    relay.collected = now;
   }
 
   /** Forgets every native relay (their planes are closing); later binds of UDP clients fail. */
@@ -409,7 +456,7 @@ export class NativeSink implements ActionSink {
     }
     const relayId = this.#nextId++;
     pool.inUse.add(port);
-    this.#relays.set(relayId, {
+    const record: NativeRelayRecord = {
       listener,
       nativeId: opened.id,
       pool,
@@ -417,12 +464,13 @@ export class NativeSink implements ActionSink {
       client: null,
       permissions: '',
       channels: '',
+      latest: ZERO_TRAFFIC,
       collected: ZERO_TRAFFIC,
-      sentByCore: { packets: 0, bytes: 0 },
-      sentByCoreCollected: { packets: 0, bytes: 0 },
       socket: null,
       pending: null,
-    });
+    };
+    this.#relays.set(relayId, record);
+    this.#byNativeId.get(listener)?.set(opened.id, record);
     return relayId;
   }
 

@@ -141,15 +141,63 @@ describe.skipIf(skipNative)('native listener plane: both directions over UDP', (
     }
   });
 
-  it('does not relay to a bound peer whose permission was withdrawn', async () => {
+  it('relays ChannelData on a bound channel whose permission expired, as the core does (RFC 8656 §12.6, §9)', async () => {
     plane.setClient(relay.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
     plane.setPermissions(relay.id, [LOOPBACK]);
     plane.setChannels(relay.id, [{ ip: LOOPBACK, port: peer.address().port, channel: 0x4004 }]);
+    // The permission expired, the channel binding did not (the core pushes such a table).
     plane.setPermissions(relay.id, []);
-    const atPeer = nextMessage(peer, 300);
+    const atPeer = nextMessage(peer);
     client.send(channelData(0x4004, Buffer.from('z')), plane.listenPort ?? 0, LOOPBACK);
-    expect(await atPeer).toBeNull();
-    expect(plane.counters().droppedUnboundChannel).toBe(1);
+    // Client -> peer on a bound channel is relayed: only peer -> client is gated by permission.
+    expect(await atPeer).toEqual({ data: Buffer.from('z'), port: relay.port });
+    // The peer's answer is not (section 9).
+    const atClient = nextMessage(client, 300);
+    peer.send(Buffer.from('back'), relay.port, LOOPBACK);
+    expect(await atClient).toBeNull();
+    expect(plane.counters()).toMatchObject({
+      sentToPeer: 1,
+      droppedUnboundChannel: 0,
+      droppedNoPermission: 1,
+      sentChannelData: 0,
+      handedToControl: 0,
+    });
+    // Once the binding is gone too, ChannelData on it is discarded (§12.6).
+    plane.setChannels(relay.id, []);
+    client.send(channelData(0x4004, Buffer.from('gone')), plane.listenPort ?? 0, LOOPBACK);
+    await waitFor(() => plane.counters().droppedUnboundChannel === 1);
+    expect(plane.counters()).toMatchObject({ sentToPeer: 1, droppedUnboundChannel: 1 });
+  });
+
+  it('relays RFC 5766 channel numbers up to 0x7FFE natively both ways, and drops 0x7FFF', async () => {
+    plane.setClient(relay.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    plane.setChannels(relay.id, [{ ip: LOOPBACK, port: peer.address().port, channel: 0x7ffe }]);
+    const atPeer = nextMessage(peer);
+    client.send(channelData(0x7ffe, Buffer.from('high')), plane.listenPort ?? 0, LOOPBACK);
+    expect(await atPeer).toEqual({ data: Buffer.from('high'), port: relay.port });
+    const atClient = nextMessage(client);
+    peer.send(Buffer.from('back'), relay.port, LOOPBACK);
+    expect(await atClient).toEqual({
+      data: channelData(0x7ffe, Buffer.from('back')),
+      port: plane.listenPort,
+    });
+    // 0x7FFF is never bound: dropped, from a known client or not (the core drops it as well).
+    const stranger = await bound();
+    try {
+      client.send(channelData(0x7fff, Buffer.from('r')), plane.listenPort ?? 0, LOOPBACK);
+      stranger.send(channelData(0x7fff, Buffer.from('r')), plane.listenPort ?? 0, LOOPBACK);
+      await waitFor(() => plane.counters().droppedMalformed === 2);
+    } finally {
+      stranger.close();
+    }
+    expect(plane.counters()).toMatchObject({
+      sentToPeer: 1,
+      sentChannelData: 1,
+      droppedMalformed: 2,
+      handedToControl: 0,
+    });
+    expect(control).toEqual([]);
   });
 
   it('survives the control handler closing the plane mid-dispatch', async () => {

@@ -53,6 +53,28 @@ describe.skipIf(skipNative)('native packet classifier (RFC 7983 §7, RFC 8656 §
     expect(plane.classify(channelData(0x4000, 0)).length).toBe(0);
   });
 
+  it("takes RFC 5766's channel range 0x4000-0x7FFE, as the core does, and refuses 0x7FFF", () => {
+    // coturn's turnutils_uclient binds numbers above 0x4FFF (RFC 5766 §11); src/turn takes them.
+    for (const channel of [0x5000, 0x6abc, 0x7ffe]) {
+      expect(plane.classify(channelData(channel, 3))).toEqual({
+        kind: 'channel-data',
+        reason: null,
+        channel,
+        length: 3,
+      });
+    }
+    // 0x7FFF can never be bound: framed like ChannelData but never relayed.
+    expect(plane.classify(channelData(0x7fff, 3))).toMatchObject({
+      kind: 'invalid',
+      reason: 'reserved-channel',
+    });
+    expect(plane.classify(channelData(0x7fff, 0))).toMatchObject({
+      kind: 'invalid',
+      reason: 'reserved-channel',
+    });
+    expect(plane.classify(channelData(0x5001, 10, 8)).reason).toBe('channel-truncated');
+  });
+
   it('rejects ChannelData that is truncated, has trailing bytes or a reserved number', () => {
     expect(plane.classify(new Uint8Array([0x40, 0x00, 0x00])).reason).toBe('too-short');
     expect(plane.classify(channelData(0x4001, 10, 8)).reason).toBe('channel-truncated');
@@ -63,17 +85,18 @@ describe.skipIf(skipNative)('native packet classifier (RFC 7983 §7, RFC 8656 §
     expect(plane.classify(new Uint8Array([22, 254, 253])).kind).toBe('other');
     expect(plane.classify(new Uint8Array([0x80, 0x60, 0, 1])).kind).toBe('other');
     expect(plane.classify(new Uint8Array(0)).kind).toBe('other');
-    expect(plane.classify(new Uint8Array([0x50, 0, 0, 0])).kind).toBe('other');
+    expect(plane.classify(new Uint8Array([0xc0, 0, 0, 0])).kind).toBe('other');
+    expect(plane.classify(new Uint8Array([0x3f, 0, 0, 0])).kind).toBe('other');
   });
 
   it('never throws, and its accepted framings are within the bytes given (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 96 }), fc.boolean(), (bytes, forceChannel) => {
-        if (forceChannel && bytes.length > 0) bytes[0] = 0x40 | ((bytes[0] ?? 0) & 0x0f);
+        if (forceChannel && bytes.length > 0) bytes[0] = 0x40 | ((bytes[0] ?? 0) & 0x3f);
         const c = plane.classify(bytes);
         if (c.kind === 'channel-data') {
           expect(c.channel).toBeGreaterThanOrEqual(0x4000);
-          expect(c.channel).toBeLessThanOrEqual(0x4fff);
+          expect(c.channel).toBeLessThanOrEqual(0x7ffe);
           expect(4 + c.length).toBeLessThanOrEqual(bytes.length);
           expect(bytes.length - 4 - c.length).toBeLessThanOrEqual(3);
         }

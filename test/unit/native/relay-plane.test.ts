@@ -185,11 +185,79 @@ describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () =>
       expect.objectContaining({ code: 'NATIVE_RELAY' }),
     );
     expect(() => plane.setChannels(relay.id, [{ ip: LOOPBACK, port: 1, channel: 0x3fff }])).toThrow(
-      /0x4000-0x4FFF/,
+      /0x4000-0x7FFE/,
     );
+    // 0x7FFF is never bindable (RFC 5766 §11); the core's whole range 0x4000-0x7FFE is.
+    expect(() => plane.setChannels(relay.id, [{ ip: LOOPBACK, port: 1, channel: 0x7fff }])).toThrow(
+      expect.objectContaining({ code: 'NATIVE_RELAY' }),
+    );
+    plane.setChannels(relay.id, [
+      { ip: LOOPBACK, port: 1, channel: 0x4000 },
+      { ip: LOOPBACK, port: 2, channel: 0x5000 },
+      { ip: LOOPBACK, port: 3, channel: 0x7ffe },
+    ]);
     expect(() => plane.setClient(relay.id, { family: 'IPv6', address: '::1', port: 1 })).toThrow(/family/);
     expect(() => plane.setPermissions(999, [])).toThrow(/unknown relay/);
     expect(() => plane.openRelay('nope', 0)).toThrow(expect.objectContaining({ code: 'NATIVE_RELAY' }));
+  });
+
+  it('refuses a taken relay port with NATIVE_ADDRESS_IN_USE (a code, not a message to parse)', async () => {
+    const holder = await bound();
+    try {
+      let caught: unknown;
+      try {
+        plane.openRelay(LOOPBACK, holder.address().port);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({ code: 'NATIVE_ADDRESS_IN_USE' });
+      // A relay port the plane itself holds is taken too.
+      expect(() => plane.openRelay(LOOPBACK, relay.port)).toThrow(
+        expect.objectContaining({ code: 'NATIVE_ADDRESS_IN_USE' }),
+      );
+      // Not an address problem: the generic code.
+      expect(() => plane.openRelay('nope', 0)).toThrow(expect.objectContaining({ code: 'NATIVE_RELAY' }));
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('reports the traffic of changed relays only, cumulative, in one typed array', async () => {
+    const other = plane.openRelay(LOOPBACK, 0);
+    plane.setClient(other.id, { family: 'IPv4', address: LOOPBACK, port: 9 });
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    // Nothing relayed yet: nothing reported.
+    expect(Array.from(plane.changedRelayTraffic())).toEqual([]);
+    const got = collect(client, 2);
+    peer.send(Buffer.from('abc'), relay.port, LOOPBACK);
+    peer.send(Buffer.from('defgh'), relay.port, LOOPBACK);
+    expect(await got).toHaveLength(2);
+    // A data thread counts a datagram right after sendmmsg returns, maybe after it arrived.
+    await waitFor(() => plane.relayTraffic(relay.id).bytesToClient === 8);
+    // id, packetsToClient, bytesToClient, packetsToPeer, bytesToPeer; `other` did not change.
+    expect(Array.from(plane.changedRelayTraffic())).toEqual([relay.id, 2, 8, 0, 0]);
+    expect(Array.from(plane.changedRelayTraffic())).toEqual([]);
+    // What JS sends through a relay (sendFromRelay) is the caller's to count: not reported here,
+    // while relayTraffic (one relay, all senders) includes it.
+    const atPeer = collect(peer, 1);
+    plane.sendFromRelay(
+      relay.id,
+      { family: 'IPv4', address: LOOPBACK, port: peer.address().port },
+      Buffer.from('zz'),
+    );
+    expect(await atPeer).toHaveLength(1);
+    expect(Array.from(plane.changedRelayTraffic())).toEqual([]);
+    expect(plane.relayTraffic(relay.id)).toEqual({
+      packetsToClient: 2,
+      bytesToClient: 8,
+      packetsToPeer: 1,
+      bytesToPeer: 2,
+    });
+    const again = collect(client, 1);
+    peer.send(Buffer.from('i'), relay.port, LOOPBACK);
+    expect(await again).toHaveLength(1);
+    await waitFor(() => plane.relayTraffic(relay.id).bytesToClient === 9);
+    expect(Array.from(plane.changedRelayTraffic())).toEqual([relay.id, 3, 9, 0, 0]);
   });
 
   it('closes relays and the plane; a closed plane refuses calls', () => {

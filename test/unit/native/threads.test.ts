@@ -190,7 +190,12 @@ describe.skipIf(skipNative)('native data threads', () => {
       // No waiting between the push and the datagrams that must see it. (A datagram that arrived
       // before a push but was not read yet may see either table: the guarantee is for datagrams
       // sent after the call returned, so each round waits until its datagrams were read.)
+      // Peer -> client is gated by the permission (§9), client -> peer by the binding (§12.6).
       plane.setPermissions(relay.id, allowed ? [LOOPBACK] : []);
+      plane.setChannels(
+        relay.id,
+        allowed ? [{ ip: LOOPBACK, port: peer.address().port, channel: 0x4001 }] : [],
+      );
       peer.send(Buffer.from(`r${round}`), relay.port, LOOPBACK);
       client.send(channelData(0x4001, Buffer.from(`r${round}`)), plane.listenPort ?? 0, LOOPBACK);
       if (allowed) expected.push(`r${round}`);
