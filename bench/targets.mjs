@@ -110,11 +110,11 @@ const icegateNodeFlags = (() => {
   return start.slice(1, start.indexOf('dist/src/main.js'));
 })();
 
-/** icegate: `node dist/src/main.js` (run `npm run build` first), embedded mode in a fresh DATA_DIR. */
+/** icegate: `node dist/src/main.js` (run `npm run build` first), embedded mode in a fresh DATA_DIR, JS data path. */
 const icegate = {
   id: 'icegate',
   label: 'icegate',
-  note: 'node dist/src/main.js, embedded mode (file store, in-process cache)',
+  note: 'node dist/src/main.js with TURN_DATA_PLANE=js, embedded mode (file store, in-process cache)',
   async available() {
     if (!existsSync(icegateMain)) return { ok: false, reason: 'not available: dist/src/main.js missing' };
     const source = join(root, 'src/main.ts');
@@ -143,6 +143,9 @@ const icegate = {
       DATA_DIR: dataDir,
       // Exit at SIGTERM without waiting for live allocations, so a run ends (and a profile is written).
       DRAIN_TIMEOUT_SECONDS: '0',
+      // The `icegate` column is the JS data path; native is the default since issue 9, so it is
+      // asked for explicitly (`icegate-native` overrides it through extraEnv).
+      TURN_DATA_PLANE: 'js',
       ...extraEnv,
     };
     const child = startChild(

@@ -43,10 +43,11 @@ const schema = z
     TURN_TCP_IDLE_TIMEOUT: z.coerce.number().int().min(1).max(3600).default(30),
     TURN_RELAY_IP: ip.optional(),
     /**
-     * Which path relays UDP clients' packets (issue 9): `js` (default), or `native`, the addon built
-     * by `npm ci`; without the addon, `native` runs the JS path with one warning.
+     * Which path relays UDP clients' packets (issue 9): `native` (default), the addon built by
+     * `npm ci`, or `js`, the portable path; without the addon, `native` runs the JS path with one
+     * warning naming the reason.
      */
-    TURN_DATA_PLANE: z.enum(['native', 'js'], { message: 'expected native or js' }).default('js'),
+    TURN_DATA_PLANE: z.enum(['native', 'js'], { message: 'expected native or js' }).default('native'),
     TURN_MIN_PORT: port.default(49152),
     TURN_MAX_PORT: port.default(65535),
     TURN_REALM: z.string().min(1).max(127).default('icegate'),

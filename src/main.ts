@@ -166,7 +166,8 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       externalIp: config.TURN_EXTERNAL_IP6 ?? config.TURN_RELAY_IP6,
     });
   }
-  // TURN_DATA_PLANE=native without a built addon runs the JS path (one warning, from chooseDataPlane).
+  // TURN_DATA_PLANE=native (the default) without a loadable addon runs the JS path (one warning
+  // naming the reason, from loadNativeDataPlane).
   const dataPlane = chooseDataPlane(config.TURN_DATA_PLANE, logger);
   const relay = new TurnHost({
     relays,

@@ -83,5 +83,7 @@ export const PORTS = {
   nativeFallback: { peer: 28950, relayMin: 28960, relayMax: 28999 },
   /** test/integration/native-expiry.test.ts (issue 9; 29300-29399 was free) */
   nativeExpiry: { peer: 29300, relayMin: 29310, relayMax: 29339 },
+  /** test/integration/native-fuzz.test.ts (issue 9; 22000-22479 was free) */
+  nativeFuzz: { peer: 22000, relayMin: 22010, relayMax: 22049 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

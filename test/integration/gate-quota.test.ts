@@ -15,6 +15,7 @@ import {
   tenantWithKey,
 } from './gate-harness.js';
 import { counterValue, TcpProxy } from './http-harness.js';
+import { NATIVE_UNAVAILABLE } from './native-harness.js';
 
 let services: SharedServices;
 let redisProxy: TcpProxy;
@@ -55,6 +56,9 @@ async function allocateOn(gate: GateNode, credential: { username: string; passwo
 
 describe('allocation quota (1 license x 2)', () => {
   it('answers 486 to the third allocation on one node, and frees the slot on delete', async () => {
+    // The nodes start from the config defaults: native data plane wherever the addon loads (issue
+    // 9), so the quota is checked on native relays here (the JS path: test-host based tests).
+    expect(nodeA.node.relay.native !== null).toBe(NATIVE_UNAVAILABLE === null);
     const credential = await oneLicenseTenant('solo');
     const first = await allocateOn(nodeA, credential);
     const second = await allocateOn(nodeA, credential);

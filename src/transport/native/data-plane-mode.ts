@@ -1,19 +1,20 @@
-// TURN_DATA_PLANE=native|js: which path relays UDP clients' packets (issue 9); `js` is the
-// default. src/config.ts validates the variable and src/main.ts calls chooseDataPlane.
+// TURN_DATA_PLANE=native|js: which path relays UDP clients' packets (issue 9); `native` is the
+// default where the addon loads, `js` the portable fallback. src/config.ts validates the variable
+// and src/main.ts calls chooseDataPlane.
 import type { Logger } from '../../log/logger.js';
 import { loadNativeDataPlane, type NativeDataPlane } from './native-data-plane.js';
 
 /** The data path requested by configuration. */
 export type DataPlaneMode = 'native' | 'js';
 
-/** Parses TURN_DATA_PLANE; unset or empty means `js`. Throws on any other value. */
+/** Parses TURN_DATA_PLANE; unset or empty means `native`. Throws on any other value. */
 export function parseDataPlaneMode(value: string | undefined): DataPlaneMode {
-  if (value === undefined || value === '' || value === 'js') return 'js';
-  if (value === 'native') return 'native';
+  if (value === 'js') return 'js';
+  if (value === undefined || value === '' || value === 'native') return 'native';
   throw new Error(`TURN_DATA_PLANE must be "native" or "js", got "${value}"`);
 }
 
-/** The path actually used: native only when asked for and loadable, else js (with a log line). */
+/** The path used: native when asked for (the default) and loadable, else js (with a log line). */
 export type DataPlaneChoice = { mode: 'native'; plane: NativeDataPlane } | { mode: 'js' };
 
 /** Resolves the requested mode against what this machine built. */

@@ -1,4 +1,7 @@
-/** Opt-in native data plane (issue 9): addon loading, packet classifier, relay planes, mode choice. */
+/**
+ * Native data plane (issue 9, the default where the addon loads): addon loading, packet classifier,
+ * relay planes, mode choice.
+ */
 export {
   chooseDataPlane,
   type DataPlaneChoice,

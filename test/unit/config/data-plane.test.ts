@@ -1,11 +1,12 @@
-// TURN_DATA_PLANE (issue 9): js by default, native on request, anything else refused by name.
+// TURN_DATA_PLANE (issue 9): native by default (the JS path when the addon does not load, decided at
+// start by chooseDataPlane), js on request, anything else refused by name.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config.js';
 
 describe('TURN_DATA_PLANE', () => {
-  it('defaults to js, also when empty', () => {
-    expect(loadConfig({}).TURN_DATA_PLANE).toBe('js');
-    expect(loadConfig({ TURN_DATA_PLANE: '' }).TURN_DATA_PLANE).toBe('js');
+  it('defaults to native, also when empty', () => {
+    expect(loadConfig({}).TURN_DATA_PLANE).toBe('native');
+    expect(loadConfig({ TURN_DATA_PLANE: '' }).TURN_DATA_PLANE).toBe('native');
   });
 
   it('takes native and js', () => {

@@ -25,9 +25,9 @@ describe('native addon build', () => {
 });
 
 describe('TURN_DATA_PLANE', () => {
-  it('defaults to js and accepts native|js only', () => {
-    expect(parseDataPlaneMode(undefined)).toBe('js');
-    expect(parseDataPlaneMode('')).toBe('js');
+  it('defaults to native and accepts native|js only', () => {
+    expect(parseDataPlaneMode(undefined)).toBe('native');
+    expect(parseDataPlaneMode('')).toBe('native');
     expect(parseDataPlaneMode('js')).toBe('js');
     expect(parseDataPlaneMode('native')).toBe('native');
     expect(() => parseDataPlaneMode('NATIVE')).toThrow(/TURN_DATA_PLANE/);
