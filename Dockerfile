@@ -22,6 +22,20 @@ COPY src ./src
 RUN npm run build \
  && cd src \
  && find . -type f ! -name '*.ts' -exec install -D -m 0644 {} ../dist/src/{} \;
+# The native data plane (TURN_DATA_PLANE=native, the default): compiled here with this image's
+# Node headers by the same script `npm ci` runs, then only the .node file goes to the runtime
+# stage. The script never fails; without the file icegate logs one warning and relays in JS.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY scripts/build-native.mjs ./scripts/
+COPY native/binding.gyp ./native/
+COPY native/src ./native/src
+RUN node scripts/build-native.mjs \
+ && mkdir -p native/build/Release \
+ && touch native/build/Release/.keep \
+ && find native/build/Release -mindepth 1 -maxdepth 1 ! -name icegate_native.node ! -name .keep \
+      -exec rm -rf {} +
 
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
@@ -37,6 +51,8 @@ RUN npm ci --omit=dev --ignore-scripts \
  && printf '#!/bin/sh\nexec node /app/dist/src/cli/main.js "$@"\n' > /usr/local/bin/icegate \
  && chmod 0755 /usr/local/bin/icegate
 COPY --from=build /app/dist ./dist
+# The whole directory, so the COPY works (and the image still starts) when the build failed.
+COPY --from=build /app/native/build/Release ./native/build/Release
 
 # The official image's `node` user; numeric so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000

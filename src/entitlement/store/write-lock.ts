@@ -34,6 +34,11 @@ function parseHolder(text: string): LockHolder | null {
 
 /** A guard older than this belongs to a breaker that died; it may be removed. */
 const BREAK_GUARD_STALE_MS = 10_000;
+/**
+ * A lock file without a complete holder record older than this was left by a writer that died
+ * between creating the file and writing its record (microseconds apart); it may be removed.
+ */
+const HALF_WRITTEN_STALE_MS = 1_000;
 
 /** An exclusive, cross-process lock on one path, meant to be held briefly. */
 export class WriteLock {
@@ -99,9 +104,18 @@ export class WriteLock {
     const text = await readFile(this.#path, 'utf8').catch(() => null);
     if (text === null) return;
     const holder = parseHolder(text);
-    // A lock from another host (shared volume) cannot be judged here; a half-written one is
-    // probably being written right now. Both wait for the timeout instead.
-    if (holder === null || holder.host !== hostname() || processIsAlive(holder.pid)) return;
+    if (holder === null) {
+      // Half-written: probably being written right now, unless it has been like this for a while
+      // (its writer was killed between open and write; found by test/integration/store-file-crash).
+      const age = await stat(this.#path).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (age <= HALF_WRITTEN_STALE_MS) return;
+    } else if (holder.host !== hostname() || processIsAlive(holder.pid)) {
+      // A lock from another host (shared volume) cannot be judged here: wait for the timeout.
+      return;
+    }
 
     // Two processes may judge the same lock stale; the guard lets only one of them remove it,
     // and the re-read makes sure it removes that stale lock and not a fresh one.

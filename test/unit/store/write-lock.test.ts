@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,6 +44,16 @@ describe('WriteLock', () => {
 
   it('breaks a lock whose holder process is gone', async () => {
     await writeFile(lockPath, `4194305\n${hostname()}\nnonce`);
+    const release = await new WriteLock(lockPath, 1_000).acquire();
+    await release();
+  });
+
+  it('breaks a lock left empty by a writer killed between creating and writing it, once it is old', async () => {
+    await writeFile(lockPath, '');
+    // Fresh: it may be being written right now, so a short wait times out.
+    await expect(new WriteLock(lockPath, 50).acquire()).rejects.toMatchObject({ code: 'store_locked' });
+    const old = new Date(Date.now() - 5_000);
+    await utimes(lockPath, old, old);
     const release = await new WriteLock(lockPath, 1_000).acquire();
     await release();
   });
