@@ -277,7 +277,14 @@ export const TARGETS = Object.freeze([
 ]);
 
 /** The targets a run uses when none are named: all but floor-plain. */
-export const DEFAULT_TARGET_IDS = Object.freeze(['coturn', 'coturn-1t', 'icegate', 'floor', 'node-turn']);
+export const DEFAULT_TARGET_IDS = Object.freeze([
+  'coturn',
+  'coturn-1t',
+  'icegate',
+  'icegate-native',
+  'floor',
+  'node-turn',
+]);
 
 /**
  * Starts a target and waits until it answers a STUN Binding. Returns the running server, or
