@@ -62,7 +62,7 @@ export async function startGateNode(
     HTTP_PORT: 0,
   };
   const logger = new CapturingLogger();
-  const node = await startIcegate(config, {
+  const node = await startOnEphemeralPorts(config, {
     // Every request of a test comes from 127.0.0.1; the limits have their own tests.
     rateLimits: { perIp: { limit: 100_000, windowMs: 60_000 } },
     ...options,
@@ -75,6 +75,25 @@ export async function startGateNode(
     turnPort: node.turnAddress().port,
     close: () => node.close(),
   };
+}
+
+/**
+ * startIcegate for a config with TURN_PORT 0: the UDP listener takes an ephemeral port and TCP must
+ * then get the same number, which another socket on the machine may hold at that moment; a node
+ * that could not listen (startIcegate closes what it opened) is started again, up to five times.
+ */
+export async function startOnEphemeralPorts(
+  config: Parameters<typeof startIcegate>[0],
+  options: Parameters<typeof startIcegate>[1],
+): Promise<Icegate> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startIcegate(config, options);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== 'ICEGATE_TRANSPORT_LISTEN_FAILED' || attempt >= 5) throw err;
+    }
+  }
 }
 
 /** A fresh PostgreSQL schema and Redis prefix that the nodes of one test file share. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintCredential, NonceFactory, SecretRing } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config.js';
-import { type Icegate, startIcegate } from '../../src/main.js';
+import type { Icegate } from '../../src/main.js';
 import { TurnHost } from '../../src/transport/index.js';
 import {
   loadNativeDataPlane,
@@ -26,6 +26,7 @@ import {
   provisionTenant,
   type TenantSecrets,
 } from './drain-harness.js';
+import { startOnEphemeralPorts } from './gate-harness.js';
 import { CapturingLogger } from './http-harness.js';
 
 /** Why the native tests cannot run here (the addon did not build), or null when they can. */
@@ -97,7 +98,7 @@ export async function startNativeNode(
   const logger = new CapturingLogger();
   let node: Icegate | null = null;
   try {
-    node = await startIcegate(config, {
+    node = await startOnEphemeralPorts(config, {
       logger,
       rateLimits: { perIp: { limit: 100_000, windowMs: 60_000 } },
     });
