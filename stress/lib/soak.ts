@@ -44,6 +44,7 @@ export interface SoakSample {
   heapUsedMb: number;
   openFds: number;
   allocations: number;
+  /** Relay sockets open: the JS RelayPool's and the native plane's. */
   relaySockets: number;
   /** UDP client tuples the listener remembers (each forgotten when its allocation ends). */
   udpClients: number;
@@ -211,7 +212,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         heapUsedMb: round(m.heapUsed / 2 ** 20),
         openFds: openFds(),
         allocations: node.relay.core.allocationCount,
-        relaySockets: node.relay.relays.size,
+        relaySockets: node.relay.relays.size + (node.relay.native?.nativeRelayCount ?? 0),
         udpClients: node.relay.knownUdpClients,
         credentials: stats.credentialsOk,
       });
@@ -267,7 +268,7 @@ function counts(full: FullNode): NodeCounts {
     heapSpacesMb[space.space_name] = round(space.space_used_size / 2 ** 20);
   return {
     allocations: relay.core.allocationCount,
-    relaySockets: relay.relays.size,
+    relaySockets: relay.relays.size + (relay.native?.nativeRelayCount ?? 0),
     udpClients: relay.knownUdpClients,
     heapSpacesMb,
   };
