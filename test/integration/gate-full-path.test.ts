@@ -4,8 +4,9 @@
 // credential, and with two werift peers using the returned body unchanged.
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RTCDataChannel, RTCPeerConnection } from 'werift';
+import { RTCPeerConnection } from 'werift';
 import { PORTS } from '../helpers/ports.js';
+import { connectDataChannel } from '../helpers/werift-channel.js';
 import {
   admin,
   expectState,
@@ -55,15 +56,6 @@ async function freshIceServers(claims: Record<string, unknown> = {}): Promise<Ic
   return answer.body;
 }
 
-function opened(channel: RTCDataChannel): Promise<void> {
-  if (channel.readyState === 'open') return Promise.resolve();
-  return new Promise((resolve) => {
-    channel.stateChanged.subscribe((state) => {
-      if (state === 'open') resolve();
-    });
-  });
-}
-
 describe('the whole path through a real node', () => {
   it('answers an RTCConfiguration whose TURN credential names the tenant and the key', async () => {
     const body = await freshIceServers({ sub: 'alice@acme.example' });
@@ -104,22 +96,7 @@ describe('the whole path through a real node', () => {
     };
     const offerer = await configure();
     const answerer = await configure();
-    offerer.onIceCandidate.subscribe((candidate) => {
-      if (candidate) void answerer.addIceCandidate(candidate);
-    });
-    answerer.onIceCandidate.subscribe((candidate) => {
-      if (candidate) void offerer.addIceCandidate(candidate);
-    });
-    const remote = new Promise<RTCDataChannel>((resolve) => {
-      answerer.onDataChannel.subscribe((channel) => resolve(channel));
-    });
-    const local = offerer.createDataChannel('chat');
-    await offerer.setLocalDescription(await offerer.createOffer());
-    await answerer.setRemoteDescription(offerer.localDescription!);
-    await answerer.setLocalDescription(await answerer.createAnswer());
-    await offerer.setRemoteDescription(answerer.localDescription!);
-    const channel = await remote;
-    await Promise.all([opened(local), opened(channel)]);
+    const { local, remote: channel } = await connectDataChannel(offerer, answerer);
 
     // While the call is up, the admin API lists the tenant's allocations on this node.
     const listed = await admin<{ allocations: { keyId: string | null; tenant: string }[] }>(

@@ -2,8 +2,9 @@
 // as test/integration/werift.test.ts does on the JS path: a data channel kept up for longer than
 // one allocation lifetime, so werift refreshes and icegate answers while the plane relays.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RTCDataChannel, RTCPeerConnection } from 'werift';
+import { RTCPeerConnection } from 'werift';
 import { PORTS } from '../helpers/ports.js';
+import { connectDataChannel } from '../helpers/werift-channel.js';
 import {
   announceSkip,
   NATIVE_UNAVAILABLE,
@@ -41,36 +42,11 @@ function relayPeer(): RTCPeerConnection {
   return pc;
 }
 
-function opened(channel: RTCDataChannel): Promise<void> {
-  if (channel.readyState === 'open') return Promise.resolve();
-  return new Promise((resolve) => {
-    channel.stateChanged.subscribe((state) => {
-      if (state === 'open') resolve();
-    });
-  });
-}
-
 describe.skipIf(NATIVE_UNAVAILABLE !== null)('werift through icegate, TURN_DATA_PLANE=native', () => {
   it('keeps a relayed data channel up across an allocation refresh', async () => {
     const offerer = relayPeer();
     const answerer = relayPeer();
-    offerer.onIceCandidate.subscribe((candidate) => {
-      if (candidate) void answerer.addIceCandidate(candidate);
-    });
-    answerer.onIceCandidate.subscribe((candidate) => {
-      if (candidate) void offerer.addIceCandidate(candidate);
-    });
-    const remote = new Promise<RTCDataChannel>((resolve) => {
-      answerer.onDataChannel.subscribe((channel) => resolve(channel));
-    });
-    const local = offerer.createDataChannel('chat');
-    await offerer.setLocalDescription(await offerer.createOffer());
-    await answerer.setRemoteDescription(offerer.localDescription!);
-    await answerer.setLocalDescription(await answerer.createAnswer());
-    await offerer.setRemoteDescription(answerer.localDescription!);
-
-    const channel = await remote;
-    await Promise.all([opened(local), opened(channel)]);
+    const { local, remote: channel } = await connectDataChannel(offerer, answerer);
     channel.onMessage.subscribe((data) => channel.send(data));
     const echoed: string[] = [];
     local.onMessage.subscribe((data) => {

@@ -2,10 +2,11 @@
 // exchanging messages for longer than one allocation lifetime, so werift must refresh (at 5/6
 // of the granted lifetime) and icegate must answer its Refresh (issue 2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RTCDataChannel, RTCPeerConnection } from 'werift';
+import { RTCPeerConnection } from 'werift';
 import { Method } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { connectDataChannel } from '../helpers/werift-channel.js';
 
 /** Allocation lifetime granted to werift: it refreshes after 5 s. */
 const LIFETIME = 6;
@@ -39,36 +40,11 @@ function relayPeer(): RTCPeerConnection {
   return pc;
 }
 
-function opened(channel: RTCDataChannel): Promise<void> {
-  if (channel.readyState === 'open') return Promise.resolve();
-  return new Promise((resolve) => {
-    channel.stateChanged.subscribe((state) => {
-      if (state === 'open') resolve();
-    });
-  });
-}
-
 describe('werift through icegate over UDP', () => {
   it('keeps a relayed data channel up across an allocation refresh', async () => {
     const offerer = relayPeer();
     const answerer = relayPeer();
-    offerer.onIceCandidate.subscribe((candidate) => {
-      if (candidate) void answerer.addIceCandidate(candidate);
-    });
-    answerer.onIceCandidate.subscribe((candidate) => {
-      if (candidate) void offerer.addIceCandidate(candidate);
-    });
-    const remote = new Promise<RTCDataChannel>((resolve) => {
-      answerer.onDataChannel.subscribe((channel) => resolve(channel));
-    });
-    const local = offerer.createDataChannel('chat');
-    await offerer.setLocalDescription(await offerer.createOffer());
-    await answerer.setRemoteDescription(offerer.localDescription!);
-    await answerer.setLocalDescription(await answerer.createAnswer());
-    await offerer.setRemoteDescription(answerer.localDescription!);
-
-    const channel = await remote;
-    await Promise.all([opened(local), opened(channel)]);
+    const { local, remote: channel } = await connectDataChannel(offerer, answerer);
     // Echo on the answerer side.
     channel.onMessage.subscribe((data) => channel.send(data));
     const echoed: string[] = [];
