@@ -110,18 +110,25 @@ bool Args(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
   return true;
 }
 
+// A Uint8Array's bytes (a Buffer is one); false, with nothing thrown, for anything else.
+bool GetBytes(napi_env env, napi_value value, const uint8_t** data, size_t* length) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return false;
+  napi_typedarray_type type;
+  void* raw;
+  if (napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_uint8_array) return false;
+  *data = static_cast<const uint8_t*>(raw);
+  return true;
+}
+
 napi_value Classify(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!Args(env, info, argv)) return nullptr;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[0], &is_typed);
-  if (!is_typed) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
-  napi_typedarray_type type;
+  const uint8_t* data;
   size_t length;
-  void* data;
-  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr));
-  if (type != napi_uint8_array) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
-  const PacketClass c = ClassifyPacket(static_cast<const uint8_t*>(data), length);
+  if (!GetBytes(env, argv[0], &data, &length)) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
+  const PacketClass c = ClassifyPacket(data, length);
   napi_value out;
   CHECK_NAPI(env, napi_create_object(env, &out));
   SetNamed(env, out, "kind", static_cast<double>(c.kind));
@@ -135,16 +142,11 @@ napi_value Classify(napi_env env, napi_callback_info info) {
 napi_value ParseSend(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!Args(env, info, argv)) return nullptr;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[0], &is_typed);
-  if (!is_typed) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
-  napi_typedarray_type type;
+  const uint8_t* data;
   size_t length;
-  void* data;
-  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr));
-  if (type != napi_uint8_array) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
+  if (!GetBytes(env, argv[0], &data, &length)) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
   SendIndication send{};
-  const SendParse result = ParseSendIndication(static_cast<const uint8_t*>(data), length, &send);
+  const SendParse result = ParseSendIndication(data, length, &send);
   napi_value out;
   CHECK_NAPI(env, napi_create_object(env, &out));
   SetNamed(env, out, "result", static_cast<double>(result));
@@ -354,20 +356,14 @@ napi_value SendFromRelay(napi_env env, napi_callback_info info) {
   if (plane == nullptr) return nullptr;
   uint32_t id, port;
   std::string ip;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[4], &is_typed);
+  const uint8_t* bytes;
+  size_t length;
   if (!GetU32(env, argv[1], UINT32_MAX, &id) || !GetString(env, argv[2], &ip) ||
-      !GetU32(env, argv[3], 65535, &port) || !is_typed) {
+      !GetU32(env, argv[3], 65535, &port) || !GetBytes(env, argv[4], &bytes, &length)) {
     return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, relayId, ip, port, Uint8Array)");
   }
-  napi_typedarray_type type;
-  size_t length;
-  void* bytes;
-  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[4], &type, &length, &bytes, nullptr, nullptr));
-  if (type != napi_uint8_array) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
   std::string error;
-  if (!plane->SendFromRelay(id, ip, static_cast<uint16_t>(port), static_cast<const uint8_t*>(bytes), length,
-                            &error)) {
+  if (!plane->SendFromRelay(id, ip, static_cast<uint16_t>(port), bytes, length, &error)) {
     return Throw(env, "NATIVE_RELAY", error);
   }
   return nullptr;
@@ -380,18 +376,14 @@ napi_value SendToClient(napi_env env, napi_callback_info info) {
   if (plane == nullptr) return nullptr;
   std::string ip;
   uint32_t port;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[3], &is_typed);
-  if (!GetString(env, argv[1], &ip) || !GetU32(env, argv[2], 65535, &port) || !is_typed) {
+  const uint8_t* bytes;
+  size_t length;
+  if (!GetString(env, argv[1], &ip) || !GetU32(env, argv[2], 65535, &port) ||
+      !GetBytes(env, argv[3], &bytes, &length)) {
     return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, ip, port, Uint8Array)");
   }
-  napi_typedarray_type type;
-  size_t length;
-  void* bytes;
-  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[3], &type, &length, &bytes, nullptr, nullptr));
-  if (type != napi_uint8_array) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a Uint8Array");
   std::string error;
-  if (!plane->SendToClient(ip, static_cast<uint16_t>(port), static_cast<const uint8_t*>(bytes), length, &error)) {
+  if (!plane->SendToClient(ip, static_cast<uint16_t>(port), bytes, length, &error)) {
     return Throw(env, "NATIVE_RELAY", error);
   }
   return nullptr;
