@@ -1,5 +1,4 @@
-import dgram from 'node:dgram';
-import { once } from 'node:events';
+import type dgram from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   NativeDataPlane,
@@ -7,16 +6,9 @@ import {
   type NativeRelayPlane,
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
+import { bound, channelData, LOOPBACK, waitFor as waitUntil } from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
-const LOOPBACK = '127.0.0.1';
-
-async function bound(): Promise<dgram.Socket> {
-  const socket = dgram.createSocket('udp4');
-  socket.bind(0, LOOPBACK);
-  await once(socket, 'listening');
-  return socket;
-}
 
 function nextMessage(socket: dgram.Socket, ms = 1000): Promise<{ data: Buffer; port: number } | null> {
   return new Promise((resolve) => {
@@ -33,17 +25,7 @@ function nextMessage(socket: dgram.Socket, ms = 1000): Promise<{ data: Buffer; p
   });
 }
 
-async function waitFor(condition: () => boolean, ms = 1000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-}
-
-function channelData(channel: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(channel, 0);
-  header.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([header, payload]);
-}
+const waitFor = (condition: () => boolean, ms = 1000): Promise<void> => waitUntil(condition, ms);
 
 const BINDING_REQUEST = Buffer.from('000100002112a442000102030405060708090a0b', 'hex');
 

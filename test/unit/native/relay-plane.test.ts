@@ -8,39 +8,11 @@ import {
   type NativeRelayPlane,
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
+import { bound, collect, LOOPBACK, waitFor as waitUntil } from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
-const LOOPBACK = '127.0.0.1';
 
-async function bound(): Promise<dgram.Socket> {
-  const socket = dgram.createSocket('udp4');
-  socket.bind(0, LOOPBACK);
-  await once(socket, 'listening');
-  return socket;
-}
-
-/** Collects datagrams until `count` arrived or `ms` passed. */
-function collect(socket: dgram.Socket, count: number, ms = 1000): Promise<{ data: Buffer; port: number }[]> {
-  return new Promise((resolve) => {
-    const got: { data: Buffer; port: number }[] = [];
-    const done = (): void => {
-      clearTimeout(timer);
-      socket.off('message', onMessage);
-      resolve(got);
-    };
-    const onMessage = (data: Buffer, rinfo: dgram.RemoteInfo): void => {
-      got.push({ data, port: rinfo.port });
-      if (got.length >= count) done();
-    };
-    const timer = setTimeout(done, ms);
-    socket.on('message', onMessage);
-  });
-}
-
-async function waitFor(condition: () => boolean, ms = 1000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-}
+const waitFor = (condition: () => boolean, ms = 1000): Promise<void> => waitUntil(condition, ms);
 
 describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () => {
   let listener: dgram.Socket;

@@ -1,5 +1,4 @@
-import dgram from 'node:dgram';
-import { once } from 'node:events';
+import type dgram from 'node:dgram';
 import fc from 'fast-check';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Attr, MessageBuilder, Method, newTransactionId, StunClass } from '../../../src/stun/index.js';
@@ -11,9 +10,9 @@ import {
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
 import { parseSendIndication } from '../../../src/transport/native/packet-class.js';
+import { bound, collect, LOOPBACK, waitFor as waitUntil } from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
-const LOOPBACK = '127.0.0.1';
 
 /** A Send indication (RFC 8656 §11.4) to `peer` carrying `data`, with optional extras. */
 function sendIndication(
@@ -144,34 +143,7 @@ describe.skipIf(skipNative)('native Send indication parser (RFC 8656 §11.4)', (
   });
 });
 
-async function bound(type: 'udp4' | 'udp6' = 'udp4'): Promise<dgram.Socket> {
-  const socket = dgram.createSocket(type);
-  socket.bind(0, type === 'udp4' ? LOOPBACK : '::1');
-  await once(socket, 'listening');
-  return socket;
-}
-
-function collect(socket: dgram.Socket, count: number, ms = 1000): Promise<{ data: Buffer; port: number }[]> {
-  return new Promise((resolve) => {
-    const got: { data: Buffer; port: number }[] = [];
-    const done = (): void => {
-      clearTimeout(timer);
-      socket.off('message', onMessage);
-      resolve(got);
-    };
-    const onMessage = (data: Buffer, rinfo: dgram.RemoteInfo): void => {
-      got.push({ data, port: rinfo.port });
-      if (got.length >= count) done();
-    };
-    const timer = setTimeout(done, ms);
-    socket.on('message', onMessage);
-  });
-}
-
-async function waitFor(condition: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-}
+const waitFor = (condition: () => boolean, ms = 2000): Promise<void> => waitUntil(condition, ms);
 
 describe.skipIf(skipNative)('native listener plane: Send indications relayed natively', () => {
   let client: dgram.Socket;

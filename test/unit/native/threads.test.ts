@@ -1,7 +1,7 @@
 // The data threads (issue 9 step two): SO_REUSEPORT listeners steered by a BPF hash, relays owned
 // by the client's thread, table pushes through per-thread command queues, control packets to JS
 // through one queue drained on the loop.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,28 +11,11 @@ import {
   NativeRelayPlane,
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
+import { bound, channelData, LOOPBACK, waitFor as waitUntil } from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
-const LOOPBACK = '127.0.0.1';
 
-async function bound(type: 'udp4' | 'udp6' = 'udp4'): Promise<dgram.Socket> {
-  const socket = dgram.createSocket(type);
-  socket.bind(0, type === 'udp4' ? LOOPBACK : '::1');
-  await once(socket, 'listening');
-  return socket;
-}
-
-async function waitFor(condition: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-}
-
-function channelData(channel: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(channel, 0);
-  header.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([header, payload]);
-}
+const waitFor = (condition: () => boolean, ms = 3000): Promise<void> => waitUntil(condition, ms);
 
 /** A Binding request whose transaction id carries `sequence`, to check delivery order. */
 function bindingRequest(sequence: number): Buffer {

@@ -1,0 +1,49 @@
+// Loopback sockets and small waits shared by the native plane's unit tests.
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+
+export const LOOPBACK = '127.0.0.1';
+
+/** A UDP socket bound to an ephemeral port on 127.0.0.1 (or ::1). */
+export async function bound(type: 'udp4' | 'udp6' = 'udp4'): Promise<dgram.Socket> {
+  const socket = dgram.createSocket(type);
+  socket.bind(0, type === 'udp4' ? LOOPBACK : '::1');
+  await once(socket, 'listening');
+  return socket;
+}
+
+/** Collects datagrams until `count` arrived or `ms` passed. */
+export function collect(
+  socket: dgram.Socket,
+  count: number,
+  ms = 1000,
+): Promise<{ data: Buffer; port: number }[]> {
+  return new Promise((resolve) => {
+    const got: { data: Buffer; port: number }[] = [];
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve(got);
+    };
+    const onMessage = (data: Buffer, rinfo: dgram.RemoteInfo): void => {
+      got.push({ data, port: rinfo.port });
+      if (got.length >= count) done();
+    };
+    const timer = setTimeout(done, ms);
+    socket.on('message', onMessage);
+  });
+}
+
+/** Polls `condition` every 5 ms until it holds or `ms` passed (the caller asserts afterwards). */
+export async function waitFor(condition: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** A ChannelData message (RFC 8656 section 12.4) without padding. */
+export function channelData(channel: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt16BE(channel, 0);
+  header.writeUInt16BE(payload.length, 2);
+  return Buffer.concat([header, payload]);
+}
