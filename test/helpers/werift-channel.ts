@@ -1,6 +1,6 @@
 // Two werift peers connected through whatever ICE servers they were made with: candidates
 // trickled to each other, one offer/answer, and a data channel open on both sides.
-import type { RTCDataChannel, RTCPeerConnection } from 'werift';
+import { type RTCDataChannel, RTCPeerConnection } from 'werift';
 
 /** Resolves once `channel` is open. */
 export function opened(channel: RTCDataChannel): Promise<void> {
@@ -35,4 +35,17 @@ export async function connectDataChannel(
   const remote = await remoteChannel;
   await Promise.all([opened(local), opened(remote)]);
   return { local, remote };
+}
+
+/** A peer that may only use relayed candidates, through the TURN server at 127.0.0.1:`turnPort`. */
+export function relayOnlyPeer(
+  turnPort: number,
+  credential: { username: string; password: string },
+): RTCPeerConnection {
+  return new RTCPeerConnection({
+    iceTransportPolicy: 'relay',
+    iceServers: [
+      { urls: `turn:127.0.0.1:${turnPort}`, username: credential.username, credential: credential.password },
+    ],
+  });
 }

@@ -2,9 +2,9 @@
 // as test/integration/werift.test.ts does on the JS path: a data channel kept up for longer than
 // one allocation lifetime, so werift refreshes and icegate answers while the plane relays.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RTCPeerConnection } from 'werift';
+import type { RTCPeerConnection } from 'werift';
 import { PORTS } from '../helpers/ports.js';
-import { connectDataChannel } from '../helpers/werift-channel.js';
+import { connectDataChannel, relayOnlyPeer } from '../helpers/werift-channel.js';
 import {
   announceSkip,
   NATIVE_UNAVAILABLE,
@@ -33,11 +33,7 @@ afterAll(async () => {
 });
 
 function relayPeer(): RTCPeerConnection {
-  const { username, password } = relay.credential('acme', 600);
-  const pc = new RTCPeerConnection({
-    iceTransportPolicy: 'relay',
-    iceServers: [{ urls: `turn:127.0.0.1:${relay.port}`, username, credential: password }],
-  });
+  const pc = relayOnlyPeer(relay.port, relay.credential('acme', 600));
   peers.push(pc);
   return pc;
 }

@@ -2,11 +2,11 @@
 // exchanging messages for longer than one allocation lifetime, so werift must refresh (at 5/6
 // of the granted lifetime) and icegate must answer its Refresh (issue 2).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RTCPeerConnection } from 'werift';
+import type { RTCPeerConnection } from 'werift';
 import { Method } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { connectDataChannel } from '../helpers/werift-channel.js';
+import { connectDataChannel, relayOnlyPeer } from '../helpers/werift-channel.js';
 
 /** Allocation lifetime granted to werift: it refreshes after 5 s. */
 const LIFETIME = 6;
@@ -31,11 +31,7 @@ afterAll(async () => {
 });
 
 function relayPeer(): RTCPeerConnection {
-  const { username, password } = relay.credential('acme', 600);
-  const pc = new RTCPeerConnection({
-    iceTransportPolicy: 'relay',
-    iceServers: [{ urls: `turn:127.0.0.1:${relay.port}`, username, credential: password }],
-  });
+  const pc = relayOnlyPeer(relay.port, relay.credential('acme', 600));
   peers.push(pc);
   return pc;
 }
