@@ -46,22 +46,17 @@ export async function warmUp(
   let sent = 0;
   let echoed = 0;
   try {
-    client = await TurnClient.open(server, credential, { rtoMs: 300, retransmits: 2 });
-    client.onData = () => {
+    let peer;
+    ({ client, peer } = await openChannel(server, credential, peerPort, () => {
       echoed++;
-    };
-    await client.request(Method.allocate, ALLOCATE_ATTRIBUTES());
-    const peer = [Attr.xorPeerAddress, xorAddressV4('127.0.0.1', peerPort)];
-    await client.request(Method.channelBind, [[Attr.channelNumber, u32(CHANNEL << 16)], peer]);
+    }));
     const payload = Buffer.alloc(length, 0x61);
     for (let i = 0; i < 50; i++) {
       client.sendRaw(
         buildMessage(Method.send | MessageClass.indication, newTransactionId(), [peer, [Attr.data, payload]]),
       );
     }
-    const frame = Buffer.alloc(4 + length, 0x62);
-    frame.writeUInt16BE(CHANNEL, 0);
-    frame.writeUInt16BE(length, 2);
+    const frame = channelFrame(length, 0x62);
     while (sent < messages && performance.now() - started < timeLimitMs) {
       for (let i = 0; i < burst; i++) client.sendRaw(frame);
       sent += burst;
@@ -84,14 +79,8 @@ export async function warmUp(
 async function shortSession(server, credential, peerPort, length) {
   let client = null;
   try {
-    client = await TurnClient.open(server, credential, { rtoMs: 300, retransmits: 2 });
-    client.onData = () => {};
-    await client.request(Method.allocate, ALLOCATE_ATTRIBUTES());
-    const peer = [Attr.xorPeerAddress, xorAddressV4('127.0.0.1', peerPort)];
-    await client.request(Method.channelBind, [[Attr.channelNumber, u32(CHANNEL << 16)], peer]);
-    const frame = Buffer.alloc(4 + length, 0x63);
-    frame.writeUInt16BE(CHANNEL, 0);
-    frame.writeUInt16BE(length, 2);
+    ({ client } = await openChannel(server, credential, peerPort, () => {}));
+    const frame = channelFrame(length, 0x63);
     for (let i = 0; i < 10; i++) client.sendRaw(frame);
     await sleep(20);
     await client.request(Method.refresh, [[Attr.lifetime, u32(0)]]);
@@ -100,4 +89,30 @@ async function shortSession(server, credential, peerPort, length) {
   } finally {
     client?.close();
   }
+}
+
+/**
+ * A client with an allocation (made as uclient makes it) and CHANNEL bound to the echo peer; its
+ * data goes to `onData`. Closes the client and rethrows when a step fails.
+ */
+async function openChannel(server, credential, peerPort, onData) {
+  const client = await TurnClient.open(server, credential, { rtoMs: 300, retransmits: 2 });
+  client.onData = onData;
+  try {
+    await client.request(Method.allocate, ALLOCATE_ATTRIBUTES());
+    const peer = [Attr.xorPeerAddress, xorAddressV4('127.0.0.1', peerPort)];
+    await client.request(Method.channelBind, [[Attr.channelNumber, u32(CHANNEL << 16)], peer]);
+    return { client, peer };
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
+
+/** A ChannelData message on CHANNEL carrying `length` bytes of `fill`. */
+function channelFrame(length, fill) {
+  const frame = Buffer.alloc(4 + length, fill);
+  frame.writeUInt16BE(CHANNEL, 0);
+  frame.writeUInt16BE(length, 2);
+  return frame;
 }
