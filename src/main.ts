@@ -175,6 +175,8 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     maxPort: config.TURN_MAX_PORT,
     ...(dataPlane.mode === 'native' ? { dataPlane: dataPlane.plane } : {}),
     onError: (error) => log.warn('transport error', { code: error.code, error: error.message }),
+    onNativeThreads: (active, moved) =>
+      log.info('native data threads in use changed', { active, movedRelays: moved }),
     turn: {
       realm: config.TURN_REALM,
       software: 'icegate',

@@ -563,8 +563,30 @@ napi_value ChangedRelayTraffic(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// planeInfo(plane): { threads, steering, gso, workers: [{ received, clientReceived, sentToPeer,
-// sentToClient, handedToControl }] } — how the plane is laid out, per data thread.
+// setActiveThreads(plane, active) -> { moved }: clients steered to the first `active` data threads;
+// the relays whose owner changed were moved (RelayPlane::SetActiveWorkers).
+napi_value SetActiveThreads(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t active;
+  const unsigned threads = plane->Info().threads;
+  if (!GetU32(env, argv[1], threads, &active) || active < 1) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "active threads must be an integer from 1 to " + std::to_string(threads));
+  }
+  size_t moved = 0;
+  std::string error;
+  if (!plane->SetActiveWorkers(active, &moved, &error)) return Throw(env, "NATIVE_RELAY", error);
+  napi_value out;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "moved", static_cast<double>(moved));
+  return out;
+}
+
+// planeInfo(plane): { threads, active, steering, gso, workers: [{ received, clientReceived,
+// sentToPeer, sentToClient, handedToControl, cpuSeconds }] } — how the plane is laid out, per data
+// thread.
 napi_value PlaneInfoOf(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!Args(env, info, argv)) return nullptr;
@@ -574,6 +596,7 @@ napi_value PlaneInfoOf(napi_env env, napi_callback_info info) {
   napi_value out, workers, flag;
   CHECK_NAPI(env, napi_create_object(env, &out));
   SetNamed(env, out, "threads", layout.threads);
+  SetNamed(env, out, "active", layout.active);
   napi_get_boolean(env, layout.steering, &flag);
   napi_set_named_property(env, out, "steering", flag);
   napi_get_boolean(env, layout.gso, &flag);
@@ -591,6 +614,7 @@ napi_value PlaneInfoOf(napi_env env, napi_callback_info info) {
     SetNamed(env, worker, "sentToClient",
              get(&PlaneCounters::sent_channel_data) + get(&PlaneCounters::sent_data_indication));
     SetNamed(env, worker, "handedToControl", get(&PlaneCounters::handed_to_control));
+    SetNamed(env, worker, "cpuSeconds", plane->WorkerCpuSeconds(i));
     napi_set_element(env, workers, i, worker);
   }
   napi_set_named_property(env, out, "workers", workers);
@@ -613,6 +637,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sendToClient", nullptr, SendToClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sendFromRelay", nullptr, SendFromRelay, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"planeInfo", nullptr, PlaneInfoOf, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setActiveThreads", nullptr, SetActiveThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"relayTraffic", nullptr, RelayTraffic, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"changedRelayTraffic", nullptr, ChangedRelayTraffic, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

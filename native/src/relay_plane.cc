@@ -3,11 +3,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <netinet/udp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -337,6 +340,15 @@ class Worker {
     thread_.join();
   }
 
+  /** CPU seconds this thread has used (its thread CPU clock); 0 before it started. */
+  double CpuSeconds() {
+    if (!thread_.joinable()) return 0;
+    clockid_t clock;
+    timespec ts;
+    if (pthread_getcpuclockid(thread_.native_handle(), &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  }
+
   /** From the JS thread: queued, applied by this thread before it handles its next batch. */
   void Post(Command&& command) {
     bool was_empty;
@@ -364,6 +376,10 @@ class Worker {
   }
 
   void Run() {
+    // Named so that top, perf and the benchmark's per-thread CPU split can tell the threads apart.
+    char name[16];
+    snprintf(name, sizeof(name), "icegate-data%u", index_ % 100);
+    pthread_setname_np(pthread_self(), name);
     epoll_event events[64];
     while (!stop_.load(std::memory_order_acquire)) {
       const int n = epoll_wait(epoll_fd_, events, 64, -1);
@@ -492,7 +508,8 @@ class Worker {
       // Table pushes queued before these datagrams were sent take effect now (see the header).
       if (pending_.load(std::memory_order_acquire)) {
         ApplyCommands();
-        if (relay->closed || std::find(detached_.begin(), detached_.end(), relay) != detached_.end()) return;
+        // Detached first: a relay detached just now may already be another thread's (never read it).
+        if (std::find(detached_.begin(), detached_.end(), relay) != detached_.end() || relay->closed) return;
       }
       Bump(counters.receive_batches);
       Bump(counters.received, static_cast<uint64_t>(got));
@@ -819,6 +836,7 @@ RelayPlane::RelayPlane(uv_loop_t* loop, int listen_fd, const PlaneOptions& optio
   gso_ = options.gso && ProbeGso();
   const unsigned threads = std::max(1u, std::min(options.threads, 64u));
   for (unsigned i = 0; i < threads; ++i) workers_.emplace_back(new Worker(this, i, listen_fd, gso_));
+  active_ = threads;
   for (auto& worker : workers_) {
     if (!worker->Start(&start_error_)) break;
   }
@@ -853,7 +871,67 @@ Relay* RelayPlane::Find(uint32_t id) {
 unsigned RelayPlane::OwnerOf(const sockaddr_storage& client) const {
   // With one listening socket (no steering) the thread that reads it must own every relay.
   if (!listen_fds_.empty() && !steering_) return 0;
-  return ClientHash(client) % static_cast<uint32_t>(workers_.size());
+  return ClientHash(client) % active_;
+}
+
+double RelayPlane::WorkerCpuSeconds(unsigned index) const {
+  return index < workers_.size() ? workers_[index]->CpuSeconds() : 0;
+}
+
+bool RelayPlane::SetActiveWorkers(unsigned active, size_t* moved, std::string* error) {
+  *moved = 0;
+  if (active < 1 || active > workers_.size()) {
+    *error = "active threads must be from 1 to " + std::to_string(workers_.size());
+    return false;
+  }
+  // One listening socket read by thread 0 (no steering): thread 0 owns everything regardless.
+  if ((!listen_fds_.empty() && !steering_) || active == active_) return true;
+  active_ = active;
+  // The relays whose owner changes under the new modulus: taken back from their old threads in
+  // one round (every command posted, then one wait), then handed to their new ones.
+  std::vector<Relay*> moving;
+  for (auto& entry : relays_) {
+    Relay* relay = entry.second;
+    if (relay->owner < 0 || !relay->js_has_client) continue;
+    if (static_cast<unsigned>(relay->owner) != OwnerOf(relay->js_client)) moving.push_back(relay);
+  }
+  for (Relay* relay : moving) {
+    Command command;
+    command.type = CommandType::kDetach;
+    command.relay = relay;
+    workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command));
+  }
+  {
+    std::unique_lock<std::mutex> lock(detach_mu_);
+    const bool all = detach_cv_.wait_for(lock, std::chrono::seconds(5), [&moving] {
+      return std::all_of(moving.begin(), moving.end(), [](const Relay* r) { return r->owner == -1; });
+    });
+    if (!all) {
+      *error = "data thread did not answer";
+      return false;
+    }
+  }
+  for (Relay* relay : moving) {
+    const unsigned worker = OwnerOf(relay->js_client);
+    relay->owner = static_cast<int>(worker);
+    Command command;
+    command.type = CommandType::kAttach;
+    command.relay = relay;
+    workers_[worker]->Post(std::move(command));
+  }
+  *moved = moving.size();
+  // Then the kernel's side: the group's program now returns ClientHash % active. Replacing it is
+  // atomic; datagrams already queued on a thread's socket are read there (and, for a moved
+  // client, given to TypeScript).
+  if (listen_fds_.size() > 1) {
+    std::vector<sock_filter> program = ReuseportProgram(active_);
+    sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
+    if (setsockopt(listen_fds_[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) != 0) {
+      *error = std::string("SO_ATTACH_REUSEPORT_CBPF: ") + strerror(errno);
+      return false;
+    }
+  }
+  return true;
 }
 
 uint64_t RelayPlane::Sum(std::atomic<uint64_t> PlaneCounters::*field) const {
@@ -868,7 +946,9 @@ uint64_t RelayPlane::WorkerCounter(unsigned index, std::atomic<uint64_t> PlaneCo
 }
 
 PlaneInfo RelayPlane::Info() const {
-  return PlaneInfo{static_cast<unsigned>(workers_.size()), steering_ || workers_.size() == 1, gso_};
+  const bool single = !listen_fds_.empty() && !steering_;
+  return PlaneInfo{static_cast<unsigned>(workers_.size()), single ? 1u : active_, steering_ || workers_.size() == 1,
+                   gso_};
 }
 
 uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error,
@@ -1016,6 +1096,7 @@ bool RelayPlane::SetClient(uint32_t id, const std::string& ip, uint16_t port, st
   }
   clients_[key].*slot = relay->id;
   relay->js_client_key = key;
+  relay->js_client = client;
   relay->js_has_client = true;
   return true;
 }
@@ -1162,8 +1243,9 @@ bool RelayPlane::OpenListener(const std::string& ip, uint16_t port, ControlPacke
   }
   steering_ = wanted == 1;
   if (wanted > 1) {
-    // Socket i of the group is worker i: the program returns ClientHash % N.
-    std::vector<sock_filter> program = ReuseportProgram(static_cast<unsigned>(wanted));
+    // Socket i of the group is worker i: the program returns ClientHash % active (all N until
+    // SetActiveWorkers says fewer).
+    std::vector<sock_filter> program = ReuseportProgram(active_);
     sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
     steering_ = setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog)) == 0;
     if (!steering_) {

@@ -98,6 +98,7 @@ struct Relay {
   AddrKey client_key{};  // client address bytes + port
   // The JS thread's own copy of the client key (the fields above belong to the owner once attached).
   AddrKey js_client_key{};
+  sockaddr_storage js_client{};  // and address, to place the relay when the active threads change
   bool js_has_client = false;
   std::unordered_set<AddrKey, AddrKeyHash> permissions;  // peer IPs (RFC 8656 §9: by IP only)
   std::unordered_map<AddrKey, uint16_t, AddrKeyHash> channels;  // peer IP + port -> channel
@@ -136,6 +137,7 @@ struct PlaneOptions {
 /** What a plane ended up with, for tests and the README's figures. */
 struct PlaneInfo {
   unsigned threads;
+  unsigned active;  // threads that clients are steered to (SetActiveWorkers); the rest sleep
   bool steering;  // the reuseport BPF program is attached (else: one listening socket)
   bool gso;       // UDP_SEGMENT in use
 };
@@ -178,6 +180,18 @@ class RelayPlane {
    */
   size_t ChangedTraffic(std::vector<double>* out);
 
+  /**
+   * Steers clients to the first `active` data threads only (1..threads) and moves the relays whose
+   * owner changes; the other threads sleep in epoll_wait at no cost. Fewer threads mean fewer
+   * wake-ups at a light load (one thread picks up a burst in one wake-up where two would each wake
+   * for their share), more threads mean more cores under a heavy one. Writes how many relays moved.
+   * While a relay moves, its client's datagrams that reach the old thread go to TypeScript, which
+   * relays them itself (the slow path, still correct); its peers' datagrams wait in its socket.
+   */
+  bool SetActiveWorkers(unsigned active, size_t* moved, std::string* error);
+  /** CPU seconds data thread `index` has used (its own thread CPU clock), 0 if unknown. */
+  double WorkerCpuSeconds(unsigned index) const;
+
   /** Opens the listening sockets (one per worker, SO_REUSEPORT); they replace `listen_fd`. */
   bool OpenListener(const std::string& ip, uint16_t port, ControlPacketSink sink, void* context,
                     uint16_t* bound_port, std::string* error, int* sys_errno = nullptr);
@@ -215,6 +229,7 @@ class RelayPlane {
   std::vector<int> listen_fds_;  // ours, one per worker when steering, else one
   bool steering_ = false;
   bool gso_ = false;
+  unsigned active_ = 1;  // JS thread only: OwnerOf shards clients over workers 0..active_-1
   std::vector<std::unique_ptr<Worker>> workers_;
   uint32_t next_id_ = 1;
   std::unordered_map<uint32_t, Relay*> relays_;  // JS thread only

@@ -1,5 +1,6 @@
 // ThreadSanitizer stress of the threaded data plane without Node (V8 does not run under TSan):
 // a libuv loop on the main thread plays the JS thread (table pushes, relay churn, client moves,
+// changes of the active thread count,
 // counter reads, control packets drained by the uv_async), while a sender thread floods the
 // listening port and the relay sockets. Built and run by native/tsan/run-tsan.sh.
 #include <arpa/inet.h>
@@ -113,7 +114,7 @@ int main(int argc, char** argv) {
     // Mostly table pushes; relay churn and client moves now and then (each sends a few
     // datagrams to the control queue, whose mutex would otherwise order the threads too often).
     const uint64_t phase = rounds % 50;
-    switch (phase < 20 ? 0 : phase < 40 ? 1 : phase == 40 ? 2 : phase == 45 ? 3 : 4) {
+    switch (phase < 20 ? 0 : phase < 40 ? 1 : phase == 40 ? 2 : phase == 45 ? 3 : phase == 47 ? 5 : 4) {
       case 0:
         plane->SetPermissions(relays[i], rounds % 2 ? std::vector<std::string>{} : std::vector<std::string>{"127.0.0.1"},
                               &error);
@@ -141,6 +142,14 @@ int main(int argc, char** argv) {
         plane->SetClient(relays[i], "127.0.0.1", client_ports[j], &error);
         plane->SetClient(relays[i], "127.0.0.1", client_ports[i], &error);
         plane->SetClient(relays[j], "127.0.0.1", client_ports[j], &error);
+        break;
+      }
+      case 5: {
+        // The ThreadScaler's move: steer to fewer or more threads while datagrams flow.
+        size_t moved = 0;
+        const unsigned threads = plane->Info().threads;
+        plane->SetActiveWorkers(1 + static_cast<unsigned>((rounds / 50) % threads), &moved, &error);
+        if (plane->WorkerCpuSeconds(0) < 0) return 2;
         break;
       }
       default: {

@@ -4,7 +4,8 @@ export type TransportErrorCode =
   | 'ICEGATE_TRANSPORT_LISTEN_FAILED'
   | 'ICEGATE_TRANSPORT_SOCKET_ERROR'
   | 'ICEGATE_TRANSPORT_HANDLER_ERROR'
-  | 'ICEGATE_TRANSPORT_TLS_CERT';
+  | 'ICEGATE_TRANSPORT_TLS_CERT'
+  | 'ICEGATE_TRANSPORT_NATIVE_THREADS';
 
 /** An error of the socket layer, with a stable code. */
 export class TransportError extends Error {

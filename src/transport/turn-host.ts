@@ -29,6 +29,8 @@ export interface TurnHostOptions {
    * are the plane's own sockets, and their clients' relays are native; TCP/TLS stay on the JS path.
    */
   dataPlane?: NativeDataPlane;
+  /** Told when a native listener changes how many data threads its clients use (ThreadScaler). */
+  onNativeThreads?: (active: number, moved: number) => void;
 }
 
 /** Options of TurnHost.listenTls: the certificate files, how to watch them, and stream limits. */
@@ -60,10 +62,12 @@ export class TurnHost {
   readonly #certificates = new Map<string, Promise<TlsCertificates>>();
   readonly #ticker: NodeJS.Timeout;
   readonly #onError: TransportErrorReporter;
+  readonly #onNativeThreads: ((active: number, moved: number) => void) | undefined;
   #closed = false;
 
   constructor(options: TurnHostOptions) {
     this.#onError = options.onError ?? IGNORE_ERRORS;
+    this.#onNativeThreads = options.onNativeThreads;
     this.relays = new RelayPool({
       relays: options.relays,
       minPort: options.minPort,
@@ -110,7 +114,14 @@ export class TurnHost {
     if (this.native === null || this.#dataPlane === null) {
       throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', 'no native data plane: use listenUdp');
     }
-    const listener = NativeUdpListener.open(this.#dataPlane, ip, port, this.core, this.#onError);
+    const listener = NativeUdpListener.open(
+      this.#dataPlane,
+      ip,
+      port,
+      this.core,
+      this.#onError,
+      this.#onNativeThreads,
+    );
     this.native.addListener(listener);
     this.#udp.set(listener.serverKey, listener);
     this.#listeners.push(listener);

@@ -118,6 +118,8 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
     it('runs the native data plane (not the JS fallback)', () => {
       expect(native.node.relay.native).not.toBeNull();
       expect(native.logger.matching('native data plane unavailable')).toHaveLength(0);
+      // ICEGATE_NATIVE_SCALING=adaptive (the default): one data thread until the load needs more.
+      expect(native.node.relay.native === null ? 0 : native.plane.info().active).toBe(1);
     });
 
     it('relays in channel mode with no loss, fully native: ChannelData both ways on the data threads', async () => {
@@ -172,6 +174,37 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
       );
       const pairs = [...ports].filter((port) => port % 2 === 0 && ports.has(port + 1));
       expect(pairs.length).toBeGreaterThanOrEqual(5);
+    });
+
+    it('keeps relaying with no loss while the data threads in use change under it', async () => {
+      const threads = native.plane.info().threads;
+      const bytesBefore = await relayedBytes();
+      let moved = 0;
+      let changes = 0;
+      let active = 1;
+      // What the ThreadScaler does when the load rises and falls, much faster: every 30 ms the
+      // relays are moved between one thread and all of them while uclient's datagrams flow. A
+      // datagram that reaches a thread which no longer owns its client goes to the TURN core,
+      // which relays it itself; none may be lost or counted twice.
+      const toggler = setInterval(() => {
+        active = active === 1 ? threads : 1;
+        moved += native.plane.setActiveThreads(active);
+        changes += 1;
+      }, 30);
+      try {
+        const result = await run(['-c']);
+        expect(uclientSummary(result.output)).toEqual({
+          lost: 0,
+          sent: CLIENTS * MESSAGES,
+          received: CLIENTS * MESSAGES,
+        });
+      } finally {
+        clearInterval(toggler);
+        native.plane.setActiveThreads(1); // as the node's own scaler left it
+      }
+      expect(changes).toBeGreaterThan(10);
+      if (threads > 1) expect(moved).toBeGreaterThan(0);
+      expect(await settled(bytesBefore)).toBe(RUN_BYTES);
     });
   },
 );

@@ -71,6 +71,8 @@ export interface NativePlaneOptions {
 /** How a plane is laid out: its data threads and what each has carried. */
 export interface NativePlaneInfo {
   threads: number;
+  /** Threads clients are steered to (setActiveThreads); the others sleep. */
+  active: number;
   /** True when a client's datagrams always reach the same thread (reuseport BPF, or one thread). */
   steering: boolean;
   gso: boolean;
@@ -80,6 +82,8 @@ export interface NativePlaneInfo {
     sentToPeer: number;
     sentToClient: number;
     handedToControl: number;
+    /** CPU seconds the thread has used (its thread CPU clock). */
+    cpuSeconds: number;
   }[];
 }
 
@@ -89,6 +93,7 @@ export interface NativeAddon {
   parseSendIndication(data: Uint8Array): RawSendIndication;
   createPlane(listenFd: number, options?: NativePlaneOptions): PlaneHandle;
   planeInfo(plane: PlaneHandle): NativePlaneInfo;
+  setActiveThreads(plane: PlaneHandle, active: number): { moved: number };
   closePlane(plane: PlaneHandle): void;
   openRelay(plane: PlaneHandle, ip: string, port: number): { id: number; port: number };
   setClient(plane: PlaneHandle, relayId: number, ip: string, port: number): void;
@@ -166,6 +171,7 @@ const EXPORTS = [
   'relayTraffic',
   'changedRelayTraffic',
   'planeInfo',
+  'setActiveThreads',
 ] as const;
 
 /**

@@ -134,6 +134,14 @@ export class NativeRelayPlane {
     return this.#addon.planeInfo(this.#plane());
   }
 
+  /**
+   * Steers clients to the first `active` data threads (1 to `info().threads`) and moves the relays
+   * whose thread changes; returns how many moved. See ThreadScaler for when.
+   */
+  setActiveThreads(active: number): number {
+    return this.#addon.setActiveThreads(this.#plane(), active).moved;
+  }
+
   /** A snapshot of the plane's counters (all data threads summed). */
   counters(): NativePlaneCounters {
     return this.#addon.counters(this.#plane());

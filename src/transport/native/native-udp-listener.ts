@@ -8,6 +8,18 @@ import { TransportError, type TransportErrorReporter } from '../errors.js';
 import type { ClientLink, ClientPacketHandler } from '../udp-listener.js';
 import type { NativeDataPlane } from './native-data-plane.js';
 import type { NativeRelayPlane } from './native-relay-plane.js';
+import { ThreadScaler } from './thread-scaler.js';
+
+/**
+ * ICEGATE_NATIVE_SCALING: `adaptive` (default) steers clients to as many data threads as the load
+ * needs (ThreadScaler); `all` spreads them over every thread from the start.
+ */
+export function nativeScalingFromEnv(): 'adaptive' | 'all' {
+  const raw = process.env.ICEGATE_NATIVE_SCALING;
+  if (raw === undefined || raw === '' || raw === 'adaptive') return 'adaptive';
+  if (raw === 'all') return 'all';
+  throw new Error(`ICEGATE_NATIVE_SCALING must be adaptive or all, got "${raw}"`);
+}
 
 /** A UDP listening socket owned by a native relay plane (`TURN_LISTEN_IP`:`TURN_PORT`). */
 export class NativeUdpListener implements ClientLink {
@@ -16,14 +28,22 @@ export class NativeUdpListener implements ClientLink {
   /** The bound address (the port is known once bound, also when 0 was asked). */
   readonly address: TransportAddress;
   readonly #tuples: ClientTuples;
+  /** Sets how many data threads are active, when ICEGATE_NATIVE_SCALING is adaptive. */
+  readonly scaler: ThreadScaler | null;
   /** Datagrams to clients the kernel refused (full buffer, unreachable): UDP is best effort. */
   sendErrors = 0;
   #closed = false;
 
-  private constructor(plane: NativeRelayPlane, address: TransportAddress, tuples: ClientTuples) {
+  private constructor(
+    plane: NativeRelayPlane,
+    address: TransportAddress,
+    tuples: ClientTuples,
+    scaler: ThreadScaler | null,
+  ) {
     this.plane = plane;
     this.address = address;
     this.#tuples = tuples;
+    this.scaler = scaler;
   }
 
   /**
@@ -36,7 +56,9 @@ export class NativeUdpListener implements ClientLink {
     port: number,
     handler: ClientPacketHandler,
     onError: TransportErrorReporter,
+    onThreads?: (active: number, moved: number) => void,
   ): NativeUdpListener {
+    const scaling = nativeScalingFromEnv();
     const family = familyOf(ip, 'listen IP');
     let tuples: ClientTuples | null = null;
     const onControlPacket = (data: Buffer, from: string, fromPort: number): void => {
@@ -69,7 +91,23 @@ export class NativeUdpListener implements ClientLink {
     }
     const address: TransportAddress = { family, address: ip, port: plane.listenPort ?? port };
     tuples = new ClientTuples(address);
-    return new NativeUdpListener(plane, address, tuples);
+    const scaler =
+      scaling === 'all'
+        ? null
+        : new ThreadScaler(plane, {
+            ...(onThreads === undefined ? {} : { onChange: onThreads }),
+            onError: (error) =>
+              onError(
+                new TransportError(
+                  'ICEGATE_TRANSPORT_NATIVE_THREADS',
+                  'changing the active data threads failed',
+                  {
+                    cause: error,
+                  },
+                ),
+              ),
+          }).start();
+    return new NativeUdpListener(plane, address, tuples, scaler);
   }
 
   /** The listener's key, as in FiveTuple.serverKey. */
@@ -100,6 +138,7 @@ export class NativeUdpListener implements ClientLink {
   /** Closes the plane: the listening socket and every relay socket on it. */
   close(): Promise<void> {
     this.#closed = true;
+    this.scaler?.stop();
     this.plane.close();
     return Promise.resolve();
   }
