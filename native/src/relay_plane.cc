@@ -33,6 +33,7 @@ namespace {
 
 constexpr unsigned kBatch = 32;             // datagrams per recvmmsg
 constexpr unsigned kBatchesPerWakeup = 8;   // then the next ready socket of this thread gets a turn
+constexpr int kListenBufferBytes = 4 * 1024 * 1024;  // SO_RCVBUF/SO_SNDBUF of the listening sockets
 constexpr size_t kBufferSize = 65536;       // any UDP datagram fits: no MSG_TRUNC
 constexpr size_t kMaxUdpPayload = 65507;    // IPv4 limit; also applied to IPv6 for simplicity
 constexpr size_t kHeaderRoom = 64;          // largest header: Data indication over IPv6 is 48
@@ -1227,6 +1228,12 @@ bool RelayPlane::OpenListener(const std::string& ip, uint16_t port, ControlPacke
     fds.push_back(fd);
     const int one = 1;
     if (wanted > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) return fail("SO_REUSEPORT");
+    // As the JS listener (src/transport/udp-listener.ts): room for a burst while the thread is
+    // busy elsewhere (the kernel caps it at net.core.rmem_max / wmem_max; best effort). With one
+    // active thread its socket takes every client's burst: at the 208 KiB default, uclient's
+    // unpaced load overflowed it.
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kListenBufferBytes, sizeof(kListenBufferBytes));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kListenBufferBytes, sizeof(kListenBufferBytes));
     if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail("bind");
     if (i == 0) {
       sockaddr_storage bound{};
