@@ -1,7 +1,8 @@
 // TURN_DATA_PLANE=native on a dual-stack listener (issue 9): a node listening on `::` with an IPv4
 // and an IPv6 relay address serves IPv4 clients (seen as ::ffff:a.b.c.d by the socket, IPv4 to
-// TURN) and IPv6 clients through its native plane, and dual allocations (ADDITIONAL-ADDRESS-FAMILY,
-// kept on the JS path) through the same listener; coturn's uclient loses nothing in each case.
+// TURN) and IPv6 clients through its native plane, and dual allocations (ADDITIONAL-ADDRESS-FAMILY:
+// an IPv4 and an IPv6 relay for one client, both native) through the same listener; coturn's
+// uclient loses nothing in each case.
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,7 +59,12 @@ async function relay(server: string, peerIp: string, flags: string[]) {
   const numbers = uclientSummary(result.output);
   expect(numbers).toEqual({ lost: 0, sent: CLIENTS * MESSAGES, received: CLIENTS * MESSAGES });
   const after = native.counters();
-  return { dataIndications: after.sentDataIndication - before.sentDataIndication };
+  return {
+    dataIndications: after.sentDataIndication - before.sentDataIndication,
+    channelData: after.sentChannelData - before.sentChannelData,
+    sentToPeer: after.sentToPeer - before.sentToPeer,
+    movedToJs: native.node.relay.native?.movedToJs ?? 0,
+  };
 }
 
 describe.skipIf(NATIVE_UNAVAILABLE !== null)('TURN_DATA_PLANE=native listening on ::', () => {
@@ -72,7 +78,21 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)('TURN_DATA_PLANE=native listening o
     expect(dataIndications).toBe(CLIENTS * MESSAGES);
   });
 
-  it('relays dual allocations (-Z, JS relays behind the native listener) with no loss', async () => {
-    await relay('::1', '::1', ['-c', '-s', '-Z']);
+  it('relays dual allocations (-Z) natively with no loss: Send/Data indications to an IPv6 peer', async () => {
+    const relaysBefore = native.node.relay.relays.count;
+    const { dataIndications, sentToPeer } = await relay('::1', '::1', ['-c', '-s', '-Z']);
+    // Both directions on the plane: the IPv6 relay of each dual allocation built the Data
+    // indications and sent the Send indications' data.
+    expect(dataIndications).toBe(CLIENTS * MESSAGES);
+    expect(sentToPeer).toBe(CLIENTS * MESSAGES);
+    expect(native.node.relay.relays.count).toBe(relaysBefore);
+  });
+
+  it('relays dual allocations (-Z) natively with no loss: channels to an IPv4 peer', async () => {
+    const movedBefore = native.node.relay.native?.movedToJs ?? 0;
+    const { channelData, sentToPeer, movedToJs } = await relay('127.0.0.1', '127.0.0.1', ['-c', '-Z']);
+    expect(channelData).toBe(CLIENTS * MESSAGES);
+    expect(sentToPeer).toBe(CLIENTS * MESSAGES);
+    expect(movedToJs).toBe(movedBefore);
   });
 });

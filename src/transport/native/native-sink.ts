@@ -1,7 +1,7 @@
 // The core's ActionSink for TURN_DATA_PLANE=native (issue 9). UDP clients of a native listener get
 // relays opened by the native plane of that listener, and the core's table changes are pushed to
 // it (whole-table replacement per relay); the plane then relays ChannelData, Data indications and
-// peer datagrams without JavaScript. Everything else (TCP/TLS clients, dual allocations) stays on
+// peer datagrams without JavaScript (both relays of a dual allocation too). TCP/TLS clients stay on
 // the JS path of TransportSink and RelayPool. The traffic the plane relayed is read for all relays
 // of a plane in one addon call per collection (the core's tick), not one per relay.
 import dgram from 'node:dgram';
@@ -199,11 +199,10 @@ export class NativeSink implements ActionSink {
 
   bindRelay(request: RelayRequest): void {
     const tuple = request.tuple;
-    // A dual allocation's two relays share one client, which a plane maps to one relay: JS path.
+    // A dual allocation (RFC 8656 §7.2) asks once per family; the plane indexes one relay per
+    // family for a client, so both of its relays are native too.
     const listener =
-      tuple !== undefined && tuple.transport === 'udp' && request.dual !== true
-        ? this.#listeners.get(tuple.serverKey)
-        : undefined;
+      tuple !== undefined && tuple.transport === 'udp' ? this.#listeners.get(tuple.serverKey) : undefined;
     if (listener === undefined) {
       this.#js.bindRelay(request);
       return;
