@@ -175,8 +175,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     maxPort: config.TURN_MAX_PORT,
     ...(dataPlane.mode === 'native' ? { dataPlane: dataPlane.plane } : {}),
     onError: (error) => log.warn('transport error', { code: error.code, error: error.message }),
-    onNativeThreads: (active, moved) =>
-      log.info('native data threads in use changed', { active, movedRelays: moved }),
+    onNativeThreads: (active, moved) => {
+      metrics.nativeDataThreads.set(active);
+      log.info('native data threads in use changed', { active, movedRelays: moved });
+    },
     turn: {
       realm: config.TURN_REALM,
       software: 'icegate',
@@ -213,6 +215,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
         ? await relay.listenNativeUdp(config.TURN_LISTEN_IP, config.TURN_PORT)
         : await relay.listenUdp(config.TURN_LISTEN_IP, config.TURN_PORT);
     turnAddress = udp.address;
+    metrics.nativeDataThreads.set('plane' in udp ? udp.plane.info().active : 0);
     listeners.push({ transport: 'udp', host: config.externalIp, port: turnAddress.port });
     // TURN over TCP shares the UDP port number (RFC 8656 section 3.1), as clients expect.
     const tcp = await relay.listenTcp(config.TURN_LISTEN_IP, turnAddress.port, streamLimits);

@@ -64,6 +64,7 @@ export const METRIC_NAMES = {
   storeErrors: 'icegate_store_errors_total',
   redisErrors: 'icegate_redis_errors_total',
   draining: 'icegate_draining',
+  nativeDataThreads: 'icegate_native_data_threads_active',
   buildInfo: 'icegate_build_info',
 } as const;
 
@@ -119,6 +120,8 @@ export interface IcegateMetrics {
   readonly redisErrors: LabelledCounter<{ operation: RedisOperation }>;
   /** 1 while this process drains after SIGTERM, else 0. */
   readonly draining: PlainGauge;
+  /** Native data threads clients are steered to now (ThreadScaler); 0 on the JS data path. */
+  readonly nativeDataThreads: PlainGauge;
 }
 
 /** Options of createMetrics. */
@@ -255,6 +258,11 @@ export function createMetrics(options: MetricsOptions = {}): IcegateMetrics {
       registry,
       name: METRIC_NAMES.draining,
       help: '1 while this process drains after SIGTERM, else 0.',
+    }),
+    nativeDataThreads: plainGauge({
+      registry,
+      name: METRIC_NAMES.nativeDataThreads,
+      help: 'Native data threads that UDP clients are steered to now (grows with the load); 0 on the JS data path.',
     }),
   };
 }

@@ -34,6 +34,8 @@ async function expectJsFallback(running: NativeNode): Promise<void> {
   expect(String(warnings[0]?.fields.reason)).toContain('/nonexistent/icegate_native.node');
   const started = running.logger.lines.find((l) => l.message === 'icegate started');
   expect(started?.fields.dataPlane).toBe('js');
+  const metrics = await (await fetch(`${running.url}/metrics`)).text();
+  expect(metrics).toMatch(/^icegate_native_data_threads_active 0$/m);
 
   const { username, password } = running.credential();
   const client = await TestTurnClient.open(

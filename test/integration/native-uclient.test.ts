@@ -115,11 +115,12 @@ async function settled(bytesBefore: number): Promise<number> {
 describe.skipIf(NATIVE_UNAVAILABLE !== null)(
   'turnutils_uclient through icegate, TURN_DATA_PLANE=native',
   () => {
-    it('runs the native data plane (not the JS fallback)', () => {
+    it('runs the native data plane (not the JS fallback)', async () => {
       expect(native.node.relay.native).not.toBeNull();
       expect(native.logger.matching('native data plane unavailable')).toHaveLength(0);
       // ICEGATE_NATIVE_SCALING=adaptive (the default): one data thread until the load needs more.
       expect(native.node.relay.native === null ? 0 : native.plane.info().active).toBe(1);
+      expect(await scrapeSum(native.url, 'icegate_native_data_threads_active')).toBe(1);
     });
 
     it('relays in channel mode with no loss, fully native: ChannelData both ways on the data threads', async () => {
