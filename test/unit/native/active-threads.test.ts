@@ -3,31 +3,18 @@
 
 import type dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type NativeRelay,
   NativeRelayPlane,
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
 import { ThreadScaler } from '../../../src/transport/native/thread-scaler.js';
-import { bound, channelData, LOOPBACK, waitFor } from './udp-sockets.js';
+import { bound, channelData, closeAfterEach, expectedWorker, LOOPBACK, waitFor } from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
 
-/** The thread a client lands on: native/src/relay_plane.cc ClientHash for an IPv4 client. */
-function expectedWorker(port: number, active: number): number {
-  const a = 0x7f000001;
-  return (Math.imul((a ^ port) >>> 0, 0x9e3779b1) >>> 16) % active;
-}
-
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const fn of cleanup.splice(0).reverse()) fn();
-});
-function track<T extends { close(): void }>(x: T): T {
-  cleanup.push(() => x.close());
-  return x;
-}
+const track = closeAfterEach();
 
 interface Pair {
   client: dgram.Socket;
@@ -92,7 +79,7 @@ describe.skipIf(skipNative)('native active data threads', () => {
     const onThreads = (active: number) => {
       const expected = new Array<number>(threads).fill(0);
       for (const p of all) {
-        const w = expectedWorker(p.client.address().port, active);
+        const w = expectedWorker(LOOPBACK, p.client.address().port, active);
         expected[w] = (expected[w] ?? 0) + 2;
       }
       return expected;
@@ -103,7 +90,9 @@ describe.skipIf(skipNative)('native active data threads', () => {
     expect(sentBy().map((n, i) => n - (before[i] ?? 0))).toEqual(onThreads(threads));
 
     // Down to one thread: every relay that was not on thread 0 moves there.
-    const notOnZero = all.filter((p) => expectedWorker(p.client.address().port, threads) !== 0).length;
+    const notOnZero = all.filter(
+      (p) => expectedWorker(LOOPBACK, p.client.address().port, threads) !== 0,
+    ).length;
     expect(plane.setActiveThreads(1)).toBe(notOnZero);
     expect(plane.info().active).toBe(1);
     before = sentBy();
@@ -111,7 +100,7 @@ describe.skipIf(skipNative)('native active data threads', () => {
     expect(sentBy().map((n, i) => n - (before[i] ?? 0))).toEqual([all.length * 2, 0, 0]);
 
     // Up to two: the hash modulo 2 places them.
-    const moving = all.filter((p) => expectedWorker(p.client.address().port, 2) !== 0).length;
+    const moving = all.filter((p) => expectedWorker(LOOPBACK, p.client.address().port, 2) !== 0).length;
     expect(plane.setActiveThreads(2)).toBe(moving);
     expect(plane.setActiveThreads(2)).toBe(0); // no change, nothing moves
     before = sentBy();

@@ -4,14 +4,21 @@
 import type dgram from 'node:dgram';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   NativeDataPlane,
   type NativeRelay,
   NativeRelayPlane,
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
-import { bound, channelData, LOOPBACK, waitFor as waitUntil } from './udp-sockets.js';
+import {
+  bound,
+  channelData,
+  closeAfterEach,
+  expectedWorker,
+  LOOPBACK,
+  waitFor as waitUntil,
+} from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
 
@@ -26,26 +33,7 @@ function bindingRequest(sequence: number): Buffer {
   return b;
 }
 
-/** The thread a client lands on: native/src/relay_plane.cc ClientHash, IPv4 and ::1. */
-function expectedWorker(ip: string, port: number, threads: number): number {
-  let a: number;
-  if (ip.includes(':')) {
-    a = ip === '::1' ? 1 : Number.NaN; // the XOR of ::1's four words
-  } else {
-    a = ip.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
-  }
-  return (Math.imul((a ^ port) >>> 0, 0x9e3779b1) >>> 16) % threads;
-}
-
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const fn of cleanup.splice(0).reverse()) fn();
-});
-
-function track<T extends { close(): void }>(x: T): T {
-  cleanup.push(() => x.close());
-  return x;
-}
+const track = closeAfterEach();
 
 describe.skipIf(skipNative)('native data threads', () => {
   it('defaults to one thread per core (at most 4) and validates the option', () => {

@@ -1,6 +1,7 @@
 // Loopback sockets and small waits shared by the native plane's unit tests.
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { afterEach } from 'vitest';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -46,4 +47,30 @@ export function channelData(channel: number, payload: Buffer): Buffer {
   header.writeUInt16BE(channel, 0);
   header.writeUInt16BE(payload.length, 2);
   return Buffer.concat([header, payload]);
+}
+
+/**
+ * A `track(x)` that closes what it was given after each test of the calling file, last first.
+ * Call once at the top of a test file.
+ */
+export function closeAfterEach(): <T extends { close(): void }>(x: T) => T {
+  const open: { close(): void }[] = [];
+  afterEach(() => {
+    for (const x of open.splice(0).reverse()) x.close();
+  });
+  return (x) => {
+    open.push(x);
+    return x;
+  };
+}
+
+/** The data thread a client lands on: native/src/relay_plane.cc ClientHash, for IPv4 and ::1. */
+export function expectedWorker(ip: string, port: number, threads: number): number {
+  let a: number;
+  if (ip.includes(':')) {
+    a = ip === '::1' ? 1 : Number.NaN; // the XOR of ::1's four words
+  } else {
+    a = ip.split('.').reduce((acc, part) => ((acc << 8) | Number(part)) >>> 0, 0);
+  }
+  return (Math.imul((a ^ port) >>> 0, 0x9e3779b1) >>> 16) % threads;
 }
