@@ -486,16 +486,36 @@ class Worker {
         graveyard_.push_back(relay);  // freed after this epoll round: events may still name it
         break;
       case CommandType::kDetach:
-        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, relay->fd, nullptr);
-        Unindex(relay);
-        detached_.push_back(relay);
-        plane_->AckDetach(relay);  // from here on the JS thread owns it: not touched again
+        // The relay whose batch DrainRelay holds: that batch is relayed first (the datagrams were
+        // read from its socket and would otherwise be lost), then it is detached.
+        if (relay == draining_) {
+          detach_after_batch_ = true;
+          break;
+        }
+        Detach(relay);
         break;
     }
   }
 
+  void Detach(Relay* relay) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, relay->fd, nullptr);
+    Unindex(relay);
+    detached_.push_back(relay);
+    plane_->AckDetach(relay);  // from here on the JS thread owns it: not touched again
+  }
+
   // Peer -> client (RFC 8656 §10, §11.6, §12.4-12.5).
   void DrainRelay(Relay* relay) {
+    draining_ = relay;
+    detach_after_batch_ = false;
+    DrainRelayBatches(relay);
+    draining_ = nullptr;
+    // A detach that arrived while a batch was in hand: the batch went out, now the relay goes.
+    if (detach_after_batch_) Detach(relay);
+    detach_after_batch_ = false;
+  }
+
+  void DrainRelayBatches(Relay* relay) {
     mmsghdr in[kBatch];
     iovec in_iov[kBatch];
     sockaddr_storage peers[kBatch];
@@ -507,10 +527,10 @@ class Worker {
       const int got = recvmmsg(relay->fd, in, kBatch, MSG_DONTWAIT, nullptr);
       if (got <= 0) return;  // EAGAIN: drained; other errors surface on the next wakeup
       // Table pushes queued before these datagrams were sent take effect now (see the header).
+      // A detach of this relay waits for the end of the batch (Apply); a close drops the batch.
       if (pending_.load(std::memory_order_acquire)) {
         ApplyCommands();
-        // Detached first: a relay detached just now may already be another thread's (never read it).
-        if (std::find(detached_.begin(), detached_.end(), relay) != detached_.end() || relay->closed) return;
+        if (relay->closed) return;
       }
       Bump(counters.receive_batches);
       Bump(counters.received, static_cast<uint64_t>(got));
@@ -569,7 +589,7 @@ class Worker {
         o.relay = relay;
       }
       Flush(out, n);
-      if (got < static_cast<int>(kBatch)) return;
+      if (got < static_cast<int>(kBatch) || detach_after_batch_) return;
     }
   }
 
@@ -824,6 +844,8 @@ class Worker {
   std::unordered_map<AddrKey, ClientEntry, AddrKeyHash> by_client_;
   std::vector<Relay*> graveyard_;
   std::vector<Relay*> detached_;
+  Relay* draining_ = nullptr;        // the relay DrainRelay is reading, if any
+  bool detach_after_batch_ = false;  // its detach was asked for meanwhile
   std::vector<ControlPacket> control_;
 };
 

@@ -3,6 +3,7 @@
 
 import type dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   type NativeRelay,
@@ -134,6 +135,50 @@ describe.skipIf(skipNative)('native active data threads', () => {
     plane.setActiveThreads(2);
     await roundTrip(plane, peer, rest, atPeer, 'after');
     expect(plane.info().active).toBe(2);
+  });
+
+  it('loses no peer datagram while relays move back and forth under continuous traffic', async () => {
+    const plane = track(NativeRelayPlane.listen(requireNativeAddon(), LOOPBACK, 0, () => {}, { threads: 2 }));
+    const peer = track(await bound());
+    const all = await pairs(plane, peer, 4);
+    for (const p of all) p.client.setRecvBufferSize(4 * 1024 * 1024);
+    const perRelay = 4000;
+    // The peer sends from another thread, so datagrams keep arriving while this thread moves the
+    // relays: a move that lands between a data thread's read of a relay's socket and its relaying
+    // of that batch must not lose the batch (the detach waits for the end of the batch).
+    const sender = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const dgram = require('node:dgram');
+       const socket = dgram.createSocket('udp4');
+       let sent = 0;
+       // Data indications (this socket has no channel), 5 per relay per millisecond.
+       const step = () => {
+         for (let k = 0; k < 5; k += 1) {
+           for (const port of workerData.ports) socket.send(Buffer.from('x' + sent), port, '127.0.0.1');
+           sent += 1;
+         }
+         if (sent < workerData.perRelay) setTimeout(step, 1);
+         else setTimeout(() => { socket.close(); parentPort.postMessage('done'); }, 50);
+       };
+       socket.bind(0, '127.0.0.1', step);`,
+      { eval: true, workerData: { ports: all.map((p) => p.relay.port), perRelay } },
+    );
+    let done = false;
+    sender.on('message', () => {
+      done = true;
+    });
+    let moved = 0;
+    let toggles = 0;
+    while (!done) {
+      moved += plane.setActiveThreads(toggles % 2 === 0 ? 1 : 2);
+      toggles += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await sender.terminate();
+    await waitFor(() => all.every((p) => p.got.length === perRelay), 5000);
+    for (const p of all) expect(p.got).toHaveLength(perRelay);
+    expect(toggles).toBeGreaterThan(50);
+    expect(moved).toBeGreaterThan(0);
   });
 
   it('refuses an active count outside 1..threads', () => {
