@@ -11,7 +11,15 @@ import {
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
 import { ThreadScaler } from '../../../src/transport/native/thread-scaler.js';
-import { bound, channelData, closeAfterEach, expectedWorker, LOOPBACK, waitFor } from './udp-sockets.js';
+import {
+  bound,
+  channelData,
+  closeAfterEach,
+  expectedWorker,
+  LOOPBACK,
+  settled,
+  waitFor,
+} from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
 
@@ -25,12 +33,17 @@ interface Pair {
 }
 
 /** `count` clients, each with a relay, a permission and a channel to `peer`. */
-async function pairs(plane: NativeRelayPlane, peer: dgram.Socket, count: number): Promise<Pair[]> {
+async function pairs(
+  plane: NativeRelayPlane,
+  peer: dgram.Socket,
+  count: number,
+  firstChannel = 0x4000,
+): Promise<Pair[]> {
   const out: Pair[] = [];
   for (let i = 0; i < count; i += 1) {
     const client = track(await bound());
     const relay = plane.openRelay(LOOPBACK, 0);
-    const channel = 0x4000 + i;
+    const channel = firstChannel + i;
     plane.setClient(relay.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
     plane.setPermissions(relay.id, [LOOPBACK]);
     plane.setChannels(relay.id, [{ ip: LOOPBACK, port: peer.address().port, channel }]);
@@ -51,6 +64,7 @@ async function roundTrip(
 ) {
   const peerBefore = atPeer.length;
   const clientBefore = all.map((p) => p.got.length);
+  const countedBefore = plane.counters();
   for (const p of all) {
     p.client.send(
       channelData(p.channel, Buffer.from(`${tag}-${p.channel}`)),
@@ -61,6 +75,11 @@ async function roundTrip(
   await waitFor(() => atPeer.length === peerBefore + all.length, 3000);
   for (const p of all) peer.send(Buffer.from(tag), p.relay.port, LOOPBACK);
   await waitFor(() => all.every((p, i) => p.got.length === (clientBefore[i] ?? 0) + 1), 3000);
+  // And counted (a data thread counts after its send returns).
+  await settled(() => plane.counters(), {
+    sentToPeer: countedBefore.sentToPeer + all.length,
+    sentChannelData: countedBefore.sentChannelData + all.length,
+  });
 }
 
 describe.skipIf(skipNative)('native active data threads', () => {
@@ -141,6 +160,10 @@ describe.skipIf(skipNative)('native active data threads', () => {
     const plane = track(NativeRelayPlane.listen(requireNativeAddon(), LOOPBACK, 0, () => {}, { threads: 2 }));
     const peer = track(await bound());
     const all = await pairs(plane, peer, 4);
+    // At least one client must live on thread 1 when both are active, or nothing would move.
+    while (!all.some((p) => expectedWorker(LOOPBACK, p.client.address().port, 2) === 1)) {
+      all.push(...(await pairs(plane, peer, 1, 0x4000 + all.length)));
+    }
     for (const p of all) p.client.setRecvBufferSize(4 * 1024 * 1024);
     const perRelay = 4000;
     // The peer sends from another thread, so datagrams keep arriving while this thread moves the

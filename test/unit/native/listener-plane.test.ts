@@ -6,7 +6,7 @@ import {
   type NativeRelayPlane,
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
-import { bound, channelData, LOOPBACK, waitFor as waitUntil } from './udp-sockets.js';
+import { bound, channelData, LOOPBACK, settled, waitFor as waitUntil } from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
 
@@ -77,6 +77,8 @@ describe.skipIf(skipNative)('native listener plane: both directions over UDP', (
       data: channelData(0x4002, Buffer.from('pong')),
       port: plane.listenPort,
     });
+    await settled(() => plane.counters(), { sentToPeer: 1, sentChannelData: 1 });
+    await settled(() => plane.relayTraffic(relay.id), { packetsToClient: 1 });
     expect(plane.counters()).toMatchObject({ sentToPeer: 1, sentChannelData: 1, handedToControl: 0 });
     expect(plane.relayTraffic(relay.id)).toEqual({
       packetsToClient: 1,

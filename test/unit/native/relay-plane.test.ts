@@ -65,6 +65,8 @@ describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () =>
       port: peer.address().port,
     });
     expect(getAttribute(decoded.message, Attr.DATA)?.value.toString()).toBe('hello');
+    // The data thread counts after sendmmsg returns, which may be after the datagram arrived here.
+    await waitFor(() => plane.counters().sentDataIndication >= 1);
     expect(plane.counters().sentDataIndication).toBe(1);
   });
 
@@ -75,6 +77,7 @@ describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () =>
     peer.send(Buffer.from('abcde'), relay.port, LOOPBACK);
     const [first] = await arrived;
     expect(first?.data).toEqual(Buffer.concat([Buffer.from([0x40, 0x01, 0x00, 0x05]), Buffer.from('abcde')]));
+    await waitFor(() => plane.counters().sentChannelData >= 1);
     expect(plane.counters().sentChannelData).toBe(1);
   });
 
@@ -86,6 +89,7 @@ describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () =>
     const arrived = collect(client, total, 2000);
     for (let i = 0; i < total; i += 1) peer.send(Buffer.alloc(120, i & 0xff), relay.port, LOOPBACK);
     const got = await arrived;
+    await waitFor(() => plane.counters().sentChannelData >= got.length);
     const counters = plane.counters();
     // Loopback with default buffers should deliver all; the counters must agree with what arrived.
     expect(got.length).toBe(total);
@@ -104,6 +108,7 @@ describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () =>
     peer.send(Buffer.alloc(0), relay.port, LOOPBACK);
     const got = await arrived;
     expect(got.map((m) => m.data.length).sort((a, b) => a - b)).toEqual([36, 65_036]);
+    await waitFor(() => plane.counters().sentDataIndication >= 2);
     expect(plane.counters()).toMatchObject({ received: 3, droppedTooLarge: 1, sentDataIndication: 2 });
   });
 

@@ -10,7 +10,7 @@ import {
   requireNativeAddon,
 } from '../../../src/transport/native/index.js';
 import { parseSendIndication } from '../../../src/transport/native/packet-class.js';
-import { bound, collect, LOOPBACK, waitFor as waitUntil } from './udp-sockets.js';
+import { bound, collect, LOOPBACK, settled, waitFor as waitUntil } from './udp-sockets.js';
 
 const skipNative = process.env.ICEGATE_SKIP_NATIVE === '1';
 
@@ -183,6 +183,8 @@ describe.skipIf(skipNative)('native listener plane: Send indications relayed nat
       { data: Buffer.from('hello'), port: relay.port },
       { data: Buffer.from('again'), port: relay.port },
     ]);
+    await settled(() => plane.counters(), { sendIndications: 2, sentToPeer: 2 });
+    await settled(() => plane.relayTraffic(relay.id), { packetsToPeer: 2, bytesToPeer: 10 });
     expect(plane.counters()).toMatchObject({ sendIndications: 2, sentToPeer: 2, handedToControl: 0 });
     expect(plane.relayTraffic(relay.id)).toMatchObject({ packetsToPeer: 2, bytesToPeer: 10 });
   });

@@ -17,6 +17,7 @@ import {
   closeAfterEach,
   expectedWorker,
   LOOPBACK,
+  settled,
   waitFor as waitUntil,
 } from './udp-sockets.js';
 
@@ -130,6 +131,10 @@ describe.skipIf(skipNative)('native data threads', () => {
       expect(p.got).toHaveLength(perClient);
       expect(p.got.every((d) => d.readUInt16BE(0) === 0x4000 + i)).toBe(true);
     }
+    await settled(() => plane.counters(), {
+      sentToPeer: pairs.length * perClient,
+      sentChannelData: pairs.length * perClient,
+    });
     const counters = plane.counters();
     expect(counters).toMatchObject({
       sentToPeer: pairs.length * perClient,
@@ -245,7 +250,7 @@ describe.skipIf(skipNative)('native data threads', () => {
     // The first client is no longer this relay's: its ChannelData goes to JS.
     expect(plane.counters().handedToControl).toBe(0);
     first.send(channelData(0x4100, Buffer.from('stale')), plane.listenPort ?? 0, LOOPBACK);
-    await waitFor(() => plane.counters().handedToControl === 1);
+    await settled(() => plane.counters(), { handedToControl: 1, sentToPeer: 1 });
     expect(plane.counters()).toMatchObject({ handedToControl: 1, sentToPeer: 1 });
   });
 

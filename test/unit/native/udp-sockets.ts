@@ -41,6 +41,22 @@ export async function waitFor(condition: () => boolean, ms: number): Promise<voi
   while (!condition() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
 }
 
+/**
+ * Waits until `read()` has every value of `expected` (or `ms` passed; the caller asserts). A data
+ * thread counts a datagram after its send returns, so the datagram may arrive before its count.
+ */
+export async function settled(
+  read: () => object,
+  expected: Record<string, number>,
+  ms = 3000,
+): Promise<void> {
+  const matches = () => {
+    const now = read() as Record<string, unknown>;
+    return Object.entries(expected).every(([key, value]) => now[key] === value);
+  };
+  await waitFor(matches, ms);
+}
+
 /** A ChannelData message (RFC 8656 section 12.4) without padding. */
 export function channelData(channel: number, payload: Buffer): Buffer {
   const header = Buffer.alloc(4);
