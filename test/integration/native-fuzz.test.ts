@@ -21,11 +21,12 @@ import {
   type TransportAddress,
 } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, type TestTurnClient } from '../helpers/turn-client.js';
 import { DRAIN_ADMIN_SECRET } from './drain-harness.js';
 import { admin, ordersAt } from './gate-harness.js';
 import {
   announceSkip,
+  loopbackTurnClient,
   NATIVE_TURN_SECRET,
   NATIVE_UNAVAILABLE,
   type NativeNode,
@@ -180,14 +181,8 @@ async function udpSocket(
   return { socket, address: { family: 'IPv4', address: ip, port: socket.address().port }, inbox };
 }
 
-async function client(username: string, password: string): Promise<TestTurnClient> {
-  const c = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port: node.turnPort },
-    username,
-    password,
-  );
-  clients.push(c);
-  return c;
+function client(username: string, password: string): Promise<TestTurnClient> {
+  return loopbackTurnClient(node.turnPort, { username, password }, clients);
 }
 
 function dataOf(datagram: Buffer): Buffer | null {

@@ -20,6 +20,7 @@ import {
 import type { AllocationView, TurnEvents } from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
 import type { PortBlock } from '../helpers/ports.js';
+import { TestTurnClient } from '../helpers/turn-client.js';
 import {
   DRAIN_ADMIN_SECRET,
   DRAIN_TURN_SECRET,
@@ -203,6 +204,24 @@ export async function startNativeTestRelay(ports: PortBlock, lifetime: number): 
 }
 
 /** Waits until `check` holds (polling every 50 ms), failing after `timeoutMs` with `what`. */
+/**
+ * A TURN client on 127.0.0.1:`port` with `credential`, added to `opened` so the file's afterEach
+ * closes it.
+ */
+export async function loopbackTurnClient(
+  port: number,
+  credential: { username: string; password: string },
+  opened: { push(client: TestTurnClient): number },
+): Promise<TestTurnClient> {
+  const c = await TestTurnClient.open(
+    { family: 'IPv4', address: '127.0.0.1', port },
+    credential.username,
+    credential.password,
+  );
+  opened.push(c);
+  return c;
+}
+
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attr, getAttribute } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
 import { StreamTurnClient } from '../helpers/stream-turn-client.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, type TestTurnClient } from '../helpers/turn-client.js';
 import {
   announceSkip,
+  loopbackTurnClient,
   NATIVE_UNAVAILABLE,
   type NativeTestRelay,
   startNativeTestRelay,
@@ -34,15 +35,8 @@ afterAll(async () => {
   await relay?.close();
 });
 
-async function udpClient(): Promise<TestTurnClient> {
-  const { username, password } = relay.credential('acme');
-  const c = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port: relay.port },
-    username,
-    password,
-  );
-  clients.push(c);
-  return c;
+function udpClient(): Promise<TestTurnClient> {
+  return loopbackTurnClient(relay.port, relay.credential('acme'), clients);
 }
 
 /** Holds `port` with a plain socket, as another process might. */

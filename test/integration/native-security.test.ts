@@ -17,10 +17,11 @@ import {
   type TransportAddress,
 } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, type TestTurnClient } from '../helpers/turn-client.js';
 import { scrapeSum } from './drain-harness.js';
 import {
   announceSkip,
+  loopbackTurnClient,
   NATIVE_UNAVAILABLE,
   type NativeNode,
   startNativeNode,
@@ -59,15 +60,8 @@ async function peerSocket(
   return { socket, address: { family: 'IPv4', address: ip, port: socket.address().port }, inbox };
 }
 
-async function client(node: NativeNode): Promise<TestTurnClient> {
-  const { username, password } = node.credential();
-  const c = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port: node.turnPort },
-    username,
-    password,
-  );
-  clients.push(c);
-  return c;
+function client(node: NativeNode): Promise<TestTurnClient> {
+  return loopbackTurnClient(node.turnPort, node.credential(), clients);
 }
 
 /**
