@@ -23,7 +23,7 @@ import { probeRelay } from './relay-capability.mjs';
 import { restCredential } from './rest-credential.mjs';
 import { launch } from './targets.mjs';
 import { runUclient } from './uclient-run.mjs';
-import { warmUp } from './warm-up.mjs';
+import { DEFAULT_WARM_SESSIONS, warmUp } from './warm-up.mjs';
 
 /** The offered loads (TESTING.md flags). */
 export const LOADS = Object.freeze({
@@ -149,6 +149,7 @@ async function measureOnce(target, load, options) {
       { address: '127.0.0.1', port: server.port },
       credentialFor(server.auth('acme')),
       peer.port,
+      { sessions: options.warmSessions },
     );
     const settle = await waitUntilQuiet(server.child.pid);
     const loadBefore = machineLoad();
@@ -212,8 +213,18 @@ function newestProfile(dir, since) {
  * Runs phase 1. Returns {capabilities, runs, skipped, profiles}. `options`: {targets, loads,
  * repeat, secret, tmpDir, profile, profileDir, log}.
  */
-export async function relayPhase({ targets, loads, repeat = 1, secret, tmpDir, profile, profileDir, log }) {
-  const launchOptions = { secret, tmpDir };
+export async function relayPhase({
+  targets,
+  loads,
+  repeat = 1,
+  secret,
+  tmpDir,
+  profile,
+  profileDir,
+  log,
+  warmSessions = DEFAULT_WARM_SESSIONS,
+}) {
+  const launchOptions = { secret, tmpDir, warmSessions };
   log('relay: probing what each server can relay');
   const capabilities = await probeAll(targets, launchOptions);
   const runnable = [];

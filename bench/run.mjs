@@ -4,7 +4,7 @@
 //
 // Options: --phases relay,allocations,credentials  --targets coturn,icegate,…  --quick
 //          --repeat N  --profile  --alloc-count N  --loads paced,saturating
-//          --saturating-messages N  --deadline-s S  --out FILE
+//          --saturating-messages N  --warm-sessions N  --deadline-s S  --out FILE
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -17,6 +17,7 @@ import { machineLoad } from './proc-stats.mjs';
 import { LOADS, relayPhase } from './relay-phase.mjs';
 import { renderReport, summariseRelay } from './report.mjs';
 import { DEFAULT_TARGET_IDS, TARGETS } from './targets.mjs';
+import { DEFAULT_WARM_SESSIONS } from './warm-up.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     'alloc-count': { type: 'string' },
     loads: { type: 'string' },
     'saturating-messages': { type: 'string' },
+    'warm-sessions': { type: 'string' },
     'deadline-s': { type: 'string', default: '900' },
     out: { type: 'string' },
   },
@@ -94,6 +96,7 @@ try {
           ? { ...load, messages: Number(values['saturating-messages']) }
           : load,
       );
+    const warmSessions = Number(values['warm-sessions'] ?? (values.quick ? 200 : DEFAULT_WARM_SESSIONS));
     const relay = await relayPhase({
       targets: available,
       loads,
@@ -103,9 +106,10 @@ try {
       profile: values.profile,
       profileDir,
       log,
+      warmSessions,
     });
     for (const u of unavailable) relay.skipped.push({ target: u.target, reason: u.reason });
-    result.relay = { loads, ...relay, summary: summariseRelay(relay.runs) };
+    result.relay = { loads, warmSessions, ...relay, summary: summariseRelay(relay.runs) };
   }
   if (phases.has('allocations')) {
     const count = Number(values['alloc-count'] ?? (values.quick ? 2000 : 10000));

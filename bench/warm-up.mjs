@@ -1,10 +1,12 @@
 // Before a measured run: relay a bounded burst of traffic through the server once, so the run
-// measures the steady data path, not a runtime's first compilations. A JIT runtime (icegate, the
-// floor) spends its first few thousand packets interpreting and optimising the relay functions;
-// coturn, compiled ahead of time, needs nothing but gets the same burst, so all servers are
-// treated alike. First `allocations` short sessions (Allocate with the 401 dance, ChannelBind, a
-// few packets, Refresh with LIFETIME 0), so the control path is compiled too; then one
-// allocation with a channel to the run's own echoing turnutils_peer carries a burst of
+// measures the steady server, not a runtime's first compilations. A JIT runtime (icegate, the
+// floor) spends its first few thousand packets and its first few thousand TURN transactions
+// interpreting and optimising; coturn, compiled ahead of time, needs nothing but gets the same
+// treatment, so all servers are treated alike. First `sessions` short sessions (Allocate with the
+// 401 dance, ChannelBind, a few packets, Refresh with LIFETIME 0), `lanes` at a time, each from a
+// loopback address of its own (127.2.0.0/16: one source address would measure icegate's
+// per-source budget for unauthenticated requests instead), so the control path is compiled too;
+// then one allocation with a channel to the run's own echoing turnutils_peer carries a burst of
 // ChannelData both ways and a few Send indications, and is deleted.
 import { sleep } from './child-processes.mjs';
 import {
@@ -27,21 +29,37 @@ const ALLOCATE_ATTRIBUTES = () => [
 const REQUESTED_ADDRESS_FAMILY_V4 = Buffer.from([0x01, 0, 0, 0]);
 
 /**
- * Sends `messages` ChannelData messages of `length` bytes through `server` to the echo peer at
- * 127.0.0.1:`peerPort`, `burst` at a time, waiting for echoes between bursts (at most
- * `timeLimitMs` in all). Resolves to {sent, echoed, ms}; never throws (a server that cannot do
- * this is reported by the probe, not here).
+ * Runs `sessions` short sessions (at most `sessionTimeLimitMs`), then sends `messages` ChannelData
+ * messages of `length` bytes through `server` to the echo peer at 127.0.0.1:`peerPort`, `burst` at
+ * a time, waiting for echoes between bursts (at most `timeLimitMs`). Resolves to {sessions,
+ * sessionsOk, sent, echoed, ms}; never throws (a server that cannot do this is reported by the
+ * probe, not here).
  */
 export async function warmUp(
   server,
   credential,
   peerPort,
-  { messages = 20_000, length = 120, burst = 100, allocations = 20, timeLimitMs = 8_000 } = {},
+  {
+    messages = 20_000,
+    length = 120,
+    burst = 100,
+    sessions = DEFAULT_WARM_SESSIONS,
+    lanes = 16,
+    sessionTimeLimitMs = 15_000,
+    timeLimitMs = 8_000,
+  } = {},
 ) {
   const started = performance.now();
-  for (let i = 0; i < allocations && performance.now() - started < timeLimitMs / 2; i++) {
-    await shortSession(server, credential, peerPort, length);
-  }
+  let next = 0;
+  let sessionsOk = 0;
+  const lane = async () => {
+    while (next < sessions && performance.now() - started < sessionTimeLimitMs) {
+      const index = next++;
+      if (await shortSession(server, credential, peerPort, length, sessionAddress(index))) sessionsOk++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, sessions) }, lane));
+  const burstStarted = performance.now();
   let client = null;
   let sent = 0;
   let echoed = 0;
@@ -57,7 +75,7 @@ export async function warmUp(
       );
     }
     const frame = channelFrame(length, 0x62);
-    while (sent < messages && performance.now() - started < timeLimitMs) {
+    while (sent < messages && performance.now() - burstStarted < timeLimitMs) {
       for (let i = 0; i < burst; i++) client.sendRaw(frame);
       sent += burst;
       // Let the echoes come back before the next burst, so nothing is lost to full buffers.
@@ -72,20 +90,34 @@ export async function warmUp(
   } finally {
     client?.close();
   }
-  return { sent, echoed, ms: Math.round(performance.now() - started) };
+  return { sessions: next, sessionsOk, sent, echoed, ms: Math.round(performance.now() - started) };
 }
 
-/** One allocation's life in brief: Allocate, ChannelBind, ten packets each way, Refresh 0. */
-async function shortSession(server, credential, peerPort, length) {
+/** Short sessions before a measured run, unless the run says otherwise (`npm run bench -- --warm-sessions N`). */
+export const DEFAULT_WARM_SESSIONS = 2_000;
+
+/** The source address of short session `index`: 127.2.0.1 onwards, one per session. */
+function sessionAddress(index) {
+  const n = index + 1;
+  return `127.2.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/**
+ * One allocation's life in brief, from `localAddress`: Allocate, ChannelBind, ten packets each
+ * way, Refresh 0. True when every request was answered with success.
+ */
+async function shortSession(server, credential, peerPort, length, localAddress) {
   let client = null;
   try {
-    ({ client } = await openChannel(server, credential, peerPort, () => {}));
+    ({ client } = await openChannel(server, credential, peerPort, () => {}, localAddress));
     const frame = channelFrame(length, 0x63);
     for (let i = 0; i < 10; i++) client.sendRaw(frame);
     await sleep(20);
     await client.request(Method.refresh, [[Attr.lifetime, u32(0)]]);
+    return true;
   } catch {
     // As in warmUp: the probe and the measured run report failures.
+    return false;
   } finally {
     client?.close();
   }
@@ -95,8 +127,8 @@ async function shortSession(server, credential, peerPort, length) {
  * A client with an allocation (made as uclient makes it) and CHANNEL bound to the echo peer; its
  * data goes to `onData`. Closes the client and rethrows when a step fails.
  */
-async function openChannel(server, credential, peerPort, onData) {
-  const client = await TurnClient.open(server, credential, { rtoMs: 300, retransmits: 2 });
+async function openChannel(server, credential, peerPort, onData, localAddress = '127.0.0.1') {
+  const client = await TurnClient.open(server, credential, { rtoMs: 300, retransmits: 2, localAddress });
   client.onData = onData;
   try {
     await client.request(Method.allocate, ALLOCATE_ATTRIBUTES());

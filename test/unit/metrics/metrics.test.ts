@@ -8,7 +8,7 @@ import {
   CREDENTIAL_OUTCOMES,
   PEER_DENIAL_REASONS,
 } from '../../../src/metrics/label-sets.js';
-import { createMetrics, METRIC_NAMES } from '../../../src/metrics/metrics.js';
+import { createMetrics, EVENT_LOOP_SAMPLE_MS, METRIC_NAMES } from '../../../src/metrics/metrics.js';
 import { PEER_DENY_REASONS } from '../../../src/turn/peer-filter/index.js';
 import { TrafficCounters } from '../../../src/turn/traffic.js';
 import { parseExposition } from './exposition.js';
@@ -80,6 +80,16 @@ describe('icegate metric registry', () => {
     expect(defaults).toContain('process_cpu_seconds_total');
     expect(defaults).toContain('process_resident_memory_bytes');
     for (const m of all) expect(m.name.startsWith('icegate_') || isDefault(m.name), m.name).toBe(true);
+  });
+
+  it(`samples event-loop delay every ${EVENT_LOOP_SAMPLE_MS} ms (the gauges include that interval)`, async () => {
+    const fresh = createMetrics();
+    // Two intervals: the monitor has then recorded at least one gap between samples.
+    await new Promise((resolve) => setTimeout(resolve, 2 * EVENT_LOOP_SAMPLE_MS + 50));
+    const text = await fresh.registry.metrics();
+    const min = Number(/^nodejs_eventloop_lag_min_seconds (\S+)$/m.exec(text)?.[1]);
+    expect(min).toBeGreaterThanOrEqual((EVENT_LOOP_SAMPLE_MS - 5) / 1000);
+    expect(min).toBeLessThan((2 * EVENT_LOOP_SAMPLE_MS) / 1000);
   });
 
   it('ends counters, and only counters, in _total', () => {

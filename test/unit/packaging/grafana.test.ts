@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Histogram } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createMetrics } from '../../../src/metrics/metrics.js';
+import { createMetrics, EVENT_LOOP_SAMPLE_MS } from '../../../src/metrics/metrics.js';
 import { counterFunctionRanges, metricNames } from './promql.js';
 import { repoPath } from './repo.js';
 
@@ -191,6 +191,14 @@ describe('grafana/dashboards/icegate.json', () => {
     expect(perPod.length).toBeGreaterThanOrEqual(3);
     const breakdown = dashboard.templating.list.find((v) => v.name === 'breakdown');
     expect(breakdown?.query).toBe('instance,pod');
+  });
+
+  it('shows event-loop lag without the sampling interval that prom-client includes in it', () => {
+    const lag = panels.find((p) => p.title === 'Event-loop lag per pod (p99)');
+    expect(lag?.targets?.[0]?.expr).toBe(
+      `max by ($breakdown) (nodejs_eventloop_lag_p99_seconds{job=~"$job"}) - ${EVENT_LOOP_SAMPLE_MS / 1000}`,
+    );
+    expect(lag?.description).toContain(`${EVENT_LOOP_SAMPLE_MS} ms sampling interval`);
   });
 });
 
