@@ -264,6 +264,31 @@ export function storeContract(label: string, makeHarness: () => Promise<StoreHar
       expect((await rejection(store.reissueKey('nobody', key('k-9')))).code).toBe('unknown_tenant');
     });
 
+    it('stores the request hash of a reissue with the new key, in the same write, and reads it back', async () => {
+      await store.importOrders('acme', [initial]);
+      const issued = await store.issueKey('acme', key('k-1'));
+      expect(issued.key.requestHash).toBeNull();
+      const hash = 'a1'.repeat(32);
+      const at = new Date('2027-02-01T00:00:00Z');
+      const result = await store.reissueKey('acme', { ...key('k-2', 'new-host', at), requestHash: hash });
+      expect(result.key.requestHash).toBe(hash);
+      expect((await store.getKey('k-2'))?.requestHash).toBe(hash);
+      // The revoked key keeps its own (none) and points at the key that carries the hash.
+      const old = await store.getKey('k-1');
+      expect(old?.requestHash).toBeNull();
+      expect(old?.replacedBy).toBe('k-2');
+      expect((await store.listKeys('acme')).map((k) => k.requestHash)).toEqual([null, hash]);
+      // Durable, as seen from another connection or process.
+      const fresh = await another();
+      expect((await fresh.getKey('k-2'))?.requestHash).toBe(hash);
+      // Not part of what people and programs are shown.
+      expect(JSON.stringify((await store.getKey('k-2'))?.toPublic())).not.toContain(hash);
+      // A reissue without one stores none.
+      const plain = await store.reissueKey('acme', key('k-3', 'h', at));
+      expect(plain.key.requestHash).toBeNull();
+      expect((await fresh.getKey('k-3'))?.requestHash).toBeNull();
+    });
+
     it('reissue is atomic: when storing the new key fails, the old key stays active and no new key exists', async () => {
       await store.importOrders('acme', [initial]);
       await store.importOrders('beta', [initial]);
@@ -271,7 +296,10 @@ export function storeContract(label: string, makeHarness: () => Promise<StoreHar
       await store.issueKey('beta', key('k-taken'));
       // The new key's id collides with beta's key: the insert fails after the revocation.
       const err = await rejection(
-        store.reissueKey('acme', key('k-taken', 'new-host', new Date('2027-02-01T00:00:00Z'))),
+        store.reissueKey('acme', {
+          ...key('k-taken', 'new-host', new Date('2027-02-01T00:00:00Z')),
+          requestHash: 'b2'.repeat(32),
+        }),
       );
       expect(err.code).toBe('key_conflict');
       const old = await store.getKey('k-1');
@@ -279,6 +307,7 @@ export function storeContract(label: string, makeHarness: () => Promise<StoreHar
       expect(old?.replacedBy).toBeNull();
       expect((await store.listKeys('acme')).map((k) => k.keyId)).toEqual(['k-1']);
       expect((await store.getKey('k-taken'))?.tenant).toBe('beta');
+      expect((await store.getKey('k-taken'))?.requestHash).toBeNull();
       // And a store opened afresh sees the same.
       const fresh = await another();
       expect((await fresh.getKey('k-1'))?.revokedAt).toBeNull();

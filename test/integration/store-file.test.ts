@@ -150,6 +150,47 @@ describe('file store specifics', () => {
     expect(err.message).toContain('newer icegate');
   });
 
+  it('loads a version 1 document (written before request hashes) and upgrades it on the next write', async () => {
+    const dataDir = await dir();
+    const oldKey = {
+      keyId: 'lk_aaaaaaaaaaaaaaaaaaaa',
+      tenant: 'acme',
+      serverIdentity: 'neo.example.jp',
+      secret: 'secret-of-old',
+      issuedAt: '2027-01-01T00:00:00.000Z',
+      revokedAt: null,
+      replacedBy: null,
+    };
+    await writeFile(
+      join(dataDir, 'entitlements.json'),
+      JSON.stringify({
+        format: 'icegate-entitlements',
+        version: 1,
+        tenants: [{ id: 'acme', name: null, createdAt: '2027-01-01T00:00:00.000Z' }],
+        orders: [],
+        keys: [oldKey],
+        usage: [],
+      }),
+    );
+    const store = await openFileStore({ dataDir });
+    const read = await store.getKey(oldKey.keyId);
+    expect(read?.secret).toBe('secret-of-old');
+    expect(read?.requestHash).toBeNull();
+    const hash = 'c3'.repeat(32);
+    await store.reissueKey('acme', {
+      keyId: 'lk_bbbbbbbbbbbbbbbbbbbb',
+      serverIdentity: 'new-host',
+      secret: 'secret-of-new',
+      issuedAt: new Date('2027-02-01T00:00:00Z'),
+      requestHash: hash,
+    });
+    const doc = JSON.parse(await readFile(join(dataDir, 'entitlements.json'), 'utf8'));
+    expect(doc.version).toBe(2);
+    expect(doc.keys.map((k: { requestHash: string | null }) => k.requestHash)).toEqual([null, hash]);
+    expect((await store.getKey(oldKey.keyId))?.replacedBy).toBe('lk_bbbbbbbbbbbbbbbbbbbb');
+    await store.close();
+  });
+
   it('removes temp files of dead writers when opening', async () => {
     const dataDir = await dir();
     await writeFile(join(dataDir, 'entitlements.json.4194305.abcdef.tmp'), '{"half');

@@ -1,8 +1,10 @@
 // The store contract against the real PostgreSQL, plus what only PostgreSQL has: migrations
 // under an advisory lock, schema names, connection failures.
+import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { openPgStore, openStore, StoreError } from '../../src/entitlement/store/index.js';
-import { migrationLockKey } from '../../src/entitlement/store/pg-migrate.js';
+import { MIGRATIONS } from '../../src/entitlement/store/migrations/index.js';
+import { migrate, migrationLockKey } from '../../src/entitlement/store/pg-migrate.js';
 import { storeContract } from './store-contract.js';
 import {
   dropSchema,
@@ -39,7 +41,10 @@ describe('PostgreSQL store specifics', () => {
     const rows = await queryTestDatabase<{ version: number; name: string }>(
       `SELECT version, name FROM "${schema}".schema_migrations ORDER BY version`,
     );
-    expect(rows).toEqual([{ version: 1, name: 'initial' }]);
+    expect(rows).toEqual([
+      { version: 1, name: 'initial' },
+      { version: 2, name: 'reissue-request-hash' },
+    ]);
     const tables = await queryTestDatabase<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
@@ -51,6 +56,50 @@ describe('PostgreSQL store specifics', () => {
       'tenant_usage_daily',
       'tenants',
     ]);
+  });
+
+  it('upgrades a schema of the first release: its keys read without a request hash, new ones store it', async () => {
+    const schema = freshSchemaName();
+    schemas.push(schema);
+    const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    try {
+      expect(await migrate(pool, schema, MIGRATIONS.slice(0, 1))).toEqual([1]);
+    } finally {
+      await pool.end();
+    }
+    await queryTestDatabase(
+      `INSERT INTO "${schema}".tenants (id, name, created_at) VALUES ('acme', NULL, now())`,
+    );
+    await queryTestDatabase(
+      `INSERT INTO "${schema}".license_keys (key_id, tenant_id, server_identity, secret, issued_at)
+       VALUES ('lk_aaaaaaaaaaaaaaaaaaaa', 'acme', 'neo.example.jp', 'secret-of-old', now())`,
+    );
+    const store = await openPgStore({ databaseUrl: TEST_DATABASE_URL, schema });
+    try {
+      const old = await store.getKey('lk_aaaaaaaaaaaaaaaaaaaa');
+      expect(old?.secret).toBe('secret-of-old');
+      expect(old?.requestHash).toBeNull();
+      const hash = 'd4'.repeat(32);
+      const result = await store.reissueKey('acme', {
+        keyId: 'lk_bbbbbbbbbbbbbbbbbbbb',
+        serverIdentity: 'new-host',
+        secret: 'secret-of-new',
+        issuedAt: new Date(),
+        requestHash: hash,
+      });
+      expect(result.revoked).toEqual(['lk_aaaaaaaaaaaaaaaaaaaa']);
+      expect((await store.getKey('lk_bbbbbbbbbbbbbbbbbbbb'))?.requestHash).toBe(hash);
+    } finally {
+      await store.close();
+    }
+    const rows = await queryTestDatabase<{ version: number }>(
+      `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
+    );
+    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    // The column refuses anything that is not a SHA-256 hex digest.
+    await expect(
+      queryTestDatabase(`UPDATE "${schema}".license_keys SET request_hash = 'not-a-hash'`),
+    ).rejects.toThrow(/check constraint/);
   });
 
   it('refuses a schema migrated by a newer icegate', async () => {

@@ -1,6 +1,7 @@
 // The embedded store's on-disk document (DATA_DIR/entitlements.json) and its in-memory form.
 // The document carries a format name and version; a newer version is refused rather than
-// silently rewritten in an older shape.
+// silently rewritten in an older shape (an older icegate would drop fields it does not know).
+// Version 2 added `requestHash` to keys; a version 1 document reads as keys without one.
 import { z } from 'zod';
 import { StoreError } from './errors.js';
 import type { StoredOrder, TenantRecord, UsageRow } from './store.js';
@@ -9,7 +10,7 @@ import type { StoredKeyFields } from './stored-key.js';
 /** The document format this build writes. */
 export const FILE_FORMAT = 'icegate-entitlements';
 /** The document version this build writes; older versions are upgraded on read. */
-export const FILE_VERSION = 1;
+export const FILE_VERSION = 2;
 
 /** The whole store in memory. Records are never mutated in place: a write replaces them. */
 export interface FileState {
@@ -40,6 +41,17 @@ const rejectionCode = z.enum([
   'no_active_support',
 ]);
 
+const storedKeyV1 = z.object({
+  keyId: z.string(),
+  tenant: z.string(),
+  serverIdentity: z.string(),
+  secret: z.string(),
+  issuedAt: instant,
+  revokedAt: instant.nullable(),
+  replacedBy: z.string().nullable(),
+});
+const storedKeyV2 = storedKeyV1.extend({ requestHash: z.string().nullable() });
+
 const documentV1 = z.object({
   format: z.literal(FILE_FORMAT),
   version: z.literal(1),
@@ -57,17 +69,7 @@ const documentV1 = z.object({
       rejection: z.object({ code: rejectionCode, message: z.string() }).nullable(),
     }),
   ),
-  keys: z.array(
-    z.object({
-      keyId: z.string(),
-      tenant: z.string(),
-      serverIdentity: z.string(),
-      secret: z.string(),
-      issuedAt: instant,
-      revokedAt: instant.nullable(),
-      replacedBy: z.string().nullable(),
-    }),
-  ),
+  keys: z.array(storedKeyV1),
   usage: z.array(
     z.object({
       tenant: z.string(),
@@ -77,6 +79,11 @@ const documentV1 = z.object({
     }),
   ),
 });
+
+const documentV2 = documentV1.extend({ version: z.literal(2), keys: z.array(storedKeyV2) });
+
+/** Either version this build reads. */
+const anyDocument = z.discriminatedUnion('version', [documentV1, documentV2]);
 
 /** Parses the document text into a state; `store_corrupt` names the file and the problem. */
 export function parseDocument(text: string, path: string): FileState {
@@ -95,7 +102,7 @@ export function parseDocument(text: string, path: string): FileState {
       `${path} has version ${version}, written by a newer icegate; this one reads up to ${FILE_VERSION}`,
     );
   }
-  const parsed = documentV1.safeParse(json);
+  const parsed = anyDocument.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const where = first === undefined ? '' : ` at ${first.path.join('.') || '(root)'}: ${first.message}`;
@@ -120,6 +127,7 @@ export function parseDocument(text: string, path: string): FileState {
       ...k,
       issuedAt: new Date(k.issuedAt),
       revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt),
+      requestHash: 'requestHash' in k ? k.requestHash : null,
     });
   }
   for (const u of doc.usage) state.usage.set(usageKey(u.tenant, u.day), { ...u });
@@ -128,7 +136,7 @@ export function parseDocument(text: string, path: string): FileState {
 
 /** Serialises a state as the current document version. */
 export function serialiseDocument(state: FileState): string {
-  const doc: z.input<typeof documentV1> = {
+  const doc: z.input<typeof documentV2> = {
     format: FILE_FORMAT,
     version: FILE_VERSION,
     tenants: [...state.tenants.values()].map((t) => ({ ...t, createdAt: t.createdAt.toISOString() })),
@@ -139,6 +147,7 @@ export function serialiseDocument(state: FileState): string {
       ...k,
       issuedAt: k.issuedAt.toISOString(),
       revokedAt: k.revokedAt === null ? null : k.revokedAt.toISOString(),
+      requestHash: k.requestHash ?? null,
     })),
     usage: [...state.usage.values()],
   };

@@ -336,5 +336,5 @@ function activeKeys(state: FileState, tenant: string): StoredKeyFields[] {
 }
 
 function newKeyFields(tenant: string, key: NewKey): StoredKeyFields {
-  return { ...key, tenant, revokedAt: null, replacedBy: null };
+  return { ...key, tenant, revokedAt: null, replacedBy: null, requestHash: key.requestHash ?? null };
 }

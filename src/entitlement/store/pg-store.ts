@@ -56,6 +56,7 @@ interface KeyRow {
   issued_at: Date;
   revoked_at: Date | null;
   replaced_by: string | null;
+  request_hash: string | null;
 }
 
 interface TenantRow {
@@ -64,7 +65,8 @@ interface TenantRow {
   created_at: Date;
 }
 
-const KEY_COLUMNS = 'key_id, tenant_id, server_identity, secret, issued_at, revoked_at, replaced_by';
+const KEY_COLUMNS =
+  'key_id, tenant_id, server_identity, secret, issued_at, revoked_at, replaced_by, request_hash';
 const ORDER_COLUMNS = `order_id, kind, received_at, licenses, certificate_start::text, certificate_end::text,
   imported_at, status, rejection_code, rejection_message`;
 
@@ -77,6 +79,7 @@ function keyFromRow(r: KeyRow): StoredKey {
     issuedAt: r.issued_at,
     revokedAt: r.revoked_at,
     replacedBy: r.replaced_by,
+    requestHash: r.request_hash,
   });
 }
 
@@ -322,9 +325,9 @@ export class PgStore implements EntitlementStore {
 
   async #insertKey(client: Client, tenant: string, key: NewKey): Promise<StoredKey> {
     const r = await client.query<KeyRow>(
-      `INSERT INTO ${this.#t.keys} (key_id, tenant_id, server_identity, secret, issued_at)
-       VALUES ($1, $2, $3, $4, $5) RETURNING ${KEY_COLUMNS}`,
-      [key.keyId, tenant, key.serverIdentity, key.secret, key.issuedAt],
+      `INSERT INTO ${this.#t.keys} (key_id, tenant_id, server_identity, secret, issued_at, request_hash)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${KEY_COLUMNS}`,
+      [key.keyId, tenant, key.serverIdentity, key.secret, key.issuedAt, key.requestHash ?? null],
     );
     const row = r.rows[0];
     if (row === undefined) throw new Error('INSERT ... RETURNING returned no row');

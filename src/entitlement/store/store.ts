@@ -61,6 +61,8 @@ export interface NewKey {
   serverIdentity: string;
   secret: string;
   issuedAt: Date;
+  /** The hash of the self-service request that asks for this key (StoredKeyFields.requestHash). */
+  requestHash?: string | null;
 }
 
 /** The outcome of `issueKey`. */
@@ -120,7 +122,8 @@ export interface EntitlementStore {
 
   /**
    * Stores a new key and revokes the tenant's active key(s) at `key.issuedAt`, pointing them at
-   * the new key, in one transaction: both happen or neither does.
+   * the new key, in one transaction: both happen or neither does. `key.requestHash` is stored
+   * with the new key in that transaction, so a reply lost after COMMIT can still be replayed.
    */
   reissueKey(tenant: string, key: NewKey): Promise<ReissueKeyResult>;
 

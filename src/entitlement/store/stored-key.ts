@@ -11,6 +11,12 @@ export interface StoredKeyFields {
   issuedAt: Date;
   revokedAt: Date | null;
   replacedBy: string | null;
+  /**
+   * SHA-256 hex of the self-service reissue request that created this key (its tenant and
+   * Idempotency-Key), so a retry of that request can be answered with this key; null for keys
+   * issued otherwise. Absent in records written before it existed.
+   */
+  requestHash?: string | null;
 }
 
 /** The secret's stand-in wherever a key is serialised or inspected. */
@@ -24,6 +30,8 @@ export class StoredKey {
   readonly issuedAt: Date;
   readonly revokedAt: Date | null;
   readonly replacedBy: string | null;
+  /** See StoredKeyFields.requestHash; not secret, but not shown by `toPublic` either. */
+  readonly requestHash: string | null;
   readonly #secret: string;
 
   constructor(fields: StoredKeyFields) {
@@ -33,6 +41,7 @@ export class StoredKey {
     this.issuedAt = fields.issuedAt;
     this.revokedAt = fields.revokedAt;
     this.replacedBy = fields.replacedBy;
+    this.requestHash = fields.requestHash ?? null;
     this.#secret = fields.secret;
   }
 

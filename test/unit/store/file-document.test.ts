@@ -6,6 +6,17 @@ import {
   usageKey,
 } from '../../../src/entitlement/store/file-document.js';
 
+/** A key as version 1 documents (before requestHash) wrote it. */
+const v1Key = {
+  keyId: 'lk_old',
+  tenant: 'acme',
+  serverIdentity: 'neo.example.jp',
+  secret: 'sec',
+  issuedAt: '2027-01-01T00:00:00.000Z',
+  revokedAt: null,
+  replacedBy: null,
+};
+
 describe('file document', () => {
   it('round-trips a state, including odd tenant ids', () => {
     const state = emptyState();
@@ -39,6 +50,7 @@ describe('file document', () => {
       issuedAt: createdAt,
       revokedAt: null,
       replacedBy: null,
+      requestHash: 'ab'.repeat(32),
     });
     state.usage.set(usageKey('acme', '2027-01-01'), {
       tenant: 'acme',
@@ -52,10 +64,42 @@ describe('file document', () => {
     expect(again.orders.get('__proto__')?.get('o-1')?.certificate).toBeUndefined();
   });
 
+  it('reads a version 1 document (written before request hashes) and writes it back as version 2', () => {
+    const v1 = JSON.stringify({
+      format: 'icegate-entitlements',
+      version: 1,
+      tenants: [{ id: 'acme', name: null, createdAt: '2027-01-01T00:00:00.000Z' }],
+      orders: [],
+      keys: [v1Key],
+      usage: [],
+    });
+    const state = parseDocument(v1, 'doc');
+    expect(state.keys.get('lk_old')).toEqual({
+      ...v1Key,
+      issuedAt: new Date(v1Key.issuedAt),
+      requestHash: null,
+    });
+    const written = JSON.parse(serialiseDocument(state)) as { version: number; keys: unknown[] };
+    expect(written.version).toBe(2);
+    expect(written.keys).toEqual([{ ...v1Key, requestHash: null }]);
+  });
+
   it.each([
     ['not JSON', 'nope', /not valid JSON/],
     ['another format', '{"format":"x","version":1}', /not an icegate entitlement document/],
-    ['a future version', '{"format":"icegate-entitlements","version":2}', /newer icegate/],
+    ['a future version', '{"format":"icegate-entitlements","version":3}', /newer icegate/],
+    [
+      'a version 2 key without requestHash',
+      JSON.stringify({
+        format: 'icegate-entitlements',
+        version: 2,
+        tenants: [],
+        orders: [],
+        keys: [v1Key],
+        usage: [],
+      }),
+      /keys\.0\.requestHash/,
+    ],
     [
       'a bad order kind',
       JSON.stringify({

@@ -1,6 +1,7 @@
 // The PostgreSQL store's migrations, in order. A migration is never edited once released:
 // add a new one instead. Kept as TypeScript strings so the build needs no asset copying.
 import { initial } from './001-initial.js';
+import { reissueRequestHash } from './002-reissue-request-hash.js';
 
 /** One numbered migration. */
 export interface Migration {
@@ -10,4 +11,7 @@ export interface Migration {
 }
 
 /** Every migration, ascending by version. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: initial },
+  { version: 2, name: 'reissue-request-hash', sql: reissueRequestHash },
+];
