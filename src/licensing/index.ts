@@ -13,8 +13,10 @@ export {
   type IssueOutcome,
   LicenseService,
   type LicenseServiceOptions,
+  type ReissueOptions,
   type ReissueOutcome,
 } from './license-service.js';
+export { REISSUE_REPLAY_WINDOW_MS, reissueRequestHash, sameRequestHash } from './reissue-request.js';
 export {
   checkServerIdentity,
   SERVER_IDENTITY_MAX_LENGTH,
@@ -27,5 +29,6 @@ export {
   TenantTokenError,
   type TenantTokenErrorCode,
   type VerifiedTenantToken,
+  type VerifyTenantTokenOptions,
   verifyTenantToken,
 } from './tenant-token.js';

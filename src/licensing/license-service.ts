@@ -8,13 +8,15 @@ import {
   type NewKey,
   type RevokeKeyResult,
   type StoreChanges,
+  type StoredKey,
   StoreError,
 } from '../entitlement/store/index.js';
 import type { Entitlement } from '../entitlement/types.js';
 import { LicenseError } from './errors.js';
 import { IssuedKey } from './issued-key.js';
 import { isKeyId, newKeyId, newKeySecret } from './key-format.js';
-import { checkServerIdentity } from './server-identity.js';
+import { REISSUE_REPLAY_WINDOW_MS, reissueRequestHash, sameRequestHash } from './reissue-request.js';
+import { checkServerIdentity, validateServerIdentity } from './server-identity.js';
 
 /** Options of the license service. */
 export interface LicenseServiceOptions {
@@ -43,6 +45,17 @@ const INACTIVE_REASONS: Record<Entitlement['state'], string> = {
   expired: 'support has expired',
   none: 'the tenant has no accepted support order',
 };
+
+/** Options of `reissue`. */
+export interface ReissueOptions {
+  /** Overrides the service's grace days for this call. */
+  graceDays?: number;
+  /**
+   * The Idempotency-Key of a self-service request: its hash (with the tenant) is stored with
+   * the new key in the reissue's transaction, so a retry can be replayed (`replayReissue`).
+   */
+  idempotencyKey?: string;
+}
 
 /** Ids are 100 random bits, so a collision is a fluke; retry a couple of times, then give up. */
 const KEY_ID_ATTEMPTS = 3;
@@ -76,7 +89,7 @@ export class LicenseService {
     tenant: string,
     serverIdentity: string,
     now: Date = new Date(),
-    options: { graceDays?: number } = {},
+    options: ReissueOptions = {},
   ): Promise<ReissueOutcome> {
     const server = checkServerIdentity(serverIdentity);
     const history = await this.#store.orderHistory(tenant);
@@ -90,13 +103,47 @@ export class LicenseService {
           `at ${now.toISOString()} ${INACTIVE_REASONS[entitlement.state]}`,
       );
     }
-    const result = await this.#withFreshKeyId((key) => this.#store.reissueKey(tenant, key), server, now);
+    const requestHash =
+      options.idempotencyKey === undefined ? null : reissueRequestHash(tenant, options.idempotencyKey);
+    const result = await this.#withFreshKeyId(
+      (key) => this.#store.reissueKey(tenant, { ...key, requestHash }),
+      server,
+      now,
+    );
     return {
       issued: new IssuedKey(result.key),
       revoked: result.revoked,
       entitlement,
       changes: result.changes,
     };
+  }
+
+  /**
+   * The answer to a retry of a self-service reissue whose answer was lost (the reissue committed,
+   * the reply did not reach the caller, who still holds the now revoked `revoked` key): the key
+   * that replaced `revoked`, when that key was created by a request with this tenant and
+   * `idempotencyKey`, for this server, at most REISSUE_REPLAY_WINDOW_MS before `now`, and is still
+   * in force. Null otherwise, and the caller refuses the revoked key as always: a stolen old key
+   * without the caller's idempotency value cannot fetch its successor. Writes nothing; reads the
+   * successor from the store itself, not a cache, so a successor revoked meanwhile is not handed out.
+   */
+  async replayReissue(
+    revoked: StoredKey,
+    idempotencyKey: string,
+    serverIdentity: unknown,
+    now: Date = new Date(),
+  ): Promise<IssuedKey | null> {
+    if (revoked.revokedAt === null || revoked.replacedBy === null) return null;
+    const server = validateServerIdentity(serverIdentity);
+    if (!server.ok) return null;
+    const successor = await this.#store.getKey(revoked.replacedBy);
+    if (successor === null || successor.revoked || successor.tenant !== revoked.tenant) return null;
+    if (!sameRequestHash(successor.requestHash, reissueRequestHash(revoked.tenant, idempotencyKey))) {
+      return null;
+    }
+    if (successor.serverIdentity !== server.value) return null;
+    if (now.getTime() - successor.issuedAt.getTime() > REISSUE_REPLAY_WINDOW_MS) return null;
+    return new IssuedKey(successor);
   }
 
   /** Revokes a key at `now`; revoking a revoked key is a no-op. Store error: `unknown_key`. */

@@ -14,11 +14,28 @@ export type TenantTokenErrorCode = 'invalid_token' | 'token_expired' | 'unknown_
 export class TenantTokenError extends Error {
   override readonly name = 'TenantTokenError';
   readonly code: TenantTokenErrorCode;
+  /**
+   * Set only on a `license_revoked` refusal of a token that passed every other check, and only
+   * when the caller asked for it (`revealRevoked`): what the token would have verified as.
+   */
+  readonly revokedToken: VerifiedTenantToken | null;
 
-  constructor(code: TenantTokenErrorCode, message: string) {
+  constructor(code: TenantTokenErrorCode, message: string, revokedToken: VerifiedTenantToken | null = null) {
     super(message);
     this.code = code;
+    this.revokedToken = revokedToken;
   }
+}
+
+/** Options of `verifyTenantToken`. */
+export interface VerifyTenantTokenOptions {
+  /**
+   * Self-service reissue only, for the retry of a reissue whose answer was lost: a token of a
+   * revoked key is still refused with `license_revoked`, but when it passes every other check
+   * the refusal carries it as `revokedToken`, so the route can decide a replay. Fail closed: a
+   * caller that ignores it refuses the token as every other route does.
+   */
+  revealRevoked?: boolean;
 }
 
 /** A token that passed every check. */
@@ -64,12 +81,14 @@ function refuse(code: TenantTokenErrorCode, message: string): TenantTokenError {
 /**
  * Verifies a tenant JWT at `now`, looking its key up by `kid`. Throws TenantTokenError:
  * `invalid_token` (malformed, not HS256, bad signature, `exp` missing or too far ahead, bad
- * `sub`, not yet valid), `token_expired`, `unknown_license` (no such key), `license_revoked`.
+ * `sub`, not yet valid), `token_expired`, `unknown_license` (no such key), `license_revoked`
+ * (see `VerifyTenantTokenOptions.revealRevoked`).
  */
 export async function verifyTenantToken(
   token: string,
   lookupKey: (keyId: string) => Promise<StoredKey | null>,
   now: Date = new Date(),
+  options: VerifyTenantTokenOptions = {},
 ): Promise<VerifiedTenantToken> {
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw refuse('invalid_token', 'the token is missing or too long');
@@ -105,8 +124,34 @@ export async function verifyTenantToken(
     throw refuse('invalid_token', 'the token signature or claims are not valid');
   }
   // Checked after the signature, so only a holder of the key's secret learns it was revoked.
-  if (key.revokedAt !== null)
-    throw refuse('license_revoked', 'the license key of this token has been revoked');
+  if (key.revokedAt !== null) {
+    const verified = options.revealRevoked === true ? claimsOrNull(keyId, key, payload, nowSeconds) : null;
+    throw new TenantTokenError('license_revoked', 'the license key of this token has been revoked', verified);
+  }
+  return checkClaims(keyId, key, payload, nowSeconds);
+}
+
+/** The verified token of a revoked key, or null when its claims would be refused anyway. */
+function claimsOrNull(
+  keyId: string,
+  key: StoredKey,
+  payload: jwt.JwtPayload | string,
+  nowSeconds: number,
+): VerifiedTenantToken | null {
+  try {
+    return checkClaims(keyId, key, payload, nowSeconds);
+  } catch {
+    return null;
+  }
+}
+
+/** The claims checks after the signature: `exp` present and not too far ahead, `sub` a short string. */
+function checkClaims(
+  keyId: string,
+  key: StoredKey,
+  payload: jwt.JwtPayload | string,
+  nowSeconds: number,
+): VerifiedTenantToken {
   if (typeof payload !== 'object' || payload === null)
     throw refuse('invalid_token', 'the token payload is not an object');
   if (typeof payload.exp !== 'number') throw refuse('invalid_token', 'the token has no exp claim');

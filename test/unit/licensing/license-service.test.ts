@@ -1,15 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type EntitlementStore, openFileStore, StoreError } from '../../../src/entitlement/store/index.js';
+import {
+  type EntitlementStore,
+  openFileStore,
+  StoredKey,
+  StoreError,
+} from '../../../src/entitlement/store/index.js';
 import type { Order } from '../../../src/entitlement/types.js';
 import {
   LicenseError,
   LicenseService,
   parseLicenseKey,
+  reissueRequestHash,
   verifyTenantToken,
 } from '../../../src/licensing/index.js';
 
@@ -152,11 +158,98 @@ describe('LicenseService', () => {
     expect(err.code).toBe('unknown_tenant');
   });
 
+  it('stores the hash of tenant and Idempotency-Key with the reissued key, never the value itself', async () => {
+    await service.issue('acme', 'old-host', new Date('2027-01-10T00:00:00Z'));
+    const value = 'b7c1d2e3-0000-4000-8000-000000000001';
+    const { issued } = await service.reissue('acme', 'new-host', new Date('2027-06-01T00:00:00Z'), {
+      idempotencyKey: value,
+    });
+    expect((await store.getKey(issued.keyId))?.requestHash).toBe(reissueRequestHash('acme', value));
+    expect(await readFile(join(dir, 'entitlements.json'), 'utf8')).not.toContain(value);
+    const plain = await service.reissue('acme', 'newer-host', new Date('2027-06-02T00:00:00Z'));
+    expect((await store.getKey(plain.issued.keyId))?.requestHash).toBeNull();
+  });
+
   it('revokes by key id and checks the id format', async () => {
     const { issued } = await service.issue('acme', 'h');
     const result = await service.revoke(issued.keyId, new Date('2027-02-01T00:00:00Z'));
     expect(result.changes.revokedKeys).toEqual([issued.keyId]);
     expect((await failure(service.revoke('not-a-key-id'))).code).toBe('invalid_key_id');
     expect((await failure(service.revoke('lk_aaaaaaaaaaaaaaaaaaaa'))).code).toBe('unknown_key');
+  });
+});
+
+describe('LicenseService.replayReissue', () => {
+  const VALUE = 'f47ac10b-58cc-4372-a567-0e02b2c3d479';
+  const issuedAt = new Date('2027-06-01T00:00:00Z');
+  let oldKeyId: string;
+  let newKey: { keyId: string; text: string };
+
+  beforeEach(async () => {
+    const first = await service.issue('acme', 'old-host', new Date('2027-01-10T00:00:00Z'));
+    oldKeyId = first.issued.keyId;
+    const second = await service.reissue('acme', 'new-host', issuedAt, { idempotencyKey: VALUE });
+    newKey = { keyId: second.issued.keyId, text: second.issued.reveal() };
+  });
+
+  async function oldKey() {
+    const key = await store.getKey(oldKeyId);
+    if (key === null) throw new Error('old key missing');
+    return key;
+  }
+
+  it('answers the key the original request created, for the same value and server, and writes nothing', async () => {
+    const before = await readFile(join(dir, 'entitlements.json'), 'utf8');
+    const later = new Date(issuedAt.getTime() + 60_000);
+    const replayed = await service.replayReissue(await oldKey(), VALUE, 'new-host', later);
+    expect(replayed?.keyId).toBe(newKey.keyId);
+    expect(replayed?.reveal()).toBe(newKey.text);
+    // The route normalises the server the same way (surrounding spaces).
+    expect((await service.replayReissue(await oldKey(), VALUE, '  new-host ', later))?.keyId).toBe(
+      newKey.keyId,
+    );
+    expect(await readFile(join(dir, 'entitlements.json'), 'utf8')).toBe(before);
+    expect(await store.listKeys('acme')).toHaveLength(2);
+  });
+
+  it.each([
+    ['another Idempotency-Key', { value: 'f47ac10b-58cc-4372-a567-0e02b2c3d470' }],
+    ['another server', { server: 'other-host' }],
+    ['an invalid server', { server: '' }],
+    ['more than 24 hours later', { at: issuedAt.getTime() + 24 * 3600_000 + 1 }],
+  ])('refuses %s', async (_name, change: { value?: string; server?: string; at?: number }) => {
+    const at = new Date(change.at ?? issuedAt.getTime() + 1000);
+    const replayed = await service.replayReissue(
+      await oldKey(),
+      change.value ?? VALUE,
+      change.server ?? 'new-host',
+      at,
+    );
+    expect(replayed).toBeNull();
+  });
+
+  it('replays up to exactly 24 hours after the reissue', async () => {
+    const at = new Date(issuedAt.getTime() + 24 * 3600_000);
+    expect((await service.replayReissue(await oldKey(), VALUE, 'new-host', at))?.keyId).toBe(newKey.keyId);
+  });
+
+  it('refuses once the successor itself was reissued or revoked', async () => {
+    await service.reissue('acme', 'third-host', new Date(issuedAt.getTime() + 1000), {
+      idempotencyKey: 'another-value',
+    });
+    expect(await service.replayReissue(await oldKey(), VALUE, 'new-host', issuedAt)).toBeNull();
+  });
+
+  it('refuses for a key that is not revoked, or a successor created without an Idempotency-Key', async () => {
+    const active = await store.getKey(newKey.keyId);
+    expect(await service.replayReissue(active!, VALUE, 'new-host', issuedAt)).toBeNull();
+    // Even a record that names a successor (none does in the store) replays nothing unless revoked.
+    const old = await oldKey();
+    const unrevoked = new StoredKey({ ...old, secret: old.secret, revokedAt: null });
+    expect(await service.replayReissue(unrevoked, VALUE, 'new-host', issuedAt)).toBeNull();
+    const plain = await service.reissue('acme', 'plain-host', new Date(issuedAt.getTime() + 1000));
+    const revoked = await store.getKey(newKey.keyId);
+    expect(revoked?.replacedBy).toBe(plain.issued.keyId);
+    expect(await service.replayReissue(revoked!, VALUE, 'plain-host', issuedAt)).toBeNull();
   });
 });

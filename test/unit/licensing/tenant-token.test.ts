@@ -168,6 +168,40 @@ describe('verifyTenantToken', () => {
     expect((await refusal(verifyTenantToken(forged, lookup, NOW))).code).toBe('invalid_token');
   });
 
+  it('reveals the verified token of a revoked key only when asked, and still refuses it', async () => {
+    const key = makeKey(new Date('2027-02-01T00:00:00Z'));
+    const { lookup } = lookupOf(key);
+    const good = sign(key, { exp: nowSeconds + 60, sub: 'u-1' });
+    // Every other caller: the refusal carries nothing.
+    expect((await refusal(verifyTenantToken(good, lookup, NOW))).revokedToken).toBeNull();
+    const revealed = await refusal(verifyTenantToken(good, lookup, NOW, { revealRevoked: true }));
+    expect(revealed.code).toBe('license_revoked');
+    expect(revealed.revokedToken).toMatchObject({ tenant: 'acme', keyId: key.keyId, subject: 'u-1' });
+    expect(revealed.revokedToken?.key).toBe(key);
+    // Bad signature, expired, exp too far ahead: refused as before, nothing revealed.
+    const forged = jwt.sign({ exp: nowSeconds + 60 }, newKeySecret(), { keyid: key.keyId });
+    expect(await refusal(verifyTenantToken(forged, lookup, NOW, { revealRevoked: true }))).toMatchObject({
+      code: 'invalid_token',
+      revokedToken: null,
+    });
+    const expired = sign(key, { exp: nowSeconds - 60 });
+    expect(await refusal(verifyTenantToken(expired, lookup, NOW, { revealRevoked: true }))).toMatchObject({
+      code: 'token_expired',
+      revokedToken: null,
+    });
+    const tooLong = sign(key, { exp: nowSeconds + 3600 });
+    expect(await refusal(verifyTenantToken(tooLong, lookup, NOW, { revealRevoked: true }))).toMatchObject({
+      code: 'license_revoked',
+      revokedToken: null,
+    });
+    // An active key verifies as always with the option.
+    const active = makeKey();
+    const ok = await verifyTenantToken(sign(active, { exp: nowSeconds + 60 }), lookupOf(active).lookup, NOW, {
+      revealRevoked: true,
+    });
+    expect(ok.keyId).toBe(active.keyId);
+  });
+
   it('builds the HS256 key object once per key', () => {
     const key = makeKey();
     const first = secretKeyFor(key);
