@@ -48,11 +48,11 @@ export interface HttpAppDeps {
   entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
   /** License keys by id for JWT verification (LicenseKeyCache). */
   keys: { lookup(keyId: string): Promise<StoredKey | null> };
-  licenses: Pick<LicenseService, 'issue' | 'reissue' | 'revoke'>;
-  /** Admin reads, order import and usage reports. */
+  licenses: Pick<LicenseService, 'issue' | 'reissue' | 'replayReissue' | 'revoke'>;
+  /** Admin reads, order import and usage reports; self-service reissue reads keys here. */
   store: Pick<
     EntitlementStore,
-    'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys' | 'usage'
+    'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys' | 'usage' | 'getKey'
   >;
   /** Per-tenant usage (the node's UsageAccountant); absent: usage reports read the store alone. */
   usage?: UsageReader;
@@ -123,7 +123,12 @@ export function createHttpApp(deps: HttpAppDeps): Application {
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
     }),
   );
-  app.use(licenseRoutes({ intake, gate, licenses: deps.licenses, events: deps.events, clock }));
+  // Reissue reads the signing key from the store, not the cache: it decides between a new reissue
+  // and a replay, and a reissue whose COMMIT reply was lost revoked that key without telling anyone.
+  const reissueGate = { ...gate, keys: { lookup: (keyId: string) => deps.store.getKey(keyId) } };
+  app.use(
+    licenseRoutes({ intake, gate: reissueGate, licenses: deps.licenses, events: deps.events, logger, clock }),
+  );
   if (deps.config.ADMIN_TOKEN_SECRET !== undefined) {
     app.use(
       adminRoutes({

@@ -12,7 +12,7 @@ export function corsPolicy(origins: readonly string[]): RequestHandler {
   return cors({
     origin: (origin, callback) => callback(null, origin !== undefined && (any || allowed.has(origin))),
     methods: ['GET', 'POST'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
     exposedHeaders: ['Retry-After'],
     maxAge: 600,
     optionsSuccessStatus: 204,

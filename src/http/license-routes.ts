@@ -1,21 +1,35 @@
 // Self-service key reissue (DESIGN.md, DOMAIN.md "License keys"): a tenant JWT signed with the
 // current key asks for a new key bound to a new server; the old key is revoked at once and the
 // fleet is told, so tokens of the old key are refused on every node within a second.
+//
+// Retries: the reissue and the revocation commit together, but the answer can still be lost
+// (PostgreSQL committed and the COMMIT reply was cut off; the caller saw a 5xx or nothing). The
+// caller then holds only the revoked key. With an Idempotency-Key header the new key is stored
+// with the request's hash, and a retry signed with the revoked key and carrying the same value
+// and server is answered with that same key (a replay: nothing written, nothing published).
 import { Router as createRouter, type Router } from 'express';
 import { z } from 'zod';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
-import type { LicenseService } from '../licensing/index.js';
+import type { IssuedKey, LicenseService, VerifiedTenantToken } from '../licensing/index.js';
+import type { Logger } from '../log/logger.js';
+import { idempotencyKeyOf } from './idempotency-key.js';
 import type { RouteIntake } from './intake.js';
 import { parseBody } from './json-body.js';
 import { publishChanges } from './tenant-changes.js';
-import { admitTenant, type TenantGateDeps } from './tenant-gate.js';
+import { admitReissue, admitTenant, type ReissueAdmission, type TenantGateDeps } from './tenant-gate.js';
 
 /** What the reissue route needs. */
 export interface LicenseRouteDeps {
   intake: RouteIntake;
+  /**
+   * The tenant gate; its `keys` should read the store itself rather than a cache: whether the
+   * signing key is still active decides between a reissue and a replay, and after a lost
+   * COMMIT reply no node was told that it was revoked.
+   */
   gate: TenantGateDeps;
-  licenses: Pick<LicenseService, 'reissue'>;
+  licenses: Pick<LicenseService, 'reissue' | 'replayReissue'>;
   events: Pick<TenantEvents, 'publish'>;
+  logger: Logger;
   clock: () => number;
 }
 
@@ -24,22 +38,68 @@ export const serverBody = z.object({
   server: z.string({ error: 'must be a string (the server identity)' }).min(1, 'must not be empty').max(255),
 });
 
+/** The answer of a reissue or its replay: the new key, shown to the caller only. */
+function keyAnswer(issued: IssuedKey): { keyId: string; key: string } {
+  return { keyId: issued.keyId, key: issued.reveal() };
+}
+
 /** POST /v1/license-keys/reissue. */
 export function licenseRoutes(deps: LicenseRouteDeps): Router {
   const router = createRouter();
   router.post('/v1/license-keys/reissue', deps.intake.ipLimit, ...deps.intake.body, async (req, res) => {
+    const idempotencyKey = idempotencyKeyOf(req);
     const body = parseBody(serverBody, req.body);
     const now = deps.clock();
-    const { token } = await admitTenant(req, deps.gate, now);
-    const outcome = await deps.licenses.reissue(token.tenant, body.server, new Date(now));
-    const revokedKeys = [...new Set([...outcome.changes.revokedKeys, ...outcome.revoked])];
-    await publishChanges(
-      deps.events,
-      token.tenant,
-      { ...outcome.changes, revokedKeys },
-      outcome.issued.keyId,
-    );
-    res.json({ keyId: outcome.issued.keyId, key: outcome.issued.reveal() });
+    if (idempotencyKey === null) {
+      const { token } = await admitTenant(req, deps.gate, now);
+      res.json(keyAnswer(await reissue(deps, token, body.server, now)));
+      return;
+    }
+    const admission = await admitReissue(req, deps.gate, now);
+    if (admission.kind === 'admitted') {
+      const { token } = admission.admitted;
+      res.json(keyAnswer(await reissue(deps, token, body.server, now, idempotencyKey)));
+      return;
+    }
+    res.json(keyAnswer(await replay(deps, admission, body.server, now, idempotencyKey)));
   });
   return router;
+}
+
+/** A new key for the token's tenant; the old one revoked, and the fleet told. */
+async function reissue(
+  deps: LicenseRouteDeps,
+  token: VerifiedTenantToken,
+  server: string,
+  now: number,
+  idempotencyKey?: string,
+): Promise<IssuedKey> {
+  const outcome = await deps.licenses.reissue(
+    token.tenant,
+    server,
+    new Date(now),
+    idempotencyKey === undefined ? {} : { idempotencyKey },
+  );
+  const revokedKeys = [...new Set([...outcome.changes.revokedKeys, ...outcome.revoked])];
+  await publishChanges(deps.events, token.tenant, { ...outcome.changes, revokedKeys }, outcome.issued.keyId);
+  return outcome.issued;
+}
+
+/** The key a lost answer carried, or the revoked key's refusal (401 license_revoked) as always. */
+async function replay(
+  deps: LicenseRouteDeps,
+  admission: Extract<ReissueAdmission, { kind: 'revoked' }>,
+  server: string,
+  now: number,
+  idempotencyKey: string,
+): Promise<IssuedKey> {
+  const { token, refusal } = admission;
+  const replayed = await deps.licenses.replayReissue(token.key, idempotencyKey, server, new Date(now));
+  if (replayed === null) throw refusal;
+  deps.logger.info('license key reissue replayed', {
+    tenant: token.tenant,
+    keyId: token.keyId,
+    newKeyId: replayed.keyId,
+  });
+  return replayed;
 }

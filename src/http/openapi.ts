@@ -354,12 +354,44 @@ export const openApiDocument = {
       post: {
         operationId: 'reissueOwnKey',
         summary: 'Self-service reissue: a new key bound to a new server; the signing key is revoked',
+        description:
+          'The new key and the revocation of the signing key commit together. When the answer is ' +
+          'lost (an error or no answer), the caller may hold only the revoked key: send an ' +
+          'Idempotency-Key with every reissue and retry with the same value, the same server and ' +
+          'a token of the same (old) key. A retry whose reissue was committed is answered 200 with ' +
+          'the same keyId and key (a replay: nothing is written or revoked) while the new key is ' +
+          'still in force and at most 24 hours old; a retry whose reissue was not committed ' +
+          'performs it. A token of a revoked key is otherwise refused with 401 license_revoked.',
         security: [{ tenantJwt: [] }],
+        parameters: [
+          {
+            name: 'Idempotency-Key',
+            in: 'header',
+            required: false,
+            description:
+              'A fresh random value (a UUID) per reissue the caller means, the same value on its ' +
+              'retries (draft-ietf-httpapi-idempotency-key-header). Kept only as a SHA-256 hash ' +
+              'with the new key.',
+            schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+          },
+        ],
         requestBody: { required: true, content: json(ref('ServerRequest')) },
         responses: {
-          '200': { description: 'the new key', content: json(ref('NewLicenseKey')) },
+          '200': {
+            description: 'the new key, or for a replayed retry the key the original request created',
+            content: json(ref('NewLicenseKey')),
+          },
           ...bodyRefusals,
+          '400': refusal(
+            'invalid_request: malformed JSON, a body that does not match the schema, or an ' +
+              'Idempotency-Key that is not 1-255 visible ASCII characters',
+          ),
           ...entitledRefusals,
+          '401': refusal(
+            'invalid_token, token_expired, unknown_license, or license_revoked (also a retry that ' +
+              'does not match the reissue of the revoked key: another Idempotency-Key or server, ' +
+              'none, more than 24 hours later, or its new key no longer in force)',
+          ),
         },
       },
     },

@@ -4,7 +4,12 @@
 import type { Request } from 'express';
 import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
 import type { StoredKey } from '../entitlement/store/stored-key.js';
-import { type VerifiedTenantToken, verifyTenantToken } from '../licensing/index.js';
+import {
+  TenantTokenError,
+  type VerifiedTenantToken,
+  type VerifyTenantTokenOptions,
+  verifyTenantToken,
+} from '../licensing/index.js';
 import { bearerToken } from './bearer-token.js';
 import { HttpError } from './http-error.js';
 import { enforceRateLimit } from './rate-limit/rate-limit-policy.js';
@@ -43,11 +48,49 @@ export function entitlementRefusal(entitlement: EntitlementAnswer): HttpError | 
 }
 
 /** Admits the request's tenant at `now` (ms) or throws the refusal. */
-export async function admitTenant(req: Request, deps: TenantGateDeps, now: number): Promise<AdmittedTenant> {
-  const token = await verifyTenantToken(bearerToken(req), (keyId) => deps.keys.lookup(keyId), new Date(now));
+export async function admitTenant(
+  req: Request,
+  deps: TenantGateDeps,
+  now: number,
+  verifyOptions: VerifyTenantTokenOptions = {},
+): Promise<AdmittedTenant> {
+  const token = await verifyTenantToken(
+    bearerToken(req),
+    (keyId) => deps.keys.lookup(keyId),
+    new Date(now),
+    verifyOptions,
+  );
   await enforceRateLimit(deps.limiter, 'tenant', token.tenant, deps.perTenant, now);
   const entitlement = await deps.entitlements.get(token.tenant, now);
   const refusal = entitlementRefusal(entitlement);
   if (refusal !== null) throw refusal;
   return { token, entitlement };
+}
+
+/** What the reissue gate found: a tenant admitted as usual, or a valid token of a revoked key. */
+export type ReissueAdmission =
+  | { kind: 'admitted'; admitted: AdmittedTenant }
+  | { kind: 'revoked'; token: VerifiedTenantToken; refusal: TenantTokenError };
+
+/**
+ * The gate of a self-service reissue that carries an Idempotency-Key: as `admitTenant`, except
+ * that a token whose only fault is its revoked key comes back as `revoked`, after the tenant's
+ * rate limit (retries count too), with the refusal the route answers unless it recognises a
+ * replay. The entitlement is not asked for it: a replay hands back the key a request that
+ * passed this gate was given, and changes nothing.
+ */
+export async function admitReissue(
+  req: Request,
+  deps: TenantGateDeps,
+  now: number,
+): Promise<ReissueAdmission> {
+  try {
+    return { kind: 'admitted', admitted: await admitTenant(req, deps, now, { revealRevoked: true }) };
+  } catch (err) {
+    if (!(err instanceof TenantTokenError) || err.revokedToken === null) throw err;
+    const token = err.revokedToken;
+    await enforceRateLimit(deps.limiter, 'tenant', token.tenant, deps.perTenant, now);
+    // The refusal to answer carries no token: an error handler must have nothing to log of it.
+    return { kind: 'revoked', token, refusal: new TenantTokenError(err.code, err.message) };
+  }
 }
