@@ -3,7 +3,10 @@
 // credential requests, paced relaying on live allocations, new Allocates, order imports and
 // self-service key reissues. Per phase the suite counts what each answered; afterwards every
 // acknowledged write must be in the store (and no refused reissue may have taken effect), and
-// everything must work again without a restart.
+// everything must work again without a restart. Reissues are retried as a client should: a fresh
+// Idempotency-Key per reissue meant, the same key, server and old key on every retry after an
+// error, so a reissue whose answer was lost (COMMIT reply cut off) is answered on retry.
+import { randomUUID } from 'node:crypto';
 import { mintCredential, SecretRing } from '../../src/auth/index.js';
 import { credentialOpaque } from '../../src/http/index.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
@@ -147,6 +150,43 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
     let reissueSeq = 0;
     let lastCredentialOkAt = 0;
 
+    // The self-service reissue the loop means, from its first attempt until it is settled.
+    let pendingReissue: { oldKey: string; server: string; idempotencyKey: string } | null = null;
+    // One attempt at the pending reissue; true once it is settled: 200 (the new key, or the same
+    // key replayed) or a 4xx refusal. An error, a 5xx, a 429 or a lost answer leave it pending,
+    // and the next attempt sends the same Idempotency-Key, server and old key.
+    const attemptReissue = async (p: OutagePhase): Promise<boolean> => {
+      const pending = pendingReissue;
+      if (pending === null) return true;
+      try {
+        const response = await fetch(`${url}/v1/license-keys/reissue`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${tenantToken(pending.oldKey, Date.now())}`,
+            'content-type': 'application/json',
+            'idempotency-key': pending.idempotencyKey,
+          },
+          body: JSON.stringify({ server: pending.server }),
+        });
+        const body = (await response.json()) as { key?: string };
+        bump(phases[p].reissues, String(response.status));
+        if (response.status === 200 && body.key !== undefined) {
+          // A replay answers the key of the original request: count each key once.
+          if (!acknowledgedKeys.includes(body.key)) acknowledgedKeys.push(body.key);
+          rekeyKey = body.key;
+          pendingReissue = null;
+          return true;
+        }
+        if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+          pendingReissue = null;
+          return true;
+        }
+      } catch {
+        bump(phases[p].reissues, 'error');
+      }
+      return false;
+    };
+
     const loops = [
       // Credential requests.
       (async () => {
@@ -234,25 +274,12 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
       }),
       (async () => {
         while (!stop) {
-          const p = phase;
-          try {
-            const response = await fetch(`${url}/v1/license-keys/reissue`, {
-              method: 'POST',
-              headers: {
-                authorization: `Bearer ${tenantToken(rekeyKey, Date.now())}`,
-                'content-type': 'application/json',
-              },
-              body: JSON.stringify({ server: `neo-${++reissueSeq}.rekey.example.jp` }),
-            });
-            const body = (await response.json()) as { key?: string };
-            bump(phases[p].reissues, String(response.status));
-            if (response.status === 200 && body.key !== undefined) {
-              rekeyKey = body.key;
-              acknowledgedKeys.push(body.key);
-            }
-          } catch {
-            bump(phases[p].reissues, 'error');
-          }
+          pendingReissue ??= {
+            oldKey: rekeyKey,
+            server: `neo-${++reissueSeq}.rekey.example.jp`,
+            idempotencyKey: randomUUID(),
+          };
+          await attemptReissue(phase);
           await sleep(1000);
         }
       })(),
@@ -310,6 +337,10 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
     await sleep(options.phaseMs);
     stop = true;
     await Promise.all(loops);
+    // A reissue still pending at the stop (its answer lost, say) is finished now that both
+    // services are back, so the last acknowledged key is the one the store holds in force.
+    const settleBy = Date.now() + 30_000;
+    while (!(await attemptReissue(phase)) && Date.now() < settleBy) await sleep(250);
 
     // The writes, checked in the store after everything is back.
     const history = await node.store.orderHistory('writes');
