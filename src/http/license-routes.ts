@@ -6,7 +6,9 @@
 // (PostgreSQL committed and the COMMIT reply was cut off; the caller saw a 5xx or nothing). The
 // caller then holds only the revoked key. With an Idempotency-Key header the new key is stored
 // with the request's hash, and a retry signed with the revoked key and carrying the same value
-// and server is answered with that same key (a replay: nothing written, nothing published).
+// and server is answered with that same key (a replay: nothing written). The replay announces
+// the revocation and the new key to the fleet again: the first announcement came after the COMMIT
+// and was lost with the answer, so other nodes may still hold the old key as active.
 import { Router as createRouter, type Router } from 'express';
 import { z } from 'zod';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
@@ -85,7 +87,12 @@ async function reissue(
   return outcome.issued;
 }
 
-/** The key a lost answer carried, or the revoked key's refusal (401 license_revoked) as always. */
+/**
+ * The key a lost answer carried, or the revoked key's refusal (401 license_revoked) as always.
+ * A replay tells the fleet again that the old key is revoked and the new one issued (repeating a
+ * change is harmless; missing it leaves the old key usable on other nodes until their caches
+ * expire).
+ */
 async function replay(
   deps: LicenseRouteDeps,
   admission: Extract<ReissueAdmission, { kind: 'revoked' }>,
@@ -96,6 +103,12 @@ async function replay(
   const { token, refusal } = admission;
   const replayed = await deps.licenses.replayReissue(token.key, idempotencyKey, server, new Date(now));
   if (replayed === null) throw refusal;
+  await publishChanges(
+    deps.events,
+    token.tenant,
+    { tenants: [token.tenant], revokedKeys: [token.keyId] },
+    replayed.keyId,
+  );
   deps.logger.info('license key reissue replayed', {
     tenant: token.tenant,
     keyId: token.keyId,

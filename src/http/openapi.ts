@@ -359,7 +359,8 @@ export const openApiDocument = {
           'lost (an error or no answer), the caller may hold only the revoked key: send an ' +
           'Idempotency-Key with every reissue and retry with the same value, the same server and ' +
           'a token of the same (old) key. A retry whose reissue was committed is answered 200 with ' +
-          'the same keyId and key (a replay: nothing is written or revoked) while the new key is ' +
+          'the same keyId and key (a replay: nothing is written or revoked again, and other nodes are ' +
+          'told of the change again) while the new key is ' +
           'still in force and at most 24 hours old; a retry whose reissue was not committed ' +
           'performs it. A token of a revoked key is otherwise refused with 401 license_revoked.',
         security: [{ tenantJwt: [] }],

@@ -1,6 +1,7 @@
 // Self-service reissue retried with an Idempotency-Key, over real HTTP on PostgreSQL (fresh
 // schema): a reissue whose COMMIT reply was lost is answered on retry with the key that was
-// committed; a replay gives the same key and writes and publishes nothing; every retry that is
+// committed; a replay gives the same key, writes nothing and announces the revocation to the
+// fleet again (the first announcement was lost with the answer); every retry that is
 // not the same request (another value or server, none, too late, a successor no longer in
 // force) is refused like any revoked key; malformed values are 400.
 import { createHash } from 'node:crypto';
@@ -142,9 +143,15 @@ describe('POST /v1/license-keys/reissue with Idempotency-Key', () => {
     expect(retry.json.key).toBe(`${committed.keyId}.${committed.secret}`);
     expect(await iceStatus(retry.json.key!)).toBe(200);
     expect(await testStore.store.listKeys(tenant)).toHaveLength(2);
+    // The lost answer took the fleet's notice with it; the replay gives it.
+    const oldKeyId = oldKey.slice(0, oldKey.indexOf('.'));
+    expect(published).toEqual([
+      { tenant, kind: 'key_revoked', keyId: oldKeyId },
+      { tenant, kind: 'key_issued', keyId: committed.keyId },
+    ]);
   });
 
-  it('replays the same keyId and key, writing and publishing nothing, with one log line', async () => {
+  it('replays the same keyId and key, writing nothing and announcing the change again, with one log line', async () => {
     const { tenant, key: oldKey } = await freshTenant();
     const oldKeyId = oldKey.slice(0, oldKey.indexOf('.'));
     const value = crypto.randomUUID();
@@ -158,7 +165,10 @@ describe('POST /v1/license-keys/reissue with Idempotency-Key', () => {
     const again = await reissue(oldKey, ' neo2.example.jp ', value);
     expect(again).toEqual(first);
     expect((await testStore.store.listKeys(tenant)).map((k) => k.toPublic())).toEqual(before);
-    expect(published).toEqual([]);
+    expect(published).toEqual([
+      { tenant, kind: 'key_revoked', keyId: oldKeyId },
+      { tenant, kind: 'key_issued', keyId: first.json.keyId },
+    ]);
     const lines = node.logger.matching('license key reissue replayed');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
