@@ -20,7 +20,7 @@ PacketClass ClassifyPacket(const uint8_t* data, size_t size) {
   const uint8_t first = data[0];
 
   // RFC 7983 §7: 0-3 is STUN, 64-79 is TURN ChannelData. RFC 5766 §11 let clients bind
-  // 0x4000-0x7FFE, and its clients still do (coturn's turnutils_uclient picks from all of it); the
+  // 0x4000-0x7FFF, and its clients still do (coturn's turnutils_uclient picks from all of it); the
   // TypeScript core accepts that range (src/turn/channel-number.ts), so ChannelData is every first
   // byte 0x40-0x7F (the two top bits 0b01, as the core's dispatch tests).
   if (first <= 3) {
@@ -34,15 +34,14 @@ PacketClass ClassifyPacket(const uint8_t* data, size_t size) {
 
   if ((first & 0xC0) == 0x40) {
     if (size < kChannelDataHeader) return Invalid(InvalidReason::kTooShort);
+    // Every number with the top bits 0b01 is bindable (0x4000-0x7FFF, see packet_class.h).
     const uint16_t channel = ReadU16(data);
-    // 0x7FFF can never be bound (RFC 5766 §11, RFC 8656 §12), so it never reaches a peer: dropped,
-    // as the core drops it (no channel).
-    if (channel > kMaxChannel) return Invalid(InvalidReason::kReservedChannel);
     const uint16_t length = ReadU16(data + 2);
     const size_t available = size - kChannelDataHeader;
+    // RFC 8656 §12.6: a datagram too short for the length it claims is discarded. Bytes after the
+    // data are ignored (padding is optional over UDP, §12.5, and nothing says more is an error),
+    // as the TypeScript core ignores them (src/turn/channel-data.ts); only the data is relayed.
     if (length > available) return Invalid(InvalidReason::kChannelTruncated);
-    // RFC 8656 §12.5: over UDP padding is optional, so up to 3 trailing bytes are tolerated.
-    if (available - length > 3) return Invalid(InvalidReason::kChannelTrailing);
     return PacketClass{PacketKind::kChannelData, InvalidReason::kNone, channel, length};
   }
 

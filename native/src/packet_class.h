@@ -18,9 +18,7 @@ enum class InvalidReason : uint8_t {
   kTooShort = 1,           // fewer bytes than the fixed header
   kBadCookie = 2,          // STUN magic cookie missing (RFC 8489 §5)
   kBadStunLength = 3,      // length not a multiple of 4 or not matching the datagram
-  kReservedChannel = 4,    // 0x7FFF: never bindable (RFC 5766 §11; RFC 8656 §12)
-  kChannelTruncated = 5,   // length field longer than the bytes received
-  kChannelTrailing = 6,    // more than 3 bytes after the payload: not padding (RFC 8656 §12.5)
+  kChannelTruncated = 4,   // length field longer than the bytes received (RFC 8656 §12.6)
 };
 
 struct PacketClass {
@@ -36,9 +34,9 @@ constexpr size_t kStunHeader = 20;
 constexpr uint32_t kMagicCookie = 0x2112A442;
 
 // Channel numbers a client may bind: RFC 8656 §12 says 0x4000-0x4FFF, RFC 5766 §11 said
-// 0x4000-0x7FFE; the TypeScript core takes the wider range (src/turn/channel-number.ts), so do we.
+// 0x4000-0x7FFF; the TypeScript core takes the wider range (src/turn/channel-number.ts), so do we.
 constexpr uint16_t kMinChannel = 0x4000;
-constexpr uint16_t kMaxChannel = 0x7FFE;
+constexpr uint16_t kMaxChannel = 0x7FFF;
 
 PacketClass ClassifyPacket(const uint8_t* data, size_t size);
 

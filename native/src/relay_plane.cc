@@ -1167,9 +1167,9 @@ bool RelayPlane::SetChannels(uint32_t id, const std::vector<ChannelBinding>& bin
       *error = "not an IP address literal: " + b.ip;
       return false;
     }
-    // The core's range (RFC 5766 §11: 0x4000-0x7FFE), which contains RFC 8656 §12's.
+    // The core's range (RFC 5766 §11: 0x4000-0x7FFF), which contains RFC 8656 §12's.
     if (b.channel < kMinChannel || b.channel > kMaxChannel) {
-      *error = "channel number outside 0x4000-0x7FFE";
+      *error = "channel number outside 0x4000-0x7FFF";
       return false;
     }
     Relay::Peer peer{};

@@ -275,7 +275,7 @@ export class NativeSink implements ActionSink {
       }
     } catch (error) {
       // The plane refused the table. It takes everything the core makes (IP literals, channels
-      // 0x4000-0x7FFE, one family per relay), so this is a safety net: the allocation goes on over
+      // 0x4000-0x7FFF, one family per relay), so this is a safety net: the allocation goes on over
       // the JS path, on the same port, rather than relay nothing.
       this.#report('native relay table refused; the allocation moves to the JS path', error);
       this.#demote(table.relayId, relay);

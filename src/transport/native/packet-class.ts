@@ -5,13 +5,7 @@ import type { NativeAddon } from './native-addon.js';
 export type PacketKind = 'stun' | 'channel-data' | 'invalid' | 'other';
 
 /** Why a datagram that looked like STUN or ChannelData was rejected. */
-export type InvalidReason =
-  | 'too-short'
-  | 'bad-cookie'
-  | 'bad-stun-length'
-  | 'reserved-channel'
-  | 'channel-truncated'
-  | 'channel-trailing';
+export type InvalidReason = 'too-short' | 'bad-cookie' | 'bad-stun-length' | 'channel-truncated';
 
 /** The classifier's verdict; `channel` and `length` are meaningful for ChannelData (length also for STUN). */
 export interface PacketClass {
@@ -27,9 +21,7 @@ const REASONS: readonly (InvalidReason | null)[] = [
   'too-short',
   'bad-cookie',
   'bad-stun-length',
-  'reserved-channel',
   'channel-truncated',
-  'channel-trailing',
 ];
 
 /** Classifies one datagram with the same C++ function the native data path uses. */

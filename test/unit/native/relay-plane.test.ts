@@ -162,16 +162,17 @@ describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () =>
       expect.objectContaining({ code: 'NATIVE_RELAY' }),
     );
     expect(() => plane.setChannels(relay.id, [{ ip: LOOPBACK, port: 1, channel: 0x3fff }])).toThrow(
-      /0x4000-0x7FFE/,
+      /0x4000-0x7FFF/,
     );
-    // 0x7FFF is never bindable (RFC 5766 §11); the core's whole range 0x4000-0x7FFE is.
-    expect(() => plane.setChannels(relay.id, [{ ip: LOOPBACK, port: 1, channel: 0x7fff }])).toThrow(
+    expect(() => plane.setChannels(relay.id, [{ ip: LOOPBACK, port: 1, channel: 0x8000 }])).toThrow(
       expect.objectContaining({ code: 'NATIVE_RELAY' }),
     );
+    // The core's whole range, RFC 5766 §11's 0x4000-0x7FFF, is accepted.
     plane.setChannels(relay.id, [
       { ip: LOOPBACK, port: 1, channel: 0x4000 },
       { ip: LOOPBACK, port: 2, channel: 0x5000 },
       { ip: LOOPBACK, port: 3, channel: 0x7ffe },
+      { ip: LOOPBACK, port: 4, channel: 0x7fff },
     ]);
     expect(() => plane.setClient(relay.id, { family: 'IPv6', address: '::1', port: 1 })).toThrow(/family/);
     expect(() => plane.setPermissions(999, [])).toThrow(/unknown relay/);

@@ -159,13 +159,15 @@ describe('channels', () => {
     expect(framed.readUInt16BE(2)).toBe(5);
   });
 
-  it('accepts channel numbers 0x4000-0x7FFE and answers 400 outside', () => {
+  it('accepts channel numbers 0x4000-0x7FFF (RFC 5766, as uclient draws them) and answers 400 outside', () => {
     const core = makeCore();
     const { client } = allocated(core);
     expect(client.channelBind(0x3fff, PEER).code).toBe(400);
-    expect(client.channelBind(0x7fff, PEER).code).toBe(400);
+    expect(client.channelBind(0x8000, PEER).code).toBe(400);
+    expect(client.channelBind(0xffff, PEER).code).toBe(400);
     expect(client.channelBind(0x4000, PEER).code).toBe(200);
     expect(client.channelBind(0x7ffe, loopbackPeer(7003)).code).toBe(200);
+    expect(client.channelBind(0x7fff, loopbackPeer(7004)).code).toBe(200);
   });
 
   it('answers 400 when the channel or the peer is already bound to something else', () => {
