@@ -131,7 +131,11 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   router.post('/v1/admin/tenants/:tenant/license-keys/reissue', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
     const body = parseBody(serverBody, req.body);
-    const outcome = await deps.licenses.reissue(id, body.server, new Date(deps.clock()));
+    // As in self-service reissue: a write that may have committed unseen makes every node re-read
+    // the tenant's keys (no key id: the store revokes whichever key is in force).
+    const outcome = await deps.licenses.reissue(id, body.server, new Date(deps.clock()), {
+      onOutcomeUnknown: () => deps.events.publish({ tenant: id, kind: 'key_uncertain' }),
+    });
     const revokedKeys = [...new Set([...outcome.changes.revokedKeys, ...outcome.revoked])];
     await publishChanges(deps.events, id, { ...outcome.changes, revokedKeys }, outcome.issued.keyId);
     log.info('license key reissued', {

@@ -76,12 +76,16 @@ async function reissue(
   now: number,
   idempotencyKey?: string,
 ): Promise<IssuedKey> {
-  const outcome = await deps.licenses.reissue(
-    token.tenant,
-    server,
-    new Date(now),
-    idempotencyKey === undefined ? {} : { idempotencyKey },
-  );
+  // A write that failed as unavailable may have committed (its reply lost): then the signing key
+  // is revoked and nobody was told. Every node is asked to re-read it rather than wait for its
+  // cache to expire (a node that cannot reach the store meanwhile answers 503 for this tenant's
+  // tokens, as for any key it has not seen recently).
+  const onOutcomeUnknown = () =>
+    deps.events.publish({ tenant: token.tenant, kind: 'key_uncertain', keyId: token.keyId });
+  const outcome = await deps.licenses.reissue(token.tenant, server, new Date(now), {
+    onOutcomeUnknown,
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+  });
   const revokedKeys = [...new Set([...outcome.changes.revokedKeys, ...outcome.revoked])];
   await publishChanges(deps.events, token.tenant, { ...outcome.changes, revokedKeys }, outcome.issued.keyId);
   return outcome.issued;

@@ -55,6 +55,12 @@ export interface ReissueOptions {
    * the new key in the reissue's transaction, so a retry can be replayed (`replayReissue`).
    */
   idempotencyKey?: string;
+  /**
+   * Called (and awaited; its own failure ignored) when the store write fails as unavailable:
+   * the transaction may have committed with its reply lost, so whether the old key is revoked
+   * is unknown. The HTTP route tells the fleet to re-read the key rather than trust its cache.
+   */
+  onOutcomeUnknown?: () => Promise<void> | void;
 }
 
 /** Ids are 100 random bits, so a collision is a fluke; retry a couple of times, then give up. */
@@ -105,11 +111,21 @@ export class LicenseService {
     }
     const requestHash =
       options.idempotencyKey === undefined ? null : reissueRequestHash(tenant, options.idempotencyKey);
-    const result = await this.#withFreshKeyId(
-      (key) => this.#store.reissueKey(tenant, { ...key, requestHash }),
-      server,
-      now,
-    );
+    let result: Awaited<ReturnType<EntitlementStore['reissueKey']>>;
+    try {
+      result = await this.#withFreshKeyId(
+        (key) => this.#store.reissueKey(tenant, { ...key, requestHash }),
+        server,
+        now,
+      );
+    } catch (err) {
+      if (isStoreError(err, 'store_unavailable') && options.onOutcomeUnknown !== undefined) {
+        await Promise.resolve()
+          .then(options.onOutcomeUnknown)
+          .catch(() => undefined);
+      }
+      throw err;
+    }
     return {
       issued: new IssuedKey(result.key),
       revoked: result.revoked,

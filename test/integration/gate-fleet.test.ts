@@ -126,6 +126,40 @@ describe('a reissued key across two nodes', () => {
   }, 20_000);
 });
 
+describe('a reissue whose outcome is unknown (its COMMIT reply lost)', () => {
+  it('makes every node re-read the signing key within a second, and closes nothing', async () => {
+    const key = await tenantWithKey(nodeA.url, 'unsure-co', ordersAt.active(Date.now()));
+    // Node B has the key cached as active, and an allocation from a credential of it.
+    expect((await iceServers(nodeB.url, tenantToken(key, Date.now()))).status).toBe(200);
+    const client = await allocation(nodeB, await credentialFor(nodeB.url, key));
+    const closedBefore = nodeB.logger.matching('allocations closed: license key revoked').length;
+    // The store has it revoked (the reissue committed) but no node was told; node A only knows
+    // that its write failed as unavailable, and says so (as the reissue routes do).
+    await nodeA.node.store.revokeKey(keyIdOf(key), new Date());
+    const toldAt = Date.now();
+    await nodeA.node.runtime.events.publish({
+      tenant: 'unsure-co',
+      kind: 'key_uncertain',
+      keyId: keyIdOf(key),
+    });
+    await within(
+      async () => {
+        const answer = await iceServers(nodeB.url, tenantToken(key, Date.now()));
+        return answer.status === 401 && answer.body.error === 'license_revoked';
+      },
+      1_000,
+      'the key re-read on node B',
+    );
+    expect(Date.now() - toldAt).toBeLessThan(1_000);
+    // Nothing was closed on an uncertain notice (node B's enforcement grace is 1 s).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(keyIdsOn(nodeB, 'unsure-co')).toEqual([keyIdOf(key)]);
+    expect(nodeB.logger.matching('allocations closed: license key revoked')).toHaveLength(closedBefore);
+    // Its next Refresh finds the key revoked: the allocation ends there.
+    expect((await client.refresh()).code).toBe(403);
+  }, 15_000);
+});
+
 describe('a tenant that loses its entitlement', () => {
   it('gets 403 on its next Refresh, and its allocations end on every node', async () => {
     const now = Date.now();

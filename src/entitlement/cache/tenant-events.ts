@@ -2,8 +2,12 @@
 // announced so every node drops what it cached about that tenant and, in the composition
 // root, closes allocations the change ends.
 
-/** What changed: the order history (and so the entitlement), or a license key. */
-export type TenantChangeKind = 'orders' | 'key_revoked' | 'key_issued';
+/**
+ * What changed: the order history (and so the entitlement), or a license key. `key_uncertain`:
+ * a write to the key (a reissue) failed in a way that may have committed, so its state must be
+ * read from the store again; nothing is closed on it.
+ */
+export type TenantChangeKind = 'orders' | 'key_revoked' | 'key_issued' | 'key_uncertain';
 
 /** One change to one tenant. */
 export interface TenantChange {
@@ -40,7 +44,12 @@ export interface TenantEvents {
 /** The Redis channel the fleet publishes on, below the deployment's key prefix. */
 export const TENANT_CHANGED_CHANNEL = 'tenant-changed';
 
-const KINDS: ReadonlySet<string> = new Set<TenantChangeKind>(['orders', 'key_revoked', 'key_issued']);
+const KINDS: ReadonlySet<string> = new Set<TenantChangeKind>([
+  'orders',
+  'key_revoked',
+  'key_issued',
+  'key_uncertain',
+]);
 
 /** Reads a change from untrusted JSON; null for anything that is not one. */
 export function parseTenantChange(value: unknown): TenantChange | null {

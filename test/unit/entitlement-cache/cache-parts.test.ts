@@ -57,8 +57,13 @@ describe('ExpiringMap', () => {
 });
 
 describe('parseTenantChange', () => {
-  it('accepts the three kinds and refuses anything else', () => {
+  it('accepts the four kinds and refuses anything else', () => {
     expect(parseTenantChange({ tenant: 'a', kind: 'orders' })).toEqual({ tenant: 'a', kind: 'orders' });
+    expect(parseTenantChange({ tenant: 'a', kind: 'key_uncertain', keyId: 'k' })).toEqual({
+      tenant: 'a',
+      kind: 'key_uncertain',
+      keyId: 'k',
+    });
     expect(parseTenantChange({ tenant: 'a', kind: 'key_revoked', keyId: 'k', origin: 'x' })).toEqual({
       tenant: 'a',
       kind: 'key_revoked',

@@ -66,6 +66,16 @@ describe('LicenseKeyCache', () => {
     expect(t.store.calls).toBe(3);
   });
 
+  it('re-reads a key whose reissue had an unknown outcome (key_uncertain)', async () => {
+    const t = setup();
+    t.keys.set('lk_a', key('lk_a', 'acme'));
+    expect((await t.cache.lookup('lk_a'))?.revoked).toBe(false);
+    // The reissue committed but its answer was lost: the store has the key revoked.
+    t.keys.set('lk_a', key('lk_a', 'acme', true));
+    await t.events.publish({ tenant: 'acme', kind: 'key_uncertain', keyId: 'lk_a' });
+    expect((await t.cache.lookup('lk_a'))?.revoked).toBe(true);
+  });
+
   it('forgets that an id was unknown when a key is issued', async () => {
     const t = setup();
     expect(await t.cache.lookup('lk_new')).toBeNull();

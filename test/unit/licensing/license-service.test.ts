@@ -170,6 +170,38 @@ describe('LicenseService', () => {
     expect((await store.getKey(plain.issued.keyId))?.requestHash).toBeNull();
   });
 
+  it('says when a reissue write failed as unavailable (it may have committed), and only then', async () => {
+    await service.issue('acme', 'old-host', new Date('2027-01-10T00:00:00Z'));
+    const unavailable = new StoreError('store_unavailable', 'connection terminated');
+    const failing = (where: 'read' | 'write' | 'other'): EntitlementStore =>
+      new Proxy(store, {
+        get(target, prop) {
+          if (where === 'read' && prop === 'orderHistory') return () => Promise.reject(unavailable);
+          if (where === 'write' && prop === 'reissueKey') return () => Promise.reject(unavailable);
+          if (where === 'other' && prop === 'reissueKey') {
+            return () => Promise.reject(new StoreError('unknown_tenant', 'gone'));
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    const at = new Date('2027-06-01T00:00:00Z');
+    const calls: string[] = [];
+    for (const where of ['read', 'write', 'other'] as const) {
+      const err = await failure(
+        new LicenseService(failing(where)).reissue('acme', 'new-host', at, {
+          onOutcomeUnknown: () => {
+            calls.push(where);
+            throw new Error('a failing notice does not replace the store error');
+          },
+        }),
+      );
+      expect(err.code).toBe(where === 'other' ? 'unknown_tenant' : 'store_unavailable');
+    }
+    // Nothing is written before the order history is read; only the write's failure is unknown.
+    expect(calls).toEqual(['write']);
+  });
+
   it('revokes by key id and checks the id format', async () => {
     const { issued } = await service.issue('acme', 'h');
     const result = await service.revoke(issued.keyId, new Date('2027-02-01T00:00:00Z'));
