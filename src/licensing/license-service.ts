@@ -6,6 +6,7 @@ import {
   type EntitlementStore,
   isStoreError,
   type NewKey,
+  type ReissueKeyResult,
   type RevokeKeyResult,
   type StoreChanges,
   type StoredKey,
@@ -111,7 +112,7 @@ export class LicenseService {
     }
     const requestHash =
       options.idempotencyKey === undefined ? null : reissueRequestHash(tenant, options.idempotencyKey);
-    let result: Awaited<ReturnType<EntitlementStore['reissueKey']>>;
+    let result: ReissueKeyResult;
     try {
       result = await this.#withFreshKeyId(
         (key) => this.#store.reissueKey(tenant, { ...key, requestHash }),
