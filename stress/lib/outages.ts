@@ -72,6 +72,11 @@ export interface OutageResult {
   uncaught: number;
   firstUncaught: string | null;
   logged: { redisDown: number; redisBack: number; storeDown: number; storeBack: number };
+  /**
+   * Every Redis and store health line, "phase: message (operation: error)", so a count that is
+   * off says which operation failed when (the figures above stay the assertion).
+   */
+  healthLines: string[];
 }
 
 function bump(map: Record<string, number>, key: string): void {
@@ -142,6 +147,12 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
       PhaseFigures
     >;
     let phase: OutagePhase = 'baseline';
+    // Where each phase starts in the node's log, to tell the phase of a health line afterwards.
+    const phaseStarts: { at: number; phase: OutagePhase }[] = [{ at: 0, phase }];
+    const enter = (next: OutagePhase) => {
+      phase = next;
+      phaseStarts.push({ at: full!.logger.lines.length, phase: next });
+    };
     let stop = false;
     const acknowledgedImports: string[] = [];
     const refusedImports: string[] = [];
@@ -295,14 +306,14 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
       return null;
     };
     await sleep(options.phaseMs);
-    phase = 'redis cut';
+    enter('redis cut');
     await redisProxy.cut();
     await sleep(options.phaseMs);
-    phase = 'redis back';
+    enter('redis back');
     await redisProxy.restore();
     recoveryMs.redis = await untilCredentialOk(Date.now());
     await sleep(options.phaseMs);
-    phase = 'postgres cut';
+    enter('postgres cut');
     // The cut lands while writes are in flight: six writers in tight loops from 200 ms before it
     // to 200 ms after (PostgreSQL going away mid-transaction is the case that matters).
     let bursting = true;
@@ -330,7 +341,7 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
     bursting = false;
     await Promise.all(burst);
     await sleep(options.phaseMs);
-    phase = 'postgres back';
+    enter('postgres back');
     const restoredAt = Date.now();
     await pgProxy.restore();
     recoveryMs.postgres = await untilCredentialOk(restoredAt);
@@ -367,6 +378,13 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
       liveAllocationsSurvived: node.relay.core.listAllocations('steady').length >= sessions.length,
       uncaught: uncaught.count,
       firstUncaught: uncaught.first,
+      healthLines: full!.logger.lines.flatMap((line, index) => {
+        if (!/^(redis|entitlement store) (unreachable|reachable again)/.test(line.message)) return [];
+        const during = phaseStarts.filter((p) => p.at <= index).at(-1)?.phase ?? 'baseline';
+        const { operation, error } = line.fields;
+        const cause = error === undefined ? '' : ` (${String(operation ?? 'store')}: ${String(error)})`;
+        return [`${during}: ${line.message}${cause}`];
+      }),
       logged: {
         redisDown: lines('redis unreachable'),
         redisBack: lines('redis reachable again'),

@@ -42,6 +42,11 @@ describe('outages under load (short run)', () => {
     expect(r.recoveryMs.redis).not.toBeNull();
     expect(r.recoveryMs.postgres).not.toBeNull();
     expect(r.phases['postgres back'].credentials['200']).toBeGreaterThan(0);
-    expect(r.logged).toEqual({ redisDown: 1, redisBack: 1, storeDown: 1, storeBack: 1 });
+    expect(r.logged, r.healthLines.join('\n')).toEqual({
+      redisDown: 1,
+      redisBack: 1,
+      storeDown: 1,
+      storeBack: 1,
+    });
   }, 90_000);
 });
