@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { deriveNonceKey, NonceFactory, SecretRing } from './auth/index.js';
 import { DEFAULT_ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from './composition/admin-token.js';
+import { auditLogListener } from './composition/audit-log.js';
 import { resolveSecrets } from './composition/embedded-secrets.js';
 import { Enforcement } from './composition/enforcement.js';
 import { fanOutEvents } from './composition/event-fanout.js';
@@ -28,6 +29,7 @@ import {
   type TurnListener,
 } from './http/index.js';
 import { LicenseService } from './licensing/index.js';
+import { NoisyAudit } from './licensing/noisy-audit.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { createMetrics, type IcegateMetrics } from './metrics/metrics.js';
 import type { TransportAddress } from './stun/index.js';
@@ -124,6 +126,12 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     ...(config.DATABASE_URL === undefined ? {} : { databaseUrl: config.DATABASE_URL }),
     pgSchema: config.DATABASE_SCHEMA,
     onPoolError: () => metrics.storeErrors.inc({ backend: 'postgres', operation: 'read' }),
+    onAudit: auditLogListener(logger),
+  });
+  const noisyAudit = new NoisyAudit({
+    store,
+    onError: (err) =>
+      log.warn('audit record not written', { error: err instanceof Error ? err.message : String(err) }),
   });
   const runtime = createEntitlementRuntime({
     store,
@@ -260,6 +268,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     keys: runtime.keys,
     licenses,
     store,
+    noisyAudit,
     events: runtime.events,
     ring,
     relay: relayControl(relay),
@@ -362,6 +371,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await runtime.close();
+      await noisyAudit.close();
       await store.close();
     },
   };

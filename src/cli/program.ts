@@ -2,6 +2,7 @@
 // (bad file, bad date, invalid order), 2 a usage error commander already reported.
 import { Command, CommanderError } from 'commander';
 import { registerAdminTokenCommand } from './admin-token-command.js';
+import { registerAuditCommand } from './audit-command.js';
 import type { CliIo } from './cli-io.js';
 import { registerRuleCommands } from './rule-commands.js';
 import { registerStoreCommands } from './store-commands.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIo): Command {
   registerStoreCommands(program, io);
   registerUsageCommand(program, io);
   registerAdminTokenCommand(program, io);
+  registerAuditCommand(program, io);
   return program;
 }
 

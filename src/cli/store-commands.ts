@@ -1,9 +1,15 @@
 // `icegate import`, `icegate license issue|reissue|revoke`, `icegate tenant show`: the
 // operator's commands over the configured entitlement store (issue 3). Output is JSON; a
 // license key's full text is printed once, by issue and reissue, and nowhere else.
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { computeTimeline, entitlementAt, parseInstant } from '../entitlement/rules/index.js';
-import { type EntitlementStore, type OpenStoreOptions, openStore } from '../entitlement/store/index.js';
+import {
+  type AuditContext,
+  type EntitlementStore,
+  type OpenStoreOptions,
+  openStore,
+} from '../entitlement/store/index.js';
 import { isKeyId, LicenseService, parseLicenseKey } from '../licensing/index.js';
 import { type CliIo, jsonText, processIo } from './cli-io.js';
 import { noticeFleet } from './fleet-notice.js';
@@ -40,6 +46,21 @@ function graceDays(text: string, source: string): number {
     throw new Error(`${source} must be a whole number of days (0 or more), got ${JSON.stringify(text)}`);
   }
   return Number(text);
+}
+
+/** Who runs the command, for the audit trail: `cli:<OS user>`. */
+export function cliAuditContext(env: CliIo['env']): AuditContext {
+  let user: string | undefined;
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers): fall back to the environment.
+    user = env['USER'] ?? env['LOGNAME'];
+  }
+  return {
+    actor: `cli:${user === undefined || user === '' ? `uid-${process.getuid?.() ?? '?'}` : user}`,
+    client: null,
+  };
 }
 
 /** An error's message, prefixed by its stable code when it has one, so scripts can match it. */
@@ -94,7 +115,9 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
     .action(async (file: string) => {
       const history = await readOrderHistoryFile(file);
       await withStore(io, async (store) => {
-        const r = await store.importOrders(history.tenant, history.orders);
+        const r = await store.importOrders(history.tenant, history.orders, {
+          audit: cliAuditContext(io.env),
+        });
         await noticeFleet(io, r.tenant, r.changes);
         io.stdout(
           jsonText({
@@ -117,7 +140,12 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
     .requiredOption('--server <identity>', "the desknet's NEO server the key is bound to")
     .action(async (tenant: string, opts: { server: string }) => {
       await withStore(io, async (store) => {
-        const { issued, changes } = await new LicenseService(store).issue(tenant, opts.server);
+        const { issued, changes } = await new LicenseService(store).issue(
+          tenant,
+          opts.server,
+          new Date(),
+          cliAuditContext(io.env),
+        );
         await noticeFleet(io, tenant, changes, issued.keyId);
         const pub = issued.record.toPublic();
         io.stdout(
@@ -144,6 +172,7 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
           opts.graceDays === undefined ? settings.graceDays : graceDays(opts.graceDays, '--grace-days');
         const r = await new LicenseService(store).reissue(tenant, opts.server, new Date(), {
           graceDays: grace,
+          audit: cliAuditContext(io.env),
         });
         const revokedKeys = [...new Set([...r.changes.revokedKeys, ...r.revoked])];
         await noticeFleet(io, tenant, { ...r.changes, revokedKeys }, r.issued.keyId);
@@ -176,7 +205,7 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
         throw new Error('invalid_key_id: a key id is lk_ followed by 20 characters a-z and 2-7');
       await withStore(io, async (store) => {
         const before = await store.getKey(keyId);
-        const r = await new LicenseService(store).revoke(keyId);
+        const r = await new LicenseService(store).revoke(keyId, new Date(), cliAuditContext(io.env));
         const revokedKeys = [...new Set([...r.changes.revokedKeys, keyId])];
         await noticeFleet(io, r.key.tenant, { ...r.changes, revokedKeys });
         io.stdout(
@@ -185,6 +214,7 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
             tenant: r.key.tenant,
             revokedAt: r.key.revokedAt?.toISOString() ?? null,
             alreadyRevoked: before !== null && before.revokedAt !== null,
+            revoked: r.revoked,
           }),
         );
       });

@@ -1,15 +1,16 @@
 // The admin API (issue 4), behind an admin JWT: tenants, order import, a tenant's timeline and
 // entitlement, license keys, the tenant's live allocations on this node, and usage reports. Every write to a
 // tenant is published to the fleet.
-import { Router as createRouter, type Router } from 'express';
+import { Router as createRouter, type Request, type Response, type Router } from 'express';
 import { isValidTenantId } from '../auth/index.js';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
 import { computeTimeline, parseOrderHistory } from '../entitlement/rules/index.js';
 import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
-import type { EntitlementStore } from '../entitlement/store/store.js';
+import type { AuditContext, EntitlementStore } from '../entitlement/store/index.js';
 import type { LicenseService } from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
 import { requireAdmin } from './admin-auth.js';
+import { auditHandler } from './audit-routes.js';
 import { HttpError } from './http-error.js';
 import type { RouteIntake } from './intake.js';
 import { parseBody } from './json-body.js';
@@ -24,7 +25,7 @@ export interface AdminRouteDeps {
   adminSecret: string;
   store: Pick<
     EntitlementStore,
-    'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys' | 'usage'
+    'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys' | 'usage' | 'listAudit'
   >;
   /** Per-tenant usage reports (issue 6); absent: read from the store alone. */
   usage?: UsageReader;
@@ -46,6 +47,12 @@ function tenantParam(value: string | string[] | undefined): string {
 function adminOf(locals: Record<string, unknown>): string | null {
   const admin = locals.admin as { subject: string | null } | undefined;
   return admin?.subject ?? null;
+}
+
+/** Who asks, for the audit trail: `admin:<sub>` (or `admin`) and the client address. */
+function auditOf(req: Request, res: Response): AuditContext {
+  const subject = adminOf(res.locals);
+  return { actor: subject === null ? 'admin' : `admin:${subject}`, client: req.ip ?? null };
 }
 
 /** The /v1/admin routes. */
@@ -76,6 +83,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const now = new Date(deps.clock());
     const result = await deps.store.importOrders(tenant, history.orders, {
       now,
+      audit: auditOf(req, res),
       ...(typeof name === 'string' ? { tenantName: name } : {}),
     });
     await publishChanges(deps.events, tenant, result.changes);
@@ -122,7 +130,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   router.post('/v1/admin/tenants/:tenant/license-keys', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
     const body = parseBody(serverBody, req.body);
-    const outcome = await deps.licenses.issue(id, body.server, new Date(deps.clock()));
+    const outcome = await deps.licenses.issue(id, body.server, new Date(deps.clock()), auditOf(req, res));
     await publishChanges(deps.events, id, outcome.changes, outcome.issued.keyId);
     log.info('license key issued', { tenant: id, keyId: outcome.issued.keyId, admin: adminOf(res.locals) });
     res.status(201).json({ keyId: outcome.issued.keyId, key: outcome.issued.reveal() });
@@ -133,8 +141,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const body = parseBody(serverBody, req.body);
     // As in self-service reissue: a write that may have committed unseen makes every node re-read
     // the tenant's keys (no key id: the store revokes whichever key is in force).
+    // No compare-and-set: the customer lost the old key. The store revokes whichever key is
+    // active under the tenant's lock, so a self-service reissue racing this one either committed
+    // before (its key is revoked here) or finds its signing key revoked: this key stands.
     const outcome = await deps.licenses.reissue(id, body.server, new Date(deps.clock()), {
       onOutcomeUnknown: () => deps.events.publish({ tenant: id, kind: 'key_uncertain' }),
+      audit: auditOf(req, res),
     });
     const revokedKeys = [...new Set([...outcome.changes.revokedKeys, ...outcome.revoked])];
     await publishChanges(deps.events, id, { ...outcome.changes, revokedKeys }, outcome.issued.keyId);
@@ -149,12 +161,19 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
 
   router.post('/v1/admin/license-keys/:keyId/revoke', ...guard, async (req, res) => {
     const keyId = String(req.params.keyId);
-    const outcome = await deps.licenses.revoke(keyId, new Date(deps.clock()));
+    const outcome = await deps.licenses.revoke(keyId, new Date(deps.clock()), auditOf(req, res));
     const revokedKeys = [...new Set([...outcome.changes.revokedKeys, keyId])];
     await publishChanges(deps.events, outcome.key.tenant, { ...outcome.changes, revokedKeys });
-    log.info('license key revoked', { tenant: outcome.key.tenant, keyId, admin: adminOf(res.locals) });
-    res.json({ key: outcome.key.toPublic() });
+    log.info('license key revoked', {
+      tenant: outcome.key.tenant,
+      keyId,
+      revoked: outcome.revoked,
+      admin: adminOf(res.locals),
+    });
+    res.json({ key: outcome.key.toPublic(), revoked: outcome.revoked });
   });
+
+  router.get('/v1/admin/audit', ...guard, auditHandler(deps.store));
 
   router.get(
     '/v1/admin/usage',

@@ -10,9 +10,11 @@ import type { EntitlementAnswer } from '../entitlement/service/entitlement-servi
 import type { EntitlementStore } from '../entitlement/store/store.js';
 import type { StoredKey } from '../entitlement/store/stored-key.js';
 import type { LicenseService } from '../licensing/index.js';
+import type { NoisyAudit } from '../licensing/noisy-audit.js';
 import type { Logger } from '../log/logger.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
 import { adminRoutes } from './admin-routes.js';
+import { auditRevokedRefusals } from './audit-routes.js';
 import { type CheckPageOptions, checkPageRoutes } from './check-page/index.js';
 import { corsPolicy } from './cors-policy.js';
 import { credentialRoutes } from './credential-routes.js';
@@ -52,8 +54,20 @@ export interface HttpAppDeps {
   /** Admin reads, order import and usage reports; self-service reissue reads keys here. */
   store: Pick<
     EntitlementStore,
-    'importOrders' | 'orderHistory' | 'getTenant' | 'listTenants' | 'listKeys' | 'usage' | 'getKey'
+    | 'importOrders'
+    | 'orderHistory'
+    | 'getTenant'
+    | 'listTenants'
+    | 'listKeys'
+    | 'usage'
+    | 'getKey'
+    | 'listAudit'
   >;
+  /**
+   * Audit records of refusals of revoked keys and of reissue replays, aggregated (NoisyAudit);
+   * absent: not recorded (unit tests).
+   */
+  noisyAudit?: Pick<NoisyAudit, 'note'>;
   /** Per-tenant usage (the node's UsageAccountant); absent: usage reports read the store alone. */
   usage?: UsageReader;
   /** Where every tenant write is published. */
@@ -127,7 +141,15 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   // and a replay, and a reissue whose COMMIT reply was lost revoked that key without telling anyone.
   const reissueGate = { ...gate, keys: { lookup: (keyId: string) => deps.store.getKey(keyId) } };
   app.use(
-    licenseRoutes({ intake, gate: reissueGate, licenses: deps.licenses, events: deps.events, logger, clock }),
+    licenseRoutes({
+      intake,
+      gate: reissueGate,
+      licenses: deps.licenses,
+      events: deps.events,
+      logger,
+      clock,
+      ...(deps.noisyAudit === undefined ? {} : { noisyAudit: deps.noisyAudit }),
+    }),
   );
   if (deps.config.ADMIN_TOKEN_SECRET !== undefined) {
     app.use(
@@ -149,6 +171,7 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.use(checkPageRoutes(deps.checkPage));
 
   app.use(notFound());
+  if (deps.noisyAudit !== undefined) app.use(auditRevokedRefusals(deps.noisyAudit));
   app.use(errorHandler(logger));
   return app;
 }

@@ -13,6 +13,7 @@ import { Router as createRouter, type Router } from 'express';
 import { z } from 'zod';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
 import type { IssuedKey, LicenseService, VerifiedTenantToken } from '../licensing/index.js';
+import type { NoisyAudit } from '../licensing/noisy-audit.js';
 import type { Logger } from '../log/logger.js';
 import { idempotencyKeyOf } from './idempotency-key.js';
 import type { RouteIntake } from './intake.js';
@@ -33,6 +34,8 @@ export interface LicenseRouteDeps {
   events: Pick<TenantEvents, 'publish'>;
   logger: Logger;
   clock: () => number;
+  /** Where replays are recorded (aggregated); absent: not recorded. */
+  noisyAudit?: Pick<NoisyAudit, 'note'>;
 }
 
 /** The body naming the server a key is bound to. */
@@ -52,28 +55,34 @@ export function licenseRoutes(deps: LicenseRouteDeps): Router {
     const idempotencyKey = idempotencyKeyOf(req);
     const body = parseBody(serverBody, req.body);
     const now = deps.clock();
+    const client = req.ip ?? null;
     if (idempotencyKey === null) {
       const { token } = await admitTenant(req, deps.gate, now);
-      res.json(keyAnswer(await reissue(deps, token, body.server, now)));
+      res.json(keyAnswer(await reissue(deps, token, body.server, now, client)));
       return;
     }
     const admission = await admitReissue(req, deps.gate, now);
     if (admission.kind === 'admitted') {
       const { token } = admission.admitted;
-      res.json(keyAnswer(await reissue(deps, token, body.server, now, idempotencyKey)));
+      res.json(keyAnswer(await reissue(deps, token, body.server, now, client, idempotencyKey)));
       return;
     }
-    res.json(keyAnswer(await replay(deps, admission, body.server, now, idempotencyKey)));
+    res.json(keyAnswer(await replay(deps, admission, body.server, now, client, idempotencyKey)));
   });
   return router;
 }
 
-/** A new key for the token's tenant; the old one revoked, and the fleet told. */
+/**
+ * A new key for the token's tenant; the old one revoked, and the fleet told. The store writes it
+ * only while the signing key is still the tenant's active key (compare-and-set): a request that
+ * passed the gate just before its key was reissued or revoked is refused `license_revoked`.
+ */
 async function reissue(
   deps: LicenseRouteDeps,
   token: VerifiedTenantToken,
   server: string,
   now: number,
+  client: string | null,
   idempotencyKey?: string,
 ): Promise<IssuedKey> {
   // A write that failed as unavailable may have committed (its reply lost): then the signing key
@@ -84,6 +93,8 @@ async function reissue(
     deps.events.publish({ tenant: token.tenant, kind: 'key_uncertain', keyId: token.keyId });
   const outcome = await deps.licenses.reissue(token.tenant, server, new Date(now), {
     onOutcomeUnknown,
+    replaces: token.keyId,
+    audit: { actor: `key:${token.keyId}`, client },
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   });
   const revokedKeys = [...new Set([...outcome.changes.revokedKeys, ...outcome.revoked])];
@@ -102,6 +113,7 @@ async function replay(
   admission: Extract<ReissueAdmission, { kind: 'revoked' }>,
   server: string,
   now: number,
+  client: string | null,
   idempotencyKey: string,
 ): Promise<IssuedKey> {
   const { token, refusal } = admission;
@@ -117,6 +129,14 @@ async function replay(
     tenant: token.tenant,
     keyId: token.keyId,
     newKeyId: replayed.keyId,
+  });
+  deps.noisyAudit?.note({
+    action: 'reissue_replayed',
+    tenant: token.tenant,
+    keyId: token.keyId,
+    client,
+    route: 'POST /v1/license-keys/reissue',
+    details: { newKeyId: replayed.keyId },
   });
   return replayed;
 }

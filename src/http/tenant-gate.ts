@@ -91,6 +91,10 @@ export async function admitReissue(
     const token = err.revokedToken;
     await enforceRateLimit(deps.limiter, 'tenant', token.tenant, deps.perTenant, now);
     // The refusal to answer carries no token: an error handler must have nothing to log of it.
-    return { kind: 'revoked', token, refusal: new TenantTokenError(err.code, err.message) };
+    return {
+      kind: 'revoked',
+      token,
+      refusal: new TenantTokenError(err.code, err.message, null, err.revokedKey),
+    };
   }
 }

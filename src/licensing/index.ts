@@ -25,6 +25,7 @@ export {
 export {
   CLOCK_TOLERANCE_SECONDS,
   MAX_TOKEN_LIFETIME_SECONDS,
+  type RevokedKeyRef,
   secretKeyFor,
   TenantTokenError,
   type TenantTokenErrorCode,

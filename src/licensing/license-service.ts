@@ -3,6 +3,7 @@
 // caller can tell other nodes at once (issue 4: revoked keys refused within seconds).
 import { entitlementAt } from '../entitlement/rules/index.js';
 import {
+  type AuditContext,
   type EntitlementStore,
   isStoreError,
   type NewKey,
@@ -18,6 +19,7 @@ import { IssuedKey } from './issued-key.js';
 import { isKeyId, newKeyId, newKeySecret } from './key-format.js';
 import { REISSUE_REPLAY_WINDOW_MS, reissueRequestHash, sameRequestHash } from './reissue-request.js';
 import { checkServerIdentity, validateServerIdentity } from './server-identity.js';
+import { TenantTokenError } from './tenant-token.js';
 
 /** Options of the license service. */
 export interface LicenseServiceOptions {
@@ -62,6 +64,15 @@ export interface ReissueOptions {
    * is unknown. The HTTP route tells the fleet to re-read the key rather than trust its cache.
    */
   onOutcomeUnknown?: () => Promise<void> | void;
+  /**
+   * Self-service: the signing key. The reissue is written only while it is still the tenant's
+   * active key (a compare-and-set in the store's transaction); otherwise it is refused with
+   * `license_revoked`, as the key would be refused at the gate a moment later. Admin and CLI
+   * reissues name none and replace whichever key is active.
+   */
+  replaces?: string;
+  /** Who asks, for the audit record written with the new key. */
+  audit?: AuditContext;
 }
 
 /** Ids are 100 random bits, so a collision is a fluke; retry a couple of times, then give up. */
@@ -81,9 +92,14 @@ export class LicenseService {
    * Issues a tenant's key bound to `serverIdentity`. Store errors: `unknown_tenant`,
    * `active_key_exists` (a tenant holds one key at a time: use reissue).
    */
-  async issue(tenant: string, serverIdentity: string, now: Date = new Date()): Promise<IssueOutcome> {
+  async issue(
+    tenant: string,
+    serverIdentity: string,
+    now: Date = new Date(),
+    audit?: AuditContext,
+  ): Promise<IssueOutcome> {
     const server = checkServerIdentity(serverIdentity);
-    const result = await this.#withFreshKeyId((key) => this.#store.issueKey(tenant, key), server, now);
+    const result = await this.#withFreshKeyId((key) => this.#store.issueKey(tenant, key, audit), server, now);
     return { issued: new IssuedKey(result.key), changes: result.changes };
   }
 
@@ -115,11 +131,31 @@ export class LicenseService {
     let result: ReissueKeyResult;
     try {
       result = await this.#withFreshKeyId(
-        (key) => this.#store.reissueKey(tenant, { ...key, requestHash }),
+        (key) =>
+          this.#store.reissueKey(
+            tenant,
+            { ...key, requestHash },
+            {
+              ...(options.replaces === undefined ? {} : { replaces: options.replaces }),
+              ...(options.audit === undefined ? {} : { audit: options.audit }),
+            },
+          ),
         server,
         now,
       );
     } catch (err) {
+      if (isStoreError(err, 'key_not_active') && options.replaces !== undefined) {
+        // Lost the race against another reissue or a revocation of the signing key.
+        throw new TenantTokenError(
+          'license_revoked',
+          'the license key of this token has been revoked',
+          null,
+          {
+            keyId: options.replaces,
+            tenant,
+          },
+        );
+      }
       if (isStoreError(err, 'store_unavailable') && options.onOutcomeUnknown !== undefined) {
         await Promise.resolve()
           .then(options.onOutcomeUnknown)
@@ -163,12 +199,16 @@ export class LicenseService {
     return new IssuedKey(successor);
   }
 
-  /** Revokes a key at `now`; revoking a revoked key is a no-op. Store error: `unknown_key`. */
-  async revoke(keyId: string, now: Date = new Date()): Promise<RevokeKeyResult> {
+  /**
+   * Revokes a key at `now`, and the tenant's key in force if it was made from this one by
+   * self-service reissues (whoever held the revoked key could have made it); revoking a revoked
+   * key without such a descendant is a no-op. Store error: `unknown_key`.
+   */
+  async revoke(keyId: string, now: Date = new Date(), audit?: AuditContext): Promise<RevokeKeyResult> {
     if (!isKeyId(keyId)) {
       throw new LicenseError('invalid_key_id', 'a key id is lk_ followed by 20 characters a-z and 2-7');
     }
-    return this.#store.revokeKey(keyId, now);
+    return this.#store.revokeKey(keyId, now, audit);
   }
 
   async #withFreshKeyId<T>(

@@ -19,12 +19,29 @@ export class TenantTokenError extends Error {
    * when the caller asked for it (`revealRevoked`): what the token would have verified as.
    */
   readonly revokedToken: VerifiedTenantToken | null;
+  /**
+   * Set on every `license_revoked` refusal of a validly signed token: which key, of which tenant,
+   * for the audit trail of refusals (ids only, nothing secret).
+   */
+  readonly revokedKey: RevokedKeyRef | null;
 
-  constructor(code: TenantTokenErrorCode, message: string, revokedToken: VerifiedTenantToken | null = null) {
+  constructor(
+    code: TenantTokenErrorCode,
+    message: string,
+    revokedToken: VerifiedTenantToken | null = null,
+    revokedKey: RevokedKeyRef | null = null,
+  ) {
     super(message);
     this.code = code;
     this.revokedToken = revokedToken;
+    this.revokedKey = revokedKey;
   }
+}
+
+/** The revoked key a refused token was signed with. */
+export interface RevokedKeyRef {
+  keyId: string;
+  tenant: string;
 }
 
 /** Options of `verifyTenantToken`. */
@@ -126,7 +143,15 @@ export async function verifyTenantToken(
   // Checked after the signature, so only a holder of the key's secret learns it was revoked.
   if (key.revokedAt !== null) {
     const verified = options.revealRevoked === true ? claimsOrNull(keyId, key, payload, nowSeconds) : null;
-    throw new TenantTokenError('license_revoked', 'the license key of this token has been revoked', verified);
+    throw new TenantTokenError(
+      'license_revoked',
+      'the license key of this token has been revoked',
+      verified,
+      {
+        keyId,
+        tenant: key.tenant,
+      },
+    );
   }
   return checkClaims(keyId, key, payload, nowSeconds);
 }

@@ -3,6 +3,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { computeTimeline } from '../../src/entitlement/rules/index.js';
 import {
+  type AuditListener,
+  type AuditRecord,
   type EntitlementStore,
   isStoreError,
   type NewKey,
@@ -12,7 +14,7 @@ import type { Order } from '../../src/entitlement/types.js';
 
 /** A fresh store location: open it (any number of times, also concurrently), then dispose of it. */
 export interface StoreHarness {
-  open(): Promise<EntitlementStore>;
+  open(options?: { onAudit?: AuditListener }): Promise<EntitlementStore>;
   dispose(): Promise<void>;
 }
 
@@ -429,6 +431,281 @@ export function storeContract(label: string, makeHarness: () => Promise<StoreHar
       expect(keys).toHaveLength(5);
       expect(keys.filter((k) => !k.revoked)).toHaveLength(1);
       for (const k of keys.filter((x) => x.revoked)) expect(k.replacedBy).not.toBeNull();
+    });
+
+    it('reissues by compare-and-set: only while the named key is the active one, else key_not_active and nothing written', async () => {
+      await store.importOrders('acme', [initial]);
+      await store.importOrders('beta', [initial]);
+      await store.issueKey('acme', key('k-1'));
+      await store.issueKey('beta', key('b-1'));
+      const at = new Date('2027-02-01T00:00:00Z');
+      const first = await store.reissueKey('acme', key('k-2', 'h2', at), { replaces: 'k-1' });
+      expect(first.revoked).toEqual(['k-1']);
+      expect((await store.getKey('k-1'))?.replacedBy).toBe('k-2');
+      const before = (await store.listKeys('acme')).map((k) => k.toPublic());
+      const auditBefore = (await store.listAudit({})).records.length;
+      // The named key was replaced meanwhile; a key of another tenant; a key that does not exist.
+      for (const replaces of ['k-1', 'b-1', 'k-404']) {
+        const err = await rejection(
+          store.reissueKey('acme', key(`k-x-${replaces}`, 'thief', at), { replaces }),
+        );
+        expect(err.code).toBe('key_not_active');
+        expect(err.message).toContain(replaces);
+      }
+      expect((await store.listKeys('acme')).map((k) => k.toPublic())).toEqual(before);
+      expect((await store.getKey('b-1'))?.revoked).toBe(false);
+      expect((await store.listAudit({})).records).toHaveLength(auditBefore);
+      // A revoked active key cannot be replaced either.
+      await store.revokeKey('k-2', at);
+      expect((await rejection(store.reissueKey('acme', key('k-3', 'h', at), { replaces: 'k-2' }))).code).toBe(
+        'key_not_active',
+      );
+    });
+
+    it('races: N parallel compare-and-set reissues of one key from two connections give exactly one new key, every round', async () => {
+      await store.importOrders('acme', [initial]);
+      await store.issueKey('acme', key('r0'));
+      const other = await another();
+      const N = 8;
+      await Promise.all([store, other].flatMap((s) => Array.from({ length: N }, () => s.ping())));
+      let current = 'r0';
+      for (let round = 1; round <= 5; round++) {
+        const at = new Date(Date.UTC(2027, 0, round));
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: N }, (_, i) =>
+            (i % 2 === 0 ? store : other).reissueKey('acme', key(`r${round}-${i}`, `host-${i}`, at), {
+              replaces: current,
+            }),
+          ),
+        );
+        const won = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+        expect(won, `round ${round}`).toHaveLength(1);
+        for (const o of outcomes) {
+          if (o.status === 'rejected') expect(isStoreError(o.reason, 'key_not_active')).toBe(true);
+        }
+        const active = (await store.listKeys('acme')).filter((k) => !k.revoked).map((k) => k.keyId);
+        expect(active).toEqual([won[0]!.key.keyId]);
+        expect((await store.getKey(current))?.replacedBy).toBe(won[0]!.key.keyId);
+        current = won[0]!.key.keyId;
+      }
+      expect(await store.listKeys('acme')).toHaveLength(6);
+    });
+
+    it('races: an admin reissue racing compare-and-set reissues of the old key always stands', async () => {
+      await store.importOrders('acme', [initial]);
+      const other = await another();
+      for (let round = 1; round <= 10; round++) {
+        const tenant = `race-${round}`;
+        await store.importOrders(tenant, [initial]);
+        await store.issueKey(tenant, key(`${tenant}-old`));
+        await Promise.all([store, other].flatMap((s) => [1, 2, 3].map(() => s.ping())));
+        const at = new Date(Date.UTC(2027, 1, round));
+        const thieves = [1, 2, 3].map((i) =>
+          (i % 2 === 0 ? store : other).reissueKey(tenant, key(`${tenant}-thief-${i}`, 'thief', at), {
+            replaces: `${tenant}-old`,
+          }),
+        );
+        const admin = (round % 2 === 0 ? store : other).reissueKey(
+          tenant,
+          key(`${tenant}-admin`, 'owner', at),
+        );
+        const [adminResult] = await Promise.all([admin, Promise.allSettled(thieves)]);
+        const active = (await store.listKeys(tenant)).filter((k) => !k.revoked).map((k) => k.keyId);
+        expect(active, `round ${round}`).toEqual([`${tenant}-admin`]);
+        expect(adminResult.key.keyId).toBe(`${tenant}-admin`);
+      }
+    });
+
+    it('races: an admin revocation racing compare-and-set reissues of that key leaves none of their keys active', async () => {
+      const other = await another();
+      for (let round = 1; round <= 10; round++) {
+        const tenant = `revoke-race-${round}`;
+        await store.importOrders(tenant, [initial]);
+        await store.issueKey(tenant, key(`${tenant}-old`));
+        await Promise.all([store, other].flatMap((s) => [1, 2, 3].map(() => s.ping())));
+        const at = new Date(Date.UTC(2027, 2, round));
+        const thieves = [1, 2, 3].map((i) =>
+          (i % 2 === 0 ? store : other).reissueKey(tenant, key(`${tenant}-thief-${i}`, 'thief', at), {
+            replaces: `${tenant}-old`,
+          }),
+        );
+        const revoke = (round % 2 === 0 ? store : other).revokeKey(`${tenant}-old`, at);
+        const [revoked, settled] = await Promise.all([revoke, Promise.allSettled(thieves)]);
+        const keys = await store.listKeys(tenant);
+        expect(
+          keys.filter((k) => !k.revoked).map((k) => k.keyId),
+          `round ${round}`,
+        ).toEqual([]);
+        const thiefWon = settled.flatMap((o) => (o.status === 'fulfilled' ? [o.value.key.keyId] : []));
+        expect(thiefWon.length).toBeLessThanOrEqual(1);
+        // The revocation reports what it revoked: the old key, or the thief's key made from it.
+        expect(revoked.revoked).toEqual(thiefWon.length === 0 ? [`${tenant}-old`] : thiefWon);
+        expect(revoked.changes.revokedKeys).toEqual(revoked.revoked);
+      }
+    });
+
+    it('revoking a key revokes the key in force made from it by compare-and-set reissues, not one an admin made', async () => {
+      await store.importOrders('acme', [initial]);
+      await store.issueKey('acme', key('c-1'));
+      const at = new Date('2027-02-01T00:00:00Z');
+      await store.reissueKey('acme', key('c-2', 'h2', at), { replaces: 'c-1' });
+      await store.reissueKey('acme', key('c-3', 'h3', at), { replaces: 'c-2' });
+      const cut = await store.revokeKey('c-1', new Date('2027-02-02T00:00:00Z'));
+      expect(cut.revoked).toEqual(['c-3']);
+      expect(cut.key.keyId).toBe('c-1');
+      expect(cut.changes).toEqual({ tenants: ['acme'], revokedKeys: ['c-3'] });
+      expect((await store.listKeys('acme')).filter((k) => !k.revoked)).toEqual([]);
+      // An admin reissue (no compare-and-set) breaks the chain: its key is the admin's, and stands.
+      await store.reissueKey('acme', key('c-4', 'h4', at));
+      await store.reissueKey('acme', key('c-5', 'h5', at), { replaces: 'c-4' });
+      await store.reissueKey('acme', key('c-6', 'h6', at));
+      const again = await store.revokeKey('c-4', at);
+      expect(again.revoked).toEqual([]);
+      expect(again.changes).toEqual({ tenants: [], revokedKeys: [] });
+      expect((await store.getKey('c-6'))?.revoked).toBe(false);
+    });
+
+    it('audits every write in the same write: who, what, when, client, outcome; nothing secret', async () => {
+      const heard: AuditRecord[] = [];
+      const s = await harness.open({ onAudit: (records) => heard.push(...records) });
+      extra.push(s);
+      const admin = { actor: 'admin:ops@example.jp', client: '192.0.2.10' };
+      const t0 = new Date('2027-01-01T00:00:00Z');
+      await s.importOrders('acme', [initial], { now: t0, audit: admin });
+      await s.importOrders('acme', [initial], { now: new Date('2027-01-02T00:00:00Z'), audit: admin });
+      await s.issueKey('acme', key('a-1', 'neo', new Date('2027-01-03T00:00:00Z')), {
+        actor: 'cli:root',
+        client: null,
+      });
+      await s.reissueKey(
+        'acme',
+        { ...key('a-2', 'neo2', new Date('2027-01-04T00:00:00Z')), requestHash: 'f0'.repeat(32) },
+        { replaces: 'a-1', audit: { actor: 'key:a-1', client: '198.51.100.7' } },
+      );
+      await s.reissueKey('acme', key('a-3', 'neo3', new Date('2027-01-05T00:00:00Z')), { audit: admin });
+      await s.revokeKey('a-3', new Date('2027-01-06T00:00:00Z'), admin);
+      await s.revokeKey('a-3', new Date('2027-01-07T00:00:00Z'), admin);
+      await s.recordAudit([
+        {
+          at: new Date('2027-01-08T00:00:00Z'),
+          tenant: 'acme',
+          action: 'revoked_key_refused',
+          outcome: 'refused',
+          actor: 'key:a-3',
+          client: '203.0.113.5',
+          keyId: 'a-3',
+          details: { route: 'POST /v1/ice-servers', count: 1 },
+        },
+      ]);
+      await s.importOrders('beta', [initial], { now: new Date('2027-01-09T00:00:00Z') });
+      // A write that fails writes no record either.
+      await rejection(s.issueKey('acme', key('a-1', 'dup', new Date('2027-01-10T00:00:00Z'))));
+
+      const page = await store.listAudit({ tenant: 'acme' });
+      expect(page.next).toBeNull();
+      expect(
+        page.records.map((r) => [
+          r.action,
+          r.outcome,
+          r.actor,
+          r.client,
+          r.keyId,
+          r.at.toISOString().slice(0, 10),
+        ]),
+      ).toEqual([
+        ['orders_imported', 'ok', 'admin:ops@example.jp', '192.0.2.10', null, '2027-01-01'],
+        ['orders_imported', 'no_change', 'admin:ops@example.jp', '192.0.2.10', null, '2027-01-02'],
+        ['key_issued', 'ok', 'cli:root', null, 'a-1', '2027-01-03'],
+        ['key_reissued', 'ok', 'key:a-1', '198.51.100.7', 'a-2', '2027-01-04'],
+        ['key_reissued', 'ok', 'admin:ops@example.jp', '192.0.2.10', 'a-3', '2027-01-05'],
+        ['key_revoked', 'ok', 'admin:ops@example.jp', '192.0.2.10', 'a-3', '2027-01-06'],
+        ['key_revoked', 'no_change', 'admin:ops@example.jp', '192.0.2.10', 'a-3', '2027-01-07'],
+        ['revoked_key_refused', 'refused', 'key:a-3', '203.0.113.5', 'a-3', '2027-01-08'],
+      ]);
+      const byAction = page.records;
+      expect(byAction[0]?.details).toEqual({
+        accepted: ['o-1'],
+        rejected: [],
+        unchanged: [],
+        statusChanged: [],
+      });
+      expect(byAction[3]?.details).toEqual({
+        server: 'neo2',
+        revoked: ['a-1'],
+        replaces: 'a-1',
+        idempotencyKey: true,
+      });
+      expect(byAction[4]?.details).toEqual({
+        server: 'neo3',
+        revoked: ['a-2'],
+        replaces: null,
+        idempotencyKey: false,
+      });
+      expect(byAction[5]?.details).toEqual({ revoked: ['a-3'] });
+      const text = JSON.stringify(page.records);
+      expect(text).not.toContain('secret-of');
+      expect(text).not.toContain('f0f0f0');
+      // Every committed record was told to the listener, once, in order.
+      expect(heard.map((r) => r.seq)).toEqual([...heard.map((r) => r.seq)].sort((a, b) => a - b));
+      expect(heard.map((r) => r.action)).toEqual([
+        'orders_imported',
+        'orders_imported',
+        'key_issued',
+        'key_reissued',
+        'key_reissued',
+        'key_revoked',
+        'key_revoked',
+        'revoked_key_refused',
+        'orders_imported',
+      ]);
+      // Unspecified actor for writes that name none.
+      const beta = await store.listAudit({ tenant: 'beta' });
+      expect(beta.records.map((r) => r.actor)).toEqual(['unspecified']);
+    });
+
+    it('pages the audit trail by cursor and filters by tenant and instant range', async () => {
+      for (let d = 1; d <= 5; d++) {
+        const now = new Date(Date.UTC(2027, 0, d));
+        await store.importOrders('acme', [{ ...initial, id: `p-${d}` }], { now });
+        await store.importOrders('beta', [{ ...initial, id: `p-${d}` }], { now });
+      }
+      const first = await store.listAudit({ tenant: 'acme', limit: 2 });
+      expect(first.records).toHaveLength(2);
+      expect(first.next).toBe(first.records[1]!.seq);
+      const second = await store.listAudit({ tenant: 'acme', limit: 2, after: first.next! });
+      const third = await store.listAudit({ tenant: 'acme', limit: 2, after: second.next! });
+      expect(third.records).toHaveLength(1);
+      expect(third.next).toBeNull();
+      const all = [...first.records, ...second.records, ...third.records];
+      expect(all.map((r) => r.at.toISOString().slice(0, 10))).toEqual([
+        '2027-01-01',
+        '2027-01-02',
+        '2027-01-03',
+        '2027-01-04',
+        '2027-01-05',
+      ]);
+      expect(all.every((r) => r.tenant === 'acme')).toBe(true);
+      const ranged = await store.listAudit({
+        from: new Date(Date.UTC(2027, 0, 2)),
+        to: new Date(Date.UTC(2027, 0, 4)),
+      });
+      expect(ranged.records.map((r) => [r.tenant, r.at.toISOString().slice(0, 10)])).toEqual([
+        ['acme', '2027-01-02'],
+        ['beta', '2027-01-02'],
+        ['acme', '2027-01-03'],
+        ['beta', '2027-01-03'],
+      ]);
+      expect((await store.listAudit({ limit: 10 })).records).toHaveLength(10);
+      expect((await store.listAudit({ limit: 10 })).next).toBeNull();
+      for (const bad of [
+        { limit: 0 },
+        { limit: 1001 },
+        { limit: 1.5 },
+        { after: -1 },
+        { from: new Date(Number.NaN) },
+      ]) {
+        expect((await rejection(store.listAudit(bad))).code).toBe('invalid_audit_query');
+      }
     });
 
     it('names errors with stable codes', async () => {

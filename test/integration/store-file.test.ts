@@ -15,7 +15,7 @@ async function tempDir(): Promise<string> {
 storeContract('file', async () => {
   const dir = await tempDir();
   return {
-    open: () => openStore({ dataDir: dir }),
+    open: (options = {}) => openStore({ dataDir: dir, ...options }),
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
 });
@@ -185,10 +185,96 @@ describe('file store specifics', () => {
       requestHash: hash,
     });
     const doc = JSON.parse(await readFile(join(dataDir, 'entitlements.json'), 'utf8'));
-    expect(doc.version).toBe(2);
+    expect(doc.version).toBe(3);
     expect(doc.keys.map((k: { requestHash: string | null }) => k.requestHash)).toEqual([null, hash]);
+    expect(doc.keys.map((k: { replaces: string | null }) => k.replaces)).toEqual([null, null]);
+    expect(doc.audit).toEqual([
+      expect.objectContaining({ seq: 1, action: 'key_reissued', keyId: 'lk_bbbbbbbbbbbbbbbbbbbb' }),
+    ]);
     expect((await store.getKey(oldKey.keyId))?.replacedBy).toBe('lk_bbbbbbbbbbbbbbbbbbbb');
     await store.close();
+  });
+
+  it('loads a version 2 document (written before the audit trail) with an empty trail, and writes version 3', async () => {
+    const dataDir = await dir();
+    const hash = 'e5'.repeat(32);
+    const v2Key = {
+      keyId: 'lk_aaaaaaaaaaaaaaaaaaaa',
+      tenant: 'acme',
+      serverIdentity: 'neo.example.jp',
+      secret: 'secret-of-v2',
+      issuedAt: '2027-01-01T00:00:00.000Z',
+      revokedAt: null,
+      replacedBy: null,
+      requestHash: hash,
+    };
+    await writeFile(
+      join(dataDir, 'entitlements.json'),
+      JSON.stringify({
+        format: 'icegate-entitlements',
+        version: 2,
+        tenants: [{ id: 'acme', name: null, createdAt: '2027-01-01T00:00:00.000Z' }],
+        orders: [],
+        keys: [v2Key],
+        usage: [],
+      }),
+    );
+    const store = await openFileStore({ dataDir });
+    expect((await store.getKey(v2Key.keyId))?.requestHash).toBe(hash);
+    expect(await store.listAudit({})).toEqual({ records: [], next: null });
+    // A compare-and-set reissue on the version 2 key; then revoking the old key reaches the new one.
+    await store.reissueKey(
+      'acme',
+      {
+        keyId: 'lk_cccccccccccccccccccc',
+        serverIdentity: 'new-host',
+        secret: 'secret-of-new',
+        issuedAt: new Date('2027-02-01T00:00:00Z'),
+      },
+      { replaces: v2Key.keyId, audit: { actor: 'key:lk_aaaaaaaaaaaaaaaaaaaa', client: '192.0.2.1' } },
+    );
+    const doc = JSON.parse(await readFile(join(dataDir, 'entitlements.json'), 'utf8'));
+    expect(doc.version).toBe(3);
+    expect(doc.keys.map((k: { replaces: string | null }) => k.replaces)).toEqual([null, v2Key.keyId]);
+    const revoked = await store.revokeKey(v2Key.keyId, new Date('2027-02-02T00:00:00Z'));
+    expect(revoked.revoked).toEqual(['lk_cccccccccccccccccccc']);
+    expect((await store.listAudit({})).records.map((r) => [r.seq, r.action, r.outcome])).toEqual([
+      [1, 'key_reissued', 'ok'],
+      [2, 'key_revoked', 'ok'],
+    ]);
+    await store.close();
+  });
+
+  it('refuses a version 3 document whose audit sequence has a gap', async () => {
+    const dataDir = await dir();
+    const record = {
+      at: '2027-01-01T00:00:00.000Z',
+      tenant: 'acme',
+      action: 'key_issued',
+      outcome: 'ok',
+      actor: 'cli:ops',
+      client: null,
+      keyId: 'lk_aaaaaaaaaaaaaaaaaaaa',
+      details: {},
+    };
+    await writeFile(
+      join(dataDir, 'entitlements.json'),
+      JSON.stringify({
+        format: 'icegate-entitlements',
+        version: 3,
+        tenants: [],
+        orders: [],
+        keys: [],
+        usage: [],
+        audit: [
+          { ...record, seq: 1 },
+          { ...record, seq: 3 },
+        ],
+      }),
+    );
+    expect(((await openFileStore({ dataDir }).catch((e: unknown) => e)) as StoreError).code).toBe(
+      'store_corrupt',
+    );
   });
 
   it('removes temp files of dead writers when opening', async () => {

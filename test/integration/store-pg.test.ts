@@ -19,7 +19,8 @@ storeContract('PostgreSQL', async () => {
   await requirePostgres();
   const schema = freshSchemaName();
   return {
-    open: () => openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: '/nonexistent', pgSchema: schema }),
+    open: (options = {}) =>
+      openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: '/nonexistent', pgSchema: schema, ...options }),
     dispose: () => dropSchema(schema),
   };
 });
@@ -44,12 +45,14 @@ describe('PostgreSQL store specifics', () => {
     expect(rows).toEqual([
       { version: 1, name: 'initial' },
       { version: 2, name: 'reissue-request-hash' },
+      { version: 3, name: 'audit-trail' },
     ]);
     const tables = await queryTestDatabase<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
     );
     expect(tables.map((t) => t.table_name)).toEqual([
+      'audit_log',
       'license_keys',
       'orders',
       'schema_migrations',
@@ -95,7 +98,7 @@ describe('PostgreSQL store specifics', () => {
     const rows = await queryTestDatabase<{ version: number }>(
       `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
     );
-    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
     // The column refuses anything that is not a SHA-256 hex digest.
     await expect(
       queryTestDatabase(`UPDATE "${schema}".license_keys SET request_hash = 'not-a-hash'`),

@@ -12,6 +12,13 @@ export type StoreErrorCode =
   | 'key_conflict'
   /** The tenant already holds an active key; a second one needs a reissue. */
   | 'active_key_exists'
+  /**
+   * A reissue named the key it replaces, and that key is no longer the tenant's active key (it
+   * was revoked or replaced meanwhile): nothing was written.
+   */
+  | 'key_not_active'
+  /** An audit query with a bad page size, cursor or instant. */
+  | 'invalid_audit_query'
   /** A usage row that is not a tenant, a JST day and two non-negative integers. */
   | 'invalid_usage'
   /** The database or the data directory cannot be reached or written. */

@@ -2,7 +2,10 @@
 // The document carries a format name and version; a newer version is refused rather than
 // silently rewritten in an older shape (an older icegate would drop fields it does not know).
 // Version 2 added `requestHash` to keys; a version 1 document reads as keys without one.
+// Version 3 added the audit trail (`audit`) and `replaces` to keys; older documents read with an
+// empty trail and keys that replaced none.
 import { z } from 'zod';
+import { AUDIT_ACTIONS, type AuditAction, type AuditRecord } from './audit.js';
 import { StoreError } from './errors.js';
 import type { StoredOrder, TenantRecord, UsageRow } from './store.js';
 import type { StoredKeyFields } from './stored-key.js';
@@ -10,7 +13,7 @@ import type { StoredKeyFields } from './stored-key.js';
 /** The document format this build writes. */
 export const FILE_FORMAT = 'icegate-entitlements';
 /** The document version this build writes; older versions are upgraded on read. */
-export const FILE_VERSION = 2;
+export const FILE_VERSION = 3;
 
 /** The whole store in memory. Records are never mutated in place: a write replaces them. */
 export interface FileState {
@@ -20,11 +23,13 @@ export interface FileState {
   keys: Map<string, StoredKeyFields>;
   /** `${tenant}\n${day}` -> row */
   usage: Map<string, UsageRow>;
+  /** The audit trail, ascending by seq (1, 2, ...; never removed, so seq = position + 1). */
+  audit: readonly AuditRecord[];
 }
 
 /** A state with nothing in it (a fresh DATA_DIR). */
 export function emptyState(): FileState {
-  return { tenants: new Map(), orders: new Map(), keys: new Map(), usage: new Map() };
+  return { tenants: new Map(), orders: new Map(), keys: new Map(), usage: new Map(), audit: [] };
 }
 
 /** The map key of a usage row. */
@@ -51,6 +56,19 @@ const storedKeyV1 = z.object({
   replacedBy: z.string().nullable(),
 });
 const storedKeyV2 = storedKeyV1.extend({ requestHash: z.string().nullable() });
+const storedKeyV3 = storedKeyV2.extend({ replaces: z.string().nullable() });
+const auditDetail = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())]);
+const auditRecordV3 = z.object({
+  seq: z.number().int().positive(),
+  at: instant,
+  tenant: z.string().nullable(),
+  action: z.enum(AUDIT_ACTIONS as [AuditAction, ...AuditAction[]]),
+  outcome: z.enum(['ok', 'no_change', 'refused']),
+  actor: z.string(),
+  client: z.string().nullable(),
+  keyId: z.string().nullable(),
+  details: z.record(z.string(), auditDetail),
+});
 
 const documentV1 = z.object({
   format: z.literal(FILE_FORMAT),
@@ -81,9 +99,14 @@ const documentV1 = z.object({
 });
 
 const documentV2 = documentV1.extend({ version: z.literal(2), keys: z.array(storedKeyV2) });
+const documentV3 = documentV1.extend({
+  version: z.literal(3),
+  keys: z.array(storedKeyV3),
+  audit: z.array(auditRecordV3),
+});
 
-/** Either version this build reads. */
-const anyDocument = z.discriminatedUnion('version', [documentV1, documentV2]);
+/** Any version this build reads. */
+const anyDocument = z.discriminatedUnion('version', [documentV1, documentV2, documentV3]);
 
 /** Parses the document text into a state; `store_corrupt` names the file and the problem. */
 export function parseDocument(text: string, path: string): FileState {
@@ -128,15 +151,25 @@ export function parseDocument(text: string, path: string): FileState {
       issuedAt: new Date(k.issuedAt),
       revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt),
       requestHash: 'requestHash' in k ? k.requestHash : null,
+      replaces: 'replaces' in k ? k.replaces : null,
     });
   }
   for (const u of doc.usage) state.usage.set(usageKey(u.tenant, u.day), { ...u });
+  if ('audit' in doc) {
+    const audit = doc.audit.map((r) => ({ ...r, at: new Date(r.at) }));
+    audit.sort((a, b) => a.seq - b.seq);
+    audit.forEach((r, i) => {
+      if (r.seq !== i + 1)
+        throw new StoreError('store_corrupt', `${path}: audit record ${i + 1} has seq ${r.seq}`);
+    });
+    state.audit = audit;
+  }
   return state;
 }
 
 /** Serialises a state as the current document version. */
 export function serialiseDocument(state: FileState): string {
-  const doc: z.input<typeof documentV2> = {
+  const doc: z.input<typeof documentV3> = {
     format: FILE_FORMAT,
     version: FILE_VERSION,
     tenants: [...state.tenants.values()].map((t) => ({ ...t, createdAt: t.createdAt.toISOString() })),
@@ -148,8 +181,10 @@ export function serialiseDocument(state: FileState): string {
       issuedAt: k.issuedAt.toISOString(),
       revokedAt: k.revokedAt === null ? null : k.revokedAt.toISOString(),
       requestHash: k.requestHash ?? null,
+      replaces: k.replaces ?? null,
     })),
     usage: [...state.usage.values()],
+    audit: state.audit.map((r) => ({ ...r, at: r.at.toISOString() })),
   };
   return `${JSON.stringify(doc, null, 1)}\n`;
 }

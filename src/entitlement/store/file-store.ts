@@ -1,13 +1,35 @@
 // The embedded entitlement store: one JSON document under DATA_DIR, for a laptop or a single
 // node with no database. Every write replaces the document atomically (atomic-file.ts) while
 // holding an in-process queue and a cross-process lock file, and resolves only once the new
-// document is durable: an acknowledged write survives a crash.
+// document is durable: an acknowledged write survives a crash. A write's audit records are
+// appended to the document it writes (file-audit.ts).
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Order, OrderHistory } from '../types.js';
 import { type AtomicWriteFaults, removeOrphanTempFiles, writeFileAtomic } from './atomic-file.js';
+import {
+  type AuditContext,
+  type AuditListener,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  auditRecord,
+  type NewAuditRecord,
+} from './audit.js';
+import { importAuditRecord } from './audit-records.js';
 import { StoreError } from './errors.js';
+import { appendAudit, auditPage } from './file-audit.js';
 import { emptyState, type FileState, parseDocument, serialiseDocument, usageKey } from './file-document.js';
+import {
+  activeKeys,
+  copyState,
+  newKeyFields,
+  type PlannedWrite,
+  planReissue,
+  planRevoke,
+  requireFreeKeyId,
+  requireTenant,
+} from './file-key-writes.js';
 import { orderOnly, planImport } from './order-import.js';
 import type {
   EntitlementStore,
@@ -15,13 +37,14 @@ import type {
   ImportResult,
   IssueKeyResult,
   NewKey,
+  ReissueKeyOptions,
   ReissueKeyResult,
   RevokeKeyResult,
   StoredOrder,
   TenantRecord,
   UsageRow,
 } from './store.js';
-import { StoredKey, type StoredKeyFields } from './stored-key.js';
+import { StoredKey } from './stored-key.js';
 import { checkUsageRange, checkUsageRows } from './usage-rows.js';
 import { processIsAlive, WriteLock } from './write-lock.js';
 import { WriteQueue } from './write-queue.js';
@@ -33,6 +56,8 @@ export interface FileStoreOptions {
   lockTimeoutMs?: number;
   /** Crash simulation for tests. */
   faults?: AtomicWriteFaults;
+  /** Told the audit records of each write once it is durable (the process logs them). */
+  onAudit?: AuditListener;
 }
 
 /** The document's file name inside DATA_DIR. */
@@ -54,8 +79,6 @@ function byReceipt(a: StoredOrder, b: StoredOrder): number {
   const d = Date.parse(a.receivedAt) - Date.parse(b.receivedAt);
   return d !== 0 ? d : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
-
-const NO_CHANGES = { tenants: [], revokedKeys: [] };
 
 /** Opens (creating if needed) the file store in `dataDir`. */
 export async function openFileStore(options: FileStoreOptions): Promise<FileStore> {
@@ -84,6 +107,7 @@ export class FileStore implements EntitlementStore {
   readonly #lock: WriteLock;
   readonly #queue = new WriteQueue();
   readonly #faults: AtomicWriteFaults | undefined;
+  readonly #onAudit: AuditListener | undefined;
   #state: FileState = emptyState();
   #identity: FileIdentity | null = null;
   #closed = false;
@@ -92,6 +116,7 @@ export class FileStore implements EntitlementStore {
     this.path = join(options.dataDir, DOCUMENT_NAME);
     this.#lock = new WriteLock(join(options.dataDir, 'entitlements.lock'), options.lockTimeoutMs ?? 10_000);
     this.#faults = options.faults;
+    this.#onAudit = options.onAudit;
   }
 
   /** The current state, re-read when another process (e.g. the CLI) replaced the document. */
@@ -121,13 +146,22 @@ export class FileStore implements EntitlementStore {
   /**
    * Runs one write: under the queue and the lock, reads the latest state, lets `mutate` build
    * the next one (a copy: the current state is never touched, so a throw changes nothing),
-   * persists it, and only then makes it current.
+   * persists it with the write's audit records, and only then makes it current. Exported as a
+   * building block through `write` for callers that change more in the same write.
    */
-  #write<T>(mutate: (state: FileState) => { next: FileState | null; result: T }): Promise<T> {
+  write<T>(mutate: (state: FileState) => PlannedWrite<T>): Promise<T> {
     return this.#queue.run(async () => {
       const release = await this.#lock.acquire();
       try {
-        const { next, result } = mutate(await this.#current());
+        const current = await this.#current();
+        const planned = mutate(current);
+        const { result } = planned;
+        let next = planned.next;
+        let audited: AuditRecord[] = [];
+        if (planned.audit !== undefined && planned.audit.length > 0) {
+          next ??= copyState(current);
+          audited = appendAudit(next, planned.audit);
+        }
         if (next === null) return result;
         try {
           await writeFileAtomic(this.path, serialiseDocument(next), this.#faults);
@@ -140,6 +174,7 @@ export class FileStore implements EntitlementStore {
           throw err instanceof StoreError ? err : unavailable(this.path, err);
         }
         this.#state = next;
+        if (audited.length > 0) this.#onAudit?.(audited);
         return result;
       } finally {
         await release();
@@ -149,13 +184,17 @@ export class FileStore implements EntitlementStore {
 
   importOrders(tenant: string, orders: readonly Order[], options: ImportOptions = {}): Promise<ImportResult> {
     const now = options.now ?? new Date();
-    return this.#write((state) => {
+    return this.write((state) => {
       const existing = [...(state.orders.get(tenant)?.values() ?? [])];
       const plan = planImport(tenant, existing, orders, now);
       const known = state.tenants.get(tenant);
       const rename = options.tenantName !== undefined && known?.name !== options.tenantName;
       if (plan.inserts.length === 0 && plan.statusUpdates.length === 0 && known !== undefined && !rename) {
-        return { next: null, result: plan.result };
+        return {
+          next: null,
+          result: plan.result,
+          audit: [importAuditRecord(options.audit, now, plan.result)],
+        };
       }
       const next = copyState(state);
       next.tenants.set(tenant, {
@@ -173,7 +212,8 @@ export class FileStore implements EntitlementStore {
       next.orders.set(tenant, tenantOrders);
       const changes =
         known === undefined || rename ? { tenants: [tenant], revokedKeys: [] } : plan.result.changes;
-      return { next, result: { ...plan.result, changes } };
+      const result = { ...plan.result, changes };
+      return { next, result, audit: [importAuditRecord(options.audit, now, result)] };
     });
   }
 
@@ -197,8 +237,8 @@ export class FileStore implements EntitlementStore {
     return tenants.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((t) => ({ ...t }));
   }
 
-  issueKey(tenant: string, key: NewKey): Promise<IssueKeyResult> {
-    return this.#write((state) => {
+  issueKey(tenant: string, key: NewKey, who?: AuditContext): Promise<IssueKeyResult> {
+    return this.write((state) => {
       requireTenant(state, tenant);
       requireFreeKeyId(state, key.keyId);
       const active = activeKeys(state, tenant);
@@ -214,43 +254,34 @@ export class FileStore implements EntitlementStore {
       return {
         next,
         result: { key: new StoredKey(fields), changes: { tenants: [tenant], revokedKeys: [] } },
+        audit: [
+          auditRecord(who, key.issuedAt, {
+            tenant,
+            action: 'key_issued',
+            outcome: 'ok',
+            keyId: key.keyId,
+            details: { server: key.serverIdentity },
+          }),
+        ],
       };
     });
   }
 
-  reissueKey(tenant: string, key: NewKey): Promise<ReissueKeyResult> {
-    return this.#write((state) => {
-      requireTenant(state, tenant);
-      requireFreeKeyId(state, key.keyId);
-      const next = copyState(state);
-      const revoked: string[] = [];
-      for (const old of activeKeys(state, tenant)) {
-        next.keys.set(old.keyId, { ...old, revokedAt: key.issuedAt, replacedBy: key.keyId });
-        revoked.push(old.keyId);
-      }
-      const fields = newKeyFields(tenant, key);
-      next.keys.set(key.keyId, fields);
-      return {
-        next,
-        result: { key: new StoredKey(fields), revoked, changes: { tenants: [tenant], revokedKeys: revoked } },
-      };
-    });
+  reissueKey(tenant: string, key: NewKey, options: ReissueKeyOptions = {}): Promise<ReissueKeyResult> {
+    return this.write((state) => planReissue(state, tenant, key, options));
   }
 
-  revokeKey(keyId: string, at: Date): Promise<RevokeKeyResult> {
-    return this.#write((state) => {
-      const key = state.keys.get(keyId);
-      if (key === undefined) throw new StoreError('unknown_key', `no license key has id ${keyId}`);
-      if (key.revokedAt !== null)
-        return { next: null, result: { key: new StoredKey(key), changes: NO_CHANGES } };
-      const next = copyState(state);
-      const revoked = { ...key, revokedAt: at };
-      next.keys.set(keyId, revoked);
-      return {
-        next,
-        result: { key: new StoredKey(revoked), changes: { tenants: [key.tenant], revokedKeys: [keyId] } },
-      };
-    });
+  revokeKey(keyId: string, at: Date, who?: AuditContext): Promise<RevokeKeyResult> {
+    return this.write((state) => planRevoke(state, keyId, at, who));
+  }
+
+  async recordAudit(records: readonly NewAuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.write(() => ({ next: null, result: undefined, audit: [...records] }));
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditPage> {
+    return auditPage(await this.#current(), query);
   }
 
   async getKey(keyId: string): Promise<StoredKey | null> {
@@ -267,7 +298,7 @@ export class FileStore implements EntitlementStore {
   async addUsage(rows: readonly UsageRow[]): Promise<void> {
     checkUsageRows(rows);
     if (rows.length === 0) return;
-    await this.#write((state) => {
+    await this.write((state) => {
       const next = copyState(state);
       for (const row of rows) {
         const key = usageKey(row.tenant, row.day);
@@ -306,35 +337,6 @@ function unavailable(path: string, err: unknown): StoreError {
   });
 }
 
-/** A copy whose maps may be changed; the records stay shared and are replaced, not edited. */
-function copyState(state: FileState): FileState {
-  return {
-    tenants: new Map(state.tenants),
-    orders: new Map(state.orders),
-    keys: new Map(state.keys),
-    usage: new Map(state.usage),
-  };
-}
-
 function sortedOrders(state: FileState, tenant: string): StoredOrder[] {
   return [...(state.orders.get(tenant)?.values() ?? [])].sort(byReceipt);
-}
-
-function requireTenant(state: FileState, tenant: string): void {
-  if (!state.tenants.has(tenant)) {
-    throw new StoreError('unknown_tenant', `unknown tenant ${tenant}: import its orders first`);
-  }
-}
-
-function requireFreeKeyId(state: FileState, keyId: string): void {
-  if (state.keys.has(keyId))
-    throw new StoreError('key_conflict', `a license key with id ${keyId} already exists`);
-}
-
-function activeKeys(state: FileState, tenant: string): StoredKeyFields[] {
-  return [...state.keys.values()].filter((k) => k.tenant === tenant && k.revokedAt === null);
-}
-
-function newKeyFields(tenant: string, key: NewKey): StoredKeyFields {
-  return { ...key, tenant, revokedAt: null, replacedBy: null, requestHash: key.requestHash ?? null };
 }

@@ -1,8 +1,26 @@
 // The entitlement store: one interface, a PostgreSQL and an embedded file implementation.
+
+import type { AuditListener } from './audit.js';
 import { openFileStore } from './file-store.js';
 import { openPgStore } from './pg-store.js';
 import type { EntitlementStore } from './store.js';
 
+export {
+  AUDIT_ACTIONS,
+  AUDIT_PAGE_DEFAULT,
+  AUDIT_PAGE_MAX,
+  type AuditAction,
+  type AuditContext,
+  type AuditDetails,
+  type AuditListener,
+  type AuditOutcome,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  auditRecord,
+  auditRecordJson,
+  type NewAuditRecord,
+} from './audit.js';
 export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
 export { type FileStore, type FileStoreOptions, openFileStore } from './file-store.js';
 export { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.js';
@@ -18,6 +36,8 @@ export interface OpenStoreOptions {
   pgSchema?: string;
   /** Errors of idle PostgreSQL connections, for logging. */
   onPoolError?: (err: Error) => void;
+  /** Told each durable write's audit records (the node logs each as one JSON line). */
+  onAudit?: AuditListener;
 }
 
 /** Opens the configured store, applying migrations (PostgreSQL) or creating DATA_DIR (file). */
@@ -27,7 +47,11 @@ export async function openStore(options: OpenStoreOptions): Promise<EntitlementS
       databaseUrl: options.databaseUrl,
       ...(options.pgSchema === undefined ? {} : { schema: options.pgSchema }),
       ...(options.onPoolError === undefined ? {} : { onPoolError: options.onPoolError }),
+      ...(options.onAudit === undefined ? {} : { onAudit: options.onAudit }),
     });
   }
-  return openFileStore({ dataDir: options.dataDir });
+  return openFileStore({
+    dataDir: options.dataDir,
+    ...(options.onAudit === undefined ? {} : { onAudit: options.onAudit }),
+  });
 }

@@ -1,10 +1,22 @@
 // The PostgreSQL entitlement store (DATABASE_URL). Writes that must agree run in one
 // transaction; writes to one tenant serialise on its row (SELECT ... FOR UPDATE), so
-// concurrent imports or reissues on any number of nodes see each other's results.
+// concurrent imports or reissues on any number of nodes see each other's results. Every write
+// inserts its audit record in its own transaction (pg-audit.ts).
 import pg from 'pg';
 import type { Order, OrderHistory, RejectionCode } from '../types.js';
+import {
+  type AuditContext,
+  type AuditListener,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  auditRecord,
+  type NewAuditRecord,
+} from './audit.js';
+import { importAuditRecord, keyFirst, reissueAuditRecord, revokeAuditRecord } from './audit-records.js';
 import { StoreError } from './errors.js';
 import { orderOnly, planImport } from './order-import.js';
+import { insertAuditRecords, selectAuditPage } from './pg-audit.js';
 import { mapPgError } from './pg-errors.js';
 import { checkSchemaName, migrate, quoteIdentifier } from './pg-migrate.js';
 import type {
@@ -13,6 +25,7 @@ import type {
   ImportResult,
   IssueKeyResult,
   NewKey,
+  ReissueKeyOptions,
   ReissueKeyResult,
   RevokeKeyResult,
   StoredOrder,
@@ -31,9 +44,21 @@ export interface PgStoreOptions {
   poolMax?: number;
   /** Errors of idle pooled connections (e.g. the server restarted); default: ignored. */
   onPoolError?: (err: Error) => void;
+  /** Told the audit records of each write once it has committed (the process logs them). */
+  onAudit?: AuditListener;
 }
 
 type Client = pg.PoolClient;
+
+/**
+ * One open transaction of the store: its connection, and `audit`, which inserts records in it
+ * (reported to `onAudit` only once the transaction commits). Other writes that must commit with a
+ * reissue and its record (the reissue-request queue) take one from `PgStore.transaction`.
+ */
+export interface PgTransaction {
+  readonly client: Client;
+  audit(records: readonly NewAuditRecord[]): Promise<void>;
+}
 
 interface OrderRow {
   order_id: string;
@@ -122,7 +147,7 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
     await pool.end().catch(() => undefined);
     throw err;
   }
-  return new PgStore(pool, schema);
+  return new PgStore(pool, schema, options.onAudit);
 }
 
 /** The PostgreSQL store: see the file comment. Construct with `openPgStore`. */
@@ -131,18 +156,21 @@ export class PgStore implements EntitlementStore {
   /** The schema holding the tables. */
   readonly schema: string;
   readonly #pool: pg.Pool;
-  readonly #t: { tenants: string; orders: string; keys: string; usage: string };
+  readonly #t: { tenants: string; orders: string; keys: string; usage: string; audit: string };
+  readonly #onAudit: AuditListener | undefined;
   #closed = false;
 
-  constructor(pool: pg.Pool, schema: string) {
+  constructor(pool: pg.Pool, schema: string, onAudit?: AuditListener) {
     this.#pool = pool;
     this.schema = schema;
+    this.#onAudit = onAudit;
     const q = quoteIdentifier(schema);
     this.#t = {
       tenants: `${q}.tenants`,
       orders: `${q}.orders`,
       keys: `${q}.license_keys`,
       usage: `${q}.tenant_usage_daily`,
+      audit: `${q}.audit_log`,
     };
   }
 
@@ -157,8 +185,11 @@ export class PgStore implements EntitlementStore {
     }
   }
 
-  /** Runs `work` between BEGIN and COMMIT; any throw rolls everything back. */
-  async #transaction<T>(work: (client: Client) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` between BEGIN and COMMIT; any throw rolls everything back. The audit records it
+   * inserted are reported to `onAudit` after the COMMIT.
+   */
+  async transaction<T>(work: (tx: PgTransaction) => Promise<T>): Promise<T> {
     let client: Client;
     try {
       client = await this.#pool.connect();
@@ -172,10 +203,19 @@ export class PgStore implements EntitlementStore {
       broken = true;
     };
     client.on('error', onError);
+    const written: AuditRecord[] = [];
+    const table = this.#t.audit;
+    const tx: PgTransaction = {
+      client,
+      async audit(records) {
+        written.push(...(await insertAuditRecords(client, table, records)));
+      },
+    };
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await work(tx);
       await client.query('COMMIT');
+      if (written.length > 0) this.#onAudit?.(written);
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {
@@ -202,7 +242,7 @@ export class PgStore implements EntitlementStore {
 
   importOrders(tenant: string, orders: readonly Order[], options: ImportOptions = {}): Promise<ImportResult> {
     const now = options.now ?? new Date();
-    return this.#transaction(async (client) => {
+    return this.transaction(async ({ client, audit }) => {
       const created = await client.query(
         `INSERT INTO ${this.#t.tenants} (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
         [tenant, options.tenantName ?? null, now],
@@ -255,7 +295,9 @@ export class PgStore implements EntitlementStore {
       }
       const changes =
         created.rowCount === 1 || renamed ? { tenants: [tenant], revokedKeys: [] } : plan.result.changes;
-      return { ...plan.result, changes };
+      const result = { ...plan.result, changes };
+      await audit([importAuditRecord(options.audit, now, result)]);
+      return result;
     });
   }
 
@@ -288,8 +330,8 @@ export class PgStore implements EntitlementStore {
     return r.rows.map(tenantFromRow);
   }
 
-  issueKey(tenant: string, key: NewKey): Promise<IssueKeyResult> {
-    return this.#transaction(async (client) => {
+  issueKey(tenant: string, key: NewKey, who?: AuditContext): Promise<IssueKeyResult> {
+    return this.transaction(async ({ client, audit }) => {
       await this.#lockTenant(client, tenant);
       const active = await client.query<{ key_id: string }>(
         `SELECT key_id FROM ${this.#t.keys} WHERE tenant_id = $1 AND revoked_at IS NULL`,
@@ -302,50 +344,123 @@ export class PgStore implements EntitlementStore {
           `tenant ${tenant} already has an active license key ${current.key_id}; reissue it instead`,
         );
       }
-      const inserted = await this.#insertKey(client, tenant, key);
+      const inserted = await this.#insertKey(client, tenant, key, null);
+      await audit([
+        auditRecord(who, key.issuedAt, {
+          tenant,
+          action: 'key_issued',
+          outcome: 'ok',
+          keyId: key.keyId,
+          details: { server: key.serverIdentity },
+        }),
+      ]);
       return { key: inserted, changes: { tenants: [tenant], revokedKeys: [] } };
     });
   }
 
-  reissueKey(tenant: string, key: NewKey): Promise<ReissueKeyResult> {
-    return this.#transaction(async (client) => {
-      await this.#lockTenant(client, tenant);
-      // Revoke first: the one-active-key index would refuse the new key otherwise. A failure of
-      // the insert below (e.g. a key id collision) rolls the revocation back.
-      const revoked = await client.query<{ key_id: string }>(
-        `UPDATE ${this.#t.keys} SET revoked_at = $2, replaced_by = $3
-         WHERE tenant_id = $1 AND revoked_at IS NULL RETURNING key_id`,
-        [tenant, key.issuedAt, key.keyId],
-      );
-      const inserted = await this.#insertKey(client, tenant, key);
-      const ids = revoked.rows.map((r) => r.key_id).sort();
-      return { key: inserted, revoked: ids, changes: { tenants: [tenant], revokedKeys: ids } };
-    });
+  reissueKey(tenant: string, key: NewKey, options: ReissueKeyOptions = {}): Promise<ReissueKeyResult> {
+    return this.transaction((tx) => this.reissueKeyIn(tx, tenant, key, options));
   }
 
-  async #insertKey(client: Client, tenant: string, key: NewKey): Promise<StoredKey> {
+  /**
+   * `reissueKey` inside the caller's transaction (which must be this store's): the tenant's row
+   * is locked for the rest of it, the compare-and-set, the new key and its audit record are
+   * written in it.
+   */
+  async reissueKeyIn(
+    tx: PgTransaction,
+    tenant: string,
+    key: NewKey,
+    options: ReissueKeyOptions = {},
+  ): Promise<ReissueKeyResult> {
+    const { client } = tx;
+    await this.#lockTenant(client, tenant);
+    // Revoke first: the one-active-key index would refuse the new key otherwise. A failure of
+    // the insert below (e.g. a key id collision) rolls the revocation back. With `replaces`, only
+    // that key, and only while it is the active one: under the tenant's lock, no other reissue or
+    // revocation of this tenant can come between this check and the COMMIT.
+    const replaces = options.replaces ?? null;
+    const revoked = await client.query<{ key_id: string }>(
+      `UPDATE ${this.#t.keys} SET revoked_at = $2, replaced_by = $3
+       WHERE tenant_id = $1 AND revoked_at IS NULL AND ($4::text IS NULL OR key_id = $4) RETURNING key_id`,
+      [tenant, key.issuedAt, key.keyId, replaces],
+    );
+    if (replaces !== null && revoked.rowCount === 0) {
+      throw new StoreError(
+        'key_not_active',
+        `license key ${replaces} is no longer the active key of tenant ${tenant}; nothing was reissued`,
+      );
+    }
+    const inserted = await this.#insertKey(client, tenant, key, replaces);
+    const ids = revoked.rows.map((r) => r.key_id).sort();
+    await tx.audit([reissueAuditRecord(options, tenant, key, ids)]);
+    return { key: inserted, revoked: ids, changes: { tenants: [tenant], revokedKeys: ids } };
+  }
+
+  async #insertKey(client: Client, tenant: string, key: NewKey, replaces: string | null): Promise<StoredKey> {
     const r = await client.query<KeyRow>(
-      `INSERT INTO ${this.#t.keys} (key_id, tenant_id, server_identity, secret, issued_at, request_hash)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${KEY_COLUMNS}`,
-      [key.keyId, tenant, key.serverIdentity, key.secret, key.issuedAt, key.requestHash ?? null],
+      `INSERT INTO ${this.#t.keys} (key_id, tenant_id, server_identity, secret, issued_at, request_hash, replaces)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${KEY_COLUMNS}`,
+      [key.keyId, tenant, key.serverIdentity, key.secret, key.issuedAt, key.requestHash ?? null, replaces],
     );
     const row = r.rows[0];
     if (row === undefined) throw new Error('INSERT ... RETURNING returned no row');
     return keyFromRow(row);
   }
 
-  async revokeKey(keyId: string, at: Date): Promise<RevokeKeyResult> {
-    const r = await this.#query<KeyRow>(
-      `UPDATE ${this.#t.keys} SET revoked_at = $2 WHERE key_id = $1 AND revoked_at IS NULL RETURNING ${KEY_COLUMNS}`,
-      [keyId, at],
-    );
-    const row = r.rows[0];
-    if (row !== undefined) {
-      return { key: keyFromRow(row), changes: { tenants: [row.tenant_id], revokedKeys: [keyId] } };
+  revokeKey(keyId: string, at: Date, who?: AuditContext): Promise<RevokeKeyResult> {
+    return this.transaction(async ({ client, audit }) => {
+      const owner = await client.query<{ tenant_id: string }>(
+        `SELECT tenant_id FROM ${this.#t.keys} WHERE key_id = $1`,
+        [keyId],
+      );
+      const tenant = owner.rows[0]?.tenant_id;
+      if (tenant === undefined) throw new StoreError('unknown_key', `no license key has id ${keyId}`);
+      // The tenant's lock orders this revocation against its reissues: a self-service reissue
+      // signed with this key either committed before (its key is in the chain below and revoked
+      // here) or comes after and finds its signing key revoked.
+      await this.#lockTenant(client, tenant);
+      const r = await client.query<{ key_id: string }>(
+        `WITH RECURSIVE chain(key_id) AS (
+           SELECT key_id FROM ${this.#t.keys} WHERE key_id = $1
+           UNION
+           SELECT k.key_id FROM ${this.#t.keys} k JOIN chain c ON k.replaces = c.key_id
+         )
+         UPDATE ${this.#t.keys} SET revoked_at = $2
+         WHERE key_id IN (SELECT key_id FROM chain) AND revoked_at IS NULL RETURNING key_id`,
+        [keyId, at],
+      );
+      const ids = keyFirst(
+        keyId,
+        r.rows.map((x) => x.key_id),
+      );
+      const read = await client.query<KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM ${this.#t.keys} WHERE key_id = $1`,
+        [keyId],
+      );
+      const row = read.rows[0];
+      if (row === undefined) throw new StoreError('unknown_key', `no license key has id ${keyId}`);
+      await audit([revokeAuditRecord(who, at, tenant, keyId, ids)]);
+      return {
+        key: keyFromRow(row),
+        revoked: ids,
+        changes:
+          ids.length === 0 ? { tenants: [], revokedKeys: [] } : { tenants: [tenant], revokedKeys: ids },
+      };
+    });
+  }
+
+  recordAudit(records: readonly NewAuditRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return this.transaction((tx) => tx.audit(records));
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditPage> {
+    try {
+      return await selectAuditPage(this.#pool, this.#t.audit, query);
+    } catch (err) {
+      throw mapPgError(err);
     }
-    const existing = await this.getKey(keyId);
-    if (existing === null) throw new StoreError('unknown_key', `no license key has id ${keyId}`);
-    return { key: existing, changes: { tenants: [], revokedKeys: [] } };
   }
 
   async getKey(keyId: string): Promise<StoredKey | null> {

@@ -1,6 +1,7 @@
 // The one interface both entitlement stores implement (PostgreSQL, embedded file). The contract
 // test suite in test/integration/store-contract.ts is its executable specification.
 import type { JstDate, Order, OrderHistory, Rejection, RejectionCode } from '../types.js';
+import type { AuditContext, AuditPage, AuditQuery, NewAuditRecord } from './audit.js';
 import type { StoredKey } from './stored-key.js';
 
 /** A tenant (customer) known to the store; created by its first import. */
@@ -53,6 +54,21 @@ export interface ImportOptions {
   now?: Date;
   /** Sets the tenant's display name. */
   tenantName?: string;
+  /** Who imports, for the audit record written with the import. */
+  audit?: AuditContext;
+}
+
+/** Options of `reissueKey`. */
+export interface ReissueKeyOptions {
+  /**
+   * Compare-and-set: the key this reissue replaces. The write succeeds only while that key is
+   * still the tenant's active key, else `key_not_active` and nothing is written. A self-service
+   * reissue names its signing key; an admin or CLI reissue (the customer lost the old key) names
+   * none and replaces whichever key is active.
+   */
+  replaces?: string;
+  /** Who reissues, for the audit record written with the new key. */
+  audit?: AuditContext;
 }
 
 /** A new license key to store; the caller (LicenseService) makes the id and secret. */
@@ -78,9 +94,14 @@ export interface ReissueKeyResult {
   changes: StoreChanges;
 }
 
-/** The outcome of `revokeKey`; revoking a revoked key changes nothing. */
+/** The outcome of `revokeKey`; revoking a revoked key changes nothing (unless it has descendants). */
 export interface RevokeKeyResult {
   key: StoredKey;
+  /**
+   * Every key this write revoked: the key itself (unless it already was) and the key in force if it
+   * was made from this one by self-service reissues (`replaces` chain), which its holder could do.
+   */
+  revoked: string[];
   changes: StoreChanges;
 }
 
@@ -118,17 +139,32 @@ export interface EntitlementStore {
   listTenants(): Promise<TenantRecord[]>;
 
   /** Stores a first key for a known tenant; `active_key_exists` if it already holds one. */
-  issueKey(tenant: string, key: NewKey): Promise<IssueKeyResult>;
+  issueKey(tenant: string, key: NewKey, audit?: AuditContext): Promise<IssueKeyResult>;
 
   /**
    * Stores a new key and revokes the tenant's active key(s) at `key.issuedAt`, pointing them at
    * the new key, in one transaction: both happen or neither does. `key.requestHash` is stored
    * with the new key in that transaction, so a reply lost after COMMIT can still be replayed.
+   * With `options.replaces`, a compare-and-set on that key (see ReissueKeyOptions). The audit
+   * record is written in the same transaction.
    */
-  reissueKey(tenant: string, key: NewKey): Promise<ReissueKeyResult>;
+  reissueKey(tenant: string, key: NewKey, options?: ReissueKeyOptions): Promise<ReissueKeyResult>;
 
-  /** Revokes a key at `at`; `unknown_key` if there is none; a no-op if already revoked. */
-  revokeKey(keyId: string, at: Date): Promise<RevokeKeyResult>;
+  /**
+   * Revokes a key at `at`, and with it the tenant's key in force when that one descends from it
+   * by self-service reissues (see RevokeKeyResult.revoked), under the tenant's lock; `unknown_key`
+   * if there is none; nothing changes when both are already revoked. Audited in the same write.
+   */
+  revokeKey(keyId: string, at: Date, audit?: AuditContext): Promise<RevokeKeyResult>;
+
+  /**
+   * Appends audit records that go with no change (replays, refusals of a revoked key), in one
+   * durable write.
+   */
+  recordAudit(records: readonly NewAuditRecord[]): Promise<void>;
+
+  /** A page of the audit trail, oldest first; `invalid_audit_query` for a bad query. */
+  listAudit(query: AuditQuery): Promise<AuditPage>;
 
   /** The key with this id (revoked or not), or null. */
   getKey(keyId: string): Promise<StoredKey | null>;

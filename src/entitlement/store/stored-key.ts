@@ -17,6 +17,11 @@ export interface StoredKeyFields {
    * issued otherwise. Absent in records written before it existed.
    */
   requestHash?: string | null;
+  /**
+   * The key a compare-and-set reissue replaced (its signing key), so revoking that key can revoke
+   * this one too; null otherwise. Kept by the stores, not shown. Absent in older records.
+   */
+  replaces?: string | null;
 }
 
 /** The secret's stand-in wherever a key is serialised or inspected. */

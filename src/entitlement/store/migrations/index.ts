@@ -2,6 +2,7 @@
 // add a new one instead. Kept as TypeScript strings so the build needs no asset copying.
 import { initial } from './001-initial.js';
 import { reissueRequestHash } from './002-reissue-request-hash.js';
+import { auditTrail } from './003-audit-trail.js';
 
 /** One numbered migration. */
 export interface Migration {
@@ -14,4 +15,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: initial },
   { version: 2, name: 'reissue-request-hash', sql: reissueRequestHash },
+  { version: 3, name: 'audit-trail', sql: auditTrail },
 ];
