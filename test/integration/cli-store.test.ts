@@ -10,7 +10,12 @@ import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/cli-io.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../../src/cli/program.js';
-import { registerStoreCommands, storeSettingsFromEnv } from '../../src/cli/store-commands.js';
+import { registerAuditCommand } from '../../src/cli/audit-command.js';
+import {
+  cliAuditContext,
+  registerStoreCommands,
+  storeSettingsFromEnv,
+} from '../../src/cli/store-commands.js';
 import { openStore } from '../../src/entitlement/store/index.js';
 import { parseLicenseKey } from '../../src/licensing/index.js';
 import { type ChildBuild, compileForChild } from './store-child-build.js';
@@ -43,6 +48,7 @@ async function cli(args: string[], env: Record<string, string>): Promise<Result>
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerStoreCommands(program, io);
+  registerAuditCommand(program, io);
   try {
     await program.parseAsync(args, { from: 'user' });
     return { code: 0, stdout, stderr };
@@ -284,6 +290,45 @@ describe.each(backends)('store commands on $name', (backend) => {
       expect((await store.getKey(second.keyId))?.secret).toBe(parseLicenseKey(second.key)?.secret);
     } finally {
       await store.close();
+    }
+  });
+
+  it('records each CLI operation in the audit trail as cli:<OS user>; icegate audit pages it', async () => {
+    const actor = cliAuditContext(env).actor;
+    expect(actor).toMatch(/^cli:.+/);
+    const shown = await cli(['audit', '--tenant', 'live'], env);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    const page = JSON.parse(shown.stdout) as {
+      records: { seq: number; action: string; outcome: string; actor: string; client: string | null }[];
+      next: number | null;
+    };
+    expect(page.next).toBeNull();
+    // The refused second issue (active_key_exists) wrote nothing, so has no record.
+    expect(page.records.map((r) => [r.action, r.outcome])).toEqual([
+      ['orders_imported', 'ok'],
+      ['key_issued', 'ok'],
+      ['key_reissued', 'ok'],
+      ['key_revoked', 'ok'],
+      ['key_revoked', 'no_change'],
+    ]);
+    for (const r of page.records) expect(r).toMatchObject({ actor, client: null });
+    const first = JSON.parse((await cli(['audit', '--tenant', 'live', '--limit', '2'], env)).stdout);
+    expect(first.records).toHaveLength(2);
+    const rest = JSON.parse(
+      (await cli(['audit', '--tenant', 'live', '--after', String(first.next), '--limit', '1000'], env))
+        .stdout,
+    );
+    expect([...first.records, ...rest.records]).toEqual(page.records);
+    const future = JSON.parse((await cli(['audit', '--from', '2999-01-01T00:00:00Z'], env)).stdout);
+    expect(future).toEqual({ records: [], next: null });
+    for (const bad of [
+      ['--limit', '0'],
+      ['--after', '-1'],
+      ['--from', '2027-01-01'],
+    ]) {
+      const refused = await cli(['audit', ...bad], env);
+      expect(refused.code).toBe(EXIT_FAILURE);
+      expect(refused.stderr).toContain('invalid_audit_query');
     }
   });
 
