@@ -67,6 +67,7 @@ export function toHttpError(err: unknown): HttpError | null {
       });
     }
     if (PASS_THROUGH.has(err.code)) return new HttpError(err.code as HttpErrorCode, err.message);
+    if (err.code === 'invalid_audit_query') return new HttpError('invalid_request', err.message);
     return null;
   }
   if (isBodyParserError(err)) return bodyParserRefusal(err);

@@ -274,6 +274,48 @@ const schemas: Record<string, Schema> = {
       totals: { type: 'array', items: ref('UsageTotal'), description: 'per tenant over the range' },
     },
   },
+  AuditRecord: {
+    type: 'object',
+    description: 'One tenant or key operation. Never holds a secret.',
+    required: ['seq', 'at', 'tenant', 'action', 'outcome', 'actor', 'client', 'keyId', 'details'],
+    additionalProperties: false,
+    properties: {
+      seq: { type: 'integer', minimum: 1, description: 'insertion order; the pagination cursor' },
+      at: instant,
+      tenant: { type: ['string', 'null'] },
+      action: {
+        type: 'string',
+        enum: [
+          'orders_imported',
+          'key_issued',
+          'key_reissued',
+          'key_revoked',
+          'reissue_replayed',
+          'revoked_key_refused',
+        ],
+      },
+      outcome: { type: 'string', enum: ['ok', 'no_change', 'refused'] },
+      actor: {
+        type: 'string',
+        description:
+          'admin:<sub> (or admin), key:<keyId> (the signing key of a self-service request), cli:<OS user>',
+      },
+      client: { type: ['string', 'null'], description: 'client IP address; null from the CLI' },
+      keyId: { type: ['string', 'null'], description: 'the key concerned (the new key of a reissue)' },
+      details: {
+        type: 'object',
+        additionalProperties: {
+          oneOf: [
+            { type: 'string' },
+            { type: 'number' },
+            { type: 'boolean' },
+            { type: 'null' },
+            { type: 'array', items: { type: 'string' } },
+          ],
+        },
+      },
+    },
+  },
   Allocation: {
     type: 'object',
     description: 'A live TURN allocation on the node that answered.',
@@ -362,7 +404,11 @@ export const openApiDocument = {
           'the same keyId and key (a replay: nothing is written or revoked again, and other nodes are ' +
           'told of the change again) while the new key is ' +
           'still in force and at most 24 hours old; a retry whose reissue was not committed ' +
-          'performs it. A token of a revoked key is otherwise refused with 401 license_revoked.',
+          'performs it. A token of a revoked key is otherwise refused with 401 license_revoked. ' +
+          "The write succeeds only while the signing key is still the tenant's active key (a " +
+          'compare-and-set in the same transaction): of concurrent reissues with one key exactly ' +
+          'one succeeds, and a request that lost to another reissue or a revocation of that key is ' +
+          'refused with 401 license_revoked.',
         security: [{ tenantJwt: [] }],
         parameters: [
           {
@@ -492,15 +538,75 @@ export const openApiDocument = {
     '/v1/admin/license-keys/{keyId}/revoke': {
       post: {
         operationId: 'revokeKey',
+        description:
+          "Revokes the key and, when the tenant's key in force was made from it by self-service " +
+          'reissues (whoever held this key could have made it), that key too, in one transaction.',
         security: [{ adminJwt: [] }],
         parameters: [{ name: 'keyId', in: 'path', required: true, schema: { type: 'string' } }],
         responses: {
           '200': {
-            description: 'the revoked key',
-            content: json({ type: 'object', required: ['key'], properties: { key: ref('LicenseKey') } }),
+            description: 'the revoked key, and every key this call revoked (empty when nothing changed)',
+            content: json({
+              type: 'object',
+              required: ['key', 'revoked'],
+              properties: { key: ref('LicenseKey'), revoked: { type: 'array', items: { type: 'string' } } },
+            }),
           },
           '404': refusal('unknown_key'),
           ...adminRefusals,
+        },
+      },
+    },
+    '/v1/admin/audit': {
+      get: {
+        operationId: 'auditTrail',
+        summary: 'The audit trail of tenant and license-key operations, oldest first, a page at a time',
+        description:
+          'One record per import, issue, reissue (tenant, admin or CLI), revocation, written in the ' +
+          'transaction of the change; replays and refusals of a revoked key are aggregated per key ' +
+          'and 15-minute window (the first at once, then one summary with a count). Pass `next` ' +
+          'as `after` for the following page; `next` is null on the last page.',
+        security: [{ adminJwt: [] }],
+        parameters: [
+          { name: 'tenant', in: 'query', required: false, schema: tenantParam.schema },
+          {
+            name: 'from',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'records at or after this ISO-8601 instant with offset, or from this JST date',
+          },
+          {
+            name: 'to',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'records before this ISO-8601 instant with offset, or before this JST date',
+          },
+          { name: 'after', in: 'query', required: false, schema: { type: 'integer', minimum: 0 } },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'one page',
+            content: json({
+              type: 'object',
+              required: ['records', 'next'],
+              additionalProperties: false,
+              properties: {
+                records: { type: 'array', items: ref('AuditRecord') },
+                next: { type: ['integer', 'null'] },
+              },
+            }),
+          },
+          '400': refusal('invalid_request: a bad tenant, instant, cursor or limit, or from after to'),
+          ...adminRefusals,
+          '503': refusal('entitlement_unavailable: the store is unavailable'),
         },
       },
     },

@@ -29,6 +29,7 @@ import {
   type TurnListener,
 } from '../../src/http/index.js';
 import { LicenseService } from '../../src/licensing/index.js';
+import { NoisyAudit } from '../../src/licensing/noisy-audit.js';
 import type { Logger } from '../../src/log/logger.js';
 import { createMetrics, type IcegateMetrics } from '../../src/metrics/metrics.js';
 import { dropSchema, freshSchemaName, requirePostgres, TEST_DATABASE_URL } from './store-pg-harness.js';
@@ -341,6 +342,8 @@ export interface TestNode {
   relay: FakeRelay;
   readiness: Readiness;
   logger: CapturingLogger;
+  /** The aggregated audit of revoked-key refusals and replays (15-minute windows on the node's clock). */
+  noisyAudit: NoisyAudit;
   app: RunningApp;
   close(): Promise<void>;
 }
@@ -376,6 +379,7 @@ export async function startNode(options: TestNodeOptions): Promise<TestNode> {
   const relay = new FakeRelay();
   const readiness = new Readiness();
   readiness.markReady();
+  const noisyAudit = new NoisyAudit({ store: options.store, clock: options.clock });
   const app = createHttpApp({
     config: {
       CREDENTIAL_TTL_MAX: 86_400,
@@ -388,6 +392,7 @@ export async function startNode(options: TestNodeOptions): Promise<TestNode> {
     keys: runtime.keys,
     licenses,
     store: options.store,
+    noisyAudit,
     events: runtime.events,
     ring: new SecretRing([TEST_TURN_SECRET]),
     relay,
@@ -405,9 +410,11 @@ export async function startNode(options: TestNodeOptions): Promise<TestNode> {
     relay,
     readiness,
     logger,
+    noisyAudit,
     app: running,
     async close() {
       await running.close();
+      await noisyAudit.close().catch(() => undefined);
       await runtime.close();
     },
   };
