@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerAuditCommand } from '../../src/cli/audit-command.js';
 import type { CliIo } from '../../src/cli/cli-io.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../../src/cli/program.js';
-import { registerAuditCommand } from '../../src/cli/audit-command.js';
 import {
   cliAuditContext,
   registerStoreCommands,

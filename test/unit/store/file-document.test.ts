@@ -51,7 +51,43 @@ describe('file document', () => {
       revokedAt: null,
       replacedBy: null,
       requestHash: 'ab'.repeat(32),
+      replaces: null,
     });
+    state.keys.set('k-2', {
+      keyId: 'k-2',
+      tenant: 'acme',
+      serverIdentity: 's2',
+      secret: 'sec2',
+      issuedAt: createdAt,
+      revokedAt: null,
+      replacedBy: null,
+      requestHash: null,
+      replaces: 'k-1',
+    });
+    state.audit = [
+      {
+        seq: 1,
+        at: createdAt,
+        tenant: '__proto__',
+        action: 'key_reissued',
+        outcome: 'ok',
+        actor: 'key:k-1',
+        client: '::1',
+        keyId: 'k-2',
+        details: { server: 's2', revoked: ['k-1'], replaces: 'k-1', idempotencyKey: false },
+      },
+      {
+        seq: 2,
+        at: createdAt,
+        tenant: null,
+        action: 'revoked_key_refused',
+        outcome: 'refused',
+        actor: 'keys:overflow',
+        client: null,
+        keyId: null,
+        details: { summary: true, count: 7 },
+      },
+    ];
     state.usage.set(usageKey('acme', '2027-01-01'), {
       tenant: 'acme',
       day: '2027-01-01',
@@ -64,7 +100,7 @@ describe('file document', () => {
     expect(again.orders.get('__proto__')?.get('o-1')?.certificate).toBeUndefined();
   });
 
-  it('reads a version 1 document (written before request hashes) and writes it back as version 2', () => {
+  it('reads a version 1 document (written before request hashes) and writes it back as version 3', () => {
     const v1 = JSON.stringify({
       format: 'icegate-entitlements',
       version: 1,
@@ -78,16 +114,35 @@ describe('file document', () => {
       ...v1Key,
       issuedAt: new Date(v1Key.issuedAt),
       requestHash: null,
+      replaces: null,
     });
-    const written = JSON.parse(serialiseDocument(state)) as { version: number; keys: unknown[] };
-    expect(written.version).toBe(2);
-    expect(written.keys).toEqual([{ ...v1Key, requestHash: null }]);
+    expect(state.audit).toEqual([]);
+    const written = JSON.parse(serialiseDocument(state)) as {
+      version: number;
+      keys: unknown[];
+      audit: unknown[];
+    };
+    expect(written.version).toBe(3);
+    expect(written.keys).toEqual([{ ...v1Key, requestHash: null, replaces: null }]);
+    expect(written.audit).toEqual([]);
   });
 
   it.each([
     ['not JSON', 'nope', /not valid JSON/],
     ['another format', '{"format":"x","version":1}', /not an icegate entitlement document/],
-    ['a future version', '{"format":"icegate-entitlements","version":3}', /newer icegate/],
+    ['a future version', '{"format":"icegate-entitlements","version":4}', /newer icegate/],
+    [
+      'a version 3 document without an audit trail',
+      JSON.stringify({
+        format: 'icegate-entitlements',
+        version: 3,
+        tenants: [],
+        orders: [],
+        keys: [],
+        usage: [],
+      }),
+      /audit/,
+    ],
     [
       'a version 2 key without requestHash',
       JSON.stringify({
