@@ -285,3 +285,33 @@ describe('LicenseService.replayReissue', () => {
     expect(await service.replayReissue(revoked!, VALUE, 'plain-host', issuedAt)).toBeNull();
   });
 });
+
+describe('LicenseService compare-and-set reissue', () => {
+  it('refuses with license_revoked, naming the key, once the signing key is no longer active; writes nothing', async () => {
+    const now = new Date('2027-01-10T00:00:00Z');
+    const { issued } = await service.issue('acme', 'neo.example.jp', now);
+    const first = await service.reissue('acme', 'neo2.example.jp', now, {
+      replaces: issued.keyId,
+      audit: { actor: `key:${issued.keyId}`, client: '192.0.2.1' },
+    });
+    expect(first.revoked).toEqual([issued.keyId]);
+    const err = await failure(service.reissue('acme', 'thief.example.org', now, { replaces: issued.keyId }));
+    expect(err.code).toBe('license_revoked');
+    expect(err).toMatchObject({ revokedKey: { keyId: issued.keyId, tenant: 'acme' } });
+    expect((await store.listKeys('acme')).map((k) => k.keyId).sort()).toEqual(
+      [issued.keyId, first.issued.keyId].sort(),
+    );
+    // An admin reissue names no key and replaces whichever is active.
+    const admin = await service.reissue('acme', 'owner.example.jp', now, {
+      audit: { actor: 'admin', client: null },
+    });
+    expect(admin.revoked).toEqual([first.issued.keyId]);
+    const trail = await store.listAudit({ tenant: 'acme' });
+    expect(trail.records.map((r) => [r.action, r.actor])).toEqual([
+      ['orders_imported', 'unspecified'],
+      ['key_issued', 'unspecified'],
+      ['key_reissued', `key:${issued.keyId}`],
+      ['key_reissued', 'admin'],
+    ]);
+  });
+});
