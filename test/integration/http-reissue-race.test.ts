@@ -181,6 +181,112 @@ describe.each(backends)('reissue races on %s', (_name, makeStore) => {
     }
   });
 
+  it('keeps the audit trail over HTTP: who, what, client, outcome; replays and refusals aggregated; paged', async () => {
+    const { tenant, key, keyId } = await freshTenant('audit');
+    const value = crypto.randomUUID();
+    const withKey = async (server: string) => {
+      const res = await fetch(`${node.app.url}/v1/license-keys/reissue`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tenantToken(key, clock.ms)}`,
+          'content-type': 'application/json',
+          'idempotency-key': value,
+        },
+        body: JSON.stringify({ server }),
+      });
+      return { status: res.status, json: (await res.json()) as Answer['json'] };
+    };
+    const second = await withKey('neo2.example.jp');
+    expect(second.status).toBe(200);
+    expect(await withKey('neo2.example.jp')).toEqual(second); // a replay
+    for (let i = 0; i < 4; i++) expect((await iceStatus(key)).status).toBe(401);
+    await node.noisyAudit.idle();
+    expect((await adminRevoke(second.json.keyId!)).status).toBe(200);
+
+    const get = async (query: string) => {
+      const res = await fetch(`${node.app.url}/v1/admin/audit?${query}`, {
+        headers: { authorization: `Bearer ${admin()}` },
+      });
+      const json = (await res.json()) as {
+        records: {
+          seq: number;
+          action: string;
+          outcome: string;
+          actor: string;
+          client: string | null;
+          keyId: string | null;
+          details: Record<string, unknown>;
+        }[];
+        next: number | null;
+        error?: string;
+      };
+      assertMatchesOpenApi('/v1/admin/audit', 'get', res.status, json);
+      return { status: res.status, json };
+    };
+    const page = await get(`tenant=${tenant}`);
+    expect(page.status).toBe(200);
+    expect(page.json.next).toBeNull();
+    expect(page.json.records.map((r) => [r.action, r.outcome, r.actor, r.client, r.keyId])).toEqual([
+      ['orders_imported', 'ok', 'unspecified', null, null],
+      ['key_issued', 'ok', 'unspecified', null, keyId],
+      ['key_reissued', 'ok', `key:${keyId}`, '127.0.0.1', second.json.keyId],
+      ['reissue_replayed', 'ok', `key:${keyId}`, '127.0.0.1', keyId],
+      ['revoked_key_refused', 'refused', `key:${keyId}`, '127.0.0.1', keyId],
+      ['key_revoked', 'ok', 'admin:ops@example.jp', '127.0.0.1', second.json.keyId],
+    ]);
+    expect(page.json.records[2]?.details).toMatchObject({
+      replaces: keyId,
+      idempotencyKey: true,
+      revoked: [keyId],
+    });
+    expect(page.json.records[3]?.details).toMatchObject({ newKeyId: second.json.keyId, count: 1 });
+    expect(page.json.records[4]?.details).toEqual({ route: 'POST /v1/ice-servers', count: 1 });
+    // The other three refusals of the window come as one summary.
+    await node.noisyAudit.flush();
+    const after = await get(`tenant=${tenant}&after=${page.json.records[5]!.seq}`);
+    expect(after.json.records).toEqual([
+      expect.objectContaining({
+        action: 'revoked_key_refused',
+        keyId,
+        details: expect.objectContaining({
+          summary: true,
+          count: 3,
+          clients: ['127.0.0.1'],
+          routes: ['POST /v1/ice-servers'],
+        }),
+      }),
+    ]);
+    // Pages of two, and a time range.
+    const first = await get(`tenant=${tenant}&limit=2`);
+    expect(first.json.records.map((r) => r.action)).toEqual(['orders_imported', 'key_issued']);
+    expect(first.json.next).toBe(first.json.records[1]!.seq);
+    const ranged = await get(`tenant=${tenant}&from=2999-01-01T00:00:00Z`);
+    expect(ranged.json).toEqual({ records: [], next: null });
+    // Never a secret: not the key texts, not the Idempotency-Key value.
+    const text = JSON.stringify(page.json);
+    for (const secret of [
+      key.slice(key.indexOf('.') + 1),
+      second.json.key!.slice(second.json.key!.indexOf('.') + 1),
+      value,
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    for (const bad of [
+      'tenant=no%20spaces',
+      'from=yesterday',
+      'limit=0',
+      'limit=1001',
+      'after=-1',
+      'from=2027-02-01&to=2027-01-01',
+    ]) {
+      const refused = await get(bad);
+      expect(refused.status, bad).toBe(400);
+      expect(refused.json.error).toBe('invalid_request');
+    }
+    const anonymous = await fetch(`${node.app.url}/v1/admin/audit`);
+    expect(anonymous.status).toBe(401);
+  });
+
   it('keeps working for the owner: sequential reissues each replace the key in force', async () => {
     const { tenant, key } = await freshTenant('sequential');
     const second = await selfReissue(key, 'neo2.example.jp');
