@@ -146,8 +146,9 @@ export class FileStore implements EntitlementStore {
   /**
    * Runs one write: under the queue and the lock, reads the latest state, lets `mutate` build
    * the next one (a copy: the current state is never touched, so a throw changes nothing),
-   * persists it with the write's audit records, and only then makes it current. Exported as a
-   * building block through `write` for callers that change more in the same write.
+   * persists it with the write's audit records, and only then makes it current. Public so that a
+   * caller that must change more in the same durable write (the reissue-request queue) can compose
+   * `planReissue` with its own change.
    */
   write<T>(mutate: (state: FileState) => PlannedWrite<T>): Promise<T> {
     return this.#queue.run(async () => {
