@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { spawnSync } from 'node:child_process';
 // The set-up step shared by `npm test` (its pretest) and .ci/run: finds what the suites run and,
 // on a Debian or Ubuntu machine, installs what is missing with apt-get when run as root;
 // otherwise it stops at once with the exact command to run. Redis and PostgreSQL are services it
@@ -8,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 //
 // Later needs are one line each in NEEDS below. ICEGATE_TEST_SETUP=skip bypasses the step;
 // ICEGATE_TEST_SETUP=check only reports, never installs, even as root.
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { delimiter, join } from 'node:path';
