@@ -26,8 +26,9 @@ icegate() { node dist/src/cli/main.js "$@"; }   # the checkout's own CLI (npm ru
 mkdir -p "$DATA_DIR"
 LOG=$DATA_DIR/quickstart.log
 pids=()
-# SIGINT, as Ctrl-C: the node closes at once (SIGTERM would drain live allocations first).
-trap 'kill -INT "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+# On exit: SIGINT for icegate, which then closes at once (SIGTERM would drain live allocations
+# first), SIGTERM for the echo peer (a script's background jobs ignore SIGINT).
+trap '[ ${#pids[@]} -gt 0 ] && kill -INT "${pids[0]}" 2>/dev/null; [ ${#pids[@]} -gt 1 ] && kill "${pids[1]}" 2>/dev/null; wait' EXIT
 # TURN_ALLOW_LOOPBACK_PEERS: the echo peer listens on 127.0.0.1, which production icegate refuses.
 TURN_ALLOW_LOOPBACK_PEERS=true TURN_PORT=$TURN_PORT HTTP_PORT=$HTTP_PORT \
   node --no-memory-reducer dist/src/cli/main.js serve >"$LOG" 2>&1 &

@@ -43,10 +43,15 @@ async function main() {
   const channel = a.createDataChannel('chat');
   state.send = (text) => channel.send(text);
   channel.onopen = async () => {
+    // The candidate pair in use: its local candidate is a relay (iceTransportPolicy 'relay').
     const stats = await a.getStats();
+    let pairId = null;
     stats.forEach((s) => {
-      if (s.type === 'local-candidate' && s.candidateType === 'relay') state.relayProtocol = s.relayProtocol;
+      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
     });
+    const pair = pairId === null ? undefined : stats.get(pairId);
+    const local = pair === undefined ? undefined : stats.get(pair.localCandidateId);
+    state.relayProtocol = local?.candidateType === 'relay' ? local.relayProtocol : null;
     state.phase = 'open';
     log(`data channel open through the relay (${state.relayProtocol})`);
     channel.send('hello through icegate');
