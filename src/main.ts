@@ -15,6 +15,7 @@ import { RelayObserver } from './composition/relay-observer.js';
 import { createRelayPolicy } from './composition/relay-policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import type { CachePolicy } from './entitlement/cache/cached-entitlement.js';
+import { TenantNoticeWatcher } from './entitlement/cache/file-tenant-notices.js';
 import { cacheMetricsFrom } from './entitlement/cache/index.js';
 import { createEntitlementRuntime, type EntitlementRuntime } from './entitlement/service/index.js';
 import { type EntitlementStore, openStore } from './entitlement/store/index.js';
@@ -38,6 +39,7 @@ import { chooseDataPlane } from './transport/native/index.js';
 import type { AllocationView } from './turn/index.js';
 import { PeerFilter, resolveServerAddresses } from './turn/peer-filter/index.js';
 import { type UsageAccountant, usageAccountantFor } from './usage/index.js';
+import { icegateVersion } from './version.js';
 
 /** A running icegate node. */
 export interface Icegate {
@@ -111,7 +113,7 @@ function trustProxySetting(value: string | undefined): boolean | number | string
 export async function startIcegate(config: Config, options: StartOptions = {}): Promise<Icegate> {
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const log = logger.child({ component: 'main' });
-  const metrics = createMetrics({ version: process.env['npm_package_version'] ?? '0.1.0' });
+  const metrics = createMetrics({ version: icegateVersion() });
 
   const secrets = await resolveSecrets({
     embedded: config.embedded,
@@ -154,6 +156,12 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
           maxLifetimeSeconds: config.TURN_MAX_LIFETIME,
         });
   const licenses = new LicenseService(store, { graceDays: config.SUPPORT_GRACE_DAYS });
+  // In embedded mode, CLI commands sharing DATA_DIR tell this node of their changes through a file.
+  const notices =
+    config.embedded && config.REDIS_URL === undefined
+      ? new TenantNoticeWatcher({ dataDir: config.DATA_DIR, events: runtime.events, logger })
+      : null;
+  await notices?.start();
 
   const filter = new PeerFilter({
     deny: config.TURN_DENIED_PEERS,
@@ -363,6 +371,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       if (closed) return;
       closed = true;
       clearInterval(gaugeSampler);
+      await notices?.close();
       enforcement.close();
       // The relay's closes remove this node's ledger members (queued before Redis is quit).
       await relay.close();
@@ -396,7 +405,11 @@ function printFirstStart(info: { turnSecret: string; adminToken: string; dataDir
   );
 }
 
-async function main(): Promise<void> {
+/**
+ * Runs a node until SIGTERM or SIGINT: what `npm start` and `icegate serve` do. Configuration from
+ * the environment; a bad value exits 2 with a message naming the variable.
+ */
+export async function serve(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();
@@ -437,7 +450,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
+  serve().catch((err: unknown) => {
     process.stderr.write(`icegate: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
 // The `icegate` command line. Each group of commands lives in its own module and registers itself
 // (see program.ts).
 import { processIo } from './cli-io.js';

@@ -1,10 +1,12 @@
 // The `icegate` program and its exit-code convention: 0 done, 1 a failure the message names
 // (bad file, bad date, invalid order), 2 a usage error commander already reported.
 import { Command, CommanderError } from 'commander';
+import { icegateVersion } from '../version.js';
 import { registerAdminTokenCommand } from './admin-token-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import type { CliIo } from './cli-io.js';
 import { registerRuleCommands } from './rule-commands.js';
+import { registerServeCommand } from './serve-command.js';
 import { registerStoreCommands } from './store-commands.js';
 import { registerUsageCommand } from './usage-command.js';
 
@@ -19,6 +21,7 @@ export function buildProgram(io: CliIo): Command {
   program
     .name('icegate')
     .description('icegate: entitlement-gated STUN/TURN relay')
+    .version(icegateVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     // Set before the groups register so every subcommand inherits it.
     .exitOverride()
@@ -26,6 +29,7 @@ export function buildProgram(io: CliIo): Command {
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
     });
+  registerServeCommand(program);
   registerRuleCommands(program, io);
   registerStoreCommands(program, io);
   registerUsageCommand(program, io);

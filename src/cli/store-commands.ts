@@ -7,6 +7,7 @@ import { computeTimeline, entitlementAt, parseInstant } from '../entitlement/rul
 import {
   type AuditContext,
   type EntitlementStore,
+  isStoreError,
   type OpenStoreOptions,
   openStore,
 } from '../entitlement/store/index.js';
@@ -106,6 +107,30 @@ function atOption(text: string | undefined): Date {
   }
 }
 
+/** `text` as one POSIX shell word, quoted only when it needs to be. */
+function shellWord(text: string): string {
+  return /^[\w.:@/+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Issues a tenant's first key; a tenant that already holds one is told how to recover (a lost key
+ * cannot be shown again: reissue replaces it and revokes the old one).
+ */
+async function issueOrExplain(store: EntitlementStore, tenant: string, server: string, audit: AuditContext) {
+  try {
+    return await new LicenseService(store).issue(tenant, server, new Date(), audit);
+  } catch (err) {
+    if (!isStoreError(err, 'active_key_exists')) throw err;
+    const active = (await store.listKeys(tenant)).find((k) => k.revokedAt === null);
+    throw new Error(
+      `active_key_exists: tenant ${tenant} already has an active license key` +
+        `${active === undefined ? '' : ` ${active.keyId}`}, and a key is shown only when it is issued. ` +
+        `To get a new one (the old key is revoked at once, its live allocations closed), run: ` +
+        `icegate license reissue ${shellWord(tenant)} --server ${shellWord(server)}`,
+    );
+  }
+}
+
 /** Registers import, license issue|reissue|revoke and tenant show. */
 export function registerStoreCommands(program: Command, io: CliIo = processIo): void {
   program
@@ -138,16 +163,16 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
     .description("issue a tenant's license key bound to a server; prints the key once")
     .argument('<tenant>', 'tenant id')
     .requiredOption('--server <identity>', "the desknet's NEO server the key is bound to")
-    .action(async (tenant: string, opts: { server: string }) => {
+    .option('--key-only', 'print only the key, on one line (for KEY=$(icegate license issue ...))')
+    .action(async (tenant: string, opts: { server: string; keyOnly?: boolean }) => {
       await withStore(io, async (store) => {
-        const { issued, changes } = await new LicenseService(store).issue(
-          tenant,
-          opts.server,
-          new Date(),
-          cliAuditContext(io.env),
-        );
+        const { issued, changes } = await issueOrExplain(store, tenant, opts.server, cliAuditContext(io.env));
         await noticeFleet(io, tenant, changes, issued.keyId);
         const pub = issued.record.toPublic();
+        if (opts.keyOnly === true) {
+          io.stdout(`${issued.reveal()}\n`);
+          return;
+        }
         io.stdout(
           jsonText({
             keyId: issued.keyId,
@@ -166,7 +191,8 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
     .argument('<tenant>', 'tenant id')
     .requiredOption('--server <identity>', "the new desknet's NEO server")
     .option('--grace-days <days>', 'grace days after support ends (default: $SUPPORT_GRACE_DAYS or 0)')
-    .action(async (tenant: string, opts: { server: string; graceDays?: string }) => {
+    .option('--key-only', 'print only the new key, on one line')
+    .action(async (tenant: string, opts: { server: string; graceDays?: string; keyOnly?: boolean }) => {
       await withStore(io, async (store, settings) => {
         const grace =
           opts.graceDays === undefined ? settings.graceDays : graceDays(opts.graceDays, '--grace-days');
@@ -176,6 +202,10 @@ export function registerStoreCommands(program: Command, io: CliIo = processIo): 
         });
         const revokedKeys = [...new Set([...r.changes.revokedKeys, ...r.revoked])];
         await noticeFleet(io, tenant, { ...r.changes, revokedKeys }, r.issued.keyId);
+        if (opts.keyOnly === true) {
+          io.stdout(`${r.issued.reveal()}\n`);
+          return;
+        }
         const pub = r.issued.record.toPublic();
         io.stdout(
           jsonText({

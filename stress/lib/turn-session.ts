@@ -10,19 +10,18 @@ import {
   decodeMessage,
   encodeChannelData,
   getAttribute,
-  longTermKey,
   MessageBuilder,
   Method,
   newTransactionId,
   Protocol,
   readErrorCode,
-  readText,
   readXorAddress,
   StreamDeframer,
   StunClass,
   type StunMessage,
   type TransportAddress,
 } from '../../src/stun/index.js';
+import { type BuiltRequest, LongTermAuth } from '../../test/helpers/turn-auth.js';
 
 /** How the client reaches the server. */
 export type SessionTransport = 'udp' | 'tcp' | 'tls';
@@ -64,9 +63,7 @@ export class TurnSession {
   readonly #pending = new Map<string, (message: StunMessage) => void>();
   readonly #write: (data: Buffer) => void;
   readonly #close: () => Promise<void>;
-  #realm = '';
-  #nonce = '';
-  #key: Buffer | null = null;
+  readonly #auth: LongTermAuth;
   /** Set once the transport failed or closed. */
   closed = false;
 
@@ -78,6 +75,7 @@ export class TurnSession {
     this.#options = options;
     this.#write = write;
     this.#close = close;
+    this.#auth = new LongTermAuth(options.username, options.password);
   }
 
   /** Connects (TCP/TLS) or binds (UDP) and returns the session. */
@@ -139,8 +137,7 @@ export class TurnSession {
 
   /** What signs this session's requests, once a 401 taught REALM and NONCE. */
   get signer(): { username: string; realm: string; nonce: string; key: Buffer } | null {
-    if (this.#key === null) return null;
-    return { username: this.#options.username, realm: this.#realm, nonce: this.#nonce, key: this.#key };
+    return this.#auth.signer;
   }
 
   /** Sends raw bytes (counted). */
@@ -150,18 +147,13 @@ export class TurnSession {
   }
 
   /** One request, signed once REALM and NONCE are known; a 401 or 438 teaches them and is retried once. */
-  async request(method: number, write: Attributes = () => {}): Promise<SessionResponse> {
-    let response = await this.#once(method, write);
-    if (response.code === 401 || response.code === 438) {
-      this.#learn(response.message!);
-      response = await this.#once(method, write);
-    }
-    return response;
+  request(method: number, write: Attributes = () => {}): Promise<SessionResponse> {
+    return this.#auth.withChallenge(() => this.#once(method, write));
   }
 
   /** One unsigned request (no retry), e.g. the unauthenticated Allocate of a flood. */
   unsigned(method: number, write: Attributes = () => {}): Promise<SessionResponse> {
-    return this.#exchange(this.#build(method, write, false));
+    return this.#exchange(this.#auth.build(method, write, { sign: false }));
   }
 
   /** Allocate for UDP relaying; `family` adds REQUESTED-ADDRESS-FAMILY. */
@@ -212,25 +204,11 @@ export class TurnSession {
     return this.#close();
   }
 
-  #build(method: number, write: Attributes, sign: boolean): { bytes: Buffer; tid: Buffer } {
-    const tid = newTransactionId();
-    const builder = new MessageBuilder(StunClass.Request, method, tid);
-    write(builder);
-    if (sign && this.#key !== null) {
-      builder
-        .addText(Attr.USERNAME, this.#options.username)
-        .addText(Attr.REALM, this.#realm)
-        .addText(Attr.NONCE, this.#nonce);
-      return { bytes: builder.build({ integrityKey: this.#key, fingerprint: true }), tid };
-    }
-    return { bytes: builder.build({ fingerprint: true }), tid };
-  }
-
   #once(method: number, write: Attributes): Promise<SessionResponse> {
-    return this.#exchange(this.#build(method, write, true));
+    return this.#exchange(this.#auth.build(method, write, { sign: true }));
   }
 
-  #exchange({ bytes, tid }: { bytes: Buffer; tid: Buffer }): Promise<SessionResponse> {
+  #exchange({ bytes, tid }: BuiltRequest): Promise<SessionResponse> {
     const key = tid.toString('hex');
     const timeoutMs = this.#options.timeoutMs ?? 2000;
     const retransmits = this.#options.transport === 'udp' ? (this.#options.retransmits ?? 0) : 0;
@@ -286,14 +264,6 @@ export class TurnSession {
       return;
     }
     this.#pending.get(message.transactionId.toString('hex'))?.(message);
-  }
-
-  #learn(message: StunMessage): void {
-    const realm = getAttribute(message, Attr.REALM);
-    const nonce = getAttribute(message, Attr.NONCE);
-    if (realm) this.#realm = readText(realm.value) ?? '';
-    if (nonce) this.#nonce = readText(nonce.value) ?? '';
-    this.#key = longTermKey(this.#options.username, this.#realm, this.#options.password);
   }
 }
 

@@ -2,10 +2,13 @@
 // in-page routine that connects two relay-only RTCPeerConnections through one TURN URL.
 import { type Browser, chromium } from 'playwright-core';
 
-/** Launches /usr/bin/chromium headless; self-signed TURN/TLS certificates are accepted. */
+/** The Chromium the tests drive: CHROMIUM_PATH, else Debian's /usr/bin/chromium (scripts/test-setup.mjs checks it). */
+export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
+
+/** Launches Chromium headless; self-signed TURN/TLS certificates are accepted. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     args: [
       '--no-sandbox',
       '--disable-gpu',

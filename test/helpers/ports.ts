@@ -85,5 +85,11 @@ export const PORTS = {
   nativeExpiry: { peer: 29300, relayMin: 29310, relayMax: 29339 },
   /** test/integration/native-fuzz.test.ts (issue 9; 22000-22479 was free) */
   nativeFuzz: { peer: 22000, relayMin: 22010, relayMax: 22049 },
+  /** test/integration/cli-serve.test.ts (issue 20; `icegate serve` child: TURN 17001, HTTP 17002) */
+  cliServe: { peer: 17000, relayMin: 17010, relayMax: 17099 },
+  /** test/integration/client-kit.test.ts (issue 20) */
+  clientKit: { peer: 17100, relayMin: 17110, relayMax: 17199 },
+  /** test/integration/quickstart.test.ts (issue 20; scripts/quickstart.sh: TURN 17201, HTTP 17202) */
+  quickstart: { peer: 17200, relayMin: 17210, relayMax: 17299 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

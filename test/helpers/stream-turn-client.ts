@@ -5,19 +5,13 @@ import tls from 'node:tls';
 import {
   Attr,
   decodeMessage,
-  getAttribute,
-  longTermKey,
-  MessageBuilder,
   Method,
-  newTransactionId,
   Protocol,
-  readText,
   StreamDeframer,
-  StunClass,
-  type StunMessage,
   type TransportAddress,
 } from '../../src/stun/index.js';
-import { type AttributeWriter, type TestResponse, toResponse } from './turn-client.js';
+import { type AttributeWriter, LongTermAuth } from './turn-auth.js';
+import { type TestResponse, toResponse } from './turn-client.js';
 
 /** Where and how to connect. */
 export interface StreamTarget {
@@ -61,9 +55,7 @@ export class StreamTurnClient {
   /** Frames that were not the response being waited for (Data indications, ChannelData). */
   readonly inbox: Buffer[] = [];
   #waiter: ((frame: Buffer) => boolean) | null = null;
-  #realm = '';
-  #nonce = '';
-  #key: Buffer | null = null;
+  readonly #auth: LongTermAuth;
   /** Set once the server closed the connection. */
   closed = false;
 
@@ -72,6 +64,7 @@ export class StreamTurnClient {
     readonly username: string,
     readonly password: string,
   ) {
+    this.#auth = new LongTermAuth(username, password);
     socket.on('data', (chunk: Buffer) => {
       for (const frame of this.#deframer.push(chunk)) {
         const data = Buffer.from(frame.data);
@@ -95,30 +88,13 @@ export class StreamTurnClient {
 
   /** Sends a request built by `write` and waits for its response. */
   raw(method: number, write: AttributeWriter = () => {}, sign = false): Promise<TestResponse> {
-    const tid = newTransactionId();
-    const builder = new MessageBuilder(StunClass.Request, method, tid);
-    write(builder);
-    if (sign && this.#key !== null) {
-      builder
-        .addText(Attr.USERNAME, this.username)
-        .addText(Attr.REALM, this.#realm)
-        .addText(Attr.NONCE, this.#nonce);
-    }
-    const bytes = builder.build({
-      ...(sign && this.#key !== null ? { integrityKey: this.#key } : {}),
-      fingerprint: true,
-    });
+    const { bytes, tid } = this.#auth.build(method, write, { sign });
     return this.#exchange(bytes, tid);
   }
 
   /** A request with long-term auth: the first attempt learns REALM/NONCE from 401 or 438. */
-  async request(method: number, write: AttributeWriter = () => {}): Promise<TestResponse> {
-    let response = await this.raw(method, write, true);
-    if (response.code === 401 || response.code === 438) {
-      this.#learn(response.message);
-      response = await this.raw(method, write, true);
-    }
-    return response;
+  request(method: number, write: AttributeWriter = () => {}): Promise<TestResponse> {
+    return this.#auth.withChallenge(() => this.raw(method, write, true));
   }
 
   allocate(write: AttributeWriter = () => {}): Promise<TestResponse> {
@@ -192,13 +168,5 @@ export class StreamTurnClient {
       };
       this.send(bytes);
     });
-  }
-
-  #learn(message: StunMessage): void {
-    const realm = getAttribute(message, Attr.REALM);
-    const nonce = getAttribute(message, Attr.NONCE);
-    if (realm) this.#realm = readText(realm.value) ?? '';
-    if (nonce) this.#nonce = readText(nonce.value) ?? '';
-    this.#key = longTermKey(this.username, this.#realm, this.password);
   }
 }

@@ -6,19 +6,18 @@ import {
   Attr,
   decodeMessage,
   getAttribute,
-  longTermKey,
   MessageBuilder,
   Method,
   newTransactionId,
   Protocol,
   readErrorCode,
-  readText,
   readUint32,
   readXorAddress,
   StunClass,
   type StunMessage,
   type TransportAddress,
 } from '../../src/stun/index.js';
+import { type AttributeWriter, LongTermAuth } from './turn-auth.js';
 
 /** A decoded response with the fields tests look at. */
 export interface TestResponse {
@@ -28,16 +27,13 @@ export interface TestResponse {
   raw: Buffer;
 }
 
-/** Adds attributes to a request. */
-export type AttributeWriter = (builder: MessageBuilder) => void;
+export type { AttributeWriter };
 
 /** A TURN client bound to an ephemeral loopback port. */
 export class TestTurnClient {
   readonly socket: dgram.Socket;
   readonly #server: TransportAddress;
-  #realm = '';
-  #nonce = '';
-  #key: Buffer | null = null;
+  readonly #auth: LongTermAuth;
   /** Datagrams that were not responses to the current request (Data indications, ChannelData). */
   readonly inbox: Buffer[] = [];
   #waiter: ((data: Buffer) => boolean) | null = null;
@@ -50,6 +46,7 @@ export class TestTurnClient {
   ) {
     this.socket = socket;
     this.#server = server;
+    this.#auth = new LongTermAuth(username, password);
     socket.on('message', (data) => {
       if (this.#waiter?.(data) === true) return;
       this.inbox.push(data);
@@ -77,19 +74,7 @@ export class TestTurnClient {
     write: AttributeWriter = () => {},
     options: { sign?: boolean; fingerprint?: boolean } = {},
   ): Promise<TestResponse> {
-    const tid = newTransactionId();
-    const builder = new MessageBuilder(StunClass.Request, method, tid);
-    write(builder);
-    if (options.sign === true && this.#key !== null) {
-      builder
-        .addText(Attr.USERNAME, this.username)
-        .addText(Attr.REALM, this.#realm)
-        .addText(Attr.NONCE, this.#nonce);
-    }
-    const bytes = builder.build({
-      ...(options.sign === true && this.#key !== null ? { integrityKey: this.#key } : {}),
-      fingerprint: options.fingerprint ?? true,
-    });
+    const { bytes, tid } = this.#auth.build(method, write, options);
     return this.exchange(bytes, tid);
   }
 
@@ -113,13 +98,8 @@ export class TestTurnClient {
   }
 
   /** A request with long-term auth: the first attempt learns REALM/NONCE from 401 or 438. */
-  async request(method: number, write: AttributeWriter = () => {}): Promise<TestResponse> {
-    let response = await this.raw(method, write, { sign: true });
-    if (response.code === 401 || response.code === 438) {
-      this.#learn(response.message);
-      response = await this.raw(method, write, { sign: true });
-    }
-    return response;
+  request(method: number, write: AttributeWriter = () => {}): Promise<TestResponse> {
+    return this.#auth.withChallenge(() => this.raw(method, write, { sign: true }));
   }
 
   allocate(write: AttributeWriter = () => {}): Promise<TestResponse> {
@@ -175,14 +155,6 @@ export class TestTurnClient {
 
   close(): Promise<void> {
     return new Promise((resolve) => this.socket.close(() => resolve()));
-  }
-
-  #learn(message: StunMessage): void {
-    const realm = getAttribute(message, Attr.REALM);
-    const nonce = getAttribute(message, Attr.NONCE);
-    if (realm) this.#realm = readText(realm.value) ?? '';
-    if (nonce) this.#nonce = readText(nonce.value) ?? '';
-    this.#key = longTermKey(this.username, this.#realm, this.password);
   }
 }
 

@@ -1,8 +1,9 @@
 // The connectivity-check page (issue 5) in headless Chromium: served by icegate's HTTP app under
 // its own strict CSP, it takes a tenant token from the link's fragment, gets ICE servers, and
 // reports per transport (UDP, TCP, TLS) whether a relay is reachable, with timings; against a
-// server whose TURN ports are closed it says which ports to open. UPDATE_CHECK_PAGE_SCREENSHOT=1
-// rewrites docs/check-page.png from the first test.
+// server whose TURN ports are closed it says which ports to open. The round-trip column is the
+// user's choice (a box, ticked by ?rtt=1), with the server's production default (no
+// measureRoundTrip). UPDATE_CHECK_PAGE_SCREENSHOT=1 rewrites docs/check-page.png from the first test.
 import { mkdir } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +30,8 @@ beforeAll(async () => {
   gate = await startGateNode({
     relayMin: RELAY_PORTS.min,
     relayMax: RELAY_PORTS.max,
-    http: { checkPage: { relayPorts: RELAY_PORTS, measureRoundTrip: true } },
+    // The production default: the round trip is measured only when the page is asked to.
+    http: { checkPage: { relayPorts: RELAY_PORTS } },
   });
   browser = await launchChromium();
 }, 30_000);
@@ -63,13 +65,14 @@ async function openChecked(page: Page, url: string, timeoutMs = 20_000): Promise
 }
 
 describe('the /check page', () => {
-  it('reports UDP, TCP and TLS working with timings, from a #token= link', async () => {
+  it('reports UDP, TCP and TLS working with timings and round trips, from a ?rtt=1#token= link', async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 860 } });
     const errors: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await openChecked(page, `${gate.url}/check#token=${gate.token()}`);
+    await openChecked(page, `${gate.url}/check?rtt=1#token=${gate.token()}`);
+    expect(await page.isChecked('#rtt')).toBe(true);
     const report = await rows(page);
     expect(report.map((r) => [r.transport, r.status])).toEqual([
       ['udp', 'ok'],
@@ -88,12 +91,28 @@ describe('the /check page', () => {
     ]);
     expect(await page.getAttribute('#advice', 'class')).toBe('ok');
     // The token left the address bar at once, and nothing broke the page's CSP.
-    expect(page.url()).toBe(`${gate.url}/check`);
+    expect(page.url()).toBe(`${gate.url}/check?rtt=1`);
     expect(errors).toEqual([]);
     if (process.env.UPDATE_CHECK_PAGE_SCREENSHOT === '1') {
       await mkdir('docs', { recursive: true });
       await page.screenshot({ path: 'docs/check-page.png', fullPage: true });
     }
+    await page.close();
+  }, 40_000);
+
+  it('leaves the round trip out unless its box is ticked, then measures it', async () => {
+    const page = await browser.newPage();
+    await openChecked(page, `${gate.url}/check#token=${gate.token()}`);
+    expect(await page.isChecked('#rtt')).toBe(false);
+    expect((await rows(page)).map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(await page.isVisible('#results th.rtt')).toBe(false);
+    await page.check('#rtt');
+    await page.fill('#token', gate.token());
+    await page.click('#run');
+    await page.waitForSelector('#report[data-state="done"]', { timeout: 20_000 });
+    expect(await page.textContent('#status')).toBe('Done: 3 of 3 transports work from this network.');
+    expect(await page.isVisible('#results th.rtt')).toBe(true);
+    for (const r of await rows(page)) expect(r.rtt).toMatch(/^\d+ ms$/);
     await page.close();
   }, 40_000);
 
@@ -114,7 +133,7 @@ describe('the /check page', () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(html).not.toMatch(/\son[a-z]+=/);
     const config = await (await fetch(`${gate.url}/check/config.json`)).json();
-    expect(config).toEqual({ relayPorts: RELAY_PORTS, measureRoundTrip: true });
+    expect(config).toEqual({ relayPorts: RELAY_PORTS, measureRoundTrip: false });
     assertMatchesOpenApi('/check/config.json', 'get', 200, config);
   });
 });

@@ -28,6 +28,11 @@ export const CHECK_PAGE_HTML = `<!doctype html>
       placeholder="Paste the token your desknet's NEO administrator gave you, or open this page with a check link"></textarea>
     <p class="hint">The token stays in this browser: it is sent only to this server's credential endpoint, and a
     link's <code>#token=</code> part never reaches any server log.</p>
+    <label class="option"><input type="checkbox" id="rtt" name="rtt"> Also measure the round trip through
+    the relay</label>
+    <p class="hint">The round trip needs a server that relays between its own addresses (a test or staging
+    setup); a production relay refuses that, and the column then says so. A link ending in
+    <code>?rtt=1</code> ticks this box.</p>
     <button id="run" type="submit">Run the check</button>
   </form>
 

@@ -15,6 +15,9 @@ export const CHECK_PAGE_SCRIPT = `'use strict';
 
   var form = document.getElementById('check-form');
   var tokenField = document.getElementById('token');
+  var rttBox = document.getElementById('rtt');
+  // ?rtt=1 (a link an operator shares) ticks the round-trip box; the server's default may too.
+  if (/(?:^\\?|&)rtt=1(?:&|$)/.test(location.search)) rttBox.checked = true;
   var runButton = document.getElementById('run');
   var report = document.getElementById('report');
   var statusLine = document.getElementById('status');
@@ -116,7 +119,10 @@ export const CHECK_PAGE_SCRIPT = `'use strict';
         result.relay = e.candidate.address ? e.candidate.address + ':' + e.candidate.port : null;
         if (!b) { finish(); return; }
         clearTimeout(timer);
-        timer = setTimeout(function () { result.rttNote = 'no path through the relay'; finish(); },
+        timer = setTimeout(function () {
+          result.rttNote = 'no path through the relay (a production relay refuses its own addresses)';
+          finish();
+        },
           ROUND_TRIP_TIMEOUT_MS);
       };
       if (b) {
@@ -205,6 +211,7 @@ export const CHECK_PAGE_SCRIPT = `'use strict';
   function run(token) {
     runButton.disabled = true;
     report.hidden = false;
+    report.removeAttribute('data-state');
     advice.replaceChildren();
     advice.className = '';
     statusLine.textContent = 'Asking the server for relay credentials\\u2026';
@@ -213,8 +220,9 @@ export const CHECK_PAGE_SCRIPT = `'use strict';
       .then(function (answers) {
         var body = answers[0];
         var config = answers[1];
+        var measure = rttBox.checked || config.measureRoundTrip === true;
         // Without a round trip to measure, its column goes (CSS hides .rtt under .no-rtt).
-        report.classList.toggle('no-rtt', config.measureRoundTrip !== true);
+        report.classList.toggle('no-rtt', !measure);
         var server = (body.iceServers || []).filter(function (s) { return s.username; })[0];
         if (!server) throw new Error('the server offered no relay');
         var urls = [].concat(server.urls);
@@ -225,7 +233,7 @@ export const CHECK_PAGE_SCRIPT = `'use strict';
         render(results);
         statusLine.textContent = 'Checking ' + urls.length + ' transports\\u2026';
         return Promise.all(urls.map(function (url, i) {
-          return probe(server, url, config.measureRoundTrip === true).then(function (result) {
+          return probe(server, url, measure).then(function (result) {
             results[i] = result;
             render(results);
           });

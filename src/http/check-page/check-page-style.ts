@@ -11,6 +11,7 @@ h1 { margin: 0 0 6px; font-size: 24px; }
 h2 { font-size: 17px; margin: 22px 0 8px; }
 .lead { margin: 0 0 20px; color: var(--muted); }
 label { display: block; font-weight: 600; margin-bottom: 6px; }
+label.option { font-weight: 400; margin: 10px 0 0; }
 textarea { width: 100%; padding: 8px 10px; border: 1px solid var(--line); border-radius: 6px;
   font: 13px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; resize: vertical; }
 .hint, .footnote { color: var(--muted); font-size: 13px; }
