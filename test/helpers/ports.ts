@@ -85,5 +85,11 @@ export const PORTS = {
   nativeExpiry: { peer: 29300, relayMin: 29310, relayMax: 29339 },
   /** test/integration/native-fuzz.test.ts (issue 9; 22000-22479 was free) */
   nativeFuzz: { peer: 22000, relayMin: 22010, relayMax: 22049 },
+  /** test/integration/long-call.test.ts (issue 16; 13000-13999 is issue 16's range), JS path */
+  longCall: { peer: 13000, relayMin: 13010, relayMax: 13099 },
+  /** test/integration/long-call.test.ts (issue 16), native plane */
+  longCallNative: { peer: 13100, relayMin: 13110, relayMax: 13199 },
+  /** stress/long-call.stress.ts (issue 16; 10-minute werift and Chromium calls) */
+  longCallStress: { peer: 13200, relayMin: 13210, relayMax: 13299 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;
