@@ -89,7 +89,5 @@ export const PORTS = {
   longCall: { peer: 13000, relayMin: 13010, relayMax: 13099 },
   /** test/integration/long-call.test.ts (issue 16), native plane */
   longCallNative: { peer: 13100, relayMin: 13110, relayMax: 13199 },
-  /** stress/long-call.stress.ts (issue 16; 10-minute werift and Chromium calls) */
-  longCallStress: { peer: 13200, relayMin: 13210, relayMax: 13299 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;
