@@ -89,5 +89,7 @@ export const PORTS = {
   longCall: { peer: 13000, relayMin: 13010, relayMax: 13099 },
   /** test/integration/long-call.test.ts (issue 16), native plane */
   longCallNative: { peer: 13100, relayMin: 13110, relayMax: 13199 },
+  /** test/unit/transport/relay-buffers.test.ts (issue 16) */
+  relayBuffers: { peer: 13300, relayMin: 13310, relayMax: 13319 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;
