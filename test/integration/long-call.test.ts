@@ -4,7 +4,10 @@
 // permission for the channel's lifetime, peer-to-client data stops after 2 s. werift over UDP, TCP
 // and TLS on the JS path and over UDP on the native plane; a client that refreshes only its
 // channel (every 3 s, channel lifetime 6 s) on both planes, counting every echoed datagram; and a
-// permission from CreatePermission alone, never refreshed, that ends on time.
+// permission from CreatePermission alone, never refreshed, that ends on time. coturn's
+// turnutils_uclient (channel mode: one ChannelBind per client, never refreshed in 7 s) over UDP, TCP
+// and TLS, and over the native plane.
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,6 +21,7 @@ import { PORTS } from '../helpers/ports.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { writeCertificate } from '../helpers/tls-cert.js';
 import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { runUclient, uclientSummary } from '../helpers/uclient.js';
 import { connectDataChannel } from '../helpers/werift-channel.js';
 import {
   announceSkip,
@@ -57,8 +61,12 @@ afterAll(async () => {
   await rm(certDir, { recursive: true, force: true });
 });
 
+/** The TURN REST secret of both hosts (startNativeTestRelay's own), for uclient's -W. */
+const SECRET = 'native-werift-secret';
+
 async function jsHost(limits: Partial<TurnLimits>): Promise<TestHost> {
   const host = await startTestHost({
+    secrets: [SECRET],
     relayMin: PORTS.longCall.relayMin,
     relayMax: PORTS.longCall.relayMax,
     tls,
@@ -252,3 +260,53 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
     });
   },
 );
+
+describe("coturn's turnutils_uclient, channel mode, 2 s permissions (issue 16)", () => {
+  let peer: ChildProcess;
+  beforeAll(async () => {
+    peer = spawn('turnutils_peer', ['-L', '127.0.0.1', '-p', String(PORTS.longCall.peer)], {
+      stdio: 'ignore',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  });
+  afterAll(() => {
+    peer?.kill('SIGKILL');
+  });
+
+  /** 2 clients x 350 messages every 20 ms: 7 s, 3.5 permission lifetimes. */
+  async function expectNoUclientLoss(port: number, flags: string[]) {
+    const result = await runUclient({
+      secret: SECRET,
+      port,
+      peerPort: PORTS.longCall.peer,
+      flags,
+      clients: 2,
+      messages: 350,
+      timeoutMs: 60_000,
+    });
+    const numbers = uclientSummary(result.output);
+    expect(numbers.lost).toBe(0);
+    expect(numbers.sent).toBe(700);
+    expect(numbers.received).toBe(700);
+  }
+
+  for (const [transport, flags] of [
+    ['udp', ['-c', '-X']],
+    ['tcp', ['-t', '-c', '-X']],
+    ['tls', ['-t', '-S', '-c', '-X']],
+  ] as const) {
+    it(`holds over ${transport} on the JS path with 0 lost messages`, async () => {
+      const host = await jsHost(WERIFT_LIMITS);
+      const listener = transport === 'udp' ? host.udp : transport === 'tcp' ? host.tcp : host.tls!;
+      await expectNoUclientLoss(listener.address.port, [...flags]);
+    });
+  }
+
+  it.skipIf(NATIVE_UNAVAILABLE !== null)(
+    'holds over udp on the native plane with 0 lost messages',
+    async () => {
+      const relay = await nativeRelay(WERIFT_LIMITS);
+      await expectNoUclientLoss(relay.port, ['-c', '-X']);
+    },
+  );
+});
