@@ -38,6 +38,7 @@ export const NEEDS = [
     found: isFile(process.env.CHROMIUM_PATH || '/usr/bin/chromium'),
     apt: 'chromium',
   },
+  { what: 'ss (relay socket buffer tests)', found: onPath('ss'), apt: 'iproute2' },
 ];
 
 // The services the integration tests talk to (DESIGN.md "Services in tests"), with how to start them.

@@ -11,6 +11,7 @@ import { resolveSecrets } from './composition/embedded-secrets.js';
 import { Enforcement } from './composition/enforcement.js';
 import { fanOutEvents } from './composition/event-fanout.js';
 import { FleetQuota } from './composition/fleet-quota.js';
+import { sampleRelayDrops, warnIfBufferCapped } from './composition/relay-buffers.js';
 import { RelayObserver } from './composition/relay-observer.js';
 import { createRelayPolicy } from './composition/relay-policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -190,6 +191,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     minPort: config.TURN_MIN_PORT,
     maxPort: config.TURN_MAX_PORT,
     ...(dataPlane.mode === 'native' ? { dataPlane: dataPlane.plane } : {}),
+    relaySocketBuffer: config.TURN_RELAY_SOCKET_BUFFER,
     onError: (error) => log.warn('transport error', { code: error.code, error: error.message }),
     onNativeThreads: (active, moved) => {
       metrics.nativeDataThreads.set(active);
@@ -213,6 +215,8 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       limits: {
         defaultLifetime: config.TURN_DEFAULT_LIFETIME,
         maxLifetime: config.TURN_MAX_LIFETIME,
+        permissionLifetime: config.TURN_PERMISSION_LIFETIME,
+        channelLifetime: config.TURN_CHANNEL_LIFETIME,
         unauthenticatedBurst: config.TURN_UNAUTH_BURST,
         unauthenticatedRate: config.TURN_UNAUTH_RATE,
       },
@@ -257,6 +261,8 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   fleetQuota?.attach(() => relay.core.listAllocations());
   const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
   gaugeSampler.unref();
+  const stopDropSampler = sampleRelayDrops(relay, metrics);
+  warnIfBufferCapped(config.TURN_RELAY_SOCKET_BUFFER, log);
   const enforcement = new Enforcement({
     relay: relay.core,
     events: runtime.events,
@@ -327,6 +333,14 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   });
   if (config.TURN_ALLOW_LOOPBACK_PEERS)
     log.warn('TURN_ALLOW_LOOPBACK_PEERS is on: for tests only, never in production');
+  if (config.TURN_PERMISSION_LIFETIME < 300 || config.TURN_CHANNEL_LIFETIME < 600)
+    log.warn(
+      'TURN_PERMISSION_LIFETIME or TURN_CHANNEL_LIFETIME is below RFC 8656 (300 s / 600 s): clients refreshing at RFC intervals will lose peers',
+      {
+        permissionLifetime: config.TURN_PERMISSION_LIFETIME,
+        channelLifetime: config.TURN_CHANNEL_LIFETIME,
+      },
+    );
 
   if (secrets.generated && secrets.adminTokenSecret !== undefined) {
     const { token: adminToken } = mintAdminToken(secrets.adminTokenSecret, { subject: 'embedded-admin' });
@@ -372,6 +386,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       closed = true;
       clearInterval(gaugeSampler);
       await notices?.close();
+      stopDropSampler();
       enforcement.close();
       // The relay's closes remove this node's ledger members (queued before Redis is quit).
       await relay.close();

@@ -679,8 +679,8 @@ class Worker {
         }
         // RFC 8656 §12.6: ChannelData on a bound channel is relayed to its peer; only the peer ->
         // client direction is gated by a permission (§9), as in the core (src/turn/channel-data.ts).
-        // A binding (600 s) outlives its permission (300 s) when the client refreshes neither; the
-        // core then pushes a table with the channel and without the permission.
+        // The core keeps a channel's peer permission for at least the channel's lifetime (issue 16,
+        // src/turn/channel-bind.ts), so a pushed table lists no channel without its permission.
         if (peer == nullptr) {
           Bump(counters.dropped_unbound_channel);
           continue;
@@ -975,7 +975,7 @@ PlaneInfo RelayPlane::Info() const {
 }
 
 uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error,
-                               int* sys_errno) {
+                               int* sys_errno, int buffer_bytes) {
   if (sys_errno != nullptr) *sys_errno = 0;
   int family;
   uint8_t bytes[16];
@@ -996,6 +996,11 @@ uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* b
     // A relayed transport address has exactly one family (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY).
     const int one = 1;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  if (buffer_bytes > 0) {
+    // Issue 16: the default 212,992-byte buffer drops a peer's burst of ~1,000 datagrams.
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof(buffer_bytes));
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
     const int bind_errno = errno;  // EADDRINUSE / EACCES: the caller tries another port
