@@ -9,7 +9,9 @@ import { DEFAULT_ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from './composition/a
 import { resolveSecrets } from './composition/embedded-secrets.js';
 import { Enforcement } from './composition/enforcement.js';
 import { fanOutEvents } from './composition/event-fanout.js';
-import { FleetQuota } from './composition/fleet-quota.js';
+import { FleetAdmin, type LocalAllocations } from './composition/fleet-admin.js';
+import { defaultNodeId, FleetQuota } from './composition/fleet-quota.js';
+import { NodeLiveness } from './composition/node-liveness.js';
 import { RelayObserver } from './composition/relay-observer.js';
 import { createRelayPolicy } from './composition/relay-policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -71,16 +73,19 @@ export interface StartOptions {
   cachePolicy?: Partial<CachePolicy>;
   /** HTTP rate limits (default DEFAULT_RATE_LIMITS); tests that poll from one address raise them. */
   rateLimits?: Partial<RateLimitSettings>;
+  /** Node heartbeat period and dead-node timeout, ms (defaults DEFAULT_HEARTBEAT_MS, DEFAULT_NODE_TIMEOUT_MS). */
+  liveness?: { heartbeatMs?: number; timeoutMs?: number };
 }
 
 function formatAddress(a: TransportAddress): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-function relayControl(relay: TurnHost): RelayControl {
+function relayControl(relay: TurnHost, nodeId: string, fleet: FleetAdmin | null): RelayControl {
   const summary = (a: AllocationView): RelayAllocationSummary => {
     const keyId = a.opaque === undefined ? null : (parseCredentialOpaque(a.opaque)?.keyId ?? null);
     return {
+      node: nodeId,
       id: a.id,
       tenant: a.tenant,
       username: a.username,
@@ -92,9 +97,23 @@ function relayControl(relay: TurnHost): RelayControl {
       expiresAt: new Date(a.expiresAt).toISOString(),
     };
   };
-  return {
+  const local: RelayControl = {
     listAllocations: (tenant) => relay.core.listAllocations(tenant).map(summary),
     closeAllocationsOfTenant: (tenant) => relay.core.closeAllocationsOfTenant(tenant),
+  };
+  if (fleet === null) return local;
+  return {
+    ...local,
+    listFleetAllocations: (tenant) => fleet.listAllocations(tenant),
+    closeFleetAllocations: (tenant) => fleet.closeAllocations(tenant),
+  };
+}
+
+/** The local side of fleet admin requests over the TURN core. */
+function localAllocations(relay: TurnHost, control: RelayControl): LocalAllocations {
+  return {
+    list: (tenant) => control.listAllocations(tenant) as RelayAllocationSummary[],
+    close: (tenant) => relay.core.closeAllocationsOfTenant(tenant),
   };
 }
 
@@ -135,6 +154,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     ...(options.cachePolicy === undefined ? {} : { policy: options.cachePolicy }),
   });
   // With Redis, a tenant's allocation quota holds across the fleet; without, per node.
+  const nodeId = defaultNodeId();
   const fleetQuota =
     runtime.redis === undefined
       ? null
@@ -143,6 +163,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
           prefix: runtime.redisPrefix,
           health: runtime.redisHealth,
           logger,
+          nodeId,
           maxLifetimeSeconds: config.TURN_MAX_LIFETIME,
         });
   const licenses = new LicenseService(store, { graceDays: config.SUPPORT_GRACE_DAYS });
@@ -188,6 +209,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       policy: createRelayPolicy({
         entitlements: runtime.service,
         allocationsPerLicense: config.TURN_ALLOCATIONS_PER_LICENSE,
+        allocationsPerUser: config.TURN_ALLOCATIONS_PER_USER,
         checkPeer: (address) => filter.check(address),
         logger,
         ...(fleetQuota === null ? {} : { fleetQuota }),
@@ -239,6 +261,31 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     throw err;
   }
   fleetQuota?.attach(() => relay.core.listAllocations());
+  // Heartbeats: a dead node's quota members are dropped by the others (issue 18).
+  const liveness =
+    runtime.redis === undefined || fleetQuota === null
+      ? null
+      : new NodeLiveness({
+          redis: runtime.redis.commands,
+          prefix: runtime.redisPrefix,
+          nodeId,
+          health: runtime.redisHealth,
+          logger,
+          onReclaimed: () => fleetQuota.resync(),
+          ...options.liveness,
+        });
+  const localControl = relayControl(relay, nodeId, null);
+  const fleetAdmin =
+    runtime.redis === undefined || liveness === null
+      ? null
+      : new FleetAdmin({
+          redis: runtime.redis.commands,
+          prefix: runtime.redisPrefix,
+          nodeId,
+          liveNodes: () => liveness.liveNodes(),
+          local: localAllocations(relay, localControl),
+          logger,
+        });
   const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
   gaugeSampler.unref();
   const enforcement = new Enforcement({
@@ -262,7 +309,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     store,
     events: runtime.events,
     ring,
-    relay: relayControl(relay),
+    relay: relayControl(relay, nodeId, fleetAdmin),
     listeners,
     checkPage: { relayPorts: { min: config.TURN_MIN_PORT, max: config.TURN_MAX_PORT } },
     readiness,
@@ -355,8 +402,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       closed = true;
       clearInterval(gaugeSampler);
       enforcement.close();
+      fleetAdmin?.stop();
       // The relay's closes remove this node's ledger members (queued before Redis is quit).
       await relay.close();
+      await liveness?.close();
       await fleetQuota?.close();
       await usage.close(); // after the relay, so the closed allocations' last seconds are in
       http.closeAllConnections();
