@@ -187,10 +187,24 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       externalIp: config.TURN_EXTERNAL_IP6 ?? config.TURN_RELAY_IP6,
     });
   }
+  // Built before the relay, whose events tell it which tenants to watch; it reaches the relay only
+  // once allocations exist.
+  const enforcement: Enforcement = new Enforcement({
+    relay: {
+      listAllocations: (tenant?: string): AllocationView[] => relay.core.listAllocations(tenant),
+      closeAllocation: (id: number): boolean => relay.core.closeAllocation(id),
+      closeAllocationsOfTenant: (tenant: string): number => relay.core.closeAllocationsOfTenant(tenant),
+    },
+    events: runtime.events,
+    entitlements: runtime.service,
+    observer,
+    logger,
+    graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
+  });
   // TURN_DATA_PLANE=native (the default) without a loadable addon runs the JS path (one warning
   // naming the reason, from loadNativeDataPlane).
   const dataPlane = chooseDataPlane(config.TURN_DATA_PLANE, logger);
-  const relay = new TurnHost({
+  const relay: TurnHost = new TurnHost({
     relays,
     minPort: config.TURN_MIN_PORT,
     maxPort: config.TURN_MAX_PORT,
@@ -215,7 +229,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
         ...(fleetQuota === null ? {} : { fleetQuota }),
         keys: runtime.keys,
       }),
-      events: fleetQuota === null ? observer.events() : fanOutEvents(observer.events(), fleetQuota.events()),
+      events:
+        fleetQuota === null
+          ? fanOutEvents(observer.events(), enforcement.events())
+          : fanOutEvents(observer.events(), fleetQuota.events(), enforcement.events()),
       limits: {
         defaultLifetime: config.TURN_DEFAULT_LIFETIME,
         maxLifetime: config.TURN_MAX_LIFETIME,
@@ -257,6 +274,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       }
     }
   } catch (err) {
+    enforcement.close();
     await relay.close();
     throw err;
   }
@@ -288,14 +306,6 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
         });
   const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
   gaugeSampler.unref();
-  const enforcement = new Enforcement({
-    relay: relay.core,
-    events: runtime.events,
-    entitlements: runtime.service,
-    observer,
-    logger,
-    graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
-  });
 
   const readiness = new Readiness();
   const trustProxy = trustProxySetting(config.HTTP_TRUST_PROXY);

@@ -2,10 +2,15 @@
 // fleet (orders imported, key reissued or revoked: the TenantEvents bus), and periodically for
 // support that simply runs out, every node re-checks the tenants it relays for and closes what is
 // no longer entitled, after a short configurable grace.
+//
+// Support that lapses lapses at a known instant (00:00 JST after its last day): an entitlement
+// answer is never relied on past the tenant's next change (its expiresAt), so every node re-checks
+// each tenant it relays for exactly when its answer runs out (issue 15). The lapse is cut at that
+// instant, on every node, without waiting for the periodic sweep.
 import type { TenantChange, TenantEvents } from '../entitlement/cache/index.js';
 import { parseCredentialOpaque } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
-import type { AllocationView } from '../turn/index.js';
+import type { AllocationView, TurnEvents } from '../turn/index.js';
 import type { RelayObserver } from './relay-observer.js';
 import type { EntitlementSource } from './relay-policy.js';
 
@@ -27,8 +32,13 @@ export interface EnforcementOptions {
   graceMs?: number;
   /** Period of the sweep over tenants with live allocations, ms (default 30 s). */
   sweepMs?: number;
+  /** After a failed lookup at a lapse check, ask again this much later, ms (default 1 s). */
+  retryMs?: number;
   clock?: () => number;
 }
+
+// setTimeout's longest delay; answers live at most minutes, so this only guards odd clocks.
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** The keyId a relay credential was minted from (in the REST username's opaque part). */
 function keyIdOf(allocation: AllocationView): string | null {
@@ -40,8 +50,11 @@ export class Enforcement {
   readonly #unsubscribe: () => void;
   readonly #sweep: NodeJS.Timeout;
   readonly #timers = new Set<NodeJS.Timeout>();
+  // One re-check per tenant, at the instant its current answer runs out (its next change at the latest).
+  readonly #lapseChecks = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #log: Logger;
   readonly #clock: () => number;
+  #closed = false;
 
   constructor(private readonly options: EnforcementOptions) {
     this.#log = options.logger.child({ component: 'enforcement' });
@@ -84,14 +97,42 @@ export class Enforcement {
     return closed;
   }
 
+  /** The TurnEvents that start watching a tenant's answer deadline with its first allocation. */
+  events(): Required<Pick<TurnEvents, 'allocationCreated'>> {
+    return {
+      allocationCreated: (a) => {
+        if (!this.#lapseChecks.has(a.tenant)) void this.checkTenant(a.tenant);
+      },
+    };
+  }
+
+  /** Re-checks `tenant` at `at` (ms), unless a check at or before then is already set. */
+  #checkAt(tenant: string, at: number): void {
+    const set = this.#lapseChecks.get(tenant);
+    if (set !== undefined && set.at <= at) return;
+    if (set !== undefined) clearTimeout(set.timer);
+    const delay = Math.min(MAX_TIMER_MS, Math.max(1, at - this.#clock()));
+    const timer = setTimeout(() => {
+      this.#lapseChecks.delete(tenant);
+      void this.checkTenant(tenant);
+    }, delay);
+    timer.unref();
+    this.#lapseChecks.set(tenant, { at, timer });
+  }
+
   /** Re-checks one tenant; closes all its allocations when it is no longer entitled. */
   async checkTenant(tenant: string): Promise<number> {
-    if (this.options.relay.listAllocations(tenant).length === 0) return 0;
+    if (this.#closed || this.options.relay.listAllocations(tenant).length === 0) return 0;
     let active: boolean;
     try {
-      active = (await this.options.entitlements.get(tenant, this.#clock())).active;
+      const answer = await this.options.entitlements.get(tenant, this.#clock());
+      active = answer.active;
+      // Ask again when this answer runs out: it never outlives the tenant's next change.
+      if (active) this.#checkAt(tenant, answer.expiresAt.getTime());
     } catch {
-      // Unknown is not "revoked": live calls keep running; Refresh re-checks within minutes.
+      // Unknown is not "revoked": live calls keep running; Refresh re-checks within minutes. A
+      // lapse check that could not ask is tried again shortly.
+      this.#checkAt(tenant, this.#clock() + (this.options.retryMs ?? 1_000));
       return 0;
     }
     if (active) return 0;
@@ -109,6 +150,9 @@ export class Enforcement {
   }
 
   close(): void {
+    this.#closed = true;
+    for (const check of this.#lapseChecks.values()) clearTimeout(check.timer);
+    this.#lapseChecks.clear();
     this.#unsubscribe();
     clearInterval(this.#sweep);
     for (const timer of this.#timers) clearTimeout(timer);

@@ -13,7 +13,7 @@
 // the resync on.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
-import { type FleetQuotaHealth, nodeKeyOf } from './fleet-quota.js';
+import type { FleetQuotaHealth } from './fleet-quota.js';
 
 /** Default heartbeat period: a dead node is dropped at most timeout + this after its last beat. */
 export const DEFAULT_HEARTBEAT_MS = 2_000;
