@@ -355,6 +355,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
 
   const redisOk = await runtime.waitForRedis();
   if (!redisOk) log.warn('Redis not reachable at start: running on the store alone until it answers');
+  liveness?.start();
   readiness.markReady();
   log.info('icegate started', {
     turn: formatAddress(turnAddress),

@@ -20,6 +20,7 @@ import { parseCredentialOpaque } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import type { TransportAddress } from '../stun/index.js';
 import type { AllocationView, AuthorizeContext, TurnEvents } from '../turn/index.js';
+import { nodesKeyOf } from './node-liveness.js';
 
 /** Where failures of the ledger are reported (the process's RedisHealth fits). */
 export interface FleetQuotaHealth {
@@ -265,7 +266,10 @@ export class FleetQuota {
     const keys = this.#keysOf(a);
     for (const key of keys) multi.zadd(key, a.expiresAt, member).pexpire(key, this.#keyTtlMs);
     // The index outlives every member it names (a member's score is at most TURN_MAX_LIFETIME ahead).
-    return multi.hset(this.nodeKey, member, JSON.stringify(keys)).pexpire(this.nodeKey, this.#keyTtlMs);
+    multi.hset(this.nodeKey, member, JSON.stringify(keys)).pexpire(this.nodeKey, this.#keyTtlMs);
+    // A node killed before its first heartbeat must be reapable too: its members enter the node set
+    // (NX: a heartbeat's own score, by Redis' clock, is never overwritten).
+    return multi.zadd(nodesKeyOf(this.#options.prefix), 'NX', this.#clock(), this.nodeId);
   }
 
   #member(a: AllocationView): string {

@@ -71,14 +71,19 @@ export function nodesKeyOf(prefix: string): string {
 export class NodeLiveness {
   readonly #options: NodeLivenessOptions;
   readonly #log: Logger;
-  readonly #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #closed = false;
 
   constructor(options: NodeLivenessOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'node-liveness' });
-    this.#timer = setInterval(() => void this.beat(), options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+  }
+
+  /** Starts beating (once Redis is ready: a first beat that fails would count as an outage). */
+  start(): void {
+    if (this.#timer !== null || this.#closed) return;
+    this.#timer = setInterval(() => void this.beat(), this.#options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.#timer.unref();
     void this.beat();
   }
@@ -123,7 +128,7 @@ export class NodeLiveness {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    if (this.#timer !== null) clearInterval(this.#timer);
     await this.#running;
     await this.#options.redis.zrem(this.#nodesKey, this.#options.nodeId).catch(() => undefined);
   }
