@@ -200,6 +200,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     observer,
     logger,
     graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
+    keys: runtime.keys,
   });
   // TURN_DATA_PLANE=native (the default) without a loadable addon runs the JS path (one warning
   // naming the reason, from loadNativeDataPlane).

@@ -12,7 +12,7 @@ import { parseCredentialOpaque } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import type { AllocationView, TurnEvents } from '../turn/index.js';
 import type { RelayObserver } from './relay-observer.js';
-import type { EntitlementSource } from './relay-policy.js';
+import type { EntitlementSource, LicenseKeySource } from './relay-policy.js';
 
 /** The relay operations enforcement needs (the TurnServer). */
 export interface EnforcedRelay {
@@ -24,7 +24,14 @@ export interface EnforcedRelay {
 /** Options of the enforcer. */
 export interface EnforcementOptions {
   relay: EnforcedRelay;
-  events: Pick<TenantEvents, 'subscribe'>;
+  /** Tenant changes; `onResync` (Redis back after an outage: changes may have been missed) when offered. */
+  events: Pick<TenantEvents, 'subscribe'> & Partial<Pick<TenantEvents, 'onResync'>>;
+  /**
+   * License keys (the fleet-invalidated LicenseKeyCache): after a resync, the keys of live
+   * allocations are read again, so a key revoked during a Redis outage ends its allocations then,
+   * not at their next Refresh. Absent: not re-read.
+   */
+  keys?: LicenseKeySource;
   entitlements: EntitlementSource;
   observer: RelayObserver;
   logger: Logger;
@@ -47,7 +54,7 @@ function keyIdOf(allocation: AllocationView): string | null {
 
 /** Watches tenant changes and support end dates; closes allocations that lost their right to relay. */
 export class Enforcement {
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: (() => void)[];
   readonly #sweep: NodeJS.Timeout;
   readonly #timers = new Set<NodeJS.Timeout>();
   // One re-check per tenant, at the instant its current answer runs out (its next change at the latest).
@@ -59,7 +66,10 @@ export class Enforcement {
   constructor(private readonly options: EnforcementOptions) {
     this.#log = options.logger.child({ component: 'enforcement' });
     this.#clock = options.clock ?? Date.now;
-    this.#unsubscribe = options.events.subscribe((change) => this.#onChange(change));
+    this.#unsubscribe = [options.events.subscribe((change) => this.#onChange(change))];
+    const onResync = options.events.onResync?.bind(options.events);
+    // After the caches' own resync listeners (registered first) dropped what may be stale.
+    if (onResync !== undefined) this.#unsubscribe.push(onResync(() => this.#later(() => this.resync())));
     this.#sweep = setInterval(() => void this.sweep(), options.sweepMs ?? 30_000);
     this.#sweep.unref();
   }
@@ -143,6 +153,34 @@ export class Enforcement {
     return closed;
   }
 
+  /**
+   * After missed fleet changes (a Redis outage): reads the key of every live allocation again and
+   * closes those whose key was revoked (or moved) meanwhile, then re-checks every tenant.
+   */
+  async resync(): Promise<number> {
+    let closed = 0;
+    const keys = this.options.keys;
+    if (keys !== undefined) {
+      const byKey = new Map<string, string>();
+      for (const a of this.options.relay.listAllocations()) {
+        const keyId = keyIdOf(a);
+        if (keyId !== null) byKey.set(keyId, a.tenant);
+      }
+      for (const [keyId, tenant] of byKey) {
+        let key: { tenant: string; revokedAt: Date | null } | null;
+        try {
+          key = await keys.lookup(keyId);
+        } catch {
+          continue; // unknown is not "revoked": Refresh re-checks
+        }
+        if (key === null || key.tenant !== tenant || key.revokedAt !== null)
+          closed += this.closeKey(tenant, keyId);
+      }
+    }
+    await this.sweep();
+    return closed;
+  }
+
   /** Checks every tenant with live allocations (support can end without any event). */
   async sweep(): Promise<void> {
     const tenants = new Set(this.options.relay.listAllocations().map((a) => a.tenant));
@@ -153,7 +191,7 @@ export class Enforcement {
     this.#closed = true;
     for (const check of this.#lapseChecks.values()) clearTimeout(check.timer);
     this.#lapseChecks.clear();
-    this.#unsubscribe();
+    for (const off of this.#unsubscribe) off();
     clearInterval(this.#sweep);
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
