@@ -58,6 +58,12 @@ const schema = z
     TURN_DENIED_PEERS: cidrs.default([]),
     TURN_ALLOWED_PEERS: cidrs.default([]),
     TURN_ALLOCATIONS_PER_LICENSE: z.coerce.number().int().min(1).max(1000).default(4),
+    /**
+     * Concurrent allocations of one minted credential, fleet-wide (issue 15): a browser gathers one
+     * relay candidate per TURN URL (UDP, TCP, TLS: 3) for each peer connection, and a large meeting
+     * over an SFU holds two (send and receive, or the call and a screen share): 3 x 2 = 6.
+     */
+    TURN_ALLOCATIONS_PER_USER: z.coerce.number().int().min(1).max(1000).default(6),
     /** Unauthenticated UDP answers per source (IPv4 address or IPv6 /64): burst, then per second. */
     TURN_UNAUTH_BURST: z.coerce.number().int().min(1).max(1_000_000).default(32),
     TURN_UNAUTH_RATE: z.coerce.number().min(1).max(1_000_000).default(16),

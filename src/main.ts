@@ -10,7 +10,9 @@ import { auditLogListener } from './composition/audit-log.js';
 import { resolveSecrets } from './composition/embedded-secrets.js';
 import { Enforcement } from './composition/enforcement.js';
 import { fanOutEvents } from './composition/event-fanout.js';
-import { FleetQuota } from './composition/fleet-quota.js';
+import { FleetAdmin, type LocalAllocations } from './composition/fleet-admin.js';
+import { defaultNodeId, FleetQuota } from './composition/fleet-quota.js';
+import { NodeLiveness } from './composition/node-liveness.js';
 import { sampleRelayDrops, warnIfBufferCapped } from './composition/relay-buffers.js';
 import { RelayObserver } from './composition/relay-observer.js';
 import { createRelayPolicy } from './composition/relay-policy.js';
@@ -76,16 +78,19 @@ export interface StartOptions {
   cachePolicy?: Partial<CachePolicy>;
   /** HTTP rate limits (default DEFAULT_RATE_LIMITS); tests that poll from one address raise them. */
   rateLimits?: Partial<RateLimitSettings>;
+  /** Node heartbeat period and dead-node timeout, ms (defaults DEFAULT_HEARTBEAT_MS, DEFAULT_NODE_TIMEOUT_MS). */
+  liveness?: { heartbeatMs?: number; timeoutMs?: number };
 }
 
 function formatAddress(a: TransportAddress): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-function relayControl(relay: TurnHost): RelayControl {
+function relayControl(relay: TurnHost, nodeId: string, fleet: FleetAdmin | null): RelayControl {
   const summary = (a: AllocationView): RelayAllocationSummary => {
     const keyId = a.opaque === undefined ? null : (parseCredentialOpaque(a.opaque)?.keyId ?? null);
     return {
+      node: nodeId,
       id: a.id,
       tenant: a.tenant,
       username: a.username,
@@ -97,9 +102,23 @@ function relayControl(relay: TurnHost): RelayControl {
       expiresAt: new Date(a.expiresAt).toISOString(),
     };
   };
-  return {
+  const local: RelayControl = {
     listAllocations: (tenant) => relay.core.listAllocations(tenant).map(summary),
     closeAllocationsOfTenant: (tenant) => relay.core.closeAllocationsOfTenant(tenant),
+  };
+  if (fleet === null) return local;
+  return {
+    ...local,
+    listFleetAllocations: (tenant) => fleet.listAllocations(tenant),
+    closeFleetAllocations: (tenant) => fleet.closeAllocations(tenant),
+  };
+}
+
+/** The local side of fleet admin requests over the TURN core. */
+function localAllocations(relay: TurnHost, control: RelayControl): LocalAllocations {
+  return {
+    list: (tenant) => control.listAllocations(tenant) as RelayAllocationSummary[],
+    close: (tenant) => relay.core.closeAllocationsOfTenant(tenant),
   };
 }
 
@@ -146,6 +165,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     ...(options.cachePolicy === undefined ? {} : { policy: options.cachePolicy }),
   });
   // With Redis, a tenant's allocation quota holds across the fleet; without, per node.
+  const nodeId = defaultNodeId();
   const fleetQuota =
     runtime.redis === undefined
       ? null
@@ -154,6 +174,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
           prefix: runtime.redisPrefix,
           health: runtime.redisHealth,
           logger,
+          nodeId,
           maxLifetimeSeconds: config.TURN_MAX_LIFETIME,
         });
   const licenses = new LicenseService(store, { graceDays: config.SUPPORT_GRACE_DAYS });
@@ -183,10 +204,25 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       externalIp: config.TURN_EXTERNAL_IP6 ?? config.TURN_RELAY_IP6,
     });
   }
+  // Built before the relay, whose events tell it which tenants to watch; it reaches the relay only
+  // once allocations exist.
+  const enforcement: Enforcement = new Enforcement({
+    relay: {
+      listAllocations: (tenant?: string): AllocationView[] => relay.core.listAllocations(tenant),
+      closeAllocation: (id: number): boolean => relay.core.closeAllocation(id),
+      closeAllocationsOfTenant: (tenant: string): number => relay.core.closeAllocationsOfTenant(tenant),
+    },
+    events: runtime.events,
+    entitlements: runtime.service,
+    observer,
+    logger,
+    graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
+    keys: runtime.keys,
+  });
   // TURN_DATA_PLANE=native (the default) without a loadable addon runs the JS path (one warning
   // naming the reason, from loadNativeDataPlane).
   const dataPlane = chooseDataPlane(config.TURN_DATA_PLANE, logger);
-  const relay = new TurnHost({
+  const relay: TurnHost = new TurnHost({
     relays,
     minPort: config.TURN_MIN_PORT,
     maxPort: config.TURN_MAX_PORT,
@@ -206,12 +242,16 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       policy: createRelayPolicy({
         entitlements: runtime.service,
         allocationsPerLicense: config.TURN_ALLOCATIONS_PER_LICENSE,
+        allocationsPerUser: config.TURN_ALLOCATIONS_PER_USER,
         checkPeer: (address) => filter.check(address),
         logger,
         ...(fleetQuota === null ? {} : { fleetQuota }),
         keys: runtime.keys,
       }),
-      events: fleetQuota === null ? observer.events() : fanOutEvents(observer.events(), fleetQuota.events()),
+      events:
+        fleetQuota === null
+          ? fanOutEvents(observer.events(), enforcement.events())
+          : fanOutEvents(observer.events(), fleetQuota.events(), enforcement.events()),
       limits: {
         defaultLifetime: config.TURN_DEFAULT_LIFETIME,
         maxLifetime: config.TURN_MAX_LIFETIME,
@@ -255,22 +295,40 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       }
     }
   } catch (err) {
+    enforcement.close();
     await relay.close();
     throw err;
   }
   fleetQuota?.attach(() => relay.core.listAllocations());
+  // Heartbeats: a dead node's quota members are dropped by the others (issue 18).
+  const liveness =
+    runtime.redis === undefined || fleetQuota === null
+      ? null
+      : new NodeLiveness({
+          redis: runtime.redis.commands,
+          prefix: runtime.redisPrefix,
+          nodeId,
+          health: runtime.redisHealth,
+          logger,
+          onReclaimed: () => fleetQuota.resync(),
+          ...options.liveness,
+        });
+  const localControl = relayControl(relay, nodeId, null);
+  const fleetAdmin =
+    runtime.redis === undefined || liveness === null
+      ? null
+      : new FleetAdmin({
+          redis: runtime.redis.commands,
+          prefix: runtime.redisPrefix,
+          nodeId,
+          liveNodes: () => liveness.liveNodes(),
+          local: localAllocations(relay, localControl),
+          logger,
+        });
   const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
   gaugeSampler.unref();
   const stopDropSampler = sampleRelayDrops(relay, metrics);
   warnIfBufferCapped(config.TURN_RELAY_SOCKET_BUFFER, log);
-  const enforcement = new Enforcement({
-    relay: relay.core,
-    events: runtime.events,
-    entitlements: runtime.service,
-    observer,
-    logger,
-    graceMs: config.ENFORCEMENT_GRACE_SECONDS * 1000,
-  });
 
   const readiness = new Readiness();
   const trustProxy = trustProxySetting(config.HTTP_TRUST_PROXY);
@@ -285,7 +343,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     noisyAudit,
     events: runtime.events,
     ring,
-    relay: relayControl(relay),
+    relay: relayControl(relay, nodeId, fleetAdmin),
     listeners,
     checkPage: { relayPorts: { min: config.TURN_MIN_PORT, max: config.TURN_MAX_PORT } },
     readiness,
@@ -321,6 +379,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
 
   const redisOk = await runtime.waitForRedis();
   if (!redisOk) log.warn('Redis not reachable at start: running on the store alone until it answers');
+  liveness?.start();
   readiness.markReady();
   log.info('icegate started', {
     turn: formatAddress(turnAddress),
@@ -388,8 +447,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       await notices?.close();
       stopDropSampler();
       enforcement.close();
+      fleetAdmin?.stop();
       // The relay's closes remove this node's ledger members (queued before Redis is quit).
       await relay.close();
+      await liveness?.close();
       await fleetQuota?.close();
       await usage.close(); // after the relay, so the closed allocations' last seconds are in
       http.closeAllConnections();

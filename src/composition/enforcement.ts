@@ -2,12 +2,17 @@
 // fleet (orders imported, key reissued or revoked: the TenantEvents bus), and periodically for
 // support that simply runs out, every node re-checks the tenants it relays for and closes what is
 // no longer entitled, after a short configurable grace.
+//
+// Support that lapses lapses at a known instant (00:00 JST after its last day): an entitlement
+// answer is never relied on past the tenant's next change (its expiresAt), so every node re-checks
+// each tenant it relays for exactly when its answer runs out (issue 15). The lapse is cut at that
+// instant, on every node, without waiting for the periodic sweep.
 import type { TenantChange, TenantEvents } from '../entitlement/cache/index.js';
 import { parseCredentialOpaque } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
-import type { AllocationView } from '../turn/index.js';
+import type { AllocationView, TurnEvents } from '../turn/index.js';
 import type { RelayObserver } from './relay-observer.js';
-import type { EntitlementSource } from './relay-policy.js';
+import type { EntitlementSource, LicenseKeySource } from './relay-policy.js';
 
 /** The relay operations enforcement needs (the TurnServer). */
 export interface EnforcedRelay {
@@ -19,7 +24,14 @@ export interface EnforcedRelay {
 /** Options of the enforcer. */
 export interface EnforcementOptions {
   relay: EnforcedRelay;
-  events: Pick<TenantEvents, 'subscribe'>;
+  /** Tenant changes; `onResync` (Redis back after an outage: changes may have been missed) when offered. */
+  events: Pick<TenantEvents, 'subscribe'> & Partial<Pick<TenantEvents, 'onResync'>>;
+  /**
+   * License keys (the fleet-invalidated LicenseKeyCache): after a resync, the keys of live
+   * allocations are read again, so a key revoked during a Redis outage ends its allocations then,
+   * not at their next Refresh. Absent: not re-read.
+   */
+  keys?: LicenseKeySource;
   entitlements: EntitlementSource;
   observer: RelayObserver;
   logger: Logger;
@@ -27,8 +39,13 @@ export interface EnforcementOptions {
   graceMs?: number;
   /** Period of the sweep over tenants with live allocations, ms (default 30 s). */
   sweepMs?: number;
+  /** After a failed lookup at a lapse check, ask again this much later, ms (default 1 s). */
+  retryMs?: number;
   clock?: () => number;
 }
+
+// setTimeout's longest delay; answers live at most minutes, so this only guards odd clocks.
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** The keyId a relay credential was minted from (in the REST username's opaque part). */
 function keyIdOf(allocation: AllocationView): string | null {
@@ -37,16 +54,22 @@ function keyIdOf(allocation: AllocationView): string | null {
 
 /** Watches tenant changes and support end dates; closes allocations that lost their right to relay. */
 export class Enforcement {
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: (() => void)[];
   readonly #sweep: NodeJS.Timeout;
   readonly #timers = new Set<NodeJS.Timeout>();
+  // One re-check per tenant, at the instant its current answer runs out (its next change at the latest).
+  readonly #lapseChecks = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #log: Logger;
   readonly #clock: () => number;
+  #closed = false;
 
   constructor(private readonly options: EnforcementOptions) {
     this.#log = options.logger.child({ component: 'enforcement' });
     this.#clock = options.clock ?? Date.now;
-    this.#unsubscribe = options.events.subscribe((change) => this.#onChange(change));
+    this.#unsubscribe = [options.events.subscribe((change) => this.#onChange(change))];
+    const onResync = options.events.onResync?.bind(options.events);
+    // After the caches' own resync listeners (registered first) dropped what may be stale.
+    if (onResync !== undefined) this.#unsubscribe.push(onResync(() => this.#later(() => this.resync())));
     this.#sweep = setInterval(() => void this.sweep(), options.sweepMs ?? 30_000);
     this.#sweep.unref();
   }
@@ -84,14 +107,42 @@ export class Enforcement {
     return closed;
   }
 
+  /** The TurnEvents that start watching a tenant's answer deadline with its first allocation. */
+  events(): Required<Pick<TurnEvents, 'allocationCreated'>> {
+    return {
+      allocationCreated: (a) => {
+        if (!this.#lapseChecks.has(a.tenant)) void this.checkTenant(a.tenant);
+      },
+    };
+  }
+
+  /** Re-checks `tenant` at `at` (ms), unless a check at or before then is already set. */
+  #checkAt(tenant: string, at: number): void {
+    const set = this.#lapseChecks.get(tenant);
+    if (set !== undefined && set.at <= at) return;
+    if (set !== undefined) clearTimeout(set.timer);
+    const delay = Math.min(MAX_TIMER_MS, Math.max(1, at - this.#clock()));
+    const timer = setTimeout(() => {
+      this.#lapseChecks.delete(tenant);
+      void this.checkTenant(tenant);
+    }, delay);
+    timer.unref();
+    this.#lapseChecks.set(tenant, { at, timer });
+  }
+
   /** Re-checks one tenant; closes all its allocations when it is no longer entitled. */
   async checkTenant(tenant: string): Promise<number> {
-    if (this.options.relay.listAllocations(tenant).length === 0) return 0;
+    if (this.#closed || this.options.relay.listAllocations(tenant).length === 0) return 0;
     let active: boolean;
     try {
-      active = (await this.options.entitlements.get(tenant, this.#clock())).active;
+      const answer = await this.options.entitlements.get(tenant, this.#clock());
+      active = answer.active;
+      // Ask again when this answer runs out: it never outlives the tenant's next change.
+      if (active) this.#checkAt(tenant, answer.expiresAt.getTime());
     } catch {
-      // Unknown is not "revoked": live calls keep running; Refresh re-checks within minutes.
+      // Unknown is not "revoked": live calls keep running; Refresh re-checks within minutes. A
+      // lapse check that could not ask is tried again shortly.
+      this.#checkAt(tenant, this.#clock() + (this.options.retryMs ?? 1_000));
       return 0;
     }
     if (active) return 0;
@@ -102,6 +153,34 @@ export class Enforcement {
     return closed;
   }
 
+  /**
+   * After missed fleet changes (a Redis outage): reads the key of every live allocation again and
+   * closes those whose key was revoked (or moved) meanwhile, then re-checks every tenant.
+   */
+  async resync(): Promise<number> {
+    let closed = 0;
+    const keys = this.options.keys;
+    if (keys !== undefined) {
+      const byKey = new Map<string, string>();
+      for (const a of this.options.relay.listAllocations()) {
+        const keyId = keyIdOf(a);
+        if (keyId !== null) byKey.set(keyId, a.tenant);
+      }
+      for (const [keyId, tenant] of byKey) {
+        let key: { tenant: string; revokedAt: Date | null } | null;
+        try {
+          key = await keys.lookup(keyId);
+        } catch {
+          continue; // unknown is not "revoked": Refresh re-checks
+        }
+        if (key === null || key.tenant !== tenant || key.revokedAt !== null)
+          closed += this.closeKey(tenant, keyId);
+      }
+    }
+    await this.sweep();
+    return closed;
+  }
+
   /** Checks every tenant with live allocations (support can end without any event). */
   async sweep(): Promise<void> {
     const tenants = new Set(this.options.relay.listAllocations().map((a) => a.tenant));
@@ -109,7 +188,10 @@ export class Enforcement {
   }
 
   close(): void {
-    this.#unsubscribe();
+    this.#closed = true;
+    for (const check of this.#lapseChecks.values()) clearTimeout(check.timer);
+    this.#lapseChecks.clear();
+    for (const off of this.#unsubscribe) off();
     clearInterval(this.#sweep);
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();

@@ -3,7 +3,13 @@
 import type { EntitlementAnswer } from '../entitlement/service/index.js';
 import { parseCredentialOpaque } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
-import type { AuthDecision, AuthorizeContext, PeerVerdict, TurnPolicy } from '../turn/index.js';
+import {
+  type AuthDecision,
+  type AuthorizeContext,
+  type PeerVerdict,
+  type TurnPolicy,
+  USER_QUOTA_REASON,
+} from '../turn/index.js';
 import type { FleetAdmission } from './fleet-quota.js';
 
 /** What the policy reads entitlements from (the cached EntitlementService). */
@@ -21,6 +27,12 @@ export interface RelayPolicyOptions {
   entitlements: EntitlementSource;
   /** TURN_ALLOCATIONS_PER_LICENSE. */
   allocationsPerLicense: number;
+  /**
+   * TURN_ALLOCATIONS_PER_USER: concurrent allocations of one minted credential (username). Absent:
+   * no per-user cap. Credentials without icegate's opaque part were made by a holder of
+   * TURN_SECRETS, who can make any username at will, so a cap on them would protect nothing.
+   */
+  allocationsPerUser?: number;
   checkPeer(address: string): PeerVerdict;
   logger: Logger;
   clock?: () => number;
@@ -28,7 +40,12 @@ export interface RelayPolicyOptions {
   timeoutMs?: number;
   /** The fleet-wide allocation ledger (Redis configured); absent: the quota is per node. */
   fleetQuota?: {
-    admit(tenant: string, context: AuthorizeContext, limit: number): Promise<FleetAdmission>;
+    admit(
+      tenant: string,
+      context: AuthorizeContext,
+      limit: number,
+      user?: { username: string; limit: number },
+    ): Promise<FleetAdmission>;
   };
   /**
    * License keys: a credential minted from a key that has since been revoked (reissued for
@@ -68,7 +85,7 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
   const log = options.logger.child({ component: 'relay-policy' });
   return {
     checkPeer: options.checkPeer,
-    async authorize(tenant: string, _username: string, context: AuthorizeContext): Promise<AuthDecision> {
+    async authorize(tenant: string, username: string, context: AuthorizeContext): Promise<AuthDecision> {
       // Credentials icegate minted name their key in the opaque part; others (an operator's
       // `turnutils_uclient -W SECRET`) carry none and are judged on the tenant alone.
       const keyId =
@@ -97,12 +114,23 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
       }
       if (key !== null && key.revokedAt !== null) return { allowed: false, reason: 'license_revoked' };
       const maxAllocations = Math.max(1, answer.licenses * options.allocationsPerLicense);
+      const perUser = keyId === null ? undefined : options.allocationsPerUser;
       if (context.method === 'allocate' && options.fleetQuota !== undefined) {
-        // 'unknown' (Redis not answering) falls back to the per-node limit below.
-        const admission = await options.fleetQuota.admit(tenant, context, maxAllocations);
-        if (admission.result === 'full') return { allowed: false, reason: FLEET_QUOTA_REASON, code: 486 };
+        // 'unknown' (Redis not answering) falls back to the per-node limits below.
+        const admission = await options.fleetQuota.admit(
+          tenant,
+          context,
+          maxAllocations,
+          perUser === undefined ? undefined : { username, limit: perUser },
+        );
+        if (admission.result === 'full') {
+          const reason = admission.scope === 'user' ? USER_QUOTA_REASON : FLEET_QUOTA_REASON;
+          return { allowed: false, reason, code: 486 };
+        }
       }
-      return { allowed: true, maxAllocations };
+      return perUser === undefined
+        ? { allowed: true, maxAllocations }
+        : { allowed: true, maxAllocations, maxAllocationsPerUser: perUser };
     },
   };
 }

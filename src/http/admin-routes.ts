@@ -181,13 +181,34 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     usageHandler({ store: deps.store, ...(deps.usage === undefined ? {} : { usage: deps.usage }) }),
   );
 
+  // Fleet-wide with Redis (every node answers, each allocation names its node); an unknown tenant
+  // is 404, as on GET /v1/admin/tenants/{id}.
   router.get('/v1/admin/tenants/:tenant/allocations', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
+    if ((await deps.store.getTenant(id)) === null)
+      throw new HttpError('unknown_tenant', `unknown tenant ${id}`);
+    if (deps.relay.listFleetAllocations !== undefined) {
+      res.json(await deps.relay.listFleetAllocations(id));
+      return;
+    }
     res.json({ allocations: await deps.relay.listAllocations(id) });
   });
 
   router.delete('/v1/admin/tenants/:tenant/allocations', ...guard, async (req, res) => {
     const id = tenantParam(req.params.tenant);
+    if ((await deps.store.getTenant(id)) === null)
+      throw new HttpError('unknown_tenant', `unknown tenant ${id}`);
+    if (deps.relay.closeFleetAllocations !== undefined) {
+      const outcome = await deps.relay.closeFleetAllocations(id);
+      log.info('allocations closed by admin', {
+        tenant: id,
+        closed: outcome.closed,
+        unreachable: outcome.unreachable,
+        admin: adminOf(res.locals),
+      });
+      res.json(outcome);
+      return;
+    }
     const closed = await deps.relay.closeAllocationsOfTenant(id, 'admin');
     log.info('allocations closed by admin', { tenant: id, closed, admin: adminOf(res.locals) });
     res.json({ closed });

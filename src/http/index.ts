@@ -21,6 +21,12 @@ export {
 export { rateLimiterFor } from './rate-limit/rate-limiter-for.js';
 export { RedisRateLimiter } from './rate-limit/redis-rate-limiter.js';
 export { Readiness } from './readiness.js';
-export type { RelayAllocationSummary, RelayControl } from './relay-control.js';
+export type {
+  FleetAllocations,
+  FleetClosed,
+  FleetCoverageSummary,
+  RelayAllocationSummary,
+  RelayControl,
+} from './relay-control.js';
 export { entitlementRefusal } from './tenant-gate.js';
 export type { UsageReader } from './usage-route.js';

@@ -318,10 +318,21 @@ const schemas: Record<string, Schema> = {
   },
   Allocation: {
     type: 'object',
-    description: 'A live TURN allocation on the node that answered.',
-    required: ['id', 'tenant', 'username', 'transport', 'client', 'relayed', 'createdAt', 'expiresAt'],
+    description: 'A live TURN allocation and the node that holds it.',
+    required: [
+      'node',
+      'id',
+      'tenant',
+      'username',
+      'transport',
+      'client',
+      'relayed',
+      'createdAt',
+      'expiresAt',
+    ],
     properties: {
-      id: { type: 'integer' },
+      node: { type: 'string', description: 'the node holding it (its fleet id: host/pid/random)' },
+      id: { type: 'integer', description: 'unique on its node' },
       tenant: { type: 'string' },
       username: { type: 'string' },
       keyId: { type: ['string', 'null'] },
@@ -332,6 +343,17 @@ const schemas: Record<string, Schema> = {
       expiresAt: instant,
     },
   },
+};
+
+/** Which nodes answered a fleet-wide admin request (present with Redis). */
+const fleetCoverage = {
+  answered: { type: 'array', items: { type: 'string' }, description: 'node ids that answered' },
+  unreachable: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'node ids with a heartbeat that did not answer in time (their allocations are missing)',
+  },
+  complete: { type: 'boolean', description: 'false when a node did not answer or Redis was unavailable' },
 };
 
 /** The OpenAPI document of the icegate HTTP API. */
@@ -670,35 +692,42 @@ export const openApiDocument = {
     '/v1/admin/tenants/{tenant}/allocations': {
       get: {
         operationId: 'listAllocations',
-        summary: "The tenant's live allocations on the node that answers",
+        summary:
+          "The tenant's live allocations on every node of the fleet (with Redis; else on the node that answers)",
         security: [{ adminJwt: [] }],
         parameters: [tenantParam],
         responses: {
           '200': {
-            description: 'allocations',
+            description: 'allocations, each with its node; with Redis, which nodes answered',
             content: json({
               type: 'object',
               required: ['allocations'],
-              properties: { allocations: { type: 'array', items: ref('Allocation') } },
+              properties: {
+                allocations: { type: 'array', items: ref('Allocation') },
+                ...fleetCoverage,
+              },
             }),
           },
+          '404': refusal('unknown_tenant'),
           ...adminRefusals,
         },
       },
       delete: {
         operationId: 'closeAllocations',
-        summary: "Closes the tenant's live allocations on the node that answers",
+        summary:
+          "Closes the tenant's live allocations on every node of the fleet (with Redis; else on the node that answers)",
         security: [{ adminJwt: [] }],
         parameters: [tenantParam],
         responses: {
           '200': {
-            description: 'how many were closed',
+            description: 'how many were closed; with Redis, which nodes answered',
             content: json({
               type: 'object',
               required: ['closed'],
-              properties: { closed: { type: 'integer', minimum: 0 } },
+              properties: { closed: { type: 'integer', minimum: 0 }, ...fleetCoverage },
             }),
           },
+          '404': refusal('unknown_tenant'),
           ...adminRefusals,
         },
       },

@@ -8,6 +8,9 @@ import { abandonAllocate, finishPending } from './pending-allocate.js';
 import type { TurnRequest } from './request.js';
 import { settleDecision } from './settle-decision.js';
 
+/** The reason phrase of a 486 for the per-credential cap (the tenant quota's 486 has none). */
+export const USER_QUOTA_REASON = 'User Allocation Quota Reached';
+
 /** Handles an authenticated Allocate request. */
 export function handleAllocate(ctx: TurnContext, request: TurnRequest): void {
   const { tuple } = request;
@@ -111,7 +114,15 @@ function continueAllocate(ctx: TurnContext, pending: PendingAllocate, decision: 
     ctx.fail(request, 486);
     return;
   }
-  ctx.allocations.reserve(tenant);
+  // The per-credential cap (TURN_ALLOCATIONS_PER_USER): one end user cannot take a tenant's quota.
+  const userLoad = ctx.allocations.userLoad(pending.username);
+  if (userLoad >= (decision.maxAllocationsPerUser ?? Number.POSITIVE_INFINITY)) {
+    finishPending(ctx, pending);
+    ctx.events.quotaRefused?.(tenant, load);
+    ctx.fail(request, 486, USER_QUOTA_REASON);
+    return;
+  }
+  ctx.allocations.reserve(tenant, pending.username);
   pending.holdsSlot = true;
 
   if (pending.reservationToken !== null) {

@@ -11,6 +11,9 @@ export class AllocationTable {
   readonly #byRelay = new Map<number, Allocation>();
   readonly #byTenant = new Map<string, Set<Allocation>>();
   readonly #pendingByTenant = new Map<string, number>();
+  // Per credential (REST username): live and pending counts for the per-user cap.
+  readonly #byUser = new Map<string, number>();
+  readonly #pendingByUser = new Map<string, number>();
 
   /** Live allocations. */
   get size(): number {
@@ -35,16 +38,21 @@ export class AllocationTable {
     return (this.#byTenant.get(tenant)?.size ?? 0) + (this.#pendingByTenant.get(tenant) ?? 0);
   }
 
+  /** Live plus reserved (pending) allocations of one credential: what the per-user cap compares against. */
+  userLoad(username: string): number {
+    return (this.#byUser.get(username) ?? 0) + (this.#pendingByUser.get(username) ?? 0);
+  }
+
   /** Holds a quota slot for an Allocate that is waiting for its relay. */
-  reserve(tenant: string): void {
-    this.#pendingByTenant.set(tenant, (this.#pendingByTenant.get(tenant) ?? 0) + 1);
+  reserve(tenant: string, username: string): void {
+    bump(this.#pendingByTenant, tenant, 1);
+    bump(this.#pendingByUser, username, 1);
   }
 
   /** Gives back a slot taken by reserve(). */
-  release(tenant: string): void {
-    const n = (this.#pendingByTenant.get(tenant) ?? 0) - 1;
-    if (n > 0) this.#pendingByTenant.set(tenant, n);
-    else this.#pendingByTenant.delete(tenant);
+  release(tenant: string, username: string): void {
+    bump(this.#pendingByTenant, tenant, -1);
+    bump(this.#pendingByUser, username, -1);
   }
 
   add(allocation: Allocation): void {
@@ -55,15 +63,18 @@ export class AllocationTable {
       set = new Set();
       this.#byTenant.set(allocation.tenant, set);
     }
-    set.add(allocation);
+    if (!set.has(allocation)) {
+      set.add(allocation);
+      bump(this.#byUser, allocation.username, 1);
+    }
   }
 
   remove(allocation: Allocation): void {
     if (this.#byTuple.get(allocation.tuple.key) === allocation) this.#byTuple.delete(allocation.tuple.key);
     for (const relayId of allocation.relayIds()) this.forgetRelay(allocation, relayId);
     const set = this.#byTenant.get(allocation.tenant);
+    if (set?.delete(allocation) === true) bump(this.#byUser, allocation.username, -1);
     if (set !== undefined) {
-      set.delete(allocation);
       if (set.size === 0) this.#byTenant.delete(allocation.tenant);
     }
   }
@@ -79,3 +90,9 @@ export class AllocationTable {
 }
 
 const EMPTY: ReadonlySet<Allocation> = new Set();
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+}

@@ -21,10 +21,11 @@ export interface AuthorizeContext {
 
 /**
  * The policy's answer. Denied Allocates get `code` (403 by default); a denied Refresh gets 403
- * and ends the allocation. `maxAllocations` caps the tenant's concurrent allocations (486 beyond).
+ * and ends the allocation. `maxAllocations` caps the tenant's concurrent allocations and
+ * `maxAllocationsPerUser` those of one username (486 beyond either).
  */
 export type AuthDecision =
-  | { allowed: true; maxAllocations?: number }
+  | { allowed: true; maxAllocations?: number; maxAllocationsPerUser?: number }
   | { allowed: false; reason: string; code?: 403 | 486 | 508 };
 
 /** A peer address verdict (the PeerFilter's result fits). */

@@ -1,4 +1,5 @@
 /** The sans-I/O TURN server core (RFC 8656): the public surface for transports and the composition root. */
+export { USER_QUOTA_REASON } from './allocate.js';
 export type { AllocationEndReason, AllocationView } from './allocation.js';
 export { MAX_BINDABLE_CHANNEL, MIN_BINDABLE_CHANNEL } from './channel-number.js';
 export type { KeySource, NonceSource } from './context.js';

@@ -6,7 +6,7 @@ export function finishPending(ctx: TurnContext, pending: PendingAllocate): void 
   if (ctx.pendingByTuple.get(key) === pending) ctx.pendingByTuple.delete(key);
   if (pending.holdsSlot) {
     pending.holdsSlot = false;
-    ctx.allocations.release(pending.tenant);
+    ctx.allocations.release(pending.tenant, pending.username);
   }
 }
 

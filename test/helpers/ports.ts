@@ -97,5 +97,11 @@ export const PORTS = {
   longCallNative: { peer: 13100, relayMin: 13110, relayMax: 13199 },
   /** test/unit/transport/relay-buffers.test.ts (issue 16) */
   relayBuffers: { peer: 13300, relayMin: 13310, relayMax: 13319 },
+  /** test/integration/fleet-admin.test.ts (issues 15, 18), nodes A and B */
+  fleetAdminA: { peer: 12000, relayMin: 12010, relayMax: 12099 },
+  fleetAdminB: { peer: 12100, relayMin: 12110, relayMax: 12199 },
+  /** test/integration/fleet-node-death.test.ts (issue 18): child processes; TURN and HTTP 12200-12203 */
+  fleetDeathA: { peer: 12204, relayMin: 12210, relayMax: 12299 },
+  fleetDeathB: { peer: 12205, relayMin: 12310, relayMax: 12399 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

@@ -211,6 +211,7 @@ describe('admin API', () => {
   it("lists and closes a tenant's allocations through RelayControl", async () => {
     node.relay.allocations = [
       {
+        node: 'node-a',
         id: 7,
         tenant: 'acme',
         username: '1800000000:acme:lk_x.abc',
@@ -227,6 +228,19 @@ describe('admin API', () => {
     expect((listed.json.allocations as unknown[]).length).toBe(1);
     const closed = await call('DELETE', '/v1/admin/tenants/acme/allocations', { template });
     expect(closed.json).toEqual({ closed: 1 });
+    expect(node.relay.closed).toEqual([{ tenant: 'acme', reason: 'admin' }]);
+  });
+
+  it("answers 404 unknown_tenant to GET and DELETE of an unknown tenant's allocations, as GET /v1/admin/tenants/{id} does", async () => {
+    const template = '/v1/admin/tenants/{tenant}/allocations';
+    const tenant = await call('GET', '/v1/admin/tenants/nobody-here', {
+      template: '/v1/admin/tenants/{tenant}',
+    });
+    expect(tenant).toMatchObject({ status: 404, json: { error: 'unknown_tenant' } });
+    const listed = await call('GET', '/v1/admin/tenants/nobody-here/allocations', { template });
+    expect(listed).toMatchObject({ status: 404, json: { error: 'unknown_tenant' } });
+    const closed = await call('DELETE', '/v1/admin/tenants/nobody-here/allocations', { template });
+    expect(closed).toMatchObject({ status: 404, json: { error: 'unknown_tenant' } });
     expect(node.relay.closed).toEqual([{ tenant: 'acme', reason: 'admin' }]);
   });
 });

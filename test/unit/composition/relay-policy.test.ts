@@ -100,7 +100,7 @@ describe('createRelayPolicy', () => {
   });
 
   it('answers 486 when the fleet is full, asks the fleet only on Allocate, and falls back when it cannot answer', async () => {
-    const full = policy({ fleet: { result: 'full', count: 6 } });
+    const full = policy({ fleet: { result: 'full', count: 6, scope: 'tenant' } });
     expect(await full.authorize('acme', 'u', context('allocate'))).toEqual({
       allowed: false,
       reason: FLEET_QUOTA_REASON,

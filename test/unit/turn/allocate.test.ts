@@ -11,7 +11,8 @@ import {
   readXorAddress,
   StunClass,
 } from '../../../src/stun/index.js';
-import { lastAllocation, makeCore, type Response } from './harness.js';
+import { USER_QUOTA_REASON } from '../../../src/turn/index.js';
+import { CoreClient, lastAllocation, makeCore, type Response } from './harness.js';
 
 function xor(response: Response, type: number) {
   const attr = getAttribute(response.message, type);
@@ -192,6 +193,27 @@ describe('Allocate', () => {
     const decided = makeCore({ policy: { authorize: () => ({ allowed: true, maxAllocations: 1 }) } });
     expect(decided.client().allocate().code).toBe(200);
     expect(decided.client().allocate().code).toBe(486);
+  });
+
+  it('answers 486 to one credential beyond maxAllocationsPerUser, other credentials of the tenant unaffected', () => {
+    const core = makeCore({ policy: { authorize: () => ({ allowed: true, maxAllocationsPerUser: 2 }) } });
+    const first = core.client('acme');
+    // The same minted credential from other source ports (one browser, several peer connections).
+    const sameUser = () => new CoreClient(core, core.tuple(), first.username, first.password);
+    expect(first.allocate().code).toBe(200);
+    const second = sameUser();
+    expect(second.allocate().code).toBe(200);
+    const third = sameUser();
+    const refused = third.allocate();
+    expect(refused.code).toBe(486);
+    expect(refused.reason).toBe(USER_QUOTA_REASON);
+    expect(third.verifies(refused)).toBe(true);
+    // Another user of the tenant (another credential: another expiry in its username).
+    expect(core.client('acme', { ttlSeconds: 1800 }).allocate().code).toBe(200);
+    expect(core.client('acme', { ttlSeconds: 1801 }).allocate().code).toBe(200);
+    // A freed slot is the user's again.
+    expect(second.refresh(0).code).toBe(200);
+    expect(sameUser().allocate().code).toBe(200);
   });
 
   it('answers 403 with the reason when authorize refuses the tenant', () => {
