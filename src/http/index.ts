@@ -1,5 +1,10 @@
 /** The HTTP API: createHttpApp and the types its composition needs. */
 export { type AdminIdentity, verifyAdminToken } from './admin-auth.js';
+export {
+  ADMIN_TOKEN_AUDIENCE,
+  ADMIN_TOKEN_ISSUER,
+  MAX_ADMIN_TOKEN_TTL_SECONDS,
+} from './admin-token-claims.js';
 export { BODY_LIMIT, createHttpApp, type HttpAppDeps } from './app.js';
 export {
   type CredentialOpaque,

@@ -311,13 +311,17 @@ export const openApiDocument = {
         scheme: 'bearer',
         bearerFormat: 'JWT',
         description:
-          'HS256 with the license key secret; kid = key id; exp required, at most 10 minutes ahead.',
+          'HS256 with the license key secret; kid = key id; exp required, at most 10 minutes ahead; ' +
+          'iat, when present, not more than 5 s in the future.',
       },
       adminJwt: {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
-        description: 'HS256 with ADMIN_TOKEN_SECRET; exp required; scope "admin".',
+        description:
+          'HS256 with ADMIN_TOKEN_SECRET; scope "admin"; iss "icegate"; aud "icegate-admin"; exp required, ' +
+          'at most 365 days ahead; iat, when present, not more than 5 s in the future. ' +
+          '`icegate admin-token` mints such a token.',
       },
     },
     schemas,
