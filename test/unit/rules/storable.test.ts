@@ -18,11 +18,7 @@ function problem(history: unknown): string {
 
 describe('parseOrderHistory: storable values', () => {
   it.each([
-    [
-      'an order id with NUL',
-      { id: 'a\u0000b' },
-      /orders\[0\]\.id \(order a.b\): must not contain control/,
-    ],
+    ['an order id with NUL', { id: 'a\u0000b' }, /orders\[0\]\.id \(order a.b\): must not contain control/],
     ['an order id with an unpaired surrogate', { id: 'x\ud800' }, /orders\[0\]\.id.*unpaired surrogates/],
     ['an order id of 201 characters', { id: 'x'.repeat(201) }, /orders\[0\]\.id.*at most 200/],
     [
