@@ -30,7 +30,8 @@ const tokenRefusals = {
 
 const entitledRefusals = {
   ...tokenRefusals,
-  '403': refusal('support_expired (also: no support at all) or support_not_started'),
+  '403': refusal('support_expired (also: orders imported but none accepted) or support_not_started'),
+  '404': refusal('unknown_tenant: the tenant was never imported (no orders at all)'),
 };
 
 const bodyRefusals = {
@@ -206,7 +207,7 @@ const schemas: Record<string, Schema> = {
     properties: {
       tenant: { type: 'string' },
       active: { type: 'boolean' },
-      state: { type: 'string', enum: ['active', 'grace', 'not_started', 'expired', 'none'] },
+      state: { type: 'string', enum: ['active', 'grace', 'not_started', 'expired', 'none', 'unknown'] },
       licenses: { type: 'integer', minimum: 0 },
       until: { oneOf: [jstDate, { type: 'null' }] },
     },

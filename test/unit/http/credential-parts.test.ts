@@ -79,7 +79,7 @@ describe('credentialOpaque', () => {
 });
 
 describe('entitlementRefusal', () => {
-  const answer = (state: 'active' | 'grace' | 'not_started' | 'expired' | 'none') => ({
+  const answer = (state: 'active' | 'grace' | 'not_started' | 'expired' | 'none' | 'unknown') => ({
     tenant: 't',
     active: state === 'active' || state === 'grace',
     state,
@@ -93,6 +93,12 @@ describe('entitlementRefusal', () => {
     expect(entitlementRefusal(answer('not_started'))?.code).toBe('support_not_started');
     expect(entitlementRefusal(answer('expired'))?.code).toBe('support_expired');
     expect(entitlementRefusal(answer('none'))?.code).toBe('support_expired');
+  });
+
+  it('answers a tenant that was never imported 404 unknown_tenant (issue 16 point 4)', () => {
+    const refusal = entitlementRefusal(answer('unknown'));
+    expect(refusal?.code).toBe('unknown_tenant');
+    expect(refusal?.status).toBe(404);
   });
 });
 
