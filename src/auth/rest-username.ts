@@ -5,7 +5,7 @@
  * Decisions, so the format has exactly one spelling and every field can be logged safely:
  * - expiry: decimal digits, no sign, no leading zero (except "0" itself), at most 12 digits
  *   (up to year 33658), a safe integer.
- * - tenant id: `[A-Za-z0-9._-]{1,64}`.
+ * - tenant id: `[A-Za-z0-9._-]{1,64}`, other than `.` and `..`.
  * - opaque: 1 to 128 visible ASCII characters (0x21-0x7E) other than ':'. Space is refused so
  *   that no username depends on trimming; an empty opaque (a trailing ':') is refused.
  * Anything else is not a REST username and parses to null.
@@ -28,7 +28,9 @@ export const MAX_REST_USERNAME_LENGTH = 12 + 1 + 64 + 1 + 128;
 
 /** Whether `tenant` is a valid tenant id for a REST username. */
 export function isValidTenantId(tenant: string): boolean {
-  return TENANT_RE.test(tenant);
+  // `.` and `..` are dot-segments in URLs and paths (issue 15 point 5; the same rule as the
+  // stores', src/entitlement/rules/storable.ts).
+  return TENANT_RE.test(tenant) && tenant !== '.' && tenant !== '..';
 }
 
 /** Whether `opaque` is a valid opaque suffix for a REST username. */

@@ -1,12 +1,18 @@
-// Admin JWTs for the operator (issue 4): HS256 under ADMIN_TOKEN_SECRET with the `admin` scope
-// and an `exp`, the shape src/http/admin-auth.ts verifies. Minted at the first embedded start
-// and by `icegate admin-token`.
+// Admin JWTs for the operator (issue 4): HS256 under ADMIN_TOKEN_SECRET with the `admin` scope,
+// icegate's own issuer and audience, `iat` and an `exp` at most a year ahead: the shape
+// src/http/admin-auth.ts verifies (issue 15 point 4). Minted at the first embedded start and by
+// `icegate admin-token`.
 import jwt from 'jsonwebtoken';
+import {
+  ADMIN_TOKEN_AUDIENCE,
+  ADMIN_TOKEN_ISSUER,
+  MAX_ADMIN_TOKEN_TTL_SECONDS,
+} from '../http/admin-token-claims.js';
+
+export { ADMIN_TOKEN_AUDIENCE, ADMIN_TOKEN_ISSUER, MAX_ADMIN_TOKEN_TTL_SECONDS };
 
 /** Default life of a minted admin token: 30 days. */
 export const DEFAULT_ADMIN_TOKEN_TTL_SECONDS = 30 * 86_400;
-/** Longest life `icegate admin-token --ttl` accepts: one year. */
-export const MAX_ADMIN_TOKEN_TTL_SECONDS = 365 * 86_400;
 
 /** A minted admin token and when it expires. */
 export interface MintedAdminToken {
@@ -21,9 +27,15 @@ export function mintAdminToken(
 ): MintedAdminToken {
   const now = Math.floor((options.now ?? Date.now()) / 1000);
   const exp = now + (options.ttlSeconds ?? DEFAULT_ADMIN_TOKEN_TTL_SECONDS);
-  const token = jwt.sign({ scope: 'admin', sub: options.subject ?? 'icegate-admin', iat: now, exp }, secret, {
-    algorithm: 'HS256',
-  });
+  const claims = {
+    scope: 'admin',
+    sub: options.subject ?? 'icegate-admin',
+    iss: ADMIN_TOKEN_ISSUER,
+    aud: ADMIN_TOKEN_AUDIENCE,
+    iat: now,
+    exp,
+  };
+  const token = jwt.sign(claims, secret, { algorithm: 'HS256' });
   return { token, expiresAt: new Date(exp * 1000) };
 }
 

@@ -60,7 +60,11 @@ export interface Timeline {
   rejected: Rejection[];
 }
 
-export type EntitlementState = 'active' | 'grace' | 'not_started' | 'expired' | 'none';
+/**
+ * `none`: the tenant's orders are known but none was accepted; `unknown`: the tenant was never
+ * imported at all (issue 16 point 4: answered `unknown_tenant`, not `support_expired`).
+ */
+export type EntitlementState = 'active' | 'grace' | 'not_started' | 'expired' | 'none' | 'unknown';
 
 /** The entitlement at an instant: `icegate entitlement` prints exactly this. */
 export interface Entitlement {

@@ -4,7 +4,7 @@
 import { Router as createRouter, type Request, type Response, type Router } from 'express';
 import { isValidTenantId } from '../auth/index.js';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
-import { computeTimeline, parseOrderHistory } from '../entitlement/rules/index.js';
+import { computeTimeline, displayTextProblem, parseOrderHistory } from '../entitlement/rules/index.js';
 import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
 import type { AuditContext, EntitlementStore } from '../entitlement/store/index.js';
 import type { LicenseService } from '../licensing/index.js';
@@ -39,7 +39,10 @@ export interface AdminRouteDeps {
 
 function tenantParam(value: string | string[] | undefined): string {
   if (typeof value !== 'string' || !isValidTenantId(value)) {
-    throw new HttpError('invalid_request', 'tenant ids are 1-64 characters of A-Z a-z 0-9 . _ -');
+    throw new HttpError(
+      'invalid_request',
+      'tenant: tenant ids are 1-64 characters of A-Z a-z 0-9 . _ -, not . or ..',
+    );
   }
   return value;
 }
@@ -75,8 +78,12 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
       throw new HttpError('invalid_request', 'body: an order history must be a JSON object {tenant, orders}');
     }
     const { name, ...historyFields } = raw as Record<string, unknown>;
-    if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 200)) {
-      throw new HttpError('invalid_request', 'name: must be a non-empty string of at most 200 characters');
+    if (name !== undefined) {
+      const problem =
+        typeof name === 'string'
+          ? displayTextProblem(name, 200)
+          : 'must be a non-empty string of at most 200 characters';
+      if (problem !== null) throw new HttpError('invalid_request', `name: ${problem}`);
     }
     const history = parseOrderHistory(historyFields);
     const tenant = tenantParam(history.tenant);

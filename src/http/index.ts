@@ -1,5 +1,10 @@
 /** The HTTP API: createHttpApp and the types its composition needs. */
 export { type AdminIdentity, verifyAdminToken } from './admin-auth.js';
+export {
+  ADMIN_TOKEN_AUDIENCE,
+  ADMIN_TOKEN_ISSUER,
+  MAX_ADMIN_TOKEN_TTL_SECONDS,
+} from './admin-token-claims.js';
 export { BODY_LIMIT, createHttpApp, type HttpAppDeps } from './app.js';
 export {
   type CredentialOpaque,
@@ -10,6 +15,7 @@ export {
 export { credentialTtl } from './credential-ttl.js';
 export { type ErrorBody, HTTP_ERROR_CODES, HttpError, type HttpErrorCode, STATUS_OF } from './http-error.js';
 export { type IceUrls, iceUrlsOf, type TurnListener } from './ice-urls.js';
+export { createMetricsServer, METRICS_MAX_CONNECTIONS } from './metrics-server.js';
 export { openApiDocument } from './openapi.js';
 export { DEFAULT_RATE_LIMITS, type RateLimitSettings } from './rate-limit/rate-limit-policy.js';
 export {

@@ -30,7 +30,8 @@ const tokenRefusals = {
 
 const entitledRefusals = {
   ...tokenRefusals,
-  '403': refusal('support_expired (also: no support at all) or support_not_started'),
+  '403': refusal('support_expired (also: orders imported but none accepted) or support_not_started'),
+  '404': refusal('unknown_tenant: the tenant was never imported (no orders at all)'),
 };
 
 const bodyRefusals = {
@@ -206,7 +207,7 @@ const schemas: Record<string, Schema> = {
     properties: {
       tenant: { type: 'string' },
       active: { type: 'boolean' },
-      state: { type: 'string', enum: ['active', 'grace', 'not_started', 'expired', 'none'] },
+      state: { type: 'string', enum: ['active', 'grace', 'not_started', 'expired', 'none', 'unknown'] },
       licenses: { type: 'integer', minimum: 0 },
       until: { oneOf: [jstDate, { type: 'null' }] },
     },
@@ -364,7 +365,8 @@ export const openApiDocument = {
     version: '1',
     description:
       'TURN credentials for entitled tenants, self-service license-key reissue, and the admin API. ' +
-      'Every refusal is JSON {error, message} with a stable code.',
+      'Every refusal is JSON {error, message} with a stable code. Prometheus metrics are not on this ' +
+      'port: GET /metrics is served on its own listener (METRICS_PORT, default 9464).',
   },
   servers: [{ url: '/' }],
   components: {
@@ -374,13 +376,17 @@ export const openApiDocument = {
         scheme: 'bearer',
         bearerFormat: 'JWT',
         description:
-          'HS256 with the license key secret; kid = key id; exp required, at most 10 minutes ahead.',
+          'HS256 with the license key secret; kid = key id; exp required, at most 10 minutes ahead; ' +
+          'iat, when present, not more than 5 s in the future.',
       },
       adminJwt: {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
-        description: 'HS256 with ADMIN_TOKEN_SECRET; exp required; scope "admin".',
+        description:
+          'HS256 with ADMIN_TOKEN_SECRET; scope "admin"; iss "icegate"; aud "icegate-admin"; exp required, ' +
+          'at most 365 days ahead; iat, when present, not more than 5 s in the future. ' +
+          '`icegate admin-token` mints such a token.',
       },
     },
     schemas,
@@ -764,18 +770,6 @@ export const openApiDocument = {
               required: ['status'],
               properties: { status: { enum: ['starting', 'draining'] } },
             }),
-          },
-        },
-      },
-    },
-    '/metrics': {
-      get: {
-        operationId: 'metrics',
-        summary: 'Prometheus metrics (when a registry is configured)',
-        responses: {
-          '200': {
-            description: 'exposition format',
-            content: { 'text/plain': { schema: { type: 'string' } } },
           },
         },
       },

@@ -31,9 +31,11 @@ export interface AdmittedTenant {
 }
 
 /**
- * Refusal for an entitlement that is not active. Decision: `none` (no accepted order at all)
- * is answered `support_expired`: DESIGN.md has no separate code, and to the customer both mean
- * "no support in force; renew or contact sales".
+ * Refusal for an entitlement that is not active. Decisions: `none` (orders imported, none
+ * accepted) is answered `support_expired`: to the customer both mean "no support in force; renew
+ * or contact sales". `unknown` (the tenant was never imported: a provisioning mistake, not a
+ * lapse) is answered 404 `unknown_tenant`, the admin API's code for the same fact (issue 16
+ * point 4), so support can tell the two apart.
  */
 export function entitlementRefusal(entitlement: EntitlementAnswer): HttpError | null {
   if (entitlement.active) return null;
@@ -42,6 +44,11 @@ export function entitlementRefusal(entitlement: EntitlementAnswer): HttpError | 
       return new HttpError('support_not_started', 'annual support of this tenant has not started yet');
     case 'none':
       return new HttpError('support_expired', 'this tenant has no annual support in force');
+    case 'unknown':
+      return new HttpError(
+        'unknown_tenant',
+        'this tenant is not known to icegate: its orders were never imported',
+      );
     default:
       return new HttpError('support_expired', 'annual support of this tenant has expired');
   }

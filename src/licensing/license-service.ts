@@ -47,6 +47,7 @@ const INACTIVE_REASONS: Record<Entitlement['state'], string> = {
   not_started: 'support has not started yet',
   expired: 'support has expired',
   none: 'the tenant has no accepted support order',
+  unknown: 'the tenant was never imported',
 };
 
 /** Options of `reissue`. */

@@ -97,8 +97,8 @@ function refuse(code: TenantTokenErrorCode, message: string): TenantTokenError {
 
 /**
  * Verifies a tenant JWT at `now`, looking its key up by `kid`. Throws TenantTokenError:
- * `invalid_token` (malformed, not HS256, bad signature, `exp` missing or too far ahead, bad
- * `sub`, not yet valid), `token_expired`, `unknown_license` (no such key), `license_revoked`
+ * `invalid_token` (malformed, not HS256, bad signature, `exp` missing or too far ahead, `iat`
+ * in the future beyond the clock tolerance, bad `sub`, not yet valid), `token_expired`, `unknown_license` (no such key), `license_revoked`
  * (see `VerifyTenantTokenOptions.revealRevoked`).
  */
 export async function verifyTenantToken(
@@ -180,6 +180,10 @@ function checkClaims(
   if (typeof payload !== 'object' || payload === null)
     throw refuse('invalid_token', 'the token payload is not an object');
   if (typeof payload.exp !== 'number') throw refuse('invalid_token', 'the token has no exp claim');
+  // jsonwebtoken checks iat is a number but not that it has passed (issue 15 point 4).
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
+    throw refuse('invalid_token', "the token's iat is in the future");
+  }
   if (payload.exp > nowSeconds + MAX_TOKEN_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) {
     throw refuse(
       'invalid_token',

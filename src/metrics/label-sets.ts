@@ -78,6 +78,7 @@ export const CREDENTIAL_OUTCOMES = [
   'license_revoked',
   'support_expired',
   'support_not_started',
+  'unknown_tenant', // issue 16 point 4: a tenant whose orders were never imported
   'rate_limited',
   'entitlement_unavailable',
   'internal_error', // anything unexpected (500); not a DESIGN.md refusal code

@@ -86,6 +86,28 @@ describe('admin authentication', () => {
     });
     expect(listScope.status).toBe(200);
   });
+
+  // Issue 15 point 4: each of these was answered 200 before.
+  it('refuses a foreign aud or iss, an exp 100 years ahead and an iat in the future with 401 invalid_token', async () => {
+    const now = clock.ms;
+    const nowS = Math.floor(now / 1000);
+    const t = '/v1/admin/tenants';
+    for (const claims of [
+      { aud: 'another-service' },
+      { iss: 'https://idp.example.com' },
+      { aud: undefined, iss: undefined },
+      { exp: nowS + 100 * 365 * 86_400 },
+      { iat: nowS + 3600 },
+    ]) {
+      const token = adminToken(TEST_ADMIN_SECRET, now, { scope: 'admin', ...claims });
+      const answer = await call('GET', t, { token });
+      expect(answer, JSON.stringify(claims)).toMatchObject({ status: 401, json: { error: 'invalid_token' } });
+    }
+    expect(
+      (await call('GET', t, { token: adminToken(TEST_ADMIN_SECRET, now, { scope: 'admin', iat: nowS }) }))
+        .status,
+    ).toBe(200);
+  });
 });
 
 describe('admin API', () => {

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIceServers, RTCPeerConnection } from 'werift';
 import { parseRestUsername, SecretRing } from '../../src/auth/index.js';
+import { StoredKey } from '../../src/entitlement/store/index.js';
 import { parseCredentialOpaque, userPseudonym } from '../../src/http/index.js';
+import { newKeyId, newKeySecret } from '../../src/licensing/index.js';
 import {
   ACTIVE_ORDERS,
   assertMatchesOpenApi,
@@ -25,6 +27,16 @@ import {
   tenantWithKey,
   unsignedToken,
 } from './http-harness.js';
+
+const GHOST_KEY = new StoredKey({
+  keyId: newKeyId(),
+  tenant: 'ghost',
+  serverIdentity: 'neo.ghost.example.jp',
+  secret: newKeySecret(),
+  issuedAt: new Date(TEST_NOW - 86_400_000),
+  revokedAt: null,
+  replacedBy: null,
+});
 
 let testStore: TestStore;
 let node: TestNode;
@@ -61,7 +73,18 @@ function token(tenant: string, claims: Record<string, unknown> = {}, expiresInSe
 
 beforeAll(async () => {
   testStore = await fileTestStore();
-  node = await startNode({ store: testStore.store, clock: clock.now, graceDays: 30 });
+  node = await startNode({
+    store: testStore.store,
+    clock: clock.now,
+    graceDays: 30,
+    // A valid key of a tenant the store never imported (issue 16 point 4): the key cache knows
+    // it, the store has no order history for it.
+    http: {
+      keys: {
+        lookup: (id) => (id === GHOST_KEY.keyId ? Promise.resolve(GHOST_KEY) : node.runtime.keys.lookup(id)),
+      },
+    },
+  });
   const orders = {
     acme: ACTIVE_ORDERS,
     oldco: EXPIRED_ORDERS,
@@ -165,6 +188,26 @@ describe('POST /v1/ice-servers', () => {
     expect(res.status).toBe(status);
     expect(json.error).toBe(code);
     expect(typeof json.message).toBe('string');
+  });
+
+  it('refuses a tenant that was never imported with 404 unknown_tenant (issue 16 point 4)', async () => {
+    const ghostToken = tenantToken(
+      `${GHOST_KEY.keyId}.${GHOST_KEY.secret}`,
+      clock.ms,
+      {},
+      { expiresInSeconds: 300 },
+    );
+    const { res, json } = await iceServers(ghostToken);
+    expect(res.status).toBe(404);
+    expect(json).toEqual({
+      error: 'unknown_tenant',
+      message: 'this tenant is not known to icegate: its orders were never imported',
+    });
+    const uberti = await fetch(`${node.app.url}/v1/turn-credentials?service=turn`, {
+      headers: { authorization: `Bearer ${ghostToken}` },
+    });
+    expect(uberti.status).toBe(404);
+    expect(((await uberti.json()) as { error: string }).error).toBe('unknown_tenant');
   });
 
   it('refuses token problems with 401 and their codes', async () => {

@@ -19,6 +19,8 @@ import { createEntitlementRuntime, type EntitlementRuntime } from '../../src/ent
 import { type EntitlementStore, openFileStore, openPgStore } from '../../src/entitlement/store/index.js';
 import type { Order } from '../../src/entitlement/types.js';
 import {
+  ADMIN_TOKEN_AUDIENCE,
+  ADMIN_TOKEN_ISSUER,
   createHttpApp,
   type HttpAppDeps,
   openApiDocument,
@@ -281,9 +283,14 @@ export function adminToken(
   nowMs: number,
   claims: Record<string, unknown> = { scope: 'admin' },
 ): string {
-  const payload: Record<string, unknown> = { exp: Math.floor(nowMs / 1000) + 600, ...claims };
-  if (payload.exp === undefined) delete payload.exp;
-  return jwt.sign(payload, secret, { algorithm: 'HS256', noTimestamp: true });
+  const payload: Record<string, unknown> = {
+    exp: Math.floor(nowMs / 1000) + 600,
+    iss: ADMIN_TOKEN_ISSUER,
+    aud: ADMIN_TOKEN_AUDIENCE,
+    ...claims,
+  };
+  for (const name of ['exp', 'iss', 'aud']) if (payload[name] === undefined) delete payload[name];
+  return jwt.sign(payload, secret, { algorithm: 'HS256', noTimestamp: payload.iat === undefined });
 }
 
 /** An app listening on an ephemeral loopback port. */

@@ -49,6 +49,7 @@ const STATES: ReadonlySet<string> = new Set<EntitlementState>([
   'not_started',
   'expired',
   'none',
+  'unknown',
 ]);
 
 /** Reads an entry back from its JSON form; null for anything malformed (e.g. another version). */

@@ -34,4 +34,13 @@ export {
 export { ORDER_KINDS, parseOrderHistory, validateOrderHistory } from './order-history.js';
 export { lastRenewalDate } from './order-rules.js';
 export { REISSUE_CUTOFF_MS, type ReissueDueOptions, reissueDue } from './reissue-due.js';
+export {
+  displayTextProblem,
+  EARLIEST_ORDER_DATE,
+  LATEST_ORDER_DATE,
+  MAX_LICENSES,
+  MAX_ORDER_ID_LENGTH,
+  orderIdProblem,
+  tenantIdProblem,
+} from './storable.js';
 export { computeTimeline } from './timeline.js';

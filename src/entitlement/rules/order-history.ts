@@ -5,6 +5,7 @@ import type { Order, OrderHistory, OrderKind } from '../types.js';
 import { OrderHistoryError, type OrderHistoryIssue } from './errors.js';
 import { parseInstant } from './instant.js';
 import { civilOf, isJstDate } from './jst-date.js';
+import { MAX_LICENSES, orderDateProblem, orderIdProblem, tenantIdProblem } from './storable.js';
 
 /** Every order kind DOMAIN.md defines. */
 export const ORDER_KINDS: readonly OrderKind[] = ['initial', 'renewal', 'recontinuation', 'additional'];
@@ -18,7 +19,9 @@ const instantField = z
   .string({ error: 'must be a string (an ISO-8601 instant)' })
   .superRefine((text, ctx) => {
     try {
-      parseInstant(text);
+      // The UTC date bounds it: a store keeps the instant, not its offset.
+      const problem = orderDateProblem(parseInstant(text).toISOString().slice(0, 10));
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
     }
@@ -27,10 +30,20 @@ const instantField = z
 const dateField = z.string({ error: "must be a string 'YYYY-MM-DD'" }).superRefine((text, ctx) => {
   try {
     civilOf(text);
+    const problem = orderDateProblem(text);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
   }
 });
+
+/** A string field checked by one of storable.ts's rules. */
+function checkedString(problemOf: (text: string) => string | null) {
+  return z.string({ error: 'must be a non-empty string' }).superRefine((text, ctx) => {
+    const problem = problemOf(text);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
 
 const certificateSchema = z
   .strictObject(
@@ -49,7 +62,7 @@ const certificateSchema = z
 
 const orderSchema = z.strictObject(
   {
-    id: z.string({ error: 'must be a non-empty string' }).min(1, 'must be a non-empty string'),
+    id: checkedString(orderIdProblem),
     kind: z.enum(['initial', 'renewal', 'recontinuation', 'additional'], {
       error: (issue) =>
         `must be one of ${ORDER_KINDS.join(', ')}, got ${JSON.stringify(issue.input) ?? 'nothing'}`,
@@ -58,7 +71,8 @@ const orderSchema = z.strictObject(
     licenses: z
       .number({ error: 'must be a positive integer' })
       .int('must be a positive integer')
-      .positive('must be a positive integer'),
+      .positive('must be a positive integer')
+      .max(MAX_LICENSES, `must be at most ${MAX_LICENSES}`),
     certificate: certificateSchema.optional(),
   },
   { error: notAnObject('must be an object') },
@@ -67,7 +81,7 @@ const orderSchema = z.strictObject(
 const historySchema = z
   .strictObject(
     {
-      tenant: z.string({ error: 'must be a non-empty string' }).min(1, 'must be a non-empty string'),
+      tenant: checkedString(tenantIdProblem),
       orders: z.array(orderSchema, { error: 'must be an array of orders' }),
     },
     { error: notAnObject('an order history must be a JSON object {tenant, orders}') },
@@ -108,9 +122,10 @@ function orderIdAt(input: unknown, path: readonly PropertyKey[]): string | undef
 }
 
 /**
- * Validates parsed JSON as an order history: known kinds, unique ids, positive integer licenses,
- * strict instants with an offset, real calendar dates, certificate start <= end, no unknown
- * fields. Throws OrderHistoryError naming each bad order id and field.
+ * Validates parsed JSON as an order history: a tenant id both stores and URLs can hold, known
+ * kinds, unique ids without control characters, positive integer licenses up to MAX_LICENSES,
+ * strict instants with an offset, real calendar dates within 1970-9999, certificate start <= end,
+ * no unknown fields. Throws OrderHistoryError naming each bad order id and field.
  */
 export function parseOrderHistory(json: unknown): OrderHistory {
   const result = historySchema.safeParse(json);

@@ -172,8 +172,8 @@ export class EntitlementService {
     const instant = new Date(at);
     try {
       if (history === null) {
-        const none: Entitlement = { tenant, active: false, state: 'none', licenses: 0, until: null };
-        return cacheEntryFor(none, at, null, this.#policy);
+        const unknown: Entitlement = { tenant, active: false, state: 'unknown', licenses: 0, until: null };
+        return cacheEntryFor(unknown, at, null, this.#policy);
       }
       const options = { graceDays: this.#graceDays };
       const entitlement = entitlementAt(history, instant, options);

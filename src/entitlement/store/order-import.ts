@@ -1,7 +1,14 @@
 // The storage-independent half of an import: decide which orders are new, unchanged or in
 // conflict, run the rules over the tenant's whole history, and say which statuses to write.
 // Both stores call this inside their transaction so they cannot disagree.
-import { computeTimeline, parseInstant } from '../rules/index.js';
+import {
+  computeTimeline,
+  OrderHistoryError,
+  type OrderHistoryIssue,
+  parseInstant,
+  tenantIdProblem,
+  validateOrderHistory,
+} from '../rules/index.js';
 import type { Order, Rejection, RejectionCode } from '../types.js';
 import { StoreError } from './errors.js';
 import type { ImportResult, OrderStatus, StoredOrder } from './store.js';
@@ -58,7 +65,30 @@ function conflict(tenant: string, id: string, field: string, where: string): Sto
 }
 
 /**
+ * Throws OrderHistoryError unless `tenant` and every order of `incoming` pass the edge's rules
+ * (parseOrderHistory: storable ids, licenses and dates; issue 15 point 5), so a caller that
+ * skipped them (a library user, a future route) gets the same answer from either store and never
+ * a database error. Ids repeated within `incoming` are planImport's to judge.
+ */
+export function checkImport(tenant: string, incoming: readonly Order[]): void {
+  const problem = tenantIdProblem(tenant);
+  if (problem !== null) throw new OrderHistoryError([{ path: 'tenant', problem }]);
+  const issues: OrderHistoryIssue[] = [];
+  incoming.forEach((order, index) => {
+    try {
+      validateOrderHistory({ tenant, orders: [order] });
+    } catch (err) {
+      if (!(err instanceof OrderHistoryError)) throw err;
+      for (const issue of err.issues)
+        issues.push({ ...issue, path: issue.path.replace(/^orders\[0\]/, `orders[${index}]`) });
+    }
+  });
+  if (issues.length > 0) throw new OrderHistoryError(issues);
+}
+
+/**
  * Plans the import of `incoming` into a tenant whose stored orders are `existing`. Throws
+ * OrderHistoryError when an order or the tenant id breaks checkImport's rules, and
  * `order_conflict` when an id is reused with different content (in the store or in `incoming`).
  */
 export function planImport(
@@ -67,6 +97,7 @@ export function planImport(
   incoming: readonly Order[],
   now: Date,
 ): ImportPlan {
+  checkImport(tenant, incoming);
   const stored = new Map(existing.map((o) => [o.id, o]));
   const fresh = new Map<string, Order>();
   const unchanged: string[] = [];

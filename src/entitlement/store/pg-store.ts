@@ -19,6 +19,7 @@ import { orderOnly, planImport } from './order-import.js';
 import { insertAuditRecords, selectAuditPage } from './pg-audit.js';
 import { mapPgError } from './pg-errors.js';
 import { checkSchemaName, migrate, quoteIdentifier } from './pg-migrate.js';
+import { withSessionOptions } from './pg-session.js';
 import type {
   EntitlementStore,
   ImportOptions,
@@ -92,7 +93,10 @@ interface TenantRow {
 
 const KEY_COLUMNS =
   'key_id, tenant_id, server_identity, secret, issued_at, revoked_at, replaced_by, request_hash';
-const ORDER_COLUMNS = `order_id, kind, received_at, licenses, certificate_start::text, certificate_end::text,
+// Dates are read with to_char: ::text would follow the session's DateStyle (pg-session.ts).
+const ORDER_COLUMNS = `order_id, kind, received_at, licenses,
+  to_char(certificate_start, 'YYYY-MM-DD') AS certificate_start,
+  to_char(certificate_end, 'YYYY-MM-DD') AS certificate_end,
   imported_at, status, rejection_code, rejection_message`;
 
 function keyFromRow(r: KeyRow): StoredKey {
@@ -135,7 +139,7 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
   const schema = options.schema ?? 'public';
   checkSchemaName(schema);
   const pool = new pg.Pool({
-    connectionString: options.databaseUrl,
+    connectionString: withSessionOptions(options.databaseUrl),
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: 5_000,
     application_name: 'icegate',
@@ -519,7 +523,7 @@ export class PgStore implements EntitlementStore {
       bytes_relayed: string;
       allocation_seconds: string;
     }>(
-      `SELECT tenant_id, day::text AS day, bytes_relayed, allocation_seconds FROM ${this.#t.usage}
+      `SELECT tenant_id, to_char(day, 'YYYY-MM-DD') AS day, bytes_relayed, allocation_seconds FROM ${this.#t.usage}
        WHERE day BETWEEN $1::date AND $2::date ORDER BY day, tenant_id COLLATE "C"`,
       [from, to],
     );

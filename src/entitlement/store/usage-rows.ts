@@ -1,12 +1,16 @@
 // Validation shared by both stores' usage accounting (issue 6), so bad counters never land.
+import { EARLIEST_ORDER_DATE } from '../rules/index.js';
 import { StoreError } from './errors.js';
 import type { UsageRow } from './store.js';
 
 const JST_DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
-/** True for 'YYYY-MM-DD' strings that name a real calendar date. */
+/**
+ * True for 'YYYY-MM-DD' strings that name a real calendar date from 1970 to 9999 (PostgreSQL's
+ * date has no year 0000, and a relay day before 1970 is a bug; issue 15 point 5).
+ */
 export function isCalendarDate(day: string): boolean {
-  if (!JST_DAY.test(day)) return false;
+  if (!JST_DAY.test(day) || day < EARLIEST_ORDER_DATE) return false;
   const d = new Date(`${day}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === day;
 }

@@ -15,6 +15,13 @@ describe('mintAdminToken', () => {
     expect(verifyAdminToken(minted.token, key, now + 3_599_000)).toEqual({ subject: 'ops' });
     expect(() => verifyAdminToken(minted.token, key, now + 3_601_000)).toThrow(/expired/);
   });
+
+  it("carries icegate's issuer and audience and its iat (issue 15 point 4)", () => {
+    const now = Date.parse('2026-11-24T00:00:00Z');
+    const { token } = mintAdminToken(SECRET, { now });
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+    expect(claims).toMatchObject({ iss: 'icegate', aud: 'icegate-admin', iat: now / 1000, scope: 'admin' });
+  });
 });
 
 describe('parseTtl', () => {

@@ -150,7 +150,14 @@ describe('EntitlementService', () => {
   it('caches negative answers briefly (5 s), unknown tenants included', async () => {
     const t = setup();
     const none = await t.service.get('ghost');
-    expect(none).toMatchObject({ tenant: 'ghost', active: false, state: 'none', licenses: 0, until: null });
+    // Never imported: its own state (issue 16 point 4), not 'none' (imported, nothing accepted).
+    expect(none).toMatchObject({
+      tenant: 'ghost',
+      active: false,
+      state: 'unknown',
+      licenses: 0,
+      until: null,
+    });
     expect(none.expiresAt.getTime()).toBe(NOW + 5_000);
     t.advance(4_999);
     await t.service.get('ghost');

@@ -3,20 +3,24 @@ import { createSecretKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { isValidOpaque, SecretRing } from '../../../src/auth/index.js';
+import { mintAdminToken } from '../../../src/composition/admin-token.js';
 import { EntitlementUnavailable } from '../../../src/entitlement/service/index.js';
 import { StoreError } from '../../../src/entitlement/store/index.js';
 import { toHttpError } from '../../../src/http/error-mapping.js';
 import {
+  ADMIN_TOKEN_AUDIENCE,
+  ADMIN_TOKEN_ISSUER,
   credentialOpaque,
   credentialTtl,
   entitlementRefusal,
   HttpError,
   iceUrlsOf,
+  MAX_ADMIN_TOKEN_TTL_SECONDS,
   parseCredentialOpaque,
   userPseudonym,
   verifyAdminToken,
 } from '../../../src/http/index.js';
-import { TenantTokenError } from '../../../src/licensing/index.js';
+import { CLOCK_TOLERANCE_SECONDS, TenantTokenError } from '../../../src/licensing/index.js';
 
 const NOW = Date.parse('2027-05-25T03:00:00Z'); // 12:00 JST
 
@@ -75,7 +79,7 @@ describe('credentialOpaque', () => {
 });
 
 describe('entitlementRefusal', () => {
-  const answer = (state: 'active' | 'grace' | 'not_started' | 'expired' | 'none') => ({
+  const answer = (state: 'active' | 'grace' | 'not_started' | 'expired' | 'none' | 'unknown') => ({
     tenant: 't',
     active: state === 'active' || state === 'grace',
     state,
@@ -89,6 +93,12 @@ describe('entitlementRefusal', () => {
     expect(entitlementRefusal(answer('not_started'))?.code).toBe('support_not_started');
     expect(entitlementRefusal(answer('expired'))?.code).toBe('support_expired');
     expect(entitlementRefusal(answer('none'))?.code).toBe('support_expired');
+  });
+
+  it('answers a tenant that was never imported 404 unknown_tenant (issue 16 point 4)', () => {
+    const refusal = entitlementRefusal(answer('unknown'));
+    expect(refusal?.code).toBe('unknown_tenant');
+    expect(refusal?.status).toBe(404);
   });
 });
 
@@ -122,8 +132,10 @@ describe('verifyAdminToken', () => {
   const secret = 'admin-secret-0123456789abcdef0123456789';
   const key = createSecretKey(Buffer.from(secret, 'utf8'));
   const now = NOW;
+  const own = { iss: ADMIN_TOKEN_ISSUER, aud: ADMIN_TOKEN_AUDIENCE };
   const sign = (payload: object, s = secret, alg: jwt.Algorithm = 'HS256') =>
-    jwt.sign(payload, s, { algorithm: alg, noTimestamp: true });
+    // noTimestamp drops a given iat too, so it is only set when the payload has none.
+    jwt.sign({ ...own, ...payload }, s, { algorithm: alg, noTimestamp: !('iat' in payload) });
   const exp = Math.floor(now / 1000) + 60;
   const code = (token: string) => {
     try {
@@ -143,5 +155,48 @@ describe('verifyAdminToken', () => {
     expect(code(sign({ exp: exp - 120, scope: 'admin' }))).toBe('token_expired');
     expect(code(sign({ exp, scope: 'admin' }, 'wrong-secret-wrong-secret-wrong'))).toBe('invalid_token');
     expect(code(sign({ exp, scope: 'admin' }, secret, 'HS512'))).toBe('invalid_token');
+  });
+
+  // Issue 15 point 4: each of these was accepted before.
+  it("wants icegate's own issuer and audience", () => {
+    const message = (token: string) => {
+      try {
+        verifyAdminToken(token, key, now);
+        return 'ok';
+      } catch (err) {
+        return (err as HttpError).message;
+      }
+    };
+    expect(code(sign({ exp, scope: 'admin', aud: 'some-other-service' }))).toBe('invalid_token');
+    expect(code(sign({ exp, scope: 'admin', aud: ['some-other-service', 'icegate'] }))).toBe('invalid_token');
+    expect(code(sign({ exp, scope: 'admin', iss: 'https://idp.example.com' }))).toBe('invalid_token');
+    expect(code(sign({ exp, scope: 'admin', iss: undefined }))).toBe('invalid_token');
+    expect(code(sign({ exp, scope: 'admin', aud: undefined }))).toBe('invalid_token');
+    expect(message(sign({ exp, scope: 'admin', aud: 'x' }))).toMatch(/iss "icegate" and aud "icegate-admin"/);
+    expect(code(sign({ exp, scope: 'admin', aud: [ADMIN_TOKEN_AUDIENCE, 'other'] }))).toBe('ok');
+  });
+
+  it('caps the lifetime at one year (the CLI cap), checked against now', () => {
+    const nowS = Math.floor(now / 1000);
+    expect(code(sign({ exp: nowS + MAX_ADMIN_TOKEN_TTL_SECONDS, scope: 'admin' }))).toBe('ok');
+    expect(code(sign({ exp: nowS + MAX_ADMIN_TOKEN_TTL_SECONDS + 3600, scope: 'admin' }))).toBe(
+      'invalid_token',
+    );
+    expect(code(sign({ exp: nowS + 100 * 365 * 86_400, scope: 'admin' }))).toBe('invalid_token');
+  });
+
+  it('refuses an iat in the future beyond the clock leeway', () => {
+    const nowS = Math.floor(now / 1000);
+    expect(code(sign({ exp, iat: nowS + CLOCK_TOLERANCE_SECONDS, scope: 'admin' }))).toBe('ok');
+    expect(code(sign({ exp, iat: nowS + CLOCK_TOLERANCE_SECONDS + 1, scope: 'admin' }))).toBe(
+      'invalid_token',
+    );
+    expect(code(sign({ exp, iat: nowS + 86_400, scope: 'admin' }))).toBe('invalid_token');
+    expect(code(sign({ exp, iat: nowS - 60, scope: 'admin' }))).toBe('ok');
+  });
+
+  it('accepts what the CLI mints (icegate admin-token), up to its longest --ttl', () => {
+    const minted = mintAdminToken(secret, { now, ttlSeconds: MAX_ADMIN_TOKEN_TTL_SECONDS, subject: 'ops' });
+    expect(verifyAdminToken(minted.token, key, now)).toEqual({ subject: 'ops' });
   });
 });

@@ -3,6 +3,7 @@ import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import { StoredKey } from '../../../src/entitlement/store/index.js';
 import {
+  CLOCK_TOLERANCE_SECONDS,
   newKeyId,
   newKeySecret,
   secretKeyFor,
@@ -68,6 +69,20 @@ describe('verifyTenantToken', () => {
     expect(verified).toMatchObject({ tenant: 'acme', keyId: key.keyId, subject: 'user-42' });
     expect(verified.expiresAt.getTime()).toBe((nowSeconds + 300) * 1000);
     expect(calls).toEqual([key.keyId]);
+  });
+
+  // Issue 15 point 4: a token issued "in the future" was accepted before.
+  it('refuses an iat in the future beyond the clock tolerance, and accepts it within', async () => {
+    const key = makeKey();
+    const { lookup } = lookupOf(key);
+    const at = (iat: number) => sign(key, { exp: nowSeconds + 300, iat });
+    expect((await verifyTenantToken(at(nowSeconds + CLOCK_TOLERANCE_SECONDS), lookup, NOW)).tenant).toBe(
+      'acme',
+    );
+    const early = await refusal(verifyTenantToken(at(nowSeconds + CLOCK_TOLERANCE_SECONDS + 1), lookup, NOW));
+    expect(early.code).toBe('invalid_token');
+    expect(early.message).toMatch(/iat is in the future/);
+    expect((await refusal(verifyTenantToken(at(nowSeconds + 3600), lookup, NOW))).code).toBe('invalid_token');
   });
 
   it('makes sub optional and accepts exp exactly 10 minutes ahead', async () => {
