@@ -251,7 +251,7 @@ async function startIcegate(dir, cert, index, extraEnv) {
     timeoutMs: 600_000,
   });
   await sleep(2500);
-  return { child, udp: base, tcp: base, tls: base + 1, metrics: base + 2 };
+  return { child, udp: base, tcp: base, tls: base + 1, metrics: base + 3 };
 }
 
 /** icegate_relay_receive_buffer_drops_total by plane, from the node's metrics listener. */
