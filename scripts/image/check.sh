@@ -55,10 +55,15 @@ docker version --format 'client {{.Client.Version}}, daemon {{.Server.Version}}'
 container=icegate-check-$$
 peer_pid=
 load_pid=
+build_docker=docker
 cleanup() {
   [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null || true
   [ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null || true
   docker rm -f -v "$container" >/dev/null 2>&1 || true
+  # vfs stores every layer as a full copy: drop the images earlier runs left untagged, and
+  # build cache older than a day, so repeated runs do not fill the disk.
+  docker image prune -f >/dev/null 2>&1 || true
+  "$build_docker" builder prune -f --filter until=24h >/dev/null 2>&1 || true
   if [ -n "$started_dockerd" ]; then
     kill "$started_dockerd" 2>/dev/null || true
     wait "$started_dockerd" 2>/dev/null || true
@@ -73,7 +78,6 @@ scripts/image/build-base.sh
 # 3. The build. Debian's docker.io client (20.10) has BuildKit built in; a newer client needs
 # the buildx plugin for it, else the classic builder is used (about 6x slower on vfs).
 step "docker build -t $image ."
-build_docker=docker
 buildkit=0
 if docker buildx version >/dev/null 2>&1; then
   buildkit=1
