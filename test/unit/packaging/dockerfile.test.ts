@@ -1,5 +1,5 @@
-// No Docker engine runs here: these checks read the Dockerfile and .dockerignore and verify what
-// can be verified without building the image.
+// Checks of the Dockerfile and .dockerignore as text, fast enough for every `npm test`. The image
+// itself is built and run by scripts/image/check.sh (npm run test:image, and .ci/run).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
