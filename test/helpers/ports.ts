@@ -45,6 +45,8 @@ export const PORTS = {
   securitySoak: { peer: 29600, relayMin: 29610, relayMax: 29799 },
   /** test/integration/security-outages.test.ts (issue 7) */
   securityOutages: { peer: 29800, relayMin: 29810, relayMax: 29999 },
+  /** scripts/image/check.sh (issue 17; the container's relay range and coturn's echo peer, host network) */
+  imageCheck: { peer: 15480, relayMin: 15500, relayMax: 15599 },
   /** test/integration/drain.test.ts (issue 6; in-process node: TURN 28478, HTTP 28479, metrics 11000) */
   drain: { peer: 28480, relayMin: 28500, relayMax: 28599 },
   /** test/integration/drain-process.test.ts (issue 6; child process: TURN 28678, HTTP 28679, metrics 11001) */

@@ -56,10 +56,22 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
+DRAIN_TIMEOUT_SECONDS: what is left of the grace period after the preStop pause (which the
+kubelet counts inside it) and the margin icegate needs after its deadline to close allocations
+and write usage. So icegate's own deadline always comes before the kubelet's SIGKILL.
+*/}}
+{{- define "icegate.drainTimeoutSeconds" -}}
+{{- sub (sub (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds)) (int .Values.drainMarginSeconds) }}
+{{- end }}
+
+{{/*
 Checks that values.schema.json cannot express (it cannot compare two values). Rendered by
 configmap.yaml, which every install has.
 */}}
 {{- define "icegate.validate" -}}
+{{- if lt (int (include "icegate.drainTimeoutSeconds" .)) 1 }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds (%d) + drainMarginSeconds (%d): the preStop pause counts inside the grace period, and icegate needs the margin after its drain deadline to close allocations and write usage before SIGKILL" (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds) (int .Values.drainMarginSeconds)) }}
+{{- end }}
 {{- if gt (int .Values.turn.minPort) (int .Values.turn.maxPort) }}
 {{- fail "turn.minPort must not be above turn.maxPort" }}
 {{- end }}

@@ -5,7 +5,12 @@ import { dirname, join, normalize } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { DESIGN_DEFAULTS, DESIGN_ENV_NAMES, SECRET_ENV_NAMES } from './design-config.js';
+import {
+  DESIGN_DEFAULTS,
+  DESIGN_ENV_NAMES,
+  MIN_DRAIN_MARGIN_SECONDS,
+  SECRET_ENV_NAMES,
+} from './design-config.js';
 import { repoHas, repoPath } from './repo.js';
 
 type Obj = Record<string, any>;
@@ -86,6 +91,14 @@ describe('deploy/kubernetes manifests', () => {
     expect(pod.spec.hostNetwork).toBe(true);
     expect(pod.spec.dnsPolicy).toBe('ClusterFirstWithHostNet');
     expect(pod.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(600);
+    // The preStop sleep counts inside the grace period: icegate's own drain deadline must come
+    // before the kubelet's SIGKILL, with time left to close allocations and write usage.
+    const drain = Number(byKind('ConfigMap')[0]!.data.DRAIN_TIMEOUT_SECONDS);
+    const preStop = Number(container.lifecycle.preStop.exec.command[1]);
+    expect(drain).toBeGreaterThan(0);
+    expect(drain + preStop + MIN_DRAIN_MARGIN_SECONDS).toBeLessThanOrEqual(
+      pod.spec.terminationGracePeriodSeconds,
+    );
     expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
     expect(container.securityContext.allowPrivilegeEscalation).toBe(false);
     expect(container.livenessProbe.httpGet.path).toBe('/healthz');
@@ -157,6 +170,15 @@ describe('deploy/docker-compose.yml', () => {
     for (const name of ['TURN_SECRETS', 'ADMIN_TOKEN_SECRET']) {
       expect(env[name], name).toMatch(new RegExp(`^\\$\\{${name}:-[^}]+\\}$`));
     }
+  });
+
+  it('gives icegate a stop grace period its drain fits in', () => {
+    const env = services.icegate!.environment as Record<string, string>;
+    const grace = /^(\d+)s$/.exec(services.icegate!.stop_grace_period as string);
+    expect(grace).not.toBeNull();
+    const drain = Number(env.DRAIN_TIMEOUT_SECONDS);
+    expect(drain).toBeGreaterThan(0);
+    expect(drain + MIN_DRAIN_MARGIN_SECONDS).toBeLessThanOrEqual(Number(grace![1]));
   });
 
   it('mounts only files and folders that exist, and declares its named volumes', () => {

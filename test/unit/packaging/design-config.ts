@@ -26,7 +26,16 @@ export const DESIGN_ENV_NAMES = [
   'DATA_DIR',
   'REDIS_URL',
   'ADMIN_TOKEN_SECRET',
+  // src/config.ts: the drain deadline, which packaging fits inside the platform's stop timeout.
+  'DRAIN_TIMEOUT_SECONDS',
 ] as const;
+
+/**
+ * Seconds every packaging keeps between icegate's drain deadline and the platform's SIGKILL,
+ * for closing the remaining allocations and writing usage (the image's plain `docker stop`
+ * budget: 10 s stop timeout, 8 s drain).
+ */
+export const MIN_DRAIN_MARGIN_SECONDS = 2;
 
 /** Variables that hold secrets: only ever referenced from a Kubernetes Secret, never written out. */
 export const SECRET_ENV_NAMES = ['TURN_SECRETS', 'ADMIN_TOKEN_SECRET', 'REDIS_URL', 'DATABASE_URL'] as const;

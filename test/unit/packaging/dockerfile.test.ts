@@ -1,11 +1,11 @@
-// No Docker engine runs here: these checks read the Dockerfile and .dockerignore and verify what
-// can be verified without building the image.
+// Checks of the Dockerfile and .dockerignore as text, fast enough for every `npm test`. The image
+// itself is built and run by scripts/image/check.sh (npm run test:image, and .ci/run).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { DESIGN_DEFAULTS, SECRET_ENV_NAMES } from './design-config.js';
+import { DESIGN_DEFAULTS, MIN_DRAIN_MARGIN_SECONDS, SECRET_ENV_NAMES } from './design-config.js';
 import { inBuildContext, parseDockerfile, type Stage } from './dockerfile.js';
 import { repoHas, repoPath } from './repo.js';
 
@@ -190,6 +190,34 @@ describe('Dockerfile', () => {
     ]) {
       expect(inBuildContext(dockerignore, kept), kept).toBe(false);
     }
+  });
+
+  it('has no syntax directive, which would make BuildKit pull a frontend image from a registry', () => {
+    expect(dockerfile).not.toMatch(/^#\s*syntax\s*=/im);
+  });
+
+  it('ends its drain inside a plain `docker stop` (10 s before SIGKILL)', () => {
+    const env = args(runtime, 'ENV').join(' ');
+    const drain = /\bDRAIN_TIMEOUT_SECONDS=(\d+)\b/.exec(env);
+    expect(drain).not.toBeNull();
+    const dockerStopTimeoutSeconds = 10;
+    expect(Number(drain![1])).toBeGreaterThan(0);
+    expect(Number(drain![1]) + MIN_DRAIN_MARGIN_SECONDS).toBeLessThanOrEqual(dockerStopTimeoutSeconds);
+    expect(args(runtime, 'STOPSIGNAL')).toEqual(['SIGTERM']);
+  });
+
+  it('declares DATA_DIR a volume, owned by the runtime user before the declaration', () => {
+    const dataDir = /\bDATA_DIR=(\S+)/.exec(args(runtime, 'ENV').join(' '))![1]!;
+    const volumes = args(runtime, 'VOLUME').flatMap((v) =>
+      v.startsWith('[') ? JSON.parse(v) : v.split(' '),
+    );
+    expect(volumes).toContain(dataDir);
+    const keywords = runtime.instructions.map((i) => i.keyword);
+    const chown = runtime.instructions.findIndex(
+      (i) => i.keyword === 'RUN' && i.args.includes(`chown 1000:1000 ${dataDir}`),
+    );
+    expect(chown).toBeGreaterThanOrEqual(0);
+    expect(keywords.indexOf('VOLUME')).toBeGreaterThan(chown);
   });
 
   it('has every dev tool the build stage needs among the dev dependencies', () => {

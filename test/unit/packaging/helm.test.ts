@@ -1,6 +1,6 @@
-// No helm binary runs here: these checks validate values against the chart's schema, parse
-// every template once template actions are accounted for, and hold the chart to DESIGN.md's
-// configuration names and defaults.
+// Checks of the chart's sources, without helm: values against the chart's schema, every template
+// parsed once template actions are accounted for, and DESIGN.md's configuration names and
+// defaults. What helm renders is checked by helm-render.test.ts with the real binary.
 import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';

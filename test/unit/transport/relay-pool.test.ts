@@ -146,6 +146,17 @@ describe('RelayPool', () => {
     expect(await received).toEqual(Buffer.from('hey'));
   });
 
+  it('drops a datagram for peer port 0, which no socket can send to, instead of throwing', async () => {
+    // A Send indication or ChannelBind may name port 0 (permissions are by IP alone): dgram's
+    // send throws a RangeError for it (Node 20 and 24), which surfaced per packet as a handler error.
+    const { pool: relays, owner } = pool(BASE + 24, BASE + 24);
+    relays.bind(request(1));
+    await owner.until(() => owner.bound.size === 1);
+    const relay = owner.bound.get(1)!;
+    const peer = { family: 'IPv4', address: '127.0.0.1', port: 0 } as const;
+    expect(() => relays.send(relay.relayId, peer, Buffer.from('x'), 0, 1)).not.toThrow();
+  });
+
   it('rejects a bad port range', () => {
     expect(() => new RelayPool({ relays: [{ bindIp: '127.0.0.1' }], minPort: 10, maxPort: 5 })).toThrow(
       /port range/,
