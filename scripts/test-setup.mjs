@@ -165,7 +165,9 @@ async function main() {
   });
   if (problems.length === 0) return 0;
   process.stderr.write(`\nnpm test cannot run yet:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n`);
-  process.stderr.write('Then run `npm test` again. (`npm run test:unit` needs only helm: `npm run tools:kube`.)\n\n');
+  process.stderr.write(
+    'Then run `npm test` again. (`npm run test:unit` needs only helm: `npm run tools:kube`.)\n\n',
+  );
   return 1;
 }
 
