@@ -71,13 +71,15 @@ export interface StartOptions {
   cachePolicy?: Partial<CachePolicy>;
   /** HTTP rate limits (default DEFAULT_RATE_LIMITS); tests that poll from one address raise them. */
   rateLimits?: Partial<RateLimitSettings>;
+  /** Interval of the TURN refusal summary lines, ms (default 30 s); tests shorten it. */
+  refusalLogIntervalMs?: number;
 }
 
 function formatAddress(a: TransportAddress): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-function relayControl(relay: TurnHost): RelayControl {
+function relayControl(relay: TurnHost, observer: RelayObserver): RelayControl {
   const summary = (a: AllocationView): RelayAllocationSummary => {
     const keyId = a.opaque === undefined ? null : (parseCredentialOpaque(a.opaque)?.keyId ?? null);
     return {
@@ -94,7 +96,15 @@ function relayControl(relay: TurnHost): RelayControl {
   };
   return {
     listAllocations: (tenant) => relay.core.listAllocations(tenant).map(summary),
-    closeAllocationsOfTenant: (tenant) => relay.core.closeAllocationsOfTenant(tenant),
+    // Counted and logged as admin_closed, not as a lost entitlement (issue 18).
+    closeAllocationsOfTenant: (tenant) => {
+      observer.setPolicyReason(tenant, 'admin_closed');
+      try {
+        return relay.core.closeAllocationsOfTenant(tenant);
+      } finally {
+        observer.clearPolicyReason(tenant);
+      }
+    },
   };
 }
 
@@ -158,7 +168,11 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     logger,
     onStoreError: () => metrics.storeErrors.inc({ backend: store.kind, operation: 'write' }),
   });
-  const observer = new RelayObserver(metrics, logger, usage);
+  const observer = new RelayObserver(metrics, logger, usage, Date.now, {
+    ...(options.refusalLogIntervalMs === undefined
+      ? {}
+      : { refusalIntervalMs: options.refusalLogIntervalMs }),
+  });
   const relays: RelayAddressConfig[] = [{ bindIp: config.relayIp, externalIp: config.externalIp }];
   if (config.TURN_RELAY_IP6 !== undefined) {
     relays.push({
@@ -262,7 +276,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     store,
     events: runtime.events,
     ring,
-    relay: relayControl(relay),
+    relay: relayControl(relay, observer),
     listeners,
     checkPage: { relayPorts: { min: config.TURN_MIN_PORT, max: config.TURN_MAX_PORT } },
     readiness,
@@ -355,6 +369,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       closed = true;
       clearInterval(gaugeSampler);
       enforcement.close();
+      observer.close();
       // The relay's closes remove this node's ledger members (queued before Redis is quit).
       await relay.close();
       await fleetQuota?.close();

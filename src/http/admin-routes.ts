@@ -9,6 +9,7 @@ import type { EntitlementAnswer } from '../entitlement/service/entitlement-servi
 import type { EntitlementStore } from '../entitlement/store/store.js';
 import type { LicenseService } from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
+import { noteRequestTenant } from '../log/request-context.js';
 import { requireAdmin } from './admin-auth.js';
 import { HttpError } from './http-error.js';
 import type { RouteIntake } from './intake.js';
@@ -40,6 +41,7 @@ function tenantParam(value: string | string[] | undefined): string {
   if (typeof value !== 'string' || !isValidTenantId(value)) {
     throw new HttpError('invalid_request', 'tenant ids are 1-64 characters of A-Z a-z 0-9 . _ -');
   }
+  noteRequestTenant(value);
   return value;
 }
 

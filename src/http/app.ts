@@ -12,6 +12,7 @@ import type { StoredKey } from '../entitlement/store/stored-key.js';
 import type { LicenseService } from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
+import { accessLog } from './access-log.js';
 import { adminRoutes } from './admin-routes.js';
 import { type CheckPageOptions, checkPageRoutes } from './check-page/index.js';
 import { corsPolicy } from './cors-policy.js';
@@ -87,6 +88,7 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(accessLog(deps.logger));
   if (deps.metrics !== undefined) app.use(requestMetrics(deps.metrics));
   app.use(helmet());
 

@@ -85,5 +85,9 @@ export const PORTS = {
   nativeExpiry: { peer: 29300, relayMin: 29310, relayMax: 29339 },
   /** test/integration/native-fuzz.test.ts (issue 9; 22000-22479 was free) */
   nativeFuzz: { peer: 22000, relayMin: 22010, relayMax: 22049 },
-  /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
+  /** test/integration/observability.test.ts (issue 18; 16000-16999 reserved for issue 18's ops work) */
+  observability: { peer: 16000, relayMin: 16010, relayMax: 16099 },
+  /** test/integration/prometheus-live.test.ts (issue 18; a real Prometheus scraping a node under load) */
+  prometheusLive: { peer: 16100, relayMin: 16110, relayMax: 16499 },
+  /** Free for later files: 16500-16999, none left 20000-29999 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;
