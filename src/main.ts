@@ -253,7 +253,20 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     throw err;
   }
   fleetQuota?.attach(() => relay.core.listAllocations());
-  const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
+  const relayFamilies = relay.relays.families;
+  const sampleGauges = () => {
+    observer.sample(relay.core.listAllocations());
+    for (const family of relayFamilies) {
+      const label = family === 'IPv4' ? 'ipv4' : 'ipv6';
+      metrics.relayPortsInUse.set({ family: label }, relay.relayPortsInUse(family));
+      metrics.relayPortRange.set({ family: label }, config.TURN_MAX_PORT - config.TURN_MIN_PORT + 1);
+    }
+    void relay.certificatesNotAfter().then((notAfter) => {
+      if (notAfter !== null) metrics.tlsCertificateNotAfter.set(notAfter.getTime() / 1000);
+    });
+  };
+  sampleGauges();
+  const gaugeSampler = setInterval(sampleGauges, 5_000);
   gaugeSampler.unref();
   const enforcement = new Enforcement({
     relay: relay.core,
@@ -352,6 +365,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     async drain(deadlineMs = config.DRAIN_TIMEOUT_SECONDS * 1000) {
       readiness.startDraining();
       metrics.draining.set(1);
+      metrics.drainDeadline.set(Math.round((Date.now() + deadlineMs) / 1000));
       observer.markDraining();
       relay.core.drain();
       log.info('draining: new allocations refused, live ones continue', {

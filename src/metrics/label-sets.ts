@@ -8,6 +8,11 @@ export const TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
 /** Client-facing transport of an allocation. */
 export type Transport = (typeof TRANSPORTS)[number];
 
+/** Address family of relay ports (RFC 8656 section 7.2: an allocation holds one relay port per family). */
+export const ADDRESS_FAMILIES = ['ipv4', 'ipv6'] as const;
+/** Address family of relay ports. */
+export type AddressFamily = (typeof ADDRESS_FAMILIES)[number];
+
 /** Relay direction: towards the peer (Send/ChannelData in) or towards the client (Data/ChannelData out). */
 export const DIRECTIONS = ['client_to_peer', 'peer_to_client'] as const;
 /** Relay direction. */
