@@ -57,8 +57,8 @@ COPY --from=build /app/native/build/Release ./native/build/Release
 # The official image's `node` user; numeric so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 
-# TURN over UDP and TCP, TURN over TLS, HTTP (credentials, admin API, /metrics, /healthz).
-EXPOSE 3478/udp 3478/tcp 5349/tcp 8080/tcp
+# TURN over UDP and TCP, TURN over TLS, HTTP (credentials, admin API, /healthz), metrics (/metrics).
+EXPOSE 3478/udp 3478/tcp 5349/tcp 8080/tcp 9464/tcp
 # The relay port range (TURN_MIN_PORT..TURN_MAX_PORT). Declarative only: EXPOSE publishes
 # nothing, and a relay needs host networking or a deliberately small published range.
 EXPOSE 49152-65535/udp

@@ -127,6 +127,7 @@ const icegate = {
   async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir }) {
     const port = await takeFreePort(2);
     const httpPort = await takeFreePort(1);
+    const metricsPort = await takeFreePort(1);
     const tlsPort = await takeFreePort(1);
     const dataDir = readyDataDir ?? join(tmpDir, `icegate-data-${port}`);
     const importNote = readyDataDir ? null : await importTenants(dataDir);
@@ -140,6 +141,8 @@ const icegate = {
       TURN_MIN_PORT: String(RELAY_RANGE.min),
       TURN_MAX_PORT: String(RELAY_RANGE.max),
       HTTP_PORT: String(httpPort),
+      METRICS_PORT: String(metricsPort),
+      METRICS_LISTEN_IP: '127.0.0.1',
       DATA_DIR: dataDir,
       // Exit at SIGTERM without waiting for live allocations, so a run ends (and a profile is written).
       DRAIN_TIMEOUT_SECONDS: '0',

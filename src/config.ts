@@ -65,6 +65,9 @@ const schema = z
     TURN_MAX_LIFETIME: z.coerce.number().int().min(30).max(86400).default(3600),
     HTTP_PORT: port.default(8080),
     HTTP_LISTEN_IP: ip.default('0.0.0.0'),
+    /** Prometheus /metrics, on a listener of its own (issue 15 point 6), never on HTTP_PORT. */
+    METRICS_PORT: port.default(9464),
+    METRICS_LISTEN_IP: ip.default('0.0.0.0'),
     CREDENTIAL_TTL_MAX: z.coerce
       .number()
       .int()
@@ -104,6 +107,10 @@ const schema = z
   .refine((c) => c.TURN_RELAY_IP6 === undefined || isIP(c.TURN_RELAY_IP6) === 6, {
     message: 'TURN_RELAY_IP6 must be an IPv6 address',
     path: ['TURN_RELAY_IP6'],
+  })
+  .refine((c) => c.METRICS_PORT !== c.HTTP_PORT, {
+    message: 'METRICS_PORT must differ from HTTP_PORT (metrics have their own listener)',
+    path: ['METRICS_PORT'],
   })
   .refine((c) => c.TURN_DEFAULT_LIFETIME <= c.TURN_MAX_LIFETIME, {
     message: 'TURN_DEFAULT_LIFETIME must not exceed TURN_MAX_LIFETIME',

@@ -19,6 +19,7 @@ import { createEntitlementRuntime, type EntitlementRuntime } from './entitlement
 import { type EntitlementStore, openStore } from './entitlement/store/index.js';
 import {
   createHttpApp,
+  createMetricsServer,
   parseCredentialOpaque,
   type RateLimitSettings,
   Readiness,
@@ -50,10 +51,13 @@ export interface Icegate {
   /** Per-tenant usage accounting (issue 6): flushed to the store every minute and at close. */
   usage: UsageAccountant;
   http: Server;
+  /** The Prometheus listener (METRICS_PORT): /metrics only, never on the API port. */
+  metricsServer: Server;
   readiness: Readiness;
   /** The bound TURN (UDP; TCP shares the port) and HTTP addresses. */
   turnAddress(): TransportAddress;
   httpPort(): number;
+  metricsPort(): number;
   /** Stops accepting new allocations and HTTP readiness; resolves when allocations are gone or at the deadline. */
   drain(deadlineMs?: number): Promise<void>;
   /** Closes everything at once. */
@@ -106,6 +110,16 @@ function relayControl(relay: TurnHost, observer: RelayObserver): RelayControl {
       }
     },
   };
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function trustProxySetting(value: string | undefined): boolean | number | string | undefined {
@@ -315,13 +329,30 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     app,
   );
   http.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.HTTP_PORT, config.HTTP_LISTEN_IP, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
+  const metricsServer = createMetricsServer(metrics.registry, logger);
+  const closeAll = async () => {
+    clearInterval(gaugeSampler);
+    enforcement.close();
+    observer.close();
+    // The relay's closes remove this node's ledger members (queued before Redis is quit).
+    await relay.close();
+    await fleetQuota?.close();
+    await usage.close(); // after the relay, so the closed allocations' last seconds are in
+    for (const server of [http, metricsServer]) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await runtime.close();
+    await store.close();
+  };
+  try {
+    await listenOn(http, config.HTTP_PORT, config.HTTP_LISTEN_IP);
+    await listenOn(metricsServer, config.METRICS_PORT, config.METRICS_LISTEN_IP);
+  } catch (err) {
+    // A port already taken: close what was opened, so the caller (or a retry) starts clean.
+    await closeAll();
+    throw err;
+  }
 
   const redisOk = await runtime.waitForRedis();
   if (!redisOk) log.warn('Redis not reachable at start: running on the store alone until it answers');
@@ -329,6 +360,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   log.info('icegate started', {
     turn: formatAddress(turnAddress),
     http: (http.address() as AddressInfo).port,
+    metrics: (metricsServer.address() as AddressInfo).port,
     store: store.kind,
     redis: config.REDIS_URL === undefined ? 'in-process' : 'configured',
     externalIp: config.externalIp,
@@ -359,9 +391,11 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     fleetQuota,
     usage,
     http,
+    metricsServer,
     readiness,
     turnAddress: () => turnAddress,
     httpPort: () => (http.address() as AddressInfo).port,
+    metricsPort: () => (metricsServer.address() as AddressInfo).port,
     async drain(deadlineMs = config.DRAIN_TIMEOUT_SECONDS * 1000) {
       readiness.startDraining();
       metrics.draining.set(1);
@@ -381,17 +415,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(gaugeSampler);
-      enforcement.close();
-      observer.close();
-      // The relay's closes remove this node's ledger members (queued before Redis is quit).
-      await relay.close();
-      await fleetQuota?.close();
-      await usage.close(); // after the relay, so the closed allocations' last seconds are in
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      await runtime.close();
-      await store.close();
+      await closeAll();
     },
   };
   return node;

@@ -8,8 +8,8 @@ import { UNMATCHED_ROUTE } from '../metrics/http-labels.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
 import { routeTemplateOf } from './route-template.js';
 
-/** Probe and scrape routes, polled every few seconds by the platform: logged at debug level. */
-export const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+/** Probe routes, polled every few seconds by the platform: logged at debug level. */
+export const QUIET_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
 /** Assigns the request id, runs the request inside its context and logs it when done. */
 export function accessLog(logger: Logger): RequestHandler {

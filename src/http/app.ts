@@ -1,5 +1,5 @@
-// The Express application: credential endpoint, self-service reissue, admin API, probes,
-// metrics and the OpenAPI document. Everything it talks to is injected (`HttpAppDeps`); the
+// The Express application: credential endpoint, self-service reissue, admin API, probes and
+// the OpenAPI document (/metrics has its own listener: metrics-server.ts). Everything it talks to is injected (`HttpAppDeps`); the
 // composition root (src/main.ts) builds the deps and listens.
 import express, { type Application } from 'express';
 import helmet from 'helmet';
@@ -43,7 +43,7 @@ export const BODY_LIMIT = '16kb';
 export interface HttpAppDeps {
   config: Pick<Config, 'CREDENTIAL_TTL_MAX' | 'CORS_ORIGINS' | 'ADMIN_TOKEN_SECRET'>;
   logger: Logger;
-  /** The process metrics; serves /metrics and counts requests when given. */
+  /** The process metrics; requests are counted in them when given (served by metrics-server.ts). */
   metrics?: IcegateMetrics;
   /** Cached entitlements (EntitlementService). */
   entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
@@ -92,7 +92,7 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   if (deps.metrics !== undefined) app.use(requestMetrics(deps.metrics));
   app.use(helmet());
 
-  app.use(healthRoutes(deps.readiness, deps.metrics?.registry));
+  app.use(healthRoutes(deps.readiness));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });

@@ -1,12 +1,11 @@
-// Probes and metrics: /healthz (the process answers), /readyz (ready for new traffic),
-// /metrics (Prometheus text). None of them is rate limited or authenticated; /metrics carries
-// no tenant, user or IP label (DESIGN.md), so it holds nothing secret.
+// Probes: /healthz (the process answers), /readyz (ready for new traffic). Neither is rate
+// limited or authenticated; both answer a few bytes. /metrics is not here: it has its own
+// listener (metrics-server.ts, METRICS_PORT), never the public API port.
 import { Router as createRouter, type Router } from 'express';
-import type { Registry } from 'prom-client';
 import type { Readiness } from './readiness.js';
 
 /** The probe routes. */
-export function healthRoutes(readiness: Readiness, registry: Registry | undefined): Router {
+export function healthRoutes(readiness: Readiness): Router {
   const router = createRouter();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -15,16 +14,5 @@ export function healthRoutes(readiness: Readiness, registry: Registry | undefine
     const state = readiness.state;
     res.status(state === 'ready' ? 200 : 503).json({ status: state });
   });
-  if (registry !== undefined) {
-    router.get('/metrics', async (_req, res, next) => {
-      try {
-        const text = await registry.metrics();
-        res.setHeader('Content-Type', registry.contentType);
-        res.send(text);
-      } catch (err) {
-        next(err);
-      }
-    });
-  }
   return router;
 }

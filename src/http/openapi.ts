@@ -300,7 +300,8 @@ export const openApiDocument = {
     version: '1',
     description:
       'TURN credentials for entitled tenants, self-service license-key reissue, and the admin API. ' +
-      'Every refusal is JSON {error, message} with a stable code.',
+      'Every refusal is JSON {error, message} with a stable code. Prometheus metrics are not on this ' +
+      'port: GET /metrics is served on its own listener (METRICS_PORT, default 9464).',
   },
   servers: [{ url: '/' }],
   components: {
@@ -629,18 +630,6 @@ export const openApiDocument = {
               required: ['status'],
               properties: { status: { enum: ['starting', 'draining'] } },
             }),
-          },
-        },
-      },
-    },
-    '/metrics': {
-      get: {
-        operationId: 'metrics',
-        summary: 'Prometheus metrics (when a registry is configured)',
-        responses: {
-          '200': {
-            description: 'exposition format',
-            content: { 'text/plain': { schema: { type: 'string' } } },
           },
         },
       },

@@ -62,6 +62,7 @@ export async function startFullNode(options: FullNodeOptions): Promise<FullNode>
     ...loadConfig({
       TURN_LISTEN_IP: '127.0.0.1',
       HTTP_LISTEN_IP: '127.0.0.1',
+      METRICS_LISTEN_IP: '127.0.0.1',
       TURN_MIN_PORT: String(options.ports.relayMin),
       TURN_MAX_PORT: String(options.ports.relayMax),
       TURN_ALLOW_LOOPBACK_PEERS: 'true',
@@ -70,6 +71,7 @@ export async function startFullNode(options: FullNodeOptions): Promise<FullNode>
     }),
     TURN_PORT: 0,
     HTTP_PORT: 0,
+    METRICS_PORT: 0,
     TURN_DEFAULT_LIFETIME: options.lifetime,
     TURN_MAX_LIFETIME: options.lifetime,
   };

@@ -45,9 +45,9 @@ export const PORTS = {
   securitySoak: { peer: 29600, relayMin: 29610, relayMax: 29799 },
   /** test/integration/security-outages.test.ts (issue 7) */
   securityOutages: { peer: 29800, relayMin: 29810, relayMax: 29999 },
-  /** test/integration/drain.test.ts (issue 6; in-process node: TURN 28478, HTTP 28479) */
+  /** test/integration/drain.test.ts (issue 6; in-process node: TURN 28478, HTTP 28479, metrics 11000) */
   drain: { peer: 28480, relayMin: 28500, relayMax: 28599 },
-  /** test/integration/drain-process.test.ts (issue 6; child process: TURN 28678, HTTP 28679) */
+  /** test/integration/drain-process.test.ts (issue 6; child process: TURN 28678, HTTP 28679, metrics 11001) */
   drainProcess: { peer: 28680, relayMin: 28700, relayMax: 28799 },
   /** test/integration/gate-full-path.test.ts (issue 4; peer: turnutils_peer) */
   gateFullPath: { peer: 27000, relayMin: 27010, relayMax: 27099 },

@@ -14,6 +14,8 @@ export const DRAIN_ADMIN_SECRET = 'drain-admin-secret-58c3e1a07b9d4f26a1e3';
 export interface DrainPorts {
   turn: number;
   http: number;
+  /** The metrics listener (METRICS_PORT): /metrics is not served on the HTTP port. */
+  metrics: number;
   peer: number;
   relayMin: number;
   relayMax: number;
@@ -31,6 +33,8 @@ export function drainEnv(ports: DrainPorts, dataDir: string): Record<string, str
     ADMIN_TOKEN_SECRET: DRAIN_ADMIN_SECRET,
     HTTP_PORT: String(ports.http),
     HTTP_LISTEN_IP: '127.0.0.1',
+    METRICS_PORT: String(ports.metrics),
+    METRICS_LISTEN_IP: '127.0.0.1',
     DATA_DIR: dataDir,
     DRAIN_TIMEOUT_SECONDS: '60',
     LOG_LEVEL: 'debug',
@@ -180,9 +184,9 @@ export class LineCapture {
   }
 }
 
-/** The value of an unlabelled series in a /metrics text. */
-export async function scrapeMetric(httpUrl: string, name: string): Promise<number | null> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+/** The value of an unlabelled series in a /metrics text (`metricsUrl`: the metrics listener's base URL). */
+export async function scrapeMetric(metricsUrl: string, name: string): Promise<number | null> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? null : Number(line.slice(name.length + 1));
 }
@@ -198,8 +202,8 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 }
 
 /** The sum of every series of `name` in a /metrics text (all label sets). */
-export async function scrapeSum(httpUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+export async function scrapeSum(metricsUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {
     if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))

@@ -27,8 +27,9 @@ import {
 } from './drain-harness.js';
 import { type ChildBuild, compileForChild } from './store-child-build.js';
 
-const PORTS_OF_NODE: DrainPorts = { turn: 28678, http: 28679, ...PORTS.drainProcess };
+const PORTS_OF_NODE: DrainPorts = { turn: 28678, http: 28679, metrics: 11001, ...PORTS.drainProcess };
 const HTTP = `http://127.0.0.1:${PORTS_OF_NODE.http}`;
+const METRICS = `http://127.0.0.1:${PORTS_OF_NODE.metrics}`;
 const TURN = { family: 'IPv4' as const, address: '127.0.0.1', port: PORTS_OF_NODE.turn };
 const CLIENTS = 2;
 const MESSAGES = 300;
@@ -105,7 +106,7 @@ describe('graceful drain of the process on SIGTERM', () => {
       uclient.child.kill('SIGKILL');
     });
     await eventually(
-      async () => (await scrapeSum(HTTP, 'icegate_allocations_active')) === 2 * CLIENTS,
+      async () => (await scrapeSum(METRICS, 'icegate_allocations_active')) === 2 * CLIENTS,
       10_000,
       'the client allocations',
     );
@@ -115,7 +116,7 @@ describe('graceful drain of the process on SIGTERM', () => {
     node.child.kill('SIGTERM');
     await eventually(async () => (await fetch(`${HTTP}/readyz`)).status === 503, 2_000, '/readyz 503');
     expect(await (await fetch(`${HTTP}/readyz`)).json()).toEqual({ status: 'draining' });
-    expect(await scrapeMetric(HTTP, 'icegate_draining')).toBe(1);
+    expect(await scrapeMetric(METRICS, 'icegate_draining')).toBe(1);
     const probe = await TestTurnClient.open(TURN, secrets.username, secrets.credential);
     try {
       expect((await probe.allocate()).code).toBe(508);
@@ -131,7 +132,7 @@ describe('graceful drain of the process on SIGTERM', () => {
     });
     // uclient's idle probes are still allocated: the process drains on.
     expect(node.child.exitCode).toBeNull();
-    expect(await scrapeSum(HTTP, 'icegate_allocations_active')).toBe(CLIENTS);
+    expect(await scrapeSum(METRICS, 'icegate_allocations_active')).toBe(CLIENTS);
 
     const exit = await node.exited;
     const drainedFor = (Date.now() - signalledAt) / 1000;
@@ -166,7 +167,7 @@ describe('graceful drain of the process on SIGTERM', () => {
     expect((await client.allocate()).code).toBe(200);
 
     node.child.kill('SIGTERM');
-    await eventually(async () => (await scrapeMetric(HTTP, 'icegate_draining')) === 1, 2_000, 'draining');
+    await eventually(async () => (await scrapeMetric(METRICS, 'icegate_draining')) === 1, 2_000, 'draining');
     expect(node.child.exitCode).toBeNull();
     const secondAt = Date.now();
     node.child.kill('SIGTERM');

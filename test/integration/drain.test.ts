@@ -29,8 +29,9 @@ import {
   uclientTotals,
 } from './drain-harness.js';
 
-const PORTS_OF_NODE: DrainPorts = { turn: 28478, http: 28479, ...PORTS.drain };
+const PORTS_OF_NODE: DrainPorts = { turn: 28478, http: 28479, metrics: 11000, ...PORTS.drain };
 const HTTP = `http://127.0.0.1:${PORTS_OF_NODE.http}`;
+const METRICS = `http://127.0.0.1:${PORTS_OF_NODE.metrics}`;
 const CLIENTS = 2;
 const MESSAGES = 300;
 const PAYLOAD = 160;
@@ -69,7 +70,7 @@ describe('graceful drain of a node (in process)', () => {
     });
     const running = node;
     expect((await fetch(`${HTTP}/readyz`)).status).toBe(200);
-    expect(await scrapeMetric(HTTP, 'icegate_draining')).toBe(0);
+    expect(await scrapeMetric(METRICS, 'icegate_draining')).toBe(0);
 
     const secrets = await provisionTenant(HTTP, 'acme');
     const uclient = startUclient({
@@ -94,7 +95,7 @@ describe('graceful drain of a node (in process)', () => {
     const ready = await fetch(`${HTTP}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toEqual({ status: 'draining' });
-    expect(await scrapeMetric(HTTP, 'icegate_draining')).toBe(1);
+    expect(await scrapeMetric(METRICS, 'icegate_draining')).toBe(1);
 
     const probe = await TestTurnClient.open(
       { family: 'IPv4', address: '127.0.0.1', port: PORTS_OF_NODE.turn },

@@ -37,6 +37,8 @@ export interface GateNode {
   logger: CapturingLogger;
   /** `http://127.0.0.1:PORT` */
   url: string;
+  /** `http://127.0.0.1:PORT` of the metrics listener (METRICS_PORT) */
+  metricsUrl: string;
   turnPort: number;
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function startGateNode(
     ...loadConfig({
       TURN_LISTEN_IP: '127.0.0.1',
       HTTP_LISTEN_IP: '127.0.0.1',
+      METRICS_LISTEN_IP: '127.0.0.1',
       TURN_MIN_PORT: String(ports.relayMin),
       TURN_MAX_PORT: String(ports.relayMax),
       TURN_ALLOW_LOOPBACK_PEERS: 'true',
@@ -60,6 +63,7 @@ export async function startGateNode(
     // The schema refuses port 0; a test node takes ephemeral ports.
     TURN_PORT: 0,
     HTTP_PORT: 0,
+    METRICS_PORT: 0,
   };
   const logger = new CapturingLogger();
   const node = await startOnEphemeralPorts(config, {
@@ -72,6 +76,7 @@ export async function startGateNode(
     node,
     logger,
     url: `http://127.0.0.1:${node.httpPort()}`,
+    metricsUrl: `http://127.0.0.1:${node.metricsPort()}`,
     turnPort: node.turnAddress().port,
     close: () => node.close(),
   };

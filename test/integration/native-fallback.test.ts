@@ -34,8 +34,11 @@ async function expectJsFallback(running: NativeNode): Promise<void> {
   expect(String(warnings[0]?.fields.reason)).toContain('/nonexistent/icegate_native.node');
   const started = running.logger.lines.find((l) => l.message === 'icegate started');
   expect(started?.fields.dataPlane).toBe('js');
-  const metrics = await (await fetch(`${running.url}/metrics`)).text();
+  const metrics = await (await fetch(`${running.metricsUrl}/metrics`)).text();
   expect(metrics).toMatch(/^icegate_native_data_threads_active 0$/m);
+  // Metrics have their own listener (issue 15 point 6): the API port answers 404 for them.
+  expect(running.node.metricsPort()).not.toBe(running.node.httpPort());
+  expect((await fetch(`${running.url}/metrics`)).status).toBe(404);
 
   const { username, password } = running.credential();
   const client = await TestTurnClient.open(

@@ -56,6 +56,8 @@ export interface NativeNode {
   logger: CapturingLogger;
   /** `http://127.0.0.1:PORT` */
   url: string;
+  /** `http://127.0.0.1:PORT` of the metrics listener (METRICS_PORT) */
+  metricsUrl: string;
   turnPort: number;
   /** Tenant 'acme', provisioned (active support) with a credential from POST /v1/ice-servers. */
   tenant: TenantSecrets;
@@ -81,6 +83,7 @@ export async function startNativeNode(
     ...loadConfig({
       TURN_LISTEN_IP: '127.0.0.1',
       HTTP_LISTEN_IP: '127.0.0.1',
+      METRICS_LISTEN_IP: '127.0.0.1',
       TURN_MIN_PORT: String(ports.relayMin),
       TURN_MAX_PORT: String(ports.relayMax),
       TURN_ALLOW_LOOPBACK_PEERS: 'true',
@@ -95,6 +98,7 @@ export async function startNativeNode(
     // The schema refuses port 0; a test node takes ephemeral ports.
     TURN_PORT: 0,
     HTTP_PORT: 0,
+    METRICS_PORT: 0,
   };
   const logger = new CapturingLogger();
   let node: Icegate | null = null;
@@ -112,6 +116,7 @@ export async function startNativeNode(
       node,
       logger,
       url,
+      metricsUrl: `http://127.0.0.1:${node.metricsPort()}`,
       turnPort: node.turnAddress().port,
       tenant,
       get plane() {

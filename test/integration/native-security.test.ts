@@ -129,8 +129,8 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
       const relay = relayedAddress(allocation);
       const stranger = await peerSocket('127.0.0.1');
       const friend = await peerSocket('127.0.0.2');
-      const bytesBefore = await scrapeSum(open.url, 'icegate_relayed_bytes_total');
-      const packetsBefore = await scrapeSum(open.url, 'icegate_relayed_packets_total');
+      const bytesBefore = await scrapeSum(open.metricsUrl, 'icegate_relayed_bytes_total');
+      const packetsBefore = await scrapeSum(open.metricsUrl, 'icegate_relayed_packets_total');
       const before = open.counters();
 
       expect((await c.createPermission(friend.address)).code).toBe(200);
@@ -167,10 +167,10 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
       expect((await c.refresh(0)).code).toBe(200);
       const toClient = 'from the friend'.length + 'friend to client!'.length;
       const toPeer = 'client to friend'.length + 'sent'.length;
-      expect((await scrapeSum(open.url, 'icegate_relayed_bytes_total')) - bytesBefore).toBe(
+      expect((await scrapeSum(open.metricsUrl, 'icegate_relayed_bytes_total')) - bytesBefore).toBe(
         toClient + toPeer,
       );
-      expect((await scrapeSum(open.url, 'icegate_relayed_packets_total')) - packetsBefore).toBe(4);
+      expect((await scrapeSum(open.metricsUrl, 'icegate_relayed_packets_total')) - packetsBefore).toBe(4);
       const ended = open.logger.lines.slice(lines).find((l) => l.message === 'allocation ended');
       expect(ended?.fields).toMatchObject({
         bytesToClient: toClient,

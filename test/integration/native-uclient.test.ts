@@ -103,7 +103,7 @@ function expectFullyNative(
 
 /** Relayed payload bytes, both directions, as Prometheus shows them. */
 function relayedBytes(): Promise<number> {
-  return scrapeSum(native.url, 'icegate_relayed_bytes_total');
+  return scrapeSum(native.metricsUrl, 'icegate_relayed_bytes_total');
 }
 
 /** Waits until every allocation of the run has ended (uclient deletes its own; probes expire later). */
@@ -120,7 +120,7 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
       expect(native.logger.matching('native data plane unavailable')).toHaveLength(0);
       // ICEGATE_NATIVE_SCALING=adaptive (the default): one data thread until the load needs more.
       expect(native.node.relay.native === null ? 0 : native.plane.info().active).toBe(1);
-      expect(await scrapeSum(native.url, 'icegate_native_data_threads_active')).toBe(1);
+      expect(await scrapeSum(native.metricsUrl, 'icegate_native_data_threads_active')).toBe(1);
     });
 
     it('relays in channel mode with no loss, fully native: ChannelData both ways on the data threads', async () => {

@@ -73,7 +73,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 
 /** The port the node serves /metrics on. */
 function metricsPort(node: GateNode): number {
-  return node.node.httpPort();
+  return node.node.metricsPort();
 }
 
 async function startPrometheus(target: number): Promise<void> {
@@ -178,7 +178,9 @@ describe('a real Prometheus scraping a live icegate under coturn-client load', (
   it('counts the handshake challenge apart: auth_failed stays 0 while ok and challenged grow', async () => {
     const sum = async (result: string) => {
       const answer = await query(`sum(icegate_allocate_requests_total{job="${JOB}", result="${result}"})`);
-      return Number((answer.data?.result[0] as { value: [number, string] }).value[1]);
+      const sample = answer.data?.result[0] as { value: [number, string] } | undefined;
+      if (sample === undefined) throw new Error(`no series for result=${result}: ${JSON.stringify(answer)}`);
+      return Number(sample.value[1]);
     };
     expect(await sum('ok')).toBeGreaterThanOrEqual(9);
     expect(await sum('challenged')).toBeGreaterThanOrEqual(await sum('ok'));

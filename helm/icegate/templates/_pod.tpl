@@ -54,6 +54,10 @@ spec:
         - name: http
           containerPort: {{ .Values.http.port }}
           protocol: TCP
+        # Prometheus only (METRICS_PORT); the probes below stay on the HTTP port.
+        - name: metrics
+          containerPort: {{ .Values.metrics.port }}
+          protocol: TCP
       # /healthz answers 200 while the process runs, draining included.
       livenessProbe:
         httpGet:

@@ -38,6 +38,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('serves metrics on their own listener: METRICS_PORT 9464 on 0.0.0.0 unless set, never HTTP_PORT', () => {
+    expect(loadConfig({})).toMatchObject({ METRICS_PORT: 9464, METRICS_LISTEN_IP: '0.0.0.0' });
+    expect(loadConfig({ METRICS_PORT: '9100', METRICS_LISTEN_IP: '::1' })).toMatchObject({
+      METRICS_PORT: 9100,
+      METRICS_LISTEN_IP: '::1',
+    });
+    expect(() => loadConfig({ METRICS_PORT: '8080' })).toThrow(
+      /^invalid configuration: METRICS_PORT: .*HTTP_PORT/,
+    );
+    expect(() => loadConfig({ METRICS_PORT: 'x' })).toThrow(/^invalid configuration: METRICS_PORT:/);
+    expect(() => loadConfig({ METRICS_LISTEN_IP: 'localhost' })).toThrow(
+      /^invalid configuration: METRICS_LISTEN_IP:/,
+    );
+  });
+
   it('rejects an inverted relay port range and a certificate without a key', () => {
     expect(() => loadConfig({ TURN_MIN_PORT: '60000', TURN_MAX_PORT: '50000' })).toThrow(/TURN_MIN_PORT/);
     expect(() => loadConfig({ TURN_TLS_CERT: '/x.pem' })).toThrow(/TURN_TLS_CERT/);

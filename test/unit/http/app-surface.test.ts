@@ -1,13 +1,13 @@
 // The app's surface without a network: every route it registers is described in the OpenAPI
-// document (and nothing else is), /metrics labels requests by route template, /readyz follows
-// the readiness flag.
+// document (and nothing else is), requests are labelled by route template (read on the metrics
+// listener), /metrics is not served on the API port, /readyz follows the readiness flag.
 import type { AddressInfo } from 'node:net';
 import type { Application } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretRing } from '../../../src/auth/index.js';
 import { LocalTenantEvents } from '../../../src/entitlement/cache/index.js';
 import type { EntitlementStore } from '../../../src/entitlement/store/index.js';
-import { createHttpApp, openApiDocument, Readiness } from '../../../src/http/index.js';
+import { createHttpApp, createMetricsServer, openApiDocument, Readiness } from '../../../src/http/index.js';
 import type { LicenseService } from '../../../src/licensing/index.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { createMetrics } from '../../../src/metrics/metrics.js';
@@ -59,14 +59,21 @@ function routesOf(application: Application): string[] {
 }
 
 let url = '';
+let metricsUrl = '';
 let server: import('node:http').Server;
+const metricsServer = createMetricsServer(metrics.registry, silentLogger);
 beforeAll(async () => {
   server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => metricsServer.listen(0, '127.0.0.1', resolve));
+  metricsUrl = `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+});
 
 describe('createHttpApp', () => {
   it('describes exactly its routes in the OpenAPI document', () => {
@@ -89,10 +96,19 @@ describe('createHttpApp', () => {
   it('labels request latency by route template, never by raw path', async () => {
     await fetch(`${url}/v1/admin/tenants/some-tenant-id`);
     await fetch(`${url}/no/such/path`);
-    const text = await (await fetch(`${url}/metrics`)).text();
+    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
     expect(text).toContain('route="/v1/admin/tenants/:tenant"');
     expect(text).toContain('route="unmatched"');
     expect(text).not.toContain('some-tenant-id');
     expect(text).toContain('icegate_credential_requests_total');
+  });
+
+  it('does not serve /metrics on the API port (issue 15 point 6): 404 not_found there', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const res = await fetch(`${url}/metrics`, { method });
+      expect(res.status, method).toBe(404);
+      if (method === 'GET') expect(await res.json()).toMatchObject({ error: 'not_found' });
+    }
+    expect(Object.keys(openApiDocument.paths)).not.toContain('/metrics');
   });
 });

@@ -96,7 +96,11 @@ describe('deploy/kubernetes manifests', () => {
       `${DESIGN_DEFAULTS.TURN_PORT}/UDP`,
       `${DESIGN_DEFAULTS.TURN_PORT}/TCP`,
       `${DESIGN_DEFAULTS.HTTP_PORT}/TCP`,
+      `${DESIGN_DEFAULTS.METRICS_PORT}/TCP`,
     ]);
+    // The probes stay on the HTTP port; the metrics port serves /metrics only.
+    expect(container.livenessProbe.httpGet.port).toBe('http');
+    expect(container.readinessProbe.httpGet.port).toBe('http');
     const mounts = container.volumeMounts.map((m: Obj) => m.mountPath);
     expect(mounts).toContain(byKind('ConfigMap')[0]!.data.DATA_DIR);
   });
@@ -167,12 +171,17 @@ describe('deploy/docker-compose.yml', () => {
     }
   });
 
-  it('has Prometheus scrape icegate /metrics on its HTTP port', () => {
+  it('has Prometheus scrape icegate /metrics on its metrics port, not the published HTTP port', () => {
     const mount = (services.prometheus!.volumes as string[]).find((v) => v.includes('prometheus.yml'))!;
     const config = parse(readFileSync(repoPath(fromCompose(mount.split(':')[0]!)), 'utf8'));
     const job = config.scrape_configs.find((j: Obj) => j.job_name === 'icegate');
     expect(job.metrics_path).toBe('/metrics');
-    expect(job.static_configs[0].targets).toEqual([`icegate:${services.icegate!.environment.HTTP_PORT}`]);
+    const env = services.icegate!.environment as Record<string, string>;
+    expect(env.METRICS_PORT).not.toBe(env.HTTP_PORT);
+    expect(job.static_configs[0].targets).toEqual([`icegate:${env.METRICS_PORT}`]);
+    // Metrics stay on the compose network: the host gets the HTTP port, never the metrics port.
+    for (const port of services.icegate!.ports as string[])
+      expect(port).not.toContain(`:${env.METRICS_PORT}`);
     expect(services.prometheus!.command).toContain(`--config.file=${mount.split(':')[1]}`);
   });
 

@@ -129,7 +129,7 @@ describe('Dockerfile', () => {
     expect(await runCheck(port)).toBe(1);
   });
 
-  it('exposes exactly the TURN, TLS, HTTP and relay ports of the default configuration', () => {
+  it('exposes exactly the TURN, TLS, HTTP, metrics and relay ports of the default configuration', () => {
     const exposed = new Set(args(runtime, 'EXPOSE').flatMap((a) => a.split(' ')));
     const d = DESIGN_DEFAULTS;
     expect(exposed).toEqual(
@@ -138,6 +138,7 @@ describe('Dockerfile', () => {
         `${d.TURN_PORT}/tcp`,
         `${d.TURN_TLS_PORT}/tcp`,
         `${d.HTTP_PORT}/tcp`,
+        `${d.METRICS_PORT}/tcp`,
         `${d.TURN_MIN_PORT}-${d.TURN_MAX_PORT}/udp`,
       ]),
     );

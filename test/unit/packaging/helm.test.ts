@@ -213,7 +213,7 @@ describe('chart templates', () => {
     expect(pod.spec.automountServiceAccountToken).toBe(false);
     expect(container.envFrom[0].configMapRef).toBeDefined();
     const ports = container.ports.map((p: { name: string; protocol: string }) => `${p.name}/${p.protocol}`);
-    expect(ports).toEqual(['turn-udp/UDP', 'turn-tcp/TCP', 'turns/TCP', 'http/TCP']);
+    expect(ports).toEqual(['turn-udp/UDP', 'turn-tcp/TCP', 'turns/TCP', 'http/TCP', 'metrics/TCP']);
   });
 
   it('renders the workload by kind and the pod template from one place', () => {
@@ -277,7 +277,22 @@ describe('chart templates', () => {
       /^\{\{- if \.Values\.serviceMonitor\.enabled/,
     );
     const monitor = parse(structuralYaml(templates.get('servicemonitor.yaml')!));
-    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' });
+    // The monitor selects the metrics Service, which names the container's metrics port; the
+    // HTTP Service (the one an operator publishes) carries no metrics port.
+    expect(monitor.spec.selector.matchLabels['app.kubernetes.io/component']).toBe('metrics');
+    const metricsService = parse(structuralYaml(templates.get('service-metrics.yaml')!));
+    expect(metricsService.spec.type).toBe('ClusterIP');
+    expect(metricsService.metadata.labels['app.kubernetes.io/component']).toBe('metrics');
+    expect(metricsService.spec.ports).toEqual([
+      { name: 'metrics', port: 'PLACEHOLDER', targetPort: 'metrics', protocol: 'TCP' },
+    ]);
+    const httpService = parse(structuralYaml(templates.get('service-http.yaml')!));
+    expect(httpService.spec.ports.map((p: { name: string }) => p.name)).toEqual(['http']);
+    const pod = templates.get('_pod.tpl')!;
+    expect(pod).toMatch(/- name: metrics\n\s+containerPort: \{\{ \.Values\.metrics\.port \}\}/);
+    expect(pod).toMatch(/path: \/healthz\n\s+port: http\n/);
+    expect(pod).toMatch(/path: \/readyz\n\s+port: http\n/);
     expect(blocksBalanced(templates.get('NOTES.txt')!)).toBe(true);
     for (const file of helperFiles) expect(blocksBalanced(templates.get(file)!), file).toBe(true);
   });
