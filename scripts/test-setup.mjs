@@ -40,6 +40,11 @@ export const NEEDS = [
     apt: 'chromium',
   },
   { what: 'ss (relay socket buffer tests)', found: onPath('ss'), apt: 'iproute2' },
+  {
+    what: 'Prometheus and promtool (alert rules, live scrape)',
+    found: onPath('prometheus', 'promtool'),
+    apt: 'prometheus',
+  },
 ];
 
 // The services the integration tests talk to (DESIGN.md "Services in tests"), with how to start them.
@@ -141,6 +146,8 @@ async function main() {
       // The coturn package may start its own server on 3478; the tests use other ports, but a
       // stray daemon would only confuse a reader of the logs.
       if (packages.includes('coturn')) spawnSync('systemctl', ['stop', 'coturn'], { stdio: 'ignore' });
+      if (packages.includes('prometheus'))
+        spawnSync('systemctl', ['stop', 'prometheus'], { stdio: 'ignore' });
       missing = required.filter((need) => !need.found());
       if (missing.length > 0 && problems.length === 0) {
         problems.push(`still missing after apt-get: ${missing.map((n) => n.what).join(', ')}`);

@@ -85,13 +85,20 @@ export interface StartOptions {
   rateLimits?: Partial<RateLimitSettings>;
   /** Node heartbeat period and dead-node timeout, ms (defaults DEFAULT_HEARTBEAT_MS, DEFAULT_NODE_TIMEOUT_MS). */
   liveness?: { heartbeatMs?: number; timeoutMs?: number };
+  /** Interval of the TURN refusal summary lines, ms (default 30 s); tests shorten it. */
+  refusalLogIntervalMs?: number;
 }
 
 function formatAddress(a: TransportAddress): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-function relayControl(relay: TurnHost, nodeId: string, fleet: FleetAdmin | null): RelayControl {
+function relayControl(
+  relay: TurnHost,
+  observer: RelayObserver,
+  nodeId: string,
+  fleet: FleetAdmin | null,
+): RelayControl {
   const summary = (a: AllocationView): RelayAllocationSummary => {
     const keyId = a.opaque === undefined ? null : (parseCredentialOpaque(a.opaque)?.keyId ?? null);
     return {
@@ -109,7 +116,7 @@ function relayControl(relay: TurnHost, nodeId: string, fleet: FleetAdmin | null)
   };
   const local: RelayControl = {
     listAllocations: (tenant) => relay.core.listAllocations(tenant).map(summary),
-    closeAllocationsOfTenant: (tenant) => relay.core.closeAllocationsOfTenant(tenant),
+    closeAllocationsOfTenant: (tenant) => closeAsAdmin(relay, observer, tenant),
   };
   if (fleet === null) return local;
   return {
@@ -119,11 +126,21 @@ function relayControl(relay: TurnHost, nodeId: string, fleet: FleetAdmin | null)
   };
 }
 
-/** The local side of fleet admin requests over the TURN core. */
-function localAllocations(relay: TurnHost, control: RelayControl): LocalAllocations {
+/** Closes a tenant's allocations here, counted and logged as admin_closed, not as a lost entitlement (issue 18). */
+function closeAsAdmin(relay: TurnHost, observer: RelayObserver, tenant: string): number {
+  observer.setPolicyReason(tenant, 'admin_closed');
+  try {
+    return relay.core.closeAllocationsOfTenant(tenant);
+  } finally {
+    observer.clearPolicyReason(tenant);
+  }
+}
+
+/** The local side of fleet admin requests over the TURN core (a close asked by another node is admin_closed too). */
+function localAllocations(relay: TurnHost, observer: RelayObserver, control: RelayControl): LocalAllocations {
   return {
     list: (tenant) => control.listAllocations(tenant) as RelayAllocationSummary[],
-    close: (tenant) => relay.core.closeAllocationsOfTenant(tenant),
+    close: (tenant) => closeAsAdmin(relay, observer, tenant),
   };
 }
 
@@ -211,7 +228,11 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     logger,
     onStoreError: () => metrics.storeErrors.inc({ backend: store.kind, operation: 'write' }),
   });
-  const observer = new RelayObserver(metrics, logger, usage);
+  const observer = new RelayObserver(metrics, logger, usage, Date.now, {
+    ...(options.refusalLogIntervalMs === undefined
+      ? {}
+      : { refusalIntervalMs: options.refusalLogIntervalMs }),
+  });
   const relays: RelayAddressConfig[] = [{ bindIp: config.relayIp, externalIp: config.externalIp }];
   if (config.TURN_RELAY_IP6 !== undefined) {
     relays.push({
@@ -328,7 +349,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
           onReclaimed: () => fleetQuota.resync(),
           ...options.liveness,
         });
-  const localControl = relayControl(relay, nodeId, null);
+  const localControl = relayControl(relay, observer, nodeId, null);
   const fleetAdmin =
     runtime.redis === undefined || liveness === null
       ? null
@@ -337,10 +358,23 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
           prefix: runtime.redisPrefix,
           nodeId,
           liveNodes: () => liveness.liveNodes(),
-          local: localAllocations(relay, localControl),
+          local: localAllocations(relay, observer, localControl),
           logger,
         });
-  const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
+  const relayFamilies = relay.relays.families;
+  const sampleGauges = () => {
+    observer.sample(relay.core.listAllocations());
+    for (const family of relayFamilies) {
+      const label = family === 'IPv4' ? 'ipv4' : 'ipv6';
+      metrics.relayPortsInUse.set({ family: label }, relay.relayPortsInUse(family));
+      metrics.relayPortRange.set({ family: label }, config.TURN_MAX_PORT - config.TURN_MIN_PORT + 1);
+    }
+    void relay.certificatesNotAfter().then((notAfter) => {
+      if (notAfter !== null) metrics.tlsCertificateNotAfter.set(notAfter.getTime() / 1000);
+    });
+  };
+  sampleGauges();
+  const gaugeSampler = setInterval(sampleGauges, 5_000);
   gaugeSampler.unref();
   const stopDropSampler = sampleRelayDrops(relay, metrics);
   warnIfBufferCapped(config.TURN_RELAY_SOCKET_BUFFER, log);
@@ -358,7 +392,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     noisyAudit,
     events: runtime.events,
     ring,
-    relay: relayControl(relay, nodeId, fleetAdmin),
+    relay: relayControl(relay, observer, nodeId, fleetAdmin),
     listeners,
     checkPage: { relayPorts: { min: config.TURN_MIN_PORT, max: config.TURN_MAX_PORT } },
     readiness,
@@ -391,6 +425,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     stopDropSampler();
     enforcement.close();
     fleetAdmin?.stop();
+    observer.close();
     // The relay's closes remove this node's ledger members (queued before Redis is quit).
     await relay.close();
     await liveness?.close();
@@ -467,6 +502,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     async drain(deadlineMs = config.DRAIN_TIMEOUT_SECONDS * 1000) {
       readiness.startDraining();
       metrics.draining.set(1);
+      metrics.drainDeadline.set(Math.round((Date.now() + deadlineMs) / 1000));
       observer.markDraining();
       relay.core.drain();
       log.info('draining: new allocations refused, live ones continue', {

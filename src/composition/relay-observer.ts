@@ -1,7 +1,10 @@
 // Turns the TURN core's events into metrics (counted as traffic flows, not at session end),
-// log lines (one at allocation start, one at its end with tenant, transport, duration, bytes)
-// and per-tenant usage. Every mapping from the core's reason codes to metric labels is here.
+// log lines (one at allocation start, one at its end with tenant, transport, duration, bytes;
+// refusals summed per tenant and reason; authentication failures and peer denials sampled) and
+// per-tenant usage. Every mapping from the core's reason codes to metric labels is here.
 import type { Logger } from '../log/logger.js';
+import { RefusalDigest } from '../log/refusal-digest.js';
+import { SampledLog } from '../log/sampled-log.js';
 import { recordAllocationCreated, recordAllocationEnded } from '../metrics/allocation-lifecycle.js';
 import type {
   AllocateResult,
@@ -28,7 +31,7 @@ const ALLOCATE_RESULT_BY_CODE: Record<number, AllocateResult> = {
   403: 'not_entitled',
   420: 'bad_request',
   437: 'allocation_mismatch',
-  438: 'auth_failed',
+  438: 'challenged',
   440: 'address_family_not_supported',
   441: 'auth_failed',
   442: 'unsupported_transport',
@@ -41,11 +44,33 @@ function address(a: { address: string; port: number; family: string }): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
+/** The result label of an answered Allocate (`withIntegrity`: it carried MESSAGE-INTEGRITY). */
+export function allocateResult(code: number, withIntegrity: boolean, draining: boolean): AllocateResult {
+  // RFC 8489 section 9.2.4: a request without MESSAGE-INTEGRITY is challenged, not failed.
+  if (code === 401 && !withIntegrity) return 'challenged';
+  if (code === 508 && draining) return 'draining';
+  return ALLOCATE_RESULT_BY_CODE[code] ?? 'bad_request';
+}
+
+/** Why enforcement or an operator closed a tenant's allocations (the core says only 'policy'). */
+export type PolicyEndReason = 'entitlement_revoked' | 'license_revoked' | 'admin_closed';
+
+/** Options of the observer's log lines. */
+export interface RelayObserverLogOptions {
+  /** Interval of the refusal summary lines, ms (default 30 s). */
+  refusalIntervalMs?: number;
+  /** Sampled lines (auth failures, peer denials) per reason: burst, then one per interval (default 5, 10 s). */
+  sampleBurst?: number;
+  sampleIntervalMs?: number;
+}
+
 /** Observes one TURN core; `policyReason` lets enforcement say why it closed a tenant's allocations. */
 export class RelayObserver {
   readonly #policyReasons = new Map<string, MetricEndReason>();
   /** Up to when each live allocation's time has gone to the usage sink. */
   readonly #accruedUntil = new WeakMap<AllocationView, number>();
+  readonly #refusals: RefusalDigest;
+  readonly #sampled: SampledLog;
   #draining = false;
 
   constructor(
@@ -53,11 +78,31 @@ export class RelayObserver {
     private readonly logger: Logger,
     private readonly usage?: UsageSink,
     private readonly clock: () => number = Date.now,
-  ) {}
+    logOptions: RelayObserverLogOptions = {},
+  ) {
+    const log = logger.child({ component: 'relay' });
+    this.#refusals = new RefusalDigest({
+      logger: log,
+      message: 'TURN requests refused',
+      clock,
+      ...(logOptions.refusalIntervalMs === undefined ? {} : { intervalMs: logOptions.refusalIntervalMs }),
+    });
+    this.#sampled = new SampledLog({
+      logger: log,
+      clock,
+      ...(logOptions.sampleBurst === undefined ? {} : { burst: logOptions.sampleBurst }),
+      ...(logOptions.sampleIntervalMs === undefined ? {} : { intervalMs: logOptions.sampleIntervalMs }),
+    });
+  }
 
   /** The next policy-closed allocations of `tenant` end for `reason` (until cleared). */
-  setPolicyReason(tenant: string, reason: 'entitlement_revoked' | 'license_revoked'): void {
+  setPolicyReason(tenant: string, reason: PolicyEndReason): void {
     this.#policyReasons.set(tenant, reason);
+  }
+
+  /** Writes the pending refusal summary and stops its timer. */
+  close(): void {
+    this.#refusals.close();
   }
 
   clearPolicyReason(tenant: string): void {
@@ -132,34 +177,45 @@ export class RelayObserver {
         const bytes = delta.toPeerBytes + delta.toClientBytes;
         if (bytes > 0) this.usage?.addTraffic(a.tenant, bytes, this.clock());
       },
-      permissionDenied: (_peer, reason) => {
+      permissionDenied: (peer, reason, a) => {
         const label = (PEER_DENIAL_REASONS as readonly string[]).includes(reason)
           ? (reason as PeerDenialReason)
           : 'configured_deny';
         m.peerDenials.inc({ reason: label });
+        this.#sampled.warn(`peer:${label}`, 'peer address denied', {
+          reason: label,
+          tenant: a.tenant,
+          source: address(a.tuple.client),
+          transport: a.tuple.transport,
+          peer: address(peer),
+        });
       },
-      authFailed: (reason) => {
-        m.authFailures.inc({ reason: reason.replaceAll('-', '_') as MetricAuthReason });
+      authFailed: (reason, tuple) => {
+        const label = reason.replaceAll('-', '_') as MetricAuthReason;
+        m.authFailures.inc({ reason: label });
+        this.#sampled.warn(`auth:${label}`, 'TURN authentication failed', {
+          reason: label,
+          source: address(tuple.client),
+          transport: tuple.transport,
+        });
       },
       authorizeDenied: (tenant, reason, method) => {
         // The fleet-wide quota refuses through authorize too; it is no authentication failure
         // (its 486 is counted by requestAnswered).
         if (reason === FLEET_QUOTA_REASON) {
-          log.info('allocation quota reached across the fleet', { tenant });
+          this.#refusals.record(tenant, 'fleet_quota_exceeded', { method });
           return;
         }
         m.authFailures.inc({ reason: 'not_entitled' });
-        log.info('TURN request refused: tenant not entitled', { tenant, reason, method });
+        this.#refusals.record(tenant, reason, { method });
       },
-      quotaRefused: (tenant, load) => {
-        log.info('allocation quota reached', { tenant, load });
+      quotaRefused: (tenant) => {
+        this.#refusals.record(tenant, 'quota_exceeded', { method: 'allocate' });
       },
-      requestAnswered: (method, code, transport) => {
+      requestAnswered: (method, code, transport, withIntegrity) => {
         if (method !== Method.Allocate || code === 200) return; // 200s are counted by allocationCreated
         if (code === 486) m.quotaRefusals.inc({ transport });
-        const result =
-          code === 508 && this.#draining ? 'draining' : (ALLOCATE_RESULT_BY_CODE[code] ?? 'bad_request');
-        m.allocateRequests.inc({ transport, result });
+        m.allocateRequests.inc({ transport, result: allocateResult(code, withIntegrity, this.#draining) });
       },
     };
   }

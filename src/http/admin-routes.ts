@@ -9,6 +9,7 @@ import type { EntitlementAnswer } from '../entitlement/service/entitlement-servi
 import type { AuditContext, EntitlementStore } from '../entitlement/store/index.js';
 import type { LicenseService } from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
+import { noteRequestTenant } from '../log/request-context.js';
 import { requireAdmin } from './admin-auth.js';
 import { auditHandler } from './audit-routes.js';
 import { HttpError } from './http-error.js';
@@ -44,6 +45,7 @@ function tenantParam(value: string | string[] | undefined): string {
       'tenant: tenant ids are 1-64 characters of A-Z a-z 0-9 . _ -, not . or ..',
     );
   }
+  noteRequestTenant(value);
   return value;
 }
 

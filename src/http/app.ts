@@ -13,6 +13,7 @@ import type { LicenseService } from '../licensing/index.js';
 import type { NoisyAudit } from '../licensing/noisy-audit.js';
 import type { Logger } from '../log/logger.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
+import { accessLog } from './access-log.js';
 import { adminRoutes } from './admin-routes.js';
 import { auditRevokedRefusals } from './audit-routes.js';
 import { type CheckPageOptions, checkPageRoutes } from './check-page/index.js';
@@ -101,6 +102,7 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(accessLog(deps.logger));
   if (deps.metrics !== undefined) app.use(requestMetrics(deps.metrics));
   app.use(helmet());
 

@@ -3,6 +3,7 @@
 import type { RequestHandler } from 'express';
 import { httpRequestLabels } from '../metrics/http-labels.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
+import { routeTemplateOf } from './route-template.js';
 
 /** Observes icegate_http_request_duration_seconds when each response finishes. */
 export function requestMetrics(metrics: IcegateMetrics): RequestHandler {
@@ -10,9 +11,10 @@ export function requestMetrics(metrics: IcegateMetrics): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = req.route?.path;
-      const template = typeof route === 'string' ? `${req.baseUrl}${route}` : undefined;
-      metrics.httpRequestDuration.observe(httpRequestLabels(template, req.method, res.statusCode), seconds);
+      metrics.httpRequestDuration.observe(
+        httpRequestLabels(routeTemplateOf(req), req.method, res.statusCode),
+        seconds,
+      );
     });
     next();
   };

@@ -10,6 +10,7 @@ import {
   type VerifyTenantTokenOptions,
   verifyTenantToken,
 } from '../licensing/index.js';
+import { noteRequestTenant } from '../log/request-context.js';
 import { bearerToken } from './bearer-token.js';
 import { HttpError } from './http-error.js';
 import { enforceRateLimit } from './rate-limit/rate-limit-policy.js';
@@ -67,6 +68,7 @@ export async function admitTenant(
     new Date(now),
     verifyOptions,
   );
+  noteRequestTenant(token.tenant);
   await enforceRateLimit(deps.limiter, 'tenant', token.tenant, deps.perTenant, now);
   const entitlement = await deps.entitlements.get(token.tenant, now);
   const refusal = entitlementRefusal(entitlement);

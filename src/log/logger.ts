@@ -1,6 +1,7 @@
 // winston JSON-lines logger: timestamp, level, component, message and fields; secrets redacted.
 import winston from 'winston';
 import { REDACTED, redact, redactText, SECRET_FIELD } from './redact.js';
+import { currentRequest } from './request-context.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -23,19 +24,29 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
+/**
+ * Adds the request id of the HTTP request the caller works for (request-context.ts). Done here,
+ * at the call, not in a winston format: winston may format later, outside the request's context.
+ */
+function withRequest(fields: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const request = currentRequest();
+  if (request === undefined || fields?.['requestId'] !== undefined) return fields;
+  return { requestId: request.requestId, ...fields };
+}
+
 class WinstonLogger implements Logger {
   constructor(private readonly inner: winston.Logger) {}
   error(message: string, fields?: Record<string, unknown>): void {
-    this.inner.error(message, fields);
+    this.inner.error(message, withRequest(fields));
   }
   warn(message: string, fields?: Record<string, unknown>): void {
-    this.inner.warn(message, fields);
+    this.inner.warn(message, withRequest(fields));
   }
   info(message: string, fields?: Record<string, unknown>): void {
-    this.inner.info(message, fields);
+    this.inner.info(message, withRequest(fields));
   }
   debug(message: string, fields?: Record<string, unknown>): void {
-    this.inner.debug(message, fields);
+    if (this.inner.isDebugEnabled()) this.inner.debug(message, withRequest(fields));
   }
   child(fields: Record<string, unknown>): Logger {
     return new WinstonLogger(this.inner.child(fields));

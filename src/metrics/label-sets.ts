@@ -8,18 +8,27 @@ export const TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
 /** Client-facing transport of an allocation. */
 export type Transport = (typeof TRANSPORTS)[number];
 
+/** Address family of relay ports (RFC 8656 section 7.2: an allocation holds one relay port per family). */
+export const ADDRESS_FAMILIES = ['ipv4', 'ipv6'] as const;
+/** Address family of relay ports. */
+export type AddressFamily = (typeof ADDRESS_FAMILIES)[number];
+
 /** Relay direction: towards the peer (Send/ChannelData in) or towards the client (Data/ChannelData out). */
 export const DIRECTIONS = ['client_to_peer', 'peer_to_client'] as const;
 /** Relay direction. */
 export type Direction = (typeof DIRECTIONS)[number];
 
 /**
- * Final outcome of an Allocate request (RFC 8656 section 7.2). The first 401 that hands a
- * credential-less client its NONCE and REALM is part of the handshake and is not counted.
+ * Outcome of each answered Allocate request (RFC 8656 section 7.2). Every Allocate of a normal
+ * client is answered twice: first `challenged` (it carried no credentials yet), then `ok` or a
+ * failure. Failures are every result but `ok` and `challenged`.
  */
 export const ALLOCATE_RESULTS = [
   'ok',
-  'auth_failed', // 401/441 after credentials were presented; detail in icegate_auth_failures_total
+  // 401 to an Allocate without MESSAGE-INTEGRITY (the first leg of RFC 8489 section 9.2.4), or 438
+  // with a fresh NONCE (section 9.2.5: the client retries with it); part of the handshake, not a failure
+  'challenged',
+  'auth_failed', // 401/441 to an Allocate that presented credentials; detail in icegate_auth_failures_total
   'not_entitled', // 403: the tenant's support is not active
   'quota_exceeded', // 486: the tenant's concurrent allocation quota is used up
   'bad_request', // 400
@@ -39,6 +48,7 @@ export const ALLOCATION_END_REASONS = [
   'deleted', // Refresh with LIFETIME 0 (RFC 8656 section 7.3)
   'connection_closed', // the TCP/TLS control connection closed (RFC 8656 section 3.1)
   'entitlement_revoked', // the tenant lost support while relaying
+  'admin_closed', // an operator closed the tenant's allocations (DELETE /v1/admin/tenants/{tenant}/allocations)
   'license_revoked', // the tenant's license key was revoked
   'drain_deadline', // still open when the drain deadline passed
   'relay_error', // the relay socket failed

@@ -6,6 +6,8 @@
 // process_resident_memory_bytes) so stock Node.js dashboards and alerts apply to them unchanged.
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import {
+  ADDRESS_FAMILIES,
+  type AddressFamily,
   ALLOCATE_RESULTS,
   ALLOCATION_END_REASONS,
   type AllocateResult,
@@ -64,6 +66,10 @@ export const METRIC_NAMES = {
   storeErrors: 'icegate_store_errors_total',
   redisErrors: 'icegate_redis_errors_total',
   draining: 'icegate_draining',
+  drainDeadline: 'icegate_drain_deadline_timestamp_seconds',
+  relayPortsInUse: 'icegate_relay_ports_in_use',
+  relayPortRange: 'icegate_relay_port_range_size',
+  tlsCertificateNotAfter: 'icegate_tls_certificate_not_after_timestamp_seconds',
   nativeDataThreads: 'icegate_native_data_threads_active',
   relayReceiveBufferDrops: 'icegate_relay_receive_buffer_drops_total',
   buildInfo: 'icegate_build_info',
@@ -121,6 +127,14 @@ export interface IcegateMetrics {
   readonly redisErrors: LabelledCounter<{ operation: RedisOperation }>;
   /** 1 while this process drains after SIGTERM, else 0. */
   readonly draining: PlainGauge;
+  /** When the running drain force-closes what is left (Unix seconds); 0 when not draining. */
+  readonly drainDeadline: PlainGauge;
+  /** Relay ports held now, by family (sampled every few seconds). */
+  readonly relayPortsInUse: LabelledGauge<{ family: AddressFamily }>;
+  /** Ports in the relay range, by family; 0 for a family without a relay address. */
+  readonly relayPortRange: LabelledGauge<{ family: AddressFamily }>;
+  /** notAfter of the TLS certificate that expires first (Unix seconds); 0 without TLS. */
+  readonly tlsCertificateNotAfter: PlainGauge;
   /** Native data threads clients are steered to now (ThreadScaler); 0 on the JS data path. */
   readonly nativeDataThreads: PlainGauge;
   /** Peer datagrams the kernel dropped at a full relay socket receive buffer, by data plane (issue 16). */
@@ -273,6 +287,28 @@ export function createMetrics(options: MetricsOptions = {}): IcegateMetrics {
       registry,
       name: METRIC_NAMES.draining,
       help: '1 while this process drains after SIGTERM, else 0.',
+    }),
+    drainDeadline: plainGauge({
+      registry,
+      name: METRIC_NAMES.drainDeadline,
+      help: 'When the running drain closes the allocations left (Unix seconds); 0 when not draining.',
+    }),
+    relayPortsInUse: closedGauge({
+      registry,
+      name: METRIC_NAMES.relayPortsInUse,
+      help: 'Relay ports held now (JS and native data path), by address family.',
+      labels: { family: ADDRESS_FAMILIES },
+    }),
+    relayPortRange: closedGauge({
+      registry,
+      name: METRIC_NAMES.relayPortRange,
+      help: 'Ports in the relay port range (TURN_MIN_PORT..TURN_MAX_PORT), by address family; 0 without a relay address of that family.',
+      labels: { family: ADDRESS_FAMILIES },
+    }),
+    tlsCertificateNotAfter: plainGauge({
+      registry,
+      name: METRIC_NAMES.tlsCertificateNotAfter,
+      help: 'notAfter of the TURN TLS certificate that expires first, Unix seconds; 0 when no TLS listener is configured.',
     }),
     nativeDataThreads: plainGauge({
       registry,

@@ -121,6 +121,11 @@ export class RelayPool {
     return this.#sockets.size;
   }
 
+  /** Ports of `family` held or being bound (reserved ones included), for the port-range metric. */
+  portsInUse(family: TransportAddress['family']): number {
+    return this.#pools.get(family)?.inUse.size ?? 0;
+  }
+
   /** Connects the pool to the core that receives its packets and answers. */
   attach(owner: RelayOwner): void {
     this.#owner = owner;

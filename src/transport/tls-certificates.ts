@@ -1,6 +1,7 @@
 // TLS certificate and key from files (TURN_TLS_CERT, TURN_TLS_KEY), reloaded without a restart
 // when they change: fs.watch on their directories (which also sees Kubernetes' atomic symlink swap
 // of a mounted Secret) and a periodic stat as a fallback where watching is unreliable.
+import { X509Certificate } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -71,6 +72,19 @@ export class TlsCertificates {
   /** Options for tls.createServer / server.setSecureContext. */
   get secureOptions(): tls.SecureContextOptions {
     return this.#options;
+  }
+
+  /** The notAfter of the certificate in use (the first of the PEM file, the leaf); null if unreadable. */
+  get notAfter(): Date | null {
+    try {
+      const cert = this.#options.cert;
+      if (cert === undefined) return null;
+      const pem = Array.isArray(cert) ? cert[0] : cert;
+      if (pem === undefined) return null;
+      return new Date(new X509Certificate(pem as string | Buffer).validTo);
+    } catch {
+      return null;
+    }
   }
 
   /** Calls `listener` with the new options after each successful reload; returns the unsubscribe. */

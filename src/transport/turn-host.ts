@@ -175,6 +175,18 @@ export class TurnHost {
     return changed.includes(true);
   }
 
+  /** The earliest notAfter of the TLS certificates in use; null without TLS listeners. */
+  async certificatesNotAfter(): Promise<Date | null> {
+    const all = await Promise.all(this.#certificates.values());
+    const dates = all.map((c) => c.notAfter).filter((d): d is Date => d !== null);
+    return dates.length === 0 ? null : new Date(Math.min(...dates.map((d) => d.getTime())));
+  }
+
+  /** Relay ports of `family` in use now, on the JS and the native data path together. */
+  relayPortsInUse(family: TransportAddress['family']): number {
+    return this.relays.portsInUse(family) + (this.native?.portsInUse(family) ?? 0);
+  }
+
   /** UDP clients the listeners remember (each ends with its allocation; see ClientTuples). */
   get knownUdpClients(): number {
     let n = 0;

@@ -115,7 +115,8 @@ export class TurnContext {
       return;
     }
     this.sink.sendToClient(request.tuple, response);
-    this.events.requestAnswered?.(request.message.method, code, request.tuple.transport);
+    const withIntegrity = request.message.integrityOffset >= 0;
+    this.events.requestAnswered?.(request.message.method, code, request.tuple.transport, withIntegrity);
   }
 
   /** Builds (without sending) a success response with the attributes `add` puts in. */

@@ -92,8 +92,12 @@ export interface TurnEvents {
   /** The authorize hook refused an Allocate or Refresh. */
   authorizeDenied?(tenant: string, reason: string, method: AuthorizeMethod): void;
   quotaRefused?(tenant: string, load: number): void;
-  /** Every answered request: `code` is 200 for success, else the error code. */
-  requestAnswered?(method: number, code: number, transport: ClientTransport): void;
+  /**
+   * Every answered request: `code` is 200 for success, else the error code. `withIntegrity` says
+   * whether the request carried MESSAGE-INTEGRITY: a 401 to one without it is the normal first
+   * challenge of the long-term credential mechanism (RFC 8489 section 9.2.4), not a failure.
+   */
+  requestAnswered?(method: number, code: number, transport: ClientTransport, withIntegrity: boolean): void;
   packetDropped?(reason: DropReason): void;
 }
 

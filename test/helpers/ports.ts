@@ -106,4 +106,9 @@ export const PORTS = {
   fleetDeathA: { peer: 12204, relayMin: 12210, relayMax: 12299 },
   fleetDeathB: { peer: 12205, relayMin: 12310, relayMax: 12399 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
+  /** test/integration/observability.test.ts (issue 18; 16000-16999 reserved for issue 18's ops work) */
+  observability: { peer: 16000, relayMin: 16010, relayMax: 16099 },
+  /** test/integration/prometheus-live.test.ts (issue 18; a real Prometheus scraping a node under load) */
+  prometheusLive: { peer: 16100, relayMin: 16110, relayMax: 16499 },
+  /** Free for later files: 16500-16999, none left 20000-29999 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

@@ -5,7 +5,7 @@
 // refuses the same tenants on its own (a credential minted with the TURN secret is not enough).
 import { randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mintCredential, SecretRing } from '../../src/auth/index.js';
 import { PORTS } from '../helpers/ports.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   gate = await startGateNode(
     PORTS.gateRefusals,
     { ...services.env, SUPPORT_GRACE_DAYS: String(GRACE_DAYS) },
-    { redisPrefix: services.redisPrefix },
+    { redisPrefix: services.redisPrefix, refusalLogIntervalMs: 100 },
   );
   const now = Date.now();
   const tenants = {
@@ -176,9 +176,16 @@ describe('the relay refuses the same tenants on its own', () => {
     expect(await allocateAs('lapsed')).toBe(403);
     expect(await allocateAs('future')).toBe(403);
     expect(await allocateAs('nobody')).toBe(403);
-    const denied = gate.logger.matching('TURN request refused: tenant not entitled');
-    expect(denied.map((l) => l.fields.tenant)).toEqual(
-      expect.arrayContaining(['lapsed', 'future', 'nobody']),
-    );
+    // One summary line per tenant and reason (issue 18), naming why.
+    await vi.waitFor(() => {
+      const denied = gate.logger.matching('TURN requests refused');
+      expect(denied.map((l) => [l.fields.tenant, l.fields.reason, l.fields.count])).toEqual(
+        expect.arrayContaining([
+          ['lapsed', 'support_expired', 1],
+          ['future', 'support_not_started', 1],
+          ['nobody', 'support_expired', 1],
+        ]),
+      );
+    });
   });
 });

@@ -177,6 +177,11 @@ export class NativeSink implements ActionSink {
     return this.#relays.size;
   }
 
+  /** Ports of `family` held by native relays, for the port-range metric. */
+  portsInUse(family: TransportAddress['family']): number {
+    return this.#pools.get(family)?.inUse.size ?? 0;
+  }
+
   /** Whether relay `relayId` is a native one (tests, metrics). */
   isNative(relayId: number): boolean {
     return this.#relays.has(relayId);

@@ -1,5 +1,6 @@
 // Drives the sans-I/O TURN core with a fake clock and a recording sink.
 import { mintCredential, NonceFactory, SecretRing } from '../../../src/auth/index.js';
+import { fanOutEvents } from '../../../src/composition/event-fanout.js';
 import {
   Attr,
   decodeMessage,
@@ -120,6 +121,8 @@ export interface CoreOptions {
   secrets?: string[];
   relayFamilies?: TransportAddress['family'][];
   software?: string;
+  /** More observers of the core's events (e.g. the composition root's RelayObserver). */
+  extraEvents?: TurnEvents;
 }
 
 /** A core under test. */
@@ -176,7 +179,7 @@ export function makeCore(options: CoreOptions = {}): Core {
     nonces,
     clock: () => clock.now,
     policy: { checkPeer: (address) => filter.check(address), ...options.policy },
-    events: handlers,
+    events: options.extraEvents === undefined ? handlers : fanOutEvents(handlers, options.extraEvents),
     limits: options.limits ?? {},
     relayFamilies: options.relayFamilies ?? ['IPv4'],
     sink,
