@@ -84,4 +84,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 STOPSIGNAL SIGTERM
 # --no-memory-reducer: V8's memory reducer runs full collections whenever the allocation rate
 # drops, which a relay under paced media load looks like (README, Benchmarks). Same as `npm start`.
-CMD ["node", "--no-memory-reducer", "dist/src/main.js"]
+CMD ["node", "--no-memory-reducer", "dist/src/cli/main.js", "serve"]

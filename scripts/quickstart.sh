@@ -2,8 +2,9 @@
 # The quick start in one script: from a checkout to media relayed through icegate for an entitled
 # tenant, on embedded defaults (no Redis, no PostgreSQL; state under ./data). One port variable:
 #
-#   scripts/quickstart.sh              # TURN on UDP/TCP 3478, HTTP API on 3479, echo peer on 3480
-#   PORT=4478 scripts/quickstart.sh    # when 3478-3480 are taken: 4478, 4479, 4480
+#   scripts/quickstart.sh              # TURN on UDP/TCP 3478, HTTP API on 3479, echo peer on 3480,
+#                                      # Prometheus metrics on 3481
+#   PORT=4478 scripts/quickstart.sh    # when 3478-3481 are taken: 4478 .. 4481
 #
 # Needs Node.js 20+, curl, openssl and coturn's clients (sudo apt-get install coturn). It starts
 # icegate, imports the sample tenant, issues its license key (reissues it on a second run), signs a
@@ -14,7 +15,7 @@ PORT=${PORT:-3478}
 KEEP_RUNNING=${KEEP_RUNNING:-1}
 cd "$(dirname "$0")/.."
 
-TURN_PORT=$PORT HTTP_PORT=$((PORT + 1)) PEER_PORT=$((PORT + 2))
+TURN_PORT=$PORT HTTP_PORT=$((PORT + 1)) PEER_PORT=$((PORT + 2)) METRICS_PORT=$((PORT + 3))
 HTTP=http://127.0.0.1:$HTTP_PORT
 export DATA_DIR=${DATA_DIR:-./data}
 for tool in node curl openssl turnutils_uclient turnutils_peer; do
@@ -30,7 +31,7 @@ pids=()
 # first), SIGTERM for the echo peer (a script's background jobs ignore SIGINT).
 trap '[ ${#pids[@]} -gt 0 ] && kill -INT "${pids[0]}" 2>/dev/null; [ ${#pids[@]} -gt 1 ] && kill "${pids[1]}" 2>/dev/null; wait' EXIT
 # TURN_ALLOW_LOOPBACK_PEERS: the echo peer listens on 127.0.0.1, which production icegate refuses.
-TURN_ALLOW_LOOPBACK_PEERS=true TURN_PORT=$TURN_PORT HTTP_PORT=$HTTP_PORT \
+TURN_ALLOW_LOOPBACK_PEERS=true TURN_PORT=$TURN_PORT HTTP_PORT=$HTTP_PORT METRICS_PORT=$METRICS_PORT \
   node --no-memory-reducer dist/src/cli/main.js serve >"$LOG" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fs "$HTTP/readyz" >/dev/null && break; sleep 0.1; done

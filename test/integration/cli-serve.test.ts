@@ -39,6 +39,8 @@ function env(): Record<string, string> {
     TURN_ALLOW_LOOPBACK_PEERS: 'true',
     HTTP_PORT: String(HTTP_PORT),
     HTTP_LISTEN_IP: '127.0.0.1',
+    METRICS_PORT: String(PORTS.cliServe.peer + 3),
+    METRICS_LISTEN_IP: '127.0.0.1',
     DRAIN_TIMEOUT_SECONDS: '0',
   };
 }

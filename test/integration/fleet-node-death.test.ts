@@ -77,6 +77,9 @@ async function startNodeProcess(ports: NodePorts): Promise<NodeProcess> {
       TURN_ALLOCATIONS_PER_LICENSE: '2',
       HTTP_PORT: String(ports.http),
       HTTP_LISTEN_IP: '127.0.0.1',
+      // Just below the node's relay range (issue 18's port block).
+      METRICS_PORT: String(ports.relay.relayMin - 1),
+      METRICS_LISTEN_IP: '127.0.0.1',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
     },

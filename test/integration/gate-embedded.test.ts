@@ -155,12 +155,16 @@ describe('embedded mode', () => {
     firstRunCredential = credential;
     const allocations: number[] = [];
     // 10 licenses x TURN_ALLOCATIONS_PER_LICENSE=1: the eleventh allocation is refused on this node.
+    // Two allocations per end user, each with its own credential: one credential alone stops at
+    // TURN_ALLOCATIONS_PER_USER (issue 15), which is not what this counts.
     for (let i = 0; i < 11; i++) {
-      const client = await TestTurnClient.open(
-        gate!.node.turnAddress(),
-        credential.username,
-        credential.password,
-      );
+      const mine =
+        i < 2
+          ? credential
+          : turnCredential(
+              (await iceServers(gate!.url, tenantToken(key, Date.now(), { sub: `user-${i >> 1}` }))).body,
+            );
+      const client = await TestTurnClient.open(gate!.node.turnAddress(), mine.username, mine.password);
       clients.push(client);
       allocations.push((await client.allocate()).code);
     }

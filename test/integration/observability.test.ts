@@ -139,7 +139,7 @@ describe('allocations closed through the admin API', () => {
           'x-request-id': 'close-acme-1',
         },
       });
-      expect(await response.json()).toEqual({ closed: 1 });
+      expect(await response.json()).toMatchObject({ closed: 1 });
     } finally {
       await client.close();
     }

@@ -32,7 +32,8 @@ interface RenderCase {
   kinds: string[];
 }
 
-const BASE_KINDS = ['ConfigMap', 'Service', 'ServiceAccount'];
+// The HTTP Service and the metrics Service (METRICS_PORT, scraped by the ServiceMonitor) are always there.
+const BASE_KINDS = ['ConfigMap', 'Service', 'Service', 'ServiceAccount'];
 
 /** The values matrix: add a line to check another combination. */
 const MATRIX: RenderCase[] = [
@@ -81,19 +82,28 @@ const MATRIX: RenderCase[] = [
     kinds: [...BASE_KINDS, 'Service', 'Deployment', 'PodDisruptionBudget'],
   },
   {
-    name: 'LoadBalancer, TLS on, ServiceMonitor, Ingress',
+    name: 'LoadBalancer, TLS on, ServiceMonitor, PrometheusRule, Ingress',
     values: {
       ...SECRET,
       ...LB,
       tls: { enabled: true, existingSecret: 'icegate-tls' },
       serviceMonitor: { enabled: true },
+      prometheusRule: { enabled: true },
       ingress: {
         enabled: true,
         className: 'nginx',
         hosts: [{ host: 'turn-api.example.com', paths: ['/v1'] }],
       },
     },
-    kinds: [...BASE_KINDS, 'Service', 'Deployment', 'PodDisruptionBudget', 'ServiceMonitor', 'Ingress'],
+    kinds: [
+      ...BASE_KINDS,
+      'Service',
+      'Deployment',
+      'PodDisruptionBudget',
+      'ServiceMonitor',
+      'PrometheusRule',
+      'Ingress',
+    ],
   },
   ...EXAMPLES.map((example) => ({
     name: `examples/${example}`,
@@ -309,6 +319,8 @@ describe('the checks themselves', () => {
     const workload = objects.find((o) => o.kind === 'DaemonSet')!;
     const container = workload.spec.template.spec.containers[0];
     container.ports.find((p: Obj) => p.name === 'http').containerPort = 9999;
+    const metricsService = objects.find((o) => o.kind === 'Service' && o.metadata.name.endsWith('-metrics'))!;
+    metricsService.spec.ports[0].targetPort = 9999;
     container.livenessProbe.httpGet.path = '/health';
     workload.spec.template.spec.terminationGracePeriodSeconds = 60;
     container.bogusField = true;
