@@ -115,7 +115,12 @@ export class TurnContext {
       return;
     }
     this.sink.sendToClient(request.tuple, response);
-    this.events.requestAnswered?.(request.message.method, code, request.tuple.transport);
+    this.events.requestAnswered?.(
+      request.message.method,
+      code,
+      request.tuple.transport,
+      request.tuple.client,
+    );
   }
 
   /** Builds (without sending) a success response with the attributes `add` puts in. */

@@ -91,8 +91,11 @@ export interface TurnEvents {
   /** The authorize hook refused an Allocate or Refresh. */
   authorizeDenied?(tenant: string, reason: string, method: AuthorizeMethod): void;
   quotaRefused?(tenant: string, load: number): void;
-  /** Every answered request: `code` is 200 for success, else the error code. */
-  requestAnswered?(method: number, code: number, transport: ClientTransport): void;
+  /**
+   * Every answered request: `code` is 200 for success, else the error code; `client` is the
+   * requester's address (tests use it to record which client refreshes what and when).
+   */
+  requestAnswered?(method: number, code: number, transport: ClientTransport, client: TransportAddress): void;
   packetDropped?(reason: DropReason): void;
 }
 

@@ -91,9 +91,9 @@ export async function startSecurityHost(options: SecurityHostOptions): Promise<S
   const extra = options.events ?? {};
   const events: TurnEvents = {
     ...extra,
-    requestAnswered: (method, code, transport) => {
+    requestAnswered: (method, code, transport, client) => {
       bump(counters.answers, `${method}/${code}`);
-      extra.requestAnswered?.(method, code, transport);
+      extra.requestAnswered?.(method, code, transport, client);
     },
     packetDropped: (reason) => {
       bump(counters.drops, reason);

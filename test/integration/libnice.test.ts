@@ -1,0 +1,56 @@
+// libnice through icegate (issue 16 point 3): two libnice 0.1.21 agents (the ICE library of
+// GStreamer and Janus) that may use relayed candidates only get credentials from
+// POST /v1/ice-servers, allocate on icegate over UDP, TCP or TLS, run ICE relay to relay and
+// exchange numbered messages both ways; none may be lost.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GateNode, startGateNode } from '../helpers/gate-node.js';
+import { iceServers, type LibniceResult, runLibniceCall } from '../helpers/libnice.js';
+import { PORTS } from '../helpers/ports.js';
+
+let gate: GateNode;
+
+beforeAll(async () => {
+  gate = await startGateNode({ relayMin: PORTS.libnice.relayMin, relayMax: PORTS.libnice.relayMax });
+}, 30_000);
+
+afterAll(async () => {
+  await gate?.close();
+});
+
+function expectNoLoss(result: LibniceResult, minimum: number): void {
+  for (const direction of [result.aToB, result.bToA]) {
+    expect(direction.sent).toBeGreaterThanOrEqual(minimum);
+    expect(direction.lost).toBe(0);
+    expect(direction.received).toBe(direction.sent);
+    expect(direction.duplicates).toBe(0);
+  }
+  expect(result.sendFailures).toBe(0);
+}
+
+describe('libnice relays through icegate', () => {
+  for (const transport of ['udp', 'tcp', 'tls'] as const) {
+    it(`over ${transport.toUpperCase()}`, async () => {
+      const entry = await iceServers(gate.url, gate.token());
+      const before = gate.host.record.created.length;
+      const result = await runLibniceCall({ entry, transport, seconds: 2, tlsCa: gate.cert.certFile });
+      expectNoLoss(result, 90);
+      // Both agents gathered only relay candidates, in icegate's relay range, and used them.
+      for (const side of ['A', 'B'] as const) {
+        expect(result.candidates[side].length).toBeGreaterThan(0);
+        for (const c of result.candidates[side]) {
+          expect(c.type).toBe('relay');
+          expect(c.port).toBeGreaterThanOrEqual(PORTS.libnice.relayMin);
+          expect(c.port).toBeLessThanOrEqual(PORTS.libnice.relayMax);
+        }
+      }
+      const created = gate.host.record.created.slice(before);
+      expect(created.length).toBe(2);
+      expect(created.map((a) => a.tuple.transport)).toEqual([transport, transport]);
+      if (transport === 'tls') expect(result.tlsVersions).toEqual(['TLSv1.3', 'TLSv1.3']);
+      for (const a of created) {
+        expect(a.traffic.toPeerPackets).toBeGreaterThanOrEqual(90);
+        expect(a.traffic.toClientPackets).toBeGreaterThanOrEqual(90);
+      }
+    });
+  }
+});
