@@ -87,6 +87,8 @@ export const PORTS = {
   nativeFuzz: { peer: 22000, relayMin: 22010, relayMax: 22049 },
   /** test/integration/libnice.test.ts (issue 16; 14000-14999 reserved for issue 16 point 3) */
   libnice: { peer: 14000, relayMin: 14010, relayMax: 14099 },
+  /** test/integration/libnice.test.ts, the long call with shortened lifetimes (issue 16) */
+  libniceLong: { peer: 14200, relayMin: 14210, relayMax: 14299 },
   /** test/integration/uclient-long-call.test.ts (issue 16) */
   uclientLongCall: { peer: 14100, relayMin: 14110, relayMax: 14199 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */

@@ -4,7 +4,7 @@
 // exchange numbered messages both ways; none may be lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GateNode, startGateNode } from '../helpers/gate-node.js';
-import { iceServers, type LibniceResult, runLibniceCall } from '../helpers/libnice.js';
+import { iceServers, type LibniceResult, requestTimeline, runLibniceCall } from '../helpers/libnice.js';
 import { PORTS } from '../helpers/ports.js';
 
 let gate: GateNode;
@@ -53,4 +53,54 @@ describe('libnice relays through icegate', () => {
       }
     });
   }
+});
+
+/**
+ * Shortened lifetimes for the long call: a permission lives 3 s, an allocation 6 s (libnice
+ * refreshes it at half its lifetime when it is 120 s or less), a channel the default 600 s.
+ */
+const LONG_LIMITS = { permissionLifetime: 3, defaultLifetime: 6, maxLifetime: 6 } as const;
+/** Four permission lifetimes, two allocation lifetimes. */
+const LONG_CALL_S = 12;
+
+describe('a libnice call through icegate outlives its permissions (shortened lifetimes)', () => {
+  let longGate: GateNode;
+
+  beforeAll(async () => {
+    longGate = await startGateNode({
+      relayMin: PORTS.libniceLong.relayMin,
+      relayMax: PORTS.libniceLong.relayMax,
+      limits: LONG_LIMITS,
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await longGate?.close();
+  });
+
+  it('loses nothing over UDP, TCP and TLS across four permission lifetimes', async () => {
+    const entry = await iceServers(longGate.url, longGate.token());
+    const start = Date.now();
+    // The three calls run side by side to keep the suite short.
+    const results = await Promise.all(
+      (['udp', 'tcp', 'tls'] as const).map((transport) =>
+        runLibniceCall({ entry, transport, seconds: LONG_CALL_S, tlsCa: longGate.cert.certFile }),
+      ),
+    );
+    for (const result of results) expectNoLoss(result, LONG_CALL_S * 45);
+    const created = longGate.host.record.created;
+    expect(created.map((a) => a.tuple.transport).sort()).toEqual(['tcp', 'tcp', 'tls', 'tls', 'udp', 'udp']);
+    expect(longGate.host.record.deleted.filter((d) => d.reason === 'expired')).toEqual([]);
+
+    // What libnice sent, per client: one CreatePermission and one ChannelBind (it renews them only
+    // at 240 s and 540 s), and an allocation Refresh every 3 s. The channel kept the permission.
+    const timeline = requestTimeline(longGate.host.record.answered, start);
+    expect(Object.keys(timeline)).toHaveLength(6);
+    for (const methods of Object.values(timeline)) {
+      expect(methods['Allocate']).toHaveLength(1);
+      expect(methods['CreatePermission']).toHaveLength(1);
+      expect(methods['ChannelBind']).toHaveLength(1);
+      expect(methods['Refresh']?.length).toBeGreaterThanOrEqual(LONG_CALL_S / 3);
+    }
+  }, 60_000);
 });
