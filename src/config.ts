@@ -63,6 +63,13 @@ const schema = z
     TURN_UNAUTH_RATE: z.coerce.number().min(1).max(1_000_000).default(16),
     TURN_DEFAULT_LIFETIME: z.coerce.number().int().min(30).max(3600).default(600),
     TURN_MAX_LIFETIME: z.coerce.number().int().min(30).max(86400).default(3600),
+    /**
+     * Seconds a permission lasts (RFC 8656 section 9: 300) and a channel binding lasts (section 12:
+     * 600); a ChannelBind keeps its peer's permission for the channel's lifetime, as coturn does.
+     * Values below the RFC's are accepted for tests (a warning at start); expiry has 1 s resolution.
+     */
+    TURN_PERMISSION_LIFETIME: z.coerce.number().int().min(1).max(3600).default(300),
+    TURN_CHANNEL_LIFETIME: z.coerce.number().int().min(1).max(3600).default(600),
     HTTP_PORT: port.default(8080),
     HTTP_LISTEN_IP: ip.default('0.0.0.0'),
     CREDENTIAL_TTL_MAX: z.coerce

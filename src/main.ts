@@ -197,6 +197,8 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       limits: {
         defaultLifetime: config.TURN_DEFAULT_LIFETIME,
         maxLifetime: config.TURN_MAX_LIFETIME,
+        permissionLifetime: config.TURN_PERMISSION_LIFETIME,
+        channelLifetime: config.TURN_CHANNEL_LIFETIME,
         unauthenticatedBurst: config.TURN_UNAUTH_BURST,
         unauthenticatedRate: config.TURN_UNAUTH_RATE,
       },
@@ -310,6 +312,14 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   });
   if (config.TURN_ALLOW_LOOPBACK_PEERS)
     log.warn('TURN_ALLOW_LOOPBACK_PEERS is on: for tests only, never in production');
+  if (config.TURN_PERMISSION_LIFETIME < 300 || config.TURN_CHANNEL_LIFETIME < 600)
+    log.warn(
+      'TURN_PERMISSION_LIFETIME or TURN_CHANNEL_LIFETIME is below RFC 8656 (300 s / 600 s): clients refreshing at RFC intervals will lose peers',
+      {
+        permissionLifetime: config.TURN_PERMISSION_LIFETIME,
+        channelLifetime: config.TURN_CHANNEL_LIFETIME,
+      },
+    );
 
   if (secrets.generated && secrets.adminTokenSecret !== undefined) {
     const { token: adminToken } = mintAdminToken(secrets.adminTokenSecret, { subject: 'embedded-admin' });

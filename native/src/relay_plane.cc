@@ -679,8 +679,8 @@ class Worker {
         }
         // RFC 8656 §12.6: ChannelData on a bound channel is relayed to its peer; only the peer ->
         // client direction is gated by a permission (§9), as in the core (src/turn/channel-data.ts).
-        // A binding (600 s) outlives its permission (300 s) when the client refreshes neither; the
-        // core then pushes a table with the channel and without the permission.
+        // The core keeps a channel's peer permission for at least the channel's lifetime (issue 16,
+        // src/turn/channel-bind.ts), so a pushed table lists no channel without its permission.
         if (peer == nullptr) {
           Bump(counters.dropped_unbound_channel);
           continue;

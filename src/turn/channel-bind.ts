@@ -58,9 +58,15 @@ export function handleChannelBind(ctx: TurnContext, request: TurnRequest): void 
     ctx.fail(request, 508, 'Too many permissions');
     return;
   }
-  // The binding lasts 600 s and also installs or refreshes the permission for the peer's IP.
-  const permission = permissions.install(peer.address, now + ctx.limits.permissionLifetime * 1000);
-  channels.bind(channel, peer, permission, now + ctx.limits.channelLifetime * 1000);
+  // Section 12.2: the binding (channelLifetime, 600 s) also installs or refreshes the permission
+  // for the peer's IP. The permission is kept for the channel's lifetime, not only the permission
+  // lifetime (300 s), as coturn does: werift and aioice refresh only their channels (about every
+  // 500 s) and never send CreatePermission, so a 300 s permission would cut peer-to-client data
+  // mid-call (issue 16; docs/interoperability.md).
+  const channelExpiresAt = now + ctx.limits.channelLifetime * 1000;
+  const permissionExpiresAt = Math.max(now + ctx.limits.permissionLifetime * 1000, channelExpiresAt);
+  const permission = permissions.install(peer.address, permissionExpiresAt);
+  channels.bind(channel, peer, permission, channelExpiresAt);
   pushRelayTables(ctx, allocation, 'channel');
   ctx.succeed(request);
 }

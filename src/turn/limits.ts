@@ -6,9 +6,12 @@ export interface TurnLimits {
   defaultLifetime: number;
   /** Longest allocation lifetime granted: 3600 s, RFC 8656 section 7.2 recommends no more than an hour. */
   maxLifetime: number;
-  /** Permission lifetime: 300 s, fixed by RFC 8656 section 9. */
+  /**
+   * Permission lifetime: 300 s, RFC 8656 section 9. A ChannelBind keeps its peer's permission at
+   * least for channelLifetime (channel-bind.ts). Shorter values are for tests (TURN_PERMISSION_LIFETIME).
+   */
   permissionLifetime: number;
-  /** Channel binding lifetime: 600 s, RFC 8656 section 12. */
+  /** Channel binding lifetime: 600 s, RFC 8656 section 12 (TURN_CHANNEL_LIFETIME). */
   channelLifetime: number;
   /** How long an EVEN-PORT reservation is held: at least 30 s, RFC 8656 section 7.2. */
   reservationLifetime: number;

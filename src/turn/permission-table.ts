@@ -41,13 +41,17 @@ export class PermissionTable {
     return this.#byIp.size;
   }
 
-  /** Installs or refreshes the permission for `ip` until `expiresAt`, RFC 8656 section 9. */
+  /**
+   * Installs or refreshes the permission for `ip` until at least `expiresAt`, RFC 8656 section 9.
+   * A refresh never shortens it: a CreatePermission (300 s) after a ChannelBind (which keeps the
+   * permission for the channel's 600 s, see channel-bind.ts) must not cut the channel's peer off early.
+   */
   install(ip: string, expiresAt: number): Permission {
     let permission = this.#byIp.get(ip);
     if (permission === undefined) {
       permission = new Permission(ip, expiresAt);
       this.#byIp.set(ip, permission);
-    } else {
+    } else if (expiresAt > permission.expiresAt) {
       permission.expiresAt = expiresAt;
     }
     return permission;

@@ -115,7 +115,7 @@ describe('relay tables pushed to the sink', () => {
     expect(pushes.at(-1)!.sentBefore).toBe(sent);
   });
 
-  it('pushes from tick() when a permission expires (300 s) and when a channel expires (600 s)', () => {
+  it('pushes from tick() when a permission expires (300 s) and when a channel and the permission it keeps expire (600 s)', () => {
     const { core, pushes } = tableCore();
     const { client, allocation } = allocated(core);
     expect(client.refresh(3600).code).toBe(200);
@@ -124,32 +124,29 @@ describe('relay tables pushed to the sink', () => {
     expect(client.createPermission(OTHER).code).toBe(200);
     const count = pushes.length;
 
-    core.advance(199_000); // t = 299 s: nothing has expired yet
+    core.advance(299_000); // t = 399 s: nothing has expired yet (PEER's permission is kept by its channel)
     core.server.tick();
     expect(pushes).toHaveLength(count);
 
-    core.advance(1_000); // t = 300 s: PEER's permission (from the ChannelBind at 0) expired
+    core.advance(1_000); // t = 400 s: OTHER's permission (from 100 s) expired
     core.server.tick();
     expect(shape(pushes.at(-1))).toEqual({
       relayId: allocation.relayId,
       cause: 'expired',
-      permissions: ['127.0.0.2'],
+      permissions: ['127.0.0.1'],
       channels: [[0x4001, '127.0.0.1', 7000]],
     });
     core.server.tick();
     expect(pushes).toHaveLength(count + 1);
 
-    core.advance(100_000); // t = 400 s: OTHER's permission (from 100 s) expired
+    core.advance(199_000); // t = 599 s
     core.server.tick();
-    expect(shape(pushes.at(-1))).toMatchObject({
-      cause: 'expired',
-      permissions: [],
-      channels: [[0x4001, '127.0.0.1', 7000]],
-    });
+    expect(pushes).toHaveLength(count + 1);
 
-    core.advance(200_000); // t = 600 s: the channel expired
+    core.advance(1_000); // t = 600 s: the channel and its peer's permission expired together
     core.server.tick();
     expect(shape(pushes.at(-1))).toMatchObject({ cause: 'expired', permissions: [], channels: [] });
+    expect(pushes).toHaveLength(count + 2);
     const settled = pushes.length;
     core.advance(60_000);
     core.server.tick();

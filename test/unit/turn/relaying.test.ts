@@ -212,19 +212,70 @@ describe('channels', () => {
     expect(client.channelBind(0x4000, loopbackPeer(7200)).code).toBe(200);
   });
 
-  it('refreshes a channel binding and its permission with a new ChannelBind', () => {
+  it('refreshes a channel binding and keeps its permission for the channel lifetime (issue 16)', () => {
     const core = makeCore();
     const { client, allocation } = allocated(core);
     client.refresh(3600);
     client.channelBind(0x4000, PEER);
     core.advance(500_000);
+    // Past the 300 s permission lifetime: the ChannelBind at 0 kept the permission for 600 s.
+    fromPeer(core, allocation.relayId, PEER, PAYLOAD);
+    expect(core.sink.toClient.at(-1)!.data.readUInt16BE(0)).toBe(0x4000);
     expect(client.channelBind(0x4000, PEER).code).toBe(200);
-    core.advance(500_000);
+    core.advance(599_999); // t = 1099.999 s: the refresh at 500 s keeps both until 1100 s
     client.channelData(0x4000, PAYLOAD);
     expect(core.sink.toPeer).toHaveLength(1);
-    // Permission (300 s) expired though the channel (600 s) is alive: peer data is dropped.
+    const before = core.sink.toClient.length;
     fromPeer(core, allocation.relayId, PEER, PAYLOAD);
+    expect(core.sink.toClient).toHaveLength(before + 1);
+    expect(core.sink.toClient.at(-1)!.data.readUInt16BE(0)).toBe(0x4000);
+    core.advance(1); // t = 1100 s: channel and permission end together
+    fromPeer(core, allocation.relayId, PEER, PAYLOAD);
+    expect(core.sink.toClient).toHaveLength(before + 1);
     expect(core.events.dropped).toContain('no-permission');
+  });
+
+  it('never shortens a permission a ChannelBind kept: a later CreatePermission only extends', () => {
+    const core = makeCore();
+    const { client, allocation } = allocated(core);
+    client.refresh(3600);
+    client.channelBind(0x4000, PEER);
+    core.advance(100_000);
+    expect(client.createPermission(PEER).code).toBe(200); // 100 + 300 = 400 s < 600 s
+    core.advance(499_999); // t = 599.999 s
+    const before = core.sink.toClient.length;
+    fromPeer(core, allocation.relayId, PEER, PAYLOAD);
+    expect(core.sink.toClient).toHaveLength(before + 1);
+    core.advance(1);
+    fromPeer(core, allocation.relayId, PEER, PAYLOAD);
+    expect(core.sink.toClient).toHaveLength(before + 1);
+  });
+
+  it('uses configured lifetimes: a 3 s permission, a 9 s channel that keeps its peer for 9 s', () => {
+    const core = makeCore({ limits: { permissionLifetime: 3, channelLifetime: 9 } });
+    const { client, allocation } = allocated(core);
+    const other = loopbackPeer(7100);
+    const otherIp = { ...other, address: '127.0.0.2' };
+    expect(client.createPermission(otherIp).code).toBe(200);
+    expect(client.channelBind(0x4000, PEER).code).toBe(200);
+    core.advance(2_999);
+    fromPeer(core, allocation.relayId, otherIp, PAYLOAD);
+    const withOther = core.sink.toClient.length;
+    core.advance(1); // 3 s: the CreatePermission-only peer ends on time
+    fromPeer(core, allocation.relayId, otherIp, PAYLOAD);
+    expect(core.sink.toClient).toHaveLength(withOther);
+    core.advance(5_999); // 8.999 s: the channel's peer still passes
+    fromPeer(core, allocation.relayId, PEER, PAYLOAD);
+    expect(core.sink.toClient).toHaveLength(withOther + 1);
+    // A refresh of the channel alone carries the permission on for another 9 s.
+    expect(client.channelBind(0x4000, PEER).code).toBe(200);
+    const refreshed = core.sink.toClient.length;
+    core.advance(8_999); // 17.998 s
+    fromPeer(core, allocation.relayId, PEER, PAYLOAD);
+    expect(core.sink.toClient).toHaveLength(refreshed + 1);
+    core.advance(1);
+    fromPeer(core, allocation.relayId, PEER, PAYLOAD);
+    expect(core.sink.toClient).toHaveLength(refreshed + 1);
   });
 
   it('answers 508 beyond the channel limit', () => {

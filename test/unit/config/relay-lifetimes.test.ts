@@ -1,0 +1,31 @@
+// TURN_PERMISSION_LIFETIME and TURN_CHANNEL_LIFETIME (issue 16): coturn's defaults, shorter values
+// accepted for tests, nonsense refused with the variable named.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config.js';
+
+describe('permission and channel lifetimes', () => {
+  it('default to RFC 8656: 300 s and 600 s', () => {
+    const c = loadConfig({});
+    expect(c.TURN_PERMISSION_LIFETIME).toBe(300);
+    expect(c.TURN_CHANNEL_LIFETIME).toBe(600);
+  });
+
+  it('accept shortened values down to 1 s for tests', () => {
+    const c = loadConfig({ TURN_PERMISSION_LIFETIME: '3', TURN_CHANNEL_LIFETIME: '9' });
+    expect(c.TURN_PERMISSION_LIFETIME).toBe(3);
+    expect(c.TURN_CHANNEL_LIFETIME).toBe(9);
+  });
+
+  it.each([
+    ['TURN_PERMISSION_LIFETIME', '0'],
+    ['TURN_PERMISSION_LIFETIME', '2.5'],
+    ['TURN_PERMISSION_LIFETIME', '3601'],
+    ['TURN_CHANNEL_LIFETIME', 'ten'],
+    ['TURN_CHANNEL_LIFETIME', '-1'],
+  ])('names %s when its value %j is bad', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(
+      new RegExp(`^invalid configuration: ${variable}:`),
+    );
+  });
+});
