@@ -10,6 +10,7 @@ import { resolveSecrets } from './composition/embedded-secrets.js';
 import { Enforcement } from './composition/enforcement.js';
 import { fanOutEvents } from './composition/event-fanout.js';
 import { FleetQuota } from './composition/fleet-quota.js';
+import { sampleRelayDrops, warnIfBufferCapped } from './composition/relay-buffers.js';
 import { RelayObserver } from './composition/relay-observer.js';
 import { createRelayPolicy } from './composition/relay-policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -174,6 +175,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     minPort: config.TURN_MIN_PORT,
     maxPort: config.TURN_MAX_PORT,
     ...(dataPlane.mode === 'native' ? { dataPlane: dataPlane.plane } : {}),
+    relaySocketBuffer: config.TURN_RELAY_SOCKET_BUFFER,
     onError: (error) => log.warn('transport error', { code: error.code, error: error.message }),
     onNativeThreads: (active, moved) => {
       metrics.nativeDataThreads.set(active);
@@ -243,6 +245,8 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   fleetQuota?.attach(() => relay.core.listAllocations());
   const gaugeSampler = setInterval(() => observer.sample(relay.core.listAllocations()), 5_000);
   gaugeSampler.unref();
+  const stopDropSampler = sampleRelayDrops(relay, metrics);
+  warnIfBufferCapped(config.TURN_RELAY_SOCKET_BUFFER, log);
   const enforcement = new Enforcement({
     relay: relay.core,
     events: runtime.events,
@@ -364,6 +368,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       if (closed) return;
       closed = true;
       clearInterval(gaugeSampler);
+      stopDropSampler();
       enforcement.close();
       // The relay's closes remove this node's ledger members (queued before Redis is quit).
       await relay.close();

@@ -390,19 +390,21 @@ napi_value SendToClient(napi_env env, napi_callback_info info) {
 }
 
 napi_value OpenRelay(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+  napi_value argv[4];
   if (!Args(env, info, argv)) return nullptr;
   RelayPlane* plane = PlaneArg(env, argv[0]);
   if (plane == nullptr) return nullptr;
   std::string ip;
-  uint32_t port;
-  if (!GetString(env, argv[1], &ip) || !GetU32(env, argv[2], 65535, &port)) {
-    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, ip, port)");
+  uint32_t port, buffer_bytes;
+  if (!GetString(env, argv[1], &ip) || !GetU32(env, argv[2], 65535, &port) ||
+      !GetU32(env, argv[3], 1u << 30, &buffer_bytes)) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, ip, port, bufferBytes)");
   }
   std::string error;
   uint16_t bound = 0;
   int sys_errno = 0;
-  const uint32_t id = plane->OpenRelay(ip, static_cast<uint16_t>(port), &bound, &error, &sys_errno);
+  const uint32_t id = plane->OpenRelay(ip, static_cast<uint16_t>(port), &bound, &error, &sys_errno,
+                                       static_cast<int>(buffer_bytes));
   if (id == 0) return Throw(env, BindErrorCode(sys_errno), error);
   napi_value out;
   CHECK_NAPI(env, napi_create_object(env, &out));

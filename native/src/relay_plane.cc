@@ -975,7 +975,7 @@ PlaneInfo RelayPlane::Info() const {
 }
 
 uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error,
-                               int* sys_errno) {
+                               int* sys_errno, int buffer_bytes) {
   if (sys_errno != nullptr) *sys_errno = 0;
   int family;
   uint8_t bytes[16];
@@ -996,6 +996,11 @@ uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* b
     // A relayed transport address has exactly one family (RFC 8656 §7.2 REQUESTED-ADDRESS-FAMILY).
     const int one = 1;
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  if (buffer_bytes > 0) {
+    // Issue 16: the default 212,992-byte buffer drops a peer's burst of ~1,000 datagrams.
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_bytes, sizeof(buffer_bytes));
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
     const int bind_errno = errno;  // EADDRINUSE / EACCES: the caller tries another port

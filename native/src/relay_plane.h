@@ -153,9 +153,11 @@ class RelayPlane {
   /**
    * Binds a relay socket; returns its id and writes the bound port, or 0 with `error` set (and
    * `sys_errno` to the failing call's errno, 0 when the failure is not the system's, e.g. a bad IP).
+   * `buffer_bytes` > 0 sets SO_RCVBUF and SO_SNDBUF (TURN_RELAY_SOCKET_BUFFER; the kernel caps it
+   * at net.core.rmem_max / wmem_max), so a peer's burst waits in the socket instead of being dropped.
    */
   uint32_t OpenRelay(const std::string& ip, uint16_t port, uint16_t* bound_port, std::string* error,
-                     int* sys_errno = nullptr);
+                     int* sys_errno = nullptr, int buffer_bytes = 0);
   bool SetClient(uint32_t id, const std::string& ip, uint16_t port, std::string* error);
   bool SetPermissions(uint32_t id, const std::vector<std::string>& ips, std::string* error);
   struct ChannelBinding {

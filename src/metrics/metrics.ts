@@ -65,6 +65,7 @@ export const METRIC_NAMES = {
   redisErrors: 'icegate_redis_errors_total',
   draining: 'icegate_draining',
   nativeDataThreads: 'icegate_native_data_threads_active',
+  relayReceiveBufferDrops: 'icegate_relay_receive_buffer_drops_total',
   buildInfo: 'icegate_build_info',
 } as const;
 
@@ -122,7 +123,13 @@ export interface IcegateMetrics {
   readonly draining: PlainGauge;
   /** Native data threads clients are steered to now (ThreadScaler); 0 on the JS data path. */
   readonly nativeDataThreads: PlainGauge;
+  /** Peer datagrams the kernel dropped at a full relay socket receive buffer, by data plane (issue 16). */
+  readonly relayReceiveBufferDrops: LabelledCounter<{ plane: RelayPlaneName }>;
 }
+
+/** The data planes that own relay sockets: the JS path and the native one (issue 9). */
+export const RELAY_PLANES = ['js', 'native'] as const;
+export type RelayPlaneName = (typeof RELAY_PLANES)[number];
 
 /** Options of createMetrics. */
 export interface MetricsOptions {
@@ -271,6 +278,12 @@ export function createMetrics(options: MetricsOptions = {}): IcegateMetrics {
       registry,
       name: METRIC_NAMES.nativeDataThreads,
       help: 'Native data threads that UDP clients are steered to now (grows with the load); 0 on the JS data path.',
+    }),
+    relayReceiveBufferDrops: closedCounter({
+      registry,
+      name: METRIC_NAMES.relayReceiveBufferDrops,
+      help: 'Peer datagrams dropped by the kernel at a full relay socket receive buffer (TURN_RELAY_SOCKET_BUFFER), by data plane.',
+      labels: { plane: RELAY_PLANES },
     }),
   };
 }

@@ -9,6 +9,14 @@ export {
   type TransportErrorReporter,
 } from './errors.js';
 export { literalLookup } from './literal-lookup.js';
+export {
+  kernelBufferCaps,
+  type ProcReader,
+  parseProcUdp,
+  RelayDropCounter,
+  type RelayPortSource,
+  type UdpSocketRow,
+} from './relay-drops.js';
 export { type RelayAddressConfig, type RelayOwner, RelayPool, type RelayPoolOptions } from './relay-pool.js';
 export type { StreamClientHandler, StreamCounters } from './stream-connection.js';
 export { DEFAULT_STREAM_LIMITS, resolveStreamLimits, type StreamLimits } from './stream-limits.js';

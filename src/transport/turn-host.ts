@@ -31,6 +31,8 @@ export interface TurnHostOptions {
   dataPlane?: NativeDataPlane;
   /** Told when a native listener changes how many data threads its clients use (ThreadScaler). */
   onNativeThreads?: (active: number, moved: number) => void;
+  /** SO_RCVBUF/SO_SNDBUF of relay sockets on both planes, bytes (TURN_RELAY_SOCKET_BUFFER); kernel default when unset. */
+  relaySocketBuffer?: number;
 }
 
 /** Options of TurnHost.listenTls: the certificate files, how to watch them, and stream limits. */
@@ -73,6 +75,7 @@ export class TurnHost {
       minPort: options.minPort,
       maxPort: options.maxPort,
       onError: this.#onError,
+      ...(options.relaySocketBuffer === undefined ? {} : { socketBuffer: options.relaySocketBuffer }),
     });
     this.sink = new TransportSink(this.relays);
     this.#dataPlane = options.dataPlane ?? null;
@@ -84,6 +87,7 @@ export class TurnHost {
             minPort: options.minPort,
             maxPort: options.maxPort,
             onError: this.#onError,
+            ...(options.relaySocketBuffer === undefined ? {} : { socketBuffer: options.relaySocketBuffer }),
           });
     this.core = new TurnServer({
       ...options.turn,

@@ -11,4 +11,6 @@ export const STRESS_PORTS = {
   floods: { peer: 30400, relayMin: 30410, relayMax: 30799 },
   soak: { peer: 30800, relayMin: 30810, relayMax: 31399 },
   outages: { peer: 31400, relayMin: 31410, relayMax: 31799 },
+  /** stress/long-call.stress.ts (issue 16; from issue 16's range 13000-13999) */
+  longCall: { peer: 13200, relayMin: 13210, relayMax: 13299 },
 } as const satisfies Record<string, PortBlock>;

@@ -91,5 +91,11 @@ export const PORTS = {
   libniceLong: { peer: 14200, relayMin: 14210, relayMax: 14299 },
   /** test/integration/uclient-long-call.test.ts (issue 16) */
   uclientLongCall: { peer: 14100, relayMin: 14110, relayMax: 14199 },
+  /** test/integration/long-call.test.ts (issue 16; 13000-13999 is issue 16's range), JS path */
+  longCall: { peer: 13000, relayMin: 13010, relayMax: 13099 },
+  /** test/integration/long-call.test.ts (issue 16), native plane */
+  longCallNative: { peer: 13100, relayMin: 13110, relayMax: 13199 },
+  /** test/unit/transport/relay-buffers.test.ts (issue 16) */
+  relayBuffers: { peer: 13300, relayMin: 13310, relayMax: 13319 },
   /** Free for later files: none left below 29000 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

@@ -166,6 +166,49 @@ describe('the /check page against closed TURN ports', () => {
     );
     expect(advice).toContain(`TCP ${closed + 1} to 127.0.0.1 (TURN over TCP)`);
     expect(advice).toContain(`TCP ${closed + 2} to localhost (TURN over TLS`);
+    expect(advice).toContain('Opening TLS alone is enough');
+    await page.close();
+  }, 40_000);
+});
+
+describe('the /check page against a server that offers no TLS (issue 16)', () => {
+  let store: TestStore;
+  let node: TestNode;
+
+  beforeAll(async () => {
+    store = await fileTestStore();
+    const closed = PORTS.checkPage.peer;
+    node = await startNode({
+      store: store.store,
+      clock: Date.now,
+      http: {
+        listeners: [
+          { transport: 'udp', host: '127.0.0.1', port: closed },
+          { transport: 'tcp', host: '127.0.0.1', port: closed + 1 },
+        ],
+        checkPage: { relayPorts: RELAY_PORTS },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await node?.close();
+    await store?.dispose();
+  });
+
+  it('advises opening TCP, never TLS, when every transport is blocked', async () => {
+    const key = await tenantWithKey(store.store, node.licenses, 'acme', activeOrders(), Date.now());
+    const page = await browser.newPage();
+    await openChecked(page, `${node.app.url}/check#token=${tenantToken(key, Date.now())}`, 30_000);
+    expect((await rows(page)).map((r) => [r.transport, r.status])).toEqual([
+      ['udp', 'failed'],
+      ['tcp', 'failed'],
+    ]);
+    const advice = await page.textContent('#advice');
+    expect(advice).not.toContain('TLS alone');
+    expect(advice).not.toContain('(TURN over TLS');
+    expect(advice).toContain('Opening TCP alone is enough for browsers to join calls');
+    expect(advice).toContain('This server offers no TURN over TLS');
     await page.close();
   }, 40_000);
 });

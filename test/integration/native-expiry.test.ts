@@ -1,9 +1,9 @@
-// Expiry on the native path matches the TypeScript core (issue 9), with a controlled clock: once a
-// peer's permission has expired (RFC 8656 §9, 300 s) while its channel is still bound (§12, 600 s),
-// ChannelData from the client on that channel is still relayed to the peer (§12.6: only the
-// peer -> client direction is gated by permission), and the peer's datagrams no longer reach the
-// client. The same scenario runs on the JS path and on the native one, which must agree; on the
-// native one the plane's counters show the data threads did it.
+// Expiry on the native path matches the TypeScript core (issues 9 and 16), with a controlled clock.
+// A ChannelBind keeps its peer's permission for the channel's lifetime (600 s, not the permission's
+// 300 s; a channel refresh extends both), so the peer's datagrams keep reaching the client past
+// 300 s, and both end together; a permission from CreatePermission alone still ends at 300 s.
+// Each scenario runs on the JS path and on the native one, which must agree; on the native one the
+// plane's counters show the data threads did it.
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -99,70 +99,103 @@ async function setup(mode: 'native' | 'js'): Promise<Setup> {
   };
 }
 
-async function expiredPermissionBoundChannel(mode: 'native' | 'js') {
+/** The ChannelData payload on `channel` in `frame`, or null. */
+function payloadOn(channel: number, frame: Buffer): string | null {
+  return frame.length >= 4 && frame.readUInt16BE(0) === channel ? frame.subarray(4).toString() : null;
+}
+
+/** Waits for the peer's drop for want of a permission (the plane's counter or the core's event). */
+async function peerDropped(s: Setup, before: number): Promise<void> {
+  const plane = s.plane;
+  if (plane !== null) {
+    await until(() => plane.counters().droppedNoPermission > before, 5_000, 'the native drop');
+  } else {
+    await until(() => s.drops.filter((d) => d === 'no-permission').length > before, 5_000, 'the core drop');
+  }
+}
+
+function noPermissionDrops(s: Setup): number {
+  return s.plane?.counters().droppedNoPermission ?? s.drops.filter((d) => d === 'no-permission').length;
+}
+
+async function channelKeepsPermission(mode: 'native' | 'js') {
   const s = await setup(mode);
   const allocation = await s.client.allocate();
   expect(allocation.code).toBe(200);
   const relay = relayedAddress(allocation);
-  // ChannelBind installs the permission (300 s) and the binding (600 s), RFC 8656 §12.
+  // ChannelBind installs the binding (600 s) and keeps the peer's permission as long (issue 16).
   expect((await s.client.channelBind(CHANNEL, s.peerAddress)).code).toBe(200);
   s.client.send(channelData(CHANNEL, Buffer.from('before')));
   await until(() => s.inbox.length === 1, 5_000, 'the first payload at the peer');
+  const before = s.plane?.counters();
 
-  // 301 s later the permission has expired, the binding has not; the tick pushes the new table.
+  // 301 s later, past the permission lifetime: the peer still reaches the client on its channel.
   s.advance(301_000);
   s.host.core.tick();
-  const before = s.plane?.counters();
-  const threadsBefore = s.plane?.info().workers.reduce((sum, w) => sum + w.sentToPeer, 0) ?? 0;
+  s.peer.send(Buffer.from('kept by the channel'), relay.port, relay.address);
+  await s.client.receive((d) => payloadOn(CHANNEL, d) === 'kept by the channel', 5_000);
 
-  // Peer -> client: dropped for want of a permission (§9).
-  const dropsBefore = s.drops.filter((d) => d === 'no-permission').length;
-  s.peer.send(Buffer.from('from the peer'), relay.port, relay.address);
-  if (s.plane !== null) {
-    const plane = s.plane;
-    await until(
-      () => plane.counters().droppedNoPermission > (before?.droppedNoPermission ?? 0),
-      5_000,
-      'the native drop',
-    );
-  } else {
-    await until(
-      () => s.drops.filter((d) => d === 'no-permission').length > dropsBefore,
-      5_000,
-      'the core drop',
-    );
-  }
-
-  // Client -> peer on the bound channel: relayed (§12.6).
-  s.client.send(channelData(CHANNEL, Buffer.from('after expiry')));
-  await until(() => s.inbox.length === 2, 5_000, 'the ChannelData payload after the permission expired');
-  expect(s.inbox.map(String)).toEqual(['before', 'after expiry']);
-  // Nothing from the peer reached the client.
-  expect((await s.client.binding()).code).toBe(200);
-  expect(s.client.inbox.some((d) => d.includes(Buffer.from('from the peer')))).toBe(false);
+  // A refresh of the channel alone (as werift and aioice do) carries both on to 901 s.
+  expect((await s.client.channelBind(CHANNEL, s.peerAddress)).code).toBe(200);
+  s.advance(599_000);
+  s.host.core.tick();
+  s.peer.send(Buffer.from('kept by the refresh'), relay.port, relay.address);
+  await s.client.receive((d) => payloadOn(CHANNEL, d) === 'kept by the refresh', 5_000);
   if (s.plane !== null && before !== undefined) {
+    // The data threads built both ChannelData messages; the core saw neither.
     const after = s.plane.counters();
-    // The data thread relayed it (and counts it right after sendmmsg returns), the core never saw it.
-    const plane = s.plane;
-    await until(
-      () => plane.info().workers.reduce((sum, w) => sum + w.sentToPeer, 0) - threadsBefore === 1,
-      5_000,
-      'the data thread to count its send',
-    );
-    expect(after.handedToControl - before.handedToControl).toBe(1); // the Binding request only
-    expect(after.droppedUnboundChannel - before.droppedUnboundChannel).toBe(0);
+    expect(after.sentChannelData - before.sentChannelData).toBe(2);
     expect(s.host.native?.movedToJs).toBe(0);
   }
+
+  // 901 s: the channel and the permission it kept end together.
+  s.advance(1_000);
+  s.host.core.tick();
+  const drops = noPermissionDrops(s);
+  s.peer.send(Buffer.from('too late'), relay.port, relay.address);
+  await peerDropped(s, drops);
+  expect((await s.client.binding()).code).toBe(200);
+  expect(s.client.inbox.some((d) => d.includes(Buffer.from('too late')))).toBe(false);
 }
 
-describe('channel bound, permission expired: the JS path (the reference)', () => {
-  it('relays client ChannelData to the bound peer and drops the peer', async () => {
-    await expiredPermissionBoundChannel('js');
+async function permissionAloneEnds(mode: 'native' | 'js') {
+  const s = await setup(mode);
+  const allocation = await s.client.allocate();
+  expect(allocation.code).toBe(200);
+  const relay = relayedAddress(allocation);
+  expect((await s.client.createPermission(s.peerAddress)).code).toBe(200);
+
+  s.advance(299_000);
+  s.host.core.tick();
+  s.peer.send(Buffer.from('in time'), relay.port, relay.address);
+  await s.client.receive((d) => d.includes(Buffer.from('in time')), 5_000);
+
+  // 300.5 s: a permission nobody refreshed ends on time (RFC 8656 section 9).
+  s.advance(1_500);
+  s.host.core.tick();
+  const drops = noPermissionDrops(s);
+  s.peer.send(Buffer.from('too late'), relay.port, relay.address);
+  await peerDropped(s, drops);
+  expect((await s.client.binding()).code).toBe(200);
+  expect(s.client.inbox.some((d) => d.includes(Buffer.from('too late')))).toBe(false);
+}
+
+describe('a channel keeps its peer permission: the JS path (the reference)', () => {
+  it('relays the peer past 300 s while the channel lives, and ends both together', async () => {
+    await channelKeepsPermission('js');
+  });
+
+  it('ends a permission from CreatePermission alone at 300 s', async () => {
+    await permissionAloneEnds('js');
   });
 });
 
-describe.skipIf(NATIVE_UNAVAILABLE !== null)('channel bound, permission expired: the native path', () => {
+describe.skipIf(NATIVE_UNAVAILABLE !== null)('a channel keeps its peer permission: the native path', () => {
   it('does what the core does, on the data threads', async () => {
-    await expiredPermissionBoundChannel('native');
+    await channelKeepsPermission('native');
+  });
+
+  it('ends a permission from CreatePermission alone at 300 s', async () => {
+    await permissionAloneEnds('native');
   });
 });

@@ -17,7 +17,7 @@ import {
   type NativeUdpListener,
   requireNativeAddon,
 } from '../../src/transport/native/index.js';
-import type { AllocationView, TurnEvents } from '../../src/turn/index.js';
+import type { AllocationView, TurnEvents, TurnLimits } from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
 import type { PortBlock } from '../helpers/ports.js';
 import { TestTurnClient } from '../helpers/turn-client.js';
@@ -158,7 +158,11 @@ export interface NativeTestRelay {
 }
 
 /** Starts a TurnHost with the native plane, a native UDP listener on 127.0.0.1 and relays in `ports`. */
-export async function startNativeTestRelay(ports: PortBlock, lifetime: number): Promise<NativeTestRelay> {
+export async function startNativeTestRelay(
+  ports: PortBlock,
+  lifetime: number,
+  limits: Partial<TurnLimits> = {},
+): Promise<NativeTestRelay> {
   const dataPlane: NativeDataPlane | null = loadNativeDataPlane();
   if (dataPlane === null) throw new Error('native addon not loadable');
   const secrets = new SecretRing(['native-werift-secret']);
@@ -184,7 +188,7 @@ export async function startNativeTestRelay(ports: PortBlock, lifetime: number): 
       nonces: new NonceFactory(NonceFactory.randomKey()),
       policy: { checkPeer: (address) => filter.check(address) },
       events,
-      limits: { defaultLifetime: lifetime, maxLifetime: lifetime },
+      limits: { defaultLifetime: lifetime, maxLifetime: lifetime, ...limits },
     },
   });
   const listener = await host.listenNativeUdp('127.0.0.1', 0);

@@ -198,7 +198,15 @@ export const CHECK_PAGE_SCRIPT = `'use strict';
       advice.className = 'bad';
       advice.append(el('p', {}, ['No transport works from this network: browsers here cannot join calls through the relay. Allow outgoing connections from this network to at least one of:']));
       advice.append(el('ul', {}, rules.map(listItem)));
-      advice.append(el('p', {}, ['Opening TLS alone is enough for browsers to join calls; served on port 443 it passes most firewalls that allow only web traffic. A proxy that inspects TLS must let these connections through unchanged.']));
+      // Advise only what this server offers (issue 16): no TLS advice when it has no TLS listener.
+      var offers = function (t) { return results.some(function (r) { return r.transport === t; }); };
+      if (offers('tls')) {
+        advice.append(el('p', {}, ['Opening TLS alone is enough for browsers to join calls; served on port 443 it passes most firewalls that allow only web traffic. A proxy that inspects TLS must let these connections through unchanged.']));
+      } else if (offers('tcp')) {
+        advice.append(el('p', {}, ['Opening TCP alone is enough for browsers to join calls. This server offers no TURN over TLS, which networks that allow only web traffic need; its operator can add it.']));
+      } else {
+        advice.append(el('p', {}, ['This server offers only UDP; networks that block UDP need TURN over TCP or TLS, which its operator can add.']));
+      }
     }
   }
 

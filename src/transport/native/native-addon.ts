@@ -95,7 +95,7 @@ export interface NativeAddon {
   planeInfo(plane: PlaneHandle): NativePlaneInfo;
   setActiveThreads(plane: PlaneHandle, active: number): { moved: number };
   closePlane(plane: PlaneHandle): void;
-  openRelay(plane: PlaneHandle, ip: string, port: number): { id: number; port: number };
+  openRelay(plane: PlaneHandle, ip: string, port: number, bufferBytes: number): { id: number; port: number };
   setClient(plane: PlaneHandle, relayId: number, ip: string, port: number): void;
   setPermissions(plane: PlaneHandle, relayId: number, ips: readonly string[]): void;
   setChannels(plane: PlaneHandle, relayId: number, bindings: readonly NativeChannelBinding[]): void;

@@ -84,9 +84,9 @@ export class NativeRelayPlane {
     return this.#handle;
   }
 
-  /** Binds a relay socket on `ip`:`port` (0 = any free port). */
-  openRelay(ip: string, port: number): NativeRelay {
-    return this.#addon.openRelay(this.#plane(), ip, port);
+  /** Binds a relay socket on `ip`:`port` (0 = any free port); `bufferBytes` > 0 sizes its buffers. */
+  openRelay(ip: string, port: number, bufferBytes = 0): NativeRelay {
+    return this.#addon.openRelay(this.#plane(), ip, port, bufferBytes);
   }
 
   /** Sets the client that receives this relay's peer data (the allocation's 5-tuple, UDP only). */

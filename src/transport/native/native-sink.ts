@@ -52,6 +52,8 @@ export interface NativeSinkOptions {
   maxPort: number;
   /** Binds tried per Allocate before answering 508; 64 by default, as RelayPool. */
   maxBindAttempts?: number;
+  /** SO_RCVBUF and SO_SNDBUF of native relay sockets, bytes; the kernel's default when unset (issue 16). */
+  socketBuffer?: number;
   onError?: TransportErrorReporter;
 }
 
@@ -123,6 +125,7 @@ export class NativeSink implements ActionSink {
   readonly #minPort: number;
   readonly #maxPort: number;
   readonly #maxAttempts: number;
+  readonly #socketBuffer: number;
   readonly #onError: TransportErrorReporter;
   #owner: NativeRelayOwner | null = null;
   #nextId = NATIVE_RELAY_ID_BASE;
@@ -137,6 +140,7 @@ export class NativeSink implements ActionSink {
     this.#minPort = options.minPort;
     this.#maxPort = options.maxPort;
     this.#maxAttempts = options.maxBindAttempts ?? 64;
+    this.#socketBuffer = options.socketBuffer ?? 0;
     this.#onError = options.onError ?? IGNORE_ERRORS;
     for (const relay of options.relays) {
       this.#pools.set(familyOf(relay.bindIp, 'relay IP'), {
@@ -145,6 +149,11 @@ export class NativeSink implements ActionSink {
         inUse: new Set(),
       });
     }
+  }
+
+  /** Local ports of native relay sockets of `family` (to attribute kernel drop counts to this plane). */
+  ports(family: TransportAddress['family']): Set<number> {
+    return new Set(this.#pools.get(family)?.inUse ?? []);
   }
 
   /** Connects the sink to the core that receives bind answers. */
@@ -448,7 +457,7 @@ export class NativeSink implements ActionSink {
   #open(listener: NativeUdpListener, pool: FamilyPool, port: number): number | 'in-use' {
     let opened: { id: number; port: number };
     try {
-      opened = listener.plane.openRelay(pool.bindIp, port);
+      opened = listener.plane.openRelay(pool.bindIp, port, this.#socketBuffer);
     } catch (error) {
       if (portTaken(error)) return 'in-use';
       throw error;

@@ -29,3 +29,19 @@ describe('permission and channel lifetimes', () => {
     );
   });
 });
+
+describe('TURN_RELAY_SOCKET_BUFFER', () => {
+  it('defaults to 2 MiB, the smallest size that held a 1,000 x 1,000 B burst here', () => {
+    expect(loadConfig({}).TURN_RELAY_SOCKET_BUFFER).toBe(2 * 1024 * 1024);
+    expect(loadConfig({ TURN_RELAY_SOCKET_BUFFER: '4194304' }).TURN_RELAY_SOCKET_BUFFER).toBe(4_194_304);
+  });
+
+  it.each(['1000', '2mb', String(128 * 1024 * 1024)])(
+    'names the variable when its value %j is bad',
+    (value) => {
+      expect(() => loadConfig({ TURN_RELAY_SOCKET_BUFFER: value })).toThrow(
+        /^invalid configuration: TURN_RELAY_SOCKET_BUFFER:/,
+      );
+    },
+  );
+});
