@@ -2,6 +2,18 @@
 // GStreamer and Janus) that may use relayed candidates only get credentials from
 // POST /v1/ice-servers, allocate on icegate over UDP, TCP or TLS, run ICE relay to relay and
 // exchange numbered messages both ways; none may be lost.
+//
+// Who refreshes what, and when (docs/ice-stacks.md has the sources):
+// - libnice: allocation Refresh at lifetime - 60 s (over 120 s) or at half the lifetime;
+//   CreatePermission once per peer, then after each fixed 240 s timer; ChannelBind to the selected
+//   peer, renewed after a fixed 540 s; Send indications until ICE selects the pair, then channels.
+//   The long call below sees it: one CreatePermission and one ChannelBind, a Refresh every 3 s.
+// - coturn's uclient: Refresh (LIFETIME 600), CreatePermission and ChannelBind together every 30 s.
+// - werift and aioice: Refresh at 5/6 of the lifetime, ChannelBind about every 500 s, never
+//   CreatePermission.
+// - Chromium: CreatePermission at first contact, then ChannelBind every 240 s once bound.
+// libnice has no TURN over TLS in RFC 5245 mode (its TURN_TLS is plain TCP there): the call script
+// carries its TURN connections over verified TLS to icegate's TLS listener itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GateNode, startGateNode } from '../helpers/gate-node.js';
 import { iceServers, type LibniceResult, requestTimeline, runLibniceCall } from '../helpers/libnice.js';
