@@ -27,6 +27,10 @@ const onPath =
         }
       }),
     );
+/** True when Debian's python can load libnice through GObject introspection (test/helpers/libnice-call.py). */
+const libniceIntrospection = () =>
+  spawnSync('/usr/bin/python3', ['-c', "import gi; gi.require_version('Nice', '0.1')"], { stdio: 'ignore' })
+    .status === 0;
 /** True when the file exists. */
 const isFile = (path) => () => existsSync(path);
 
@@ -38,6 +42,11 @@ export const NEEDS = [
     what: 'headless Chromium',
     found: isFile(process.env.CHROMIUM_PATH || '/usr/bin/chromium'),
     apt: 'chromium',
+  },
+  {
+    what: "libnice through Debian's python3-gi (the libnice ICE stack tests)",
+    found: libniceIntrospection,
+    apt: 'python3-gi gir1.2-nice-0.1 libnice10',
   },
   { what: 'ss (relay socket buffer tests)', found: onPath('ss'), apt: 'iproute2' },
   {
@@ -136,7 +145,7 @@ async function main() {
     process.stderr.write(`test set-up: optional ${need.what} not found (Debian package ${need.apt})\n`);
   }
   if (required.length > 0) {
-    const packages = [...new Set(required.map((need) => need.apt))];
+    const packages = [...new Set(required.flatMap((need) => need.apt.split(' ')))];
     const names = required.map((need) => need.what).join(', ');
     const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
     const mayInstall = isRoot && process.env.ICEGATE_TEST_SETUP !== 'check' && onPath('apt-get')();

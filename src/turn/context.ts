@@ -116,7 +116,13 @@ export class TurnContext {
     }
     this.sink.sendToClient(request.tuple, response);
     const withIntegrity = request.message.integrityOffset >= 0;
-    this.events.requestAnswered?.(request.message.method, code, request.tuple.transport, withIntegrity);
+    this.events.requestAnswered?.(
+      request.message.method,
+      code,
+      request.tuple.transport,
+      withIntegrity,
+      request.tuple.client,
+    );
   }
 
   /** Builds (without sending) a success response with the attributes `add` puts in. */

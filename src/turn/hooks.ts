@@ -96,8 +96,15 @@ export interface TurnEvents {
    * Every answered request: `code` is 200 for success, else the error code. `withIntegrity` says
    * whether the request carried MESSAGE-INTEGRITY: a 401 to one without it is the normal first
    * challenge of the long-term credential mechanism (RFC 8489 section 9.2.4), not a failure.
+   * `client` is the requester's address (tests use it to record which client refreshes what and when).
    */
-  requestAnswered?(method: number, code: number, transport: ClientTransport, withIntegrity: boolean): void;
+  requestAnswered?(
+    method: number,
+    code: number,
+    transport: ClientTransport,
+    withIntegrity: boolean,
+    client: TransportAddress,
+  ): void;
   packetDropped?(reason: DropReason): void;
 }
 

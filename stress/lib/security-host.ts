@@ -91,9 +91,9 @@ export async function startSecurityHost(options: SecurityHostOptions): Promise<S
   const extra = options.events ?? {};
   const events: TurnEvents = {
     ...extra,
-    requestAnswered: (method, code, transport, withIntegrity) => {
+    requestAnswered: (method, code, transport, withIntegrity, client) => {
       bump(counters.answers, `${method}/${code}`);
-      extra.requestAnswered?.(method, code, transport, withIntegrity);
+      extra.requestAnswered?.(method, code, transport, withIntegrity, client);
     },
     packetDropped: (reason) => {
       bump(counters.drops, reason);

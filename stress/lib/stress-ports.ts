@@ -13,4 +13,6 @@ export const STRESS_PORTS = {
   outages: { peer: 31400, relayMin: 31410, relayMax: 31799 },
   /** stress/long-call.stress.ts (issue 16; from issue 16's range 13000-13999) */
   longCall: { peer: 13200, relayMin: 13210, relayMax: 13299 },
+  /** stress/libnice-call.stress.ts (issue 16 point 3; 14000-14999 is that part's range) */
+  libniceCall: { peer: 14300, relayMin: 14310, relayMax: 14399 },
 } as const satisfies Record<string, PortBlock>;

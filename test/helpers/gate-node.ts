@@ -4,6 +4,7 @@
 // accepts.
 import type { Order } from '../../src/entitlement/types.js';
 import type { HttpAppDeps, TurnListener } from '../../src/http/index.js';
+import type { TurnLimits } from '../../src/turn/index.js';
 import {
   fileTestStore,
   startNode,
@@ -22,6 +23,8 @@ export interface GateNode {
   /** http://127.0.0.1:PORT */
   url: string;
   listeners: TurnListener[];
+  /** The TLS certificate (its certFile is the CA a verifying client trusts). */
+  cert: TestCertificate;
   /** A fresh tenant JWT (HS256, kid, exp in 5 minutes) for tenant 'acme'. */
   token(): string;
   close(): Promise<void>;
@@ -44,6 +47,8 @@ export async function startGateNode(options: {
   relayMin: number;
   relayMax: number;
   http?: Partial<HttpAppDeps>;
+  /** TURN core limits, e.g. shortened lifetimes. */
+  limits?: Partial<TurnLimits>;
 }): Promise<GateNode> {
   const cert: TestCertificate = await makeTestCertificate();
   let host: TestHost | null = null;
@@ -55,6 +60,7 @@ export async function startGateNode(options: {
       relayMax: options.relayMax,
       secrets: ['gate-node-turn-secret'],
       tls: { certFile: cert.certFile, keyFile: cert.keyFile },
+      ...(options.limits === undefined ? {} : { limits: options.limits }),
     });
     const listeners: TurnListener[] = [
       { transport: 'udp', host: '127.0.0.1', port: host.udp.address.port },
@@ -75,6 +81,7 @@ export async function startGateNode(options: {
       node,
       url: node.app.url,
       listeners,
+      cert,
       token: () => tenantToken(licenseKey, Date.now()),
       async close() {
         await started.node.close();

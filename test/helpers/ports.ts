@@ -93,6 +93,12 @@ export const PORTS = {
   clientKit: { peer: 17100, relayMin: 17110, relayMax: 17199 },
   /** test/integration/quickstart.test.ts (issue 20; scripts/quickstart.sh: TURN 17201, HTTP 17202) */
   quickstart: { peer: 17200, relayMin: 17210, relayMax: 17299 },
+  /** test/integration/libnice.test.ts (issue 16; 14000-14999 reserved for issue 16 point 3) */
+  libnice: { peer: 14000, relayMin: 14010, relayMax: 14099 },
+  /** test/integration/libnice.test.ts, the long call with shortened lifetimes (issue 16) */
+  libniceLong: { peer: 14200, relayMin: 14210, relayMax: 14299 },
+  /** test/integration/uclient-long-call.test.ts (issue 16) */
+  uclientLongCall: { peer: 14100, relayMin: 14110, relayMax: 14199 },
   /** test/integration/long-call.test.ts (issue 16; 13000-13999 is issue 16's range), JS path */
   longCall: { peer: 13000, relayMin: 13010, relayMax: 13099 },
   /** test/integration/long-call.test.ts (issue 16), native plane */

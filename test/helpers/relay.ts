@@ -85,9 +85,9 @@ export async function startTestRelay(options: TestRelayOptions): Promise<TestRel
       record.deleted.push({ allocation, reason });
       extra.allocationDeleted?.(allocation, reason, durationMs);
     },
-    requestAnswered: (method, code, transport, withIntegrity) => {
+    requestAnswered: (method, code, transport, withIntegrity, client) => {
       record.answered.push({ method, code });
-      extra.requestAnswered?.(method, code, transport, withIntegrity);
+      extra.requestAnswered?.(method, code, transport, withIntegrity, client);
     },
     packetDropped: (reason) => {
       if (record.dropped.length < 100_000) record.dropped.push(reason);

@@ -2,6 +2,7 @@
 // listeners on ephemeral ports, relays in a given range (IPv4 and optionally IPv6), a TURN REST
 // secret, loopback peers allowed, and a record of what the core reported.
 import { mintCredential, NonceFactory, SecretRing } from '../../src/auth/index.js';
+import type { TransportAddress } from '../../src/stun/index.js';
 import {
   type StreamLimits,
   type StreamListener,
@@ -9,7 +10,12 @@ import {
   TurnHost,
   type UdpListener,
 } from '../../src/transport/index.js';
-import type { AllocationEndReason, AllocationView, TurnLimits } from '../../src/turn/index.js';
+import type {
+  AllocationEndReason,
+  AllocationView,
+  ClientTransport,
+  TurnLimits,
+} from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
 
 /** Options of startTestHost. */
@@ -39,6 +45,19 @@ export interface TestHostRecord {
   createdFamilies: string[][];
   deleted: { allocation: AllocationView; reason: AllocationEndReason }[];
   errors: TransportError[];
+  /** Every answered request, in order: which client asked what, over which transport, when. */
+  answered: AnsweredRequest[];
+}
+
+/** One answered TURN request. */
+export interface AnsweredRequest {
+  /** Date.now() when answered. */
+  at: number;
+  method: number;
+  code: number;
+  transport: ClientTransport;
+  /** `address:port` of the client. */
+  client: string;
 }
 
 /** A running test host. */
@@ -56,7 +75,7 @@ export interface TestHost {
 /** Starts a host with UDP and TCP (and TLS when certificates are given) listeners. */
 export async function startTestHost(options: TestHostOptions): Promise<TestHost> {
   const secrets = new SecretRing(options.secrets ?? ['test-secret']);
-  const record: TestHostRecord = { created: [], createdFamilies: [], deleted: [], errors: [] };
+  const record: TestHostRecord = { created: [], createdFamilies: [], deleted: [], errors: [], answered: [] };
   const filter = new PeerFilter({ allowLoopback: options.allowLoopbackPeers ?? true });
   const listenIp = options.listenIp ?? '127.0.0.1';
   const relayIp =
@@ -86,6 +105,11 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
           record.createdFamilies.push(families);
         },
         allocationDeleted: (allocation, reason) => record.deleted.push({ allocation, reason }),
+        requestAnswered: (method, code, transport, _withIntegrity, client: TransportAddress) => {
+          if (record.answered.length < 100_000) {
+            record.answered.push({ at: Date.now(), method, code, transport, client: clientKey(client) });
+          }
+        },
       },
       limits: options.limits ?? {},
     },
@@ -114,4 +138,11 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
     await host.close();
     throw error;
   }
+}
+
+/** `address:port` (IPv6 in brackets). */
+function clientKey(address: TransportAddress): string {
+  return address.family === 'IPv6'
+    ? `[${address.address}]:${address.port}`
+    : `${address.address}:${address.port}`;
 }
