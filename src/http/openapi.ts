@@ -2,6 +2,7 @@
 // Hand-written so it reads as the contract; the integration tests validate real responses
 // against it, so it cannot drift from the code unnoticed.
 import { HTTP_ERROR_CODES } from './http-error.js';
+import { reissueRequestPaths, reissueRequestSchemas } from './openapi-reissue-requests.js';
 
 type Schema = Record<string, unknown>;
 
@@ -292,6 +293,9 @@ const schemas: Record<string, Schema> = {
           'key_revoked',
           'reissue_replayed',
           'revoked_key_refused',
+          'reissue_request_received',
+          'reissue_request_fulfilled',
+          'reissue_request_cancelled',
         ],
       },
       outcome: { type: 'string', enum: ['ok', 'no_change', 'refused'] },
@@ -316,6 +320,7 @@ const schemas: Record<string, Schema> = {
       },
     },
   },
+  ...reissueRequestSchemas,
   Allocation: {
     type: 'object',
     description: 'A live TURN allocation on the node that answered.',
@@ -557,6 +562,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...reissueRequestPaths,
     '/v1/admin/audit': {
       get: {
         operationId: 'auditTrail',
