@@ -11,6 +11,7 @@ import { resolveSecrets } from './composition/embedded-secrets.js';
 import { Enforcement } from './composition/enforcement.js';
 import { fanOutEvents } from './composition/event-fanout.js';
 import { FleetQuota } from './composition/fleet-quota.js';
+import { wireReissueQueue } from './composition/reissue-queue-wiring.js';
 import { RelayObserver } from './composition/relay-observer.js';
 import { createRelayPolicy } from './composition/relay-policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -154,6 +155,13 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
           maxLifetimeSeconds: config.TURN_MAX_LIFETIME,
         });
   const licenses = new LicenseService(store, { graceDays: config.SUPPORT_GRACE_DAYS });
+  const reissueRequests = wireReissueQueue({
+    store,
+    licenses,
+    closingDays: config.SUPPORT_CLOSING_DAYS,
+    registry: metrics.registry,
+    logger,
+  });
 
   const filter = new PeerFilter({
     deny: config.TURN_DENIED_PEERS,
@@ -267,6 +275,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     entitlements: runtime.service,
     keys: runtime.keys,
     licenses,
+    reissueRequests,
     store,
     noisyAudit,
     events: runtime.events,

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAdminTokenCommand } from './admin-token-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import type { CliIo } from './cli-io.js';
+import { registerReissueRequestCommands } from './reissue-request-commands.js';
 import { registerRuleCommands } from './rule-commands.js';
 import { registerStoreCommands } from './store-commands.js';
 import { registerUsageCommand } from './usage-command.js';
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIo): Command {
   registerUsageCommand(program, io);
   registerAdminTokenCommand(program, io);
   registerAuditCommand(program, io);
+  registerReissueRequestCommands(program, io);
   return program;
 }
 

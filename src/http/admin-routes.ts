@@ -15,8 +15,8 @@ import { HttpError } from './http-error.js';
 import type { RouteIntake } from './intake.js';
 import { parseBody } from './json-body.js';
 import { serverBody } from './license-routes.js';
-import type { RelayControl } from './relay-control.js';
 import { reissueRequestRoutes } from './reissue-request-routes.js';
+import type { RelayControl } from './relay-control.js';
 import { publishChanges } from './tenant-changes.js';
 import { type UsageReader, usageHandler } from './usage-route.js';
 
