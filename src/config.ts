@@ -2,7 +2,18 @@
 // contracts"). A bad value stops the process with a message naming the variable.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseClosingDays } from './entitlement/rules/business-days.js';
 import { parseCidrList } from './turn/peer-filter/index.js';
+
+/** True when SUPPORT_CLOSING_DAYS parses (the due dates of form reissue requests depend on it). */
+function closingDaysValid(text: string): boolean {
+  try {
+    parseClosingDays(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const port = z.coerce.number().int().min(1).max(65535);
 const bool = z
@@ -107,7 +118,13 @@ const schema = z
     REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'expected redis://…' }).optional(),
     ADMIN_TOKEN_SECRET: z.string().min(32, 'needs at least 32 characters').optional(),
     SUPPORT_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(0),
-    SUPPORT_CLOSING_DAYS: z.string().optional(),
+    SUPPORT_CLOSING_DAYS: z
+      .string()
+      .optional()
+      .refine((text) => text === undefined || closingDaysValid(text), {
+        message:
+          "expected comma-separated 'MM-DD' days or 'MM-DD..MM-DD' ranges, e.g. 08-13..08-15,12-29..01-03",
+      }),
     LOG_LEVEL: logLevel.default('info'),
     /** Longest wait for live allocations to end after SIGTERM (match terminationGracePeriodSeconds). */
     DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(86400).default(3600),

@@ -15,6 +15,7 @@ import { FleetAdmin, type LocalAllocations } from './composition/fleet-admin.js'
 import { defaultNodeId, FleetQuota } from './composition/fleet-quota.js';
 import { NodeLiveness } from './composition/node-liveness.js';
 import { sampleRelayDrops, warnIfBufferCapped } from './composition/relay-buffers.js';
+import { wireReissueQueue } from './composition/reissue-queue-wiring.js';
 import { RelayObserver } from './composition/relay-observer.js';
 import { createRelayPolicy } from './composition/relay-policy.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -216,6 +217,13 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
       ? new TenantNoticeWatcher({ dataDir: config.DATA_DIR, events: runtime.events, logger })
       : null;
   await notices?.start();
+  const reissueRequests = wireReissueQueue({
+    store,
+    licenses,
+    closingDays: config.SUPPORT_CLOSING_DAYS,
+    registry: metrics.registry,
+    logger,
+  });
 
   const filter = new PeerFilter({
     deny: config.TURN_DENIED_PEERS,
@@ -388,6 +396,7 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     entitlements: runtime.service,
     keys: runtime.keys,
     licenses,
+    reissueRequests,
     store,
     noisyAudit,
     events: runtime.events,

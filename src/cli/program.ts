@@ -5,6 +5,7 @@ import { icegateVersion } from '../version.js';
 import { registerAdminTokenCommand } from './admin-token-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import type { CliIo } from './cli-io.js';
+import { registerReissueRequestCommands } from './reissue-request-commands.js';
 import { registerRuleCommands } from './rule-commands.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerStoreCommands } from './store-commands.js';
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIo): Command {
   registerUsageCommand(program, io);
   registerAdminTokenCommand(program, io);
   registerAuditCommand(program, io);
+  registerReissueRequestCommands(program, io);
   return program;
 }
 

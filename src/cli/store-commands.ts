@@ -65,14 +65,14 @@ export function cliAuditContext(env: CliIo['env']): AuditContext {
 }
 
 /** An error's message, prefixed by its stable code when it has one, so scripts can match it. */
-function codedMessage(err: unknown): string {
+export function codedMessage(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && /^[a-z_]+$/.test(code) ? `${code}: ${err.message}` : err.message;
 }
 
-/** Opens the store, runs `work`, closes the store; failures become errors naming their code. */
-async function withStore<T>(
+/** Opens the store, runs `work`, closes the store; failures become errors naming their code (the reissue-request commands share it). */
+export async function withStore<T>(
   io: CliIo,
   work: (store: EntitlementStore, settings: StoreCommandSettings) => Promise<T>,
 ) {

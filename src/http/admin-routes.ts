@@ -7,7 +7,7 @@ import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
 import { computeTimeline, displayTextProblem, parseOrderHistory } from '../entitlement/rules/index.js';
 import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
 import type { AuditContext, EntitlementStore } from '../entitlement/store/index.js';
-import type { LicenseService } from '../licensing/index.js';
+import type { LicenseService, ReissueQueue } from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
 import { noteRequestTenant } from '../log/request-context.js';
 import { requireAdmin } from './admin-auth.js';
@@ -16,6 +16,7 @@ import { HttpError } from './http-error.js';
 import type { RouteIntake } from './intake.js';
 import { parseBody } from './json-body.js';
 import { serverBody } from './license-routes.js';
+import { reissueRequestRoutes } from './reissue-request-routes.js';
 import type { RelayControl } from './relay-control.js';
 import { publishChanges } from './tenant-changes.js';
 import { type UsageReader, usageHandler } from './usage-route.js';
@@ -31,6 +32,8 @@ export interface AdminRouteDeps {
   /** Per-tenant usage reports (issue 6); absent: read from the store alone. */
   usage?: UsageReader;
   licenses: Pick<LicenseService, 'issue' | 'reissue' | 'revoke'>;
+  /** The form's reissue-request queue (issue 21); absent: its routes are not served. */
+  reissueRequests?: ReissueQueue;
   entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
   events: Pick<TenantEvents, 'publish'>;
   relay: RelayControl;
@@ -183,6 +186,19 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   router.get('/v1/admin/audit', ...guard, auditHandler(deps.store));
+
+  if (deps.reissueRequests !== undefined) {
+    router.use(
+      reissueRequestRoutes({
+        guard,
+        queue: deps.reissueRequests,
+        events: deps.events,
+        logger: deps.logger,
+        clock: deps.clock,
+        auditOf,
+      }),
+    );
+  }
 
   router.get(
     '/v1/admin/usage',

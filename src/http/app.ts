@@ -9,7 +9,7 @@ import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
 import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
 import type { EntitlementStore } from '../entitlement/store/store.js';
 import type { StoredKey } from '../entitlement/store/stored-key.js';
-import type { LicenseService } from '../licensing/index.js';
+import type { LicenseService, ReissueQueue } from '../licensing/index.js';
 import type { NoisyAudit } from '../licensing/noisy-audit.js';
 import type { Logger } from '../log/logger.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
@@ -52,6 +52,8 @@ export interface HttpAppDeps {
   /** License keys by id for JWT verification (LicenseKeyCache). */
   keys: { lookup(keyId: string): Promise<StoredKey | null> };
   licenses: Pick<LicenseService, 'issue' | 'reissue' | 'replayReissue' | 'revoke'>;
+  /** The form's reissue-request queue (issue 21); absent: /v1/admin/reissue-requests is not served. */
+  reissueRequests?: ReissueQueue;
   /** Admin reads, order import and usage reports; self-service reissue reads keys here. */
   store: Pick<
     EntitlementStore,
@@ -166,6 +168,7 @@ export function createHttpApp(deps: HttpAppDeps): Application {
         logger,
         clock,
         ...(deps.usage === undefined ? {} : { usage: deps.usage }),
+        ...(deps.reissueRequests === undefined ? {} : { reissueRequests: deps.reissueRequests }),
       }),
     );
   }

@@ -21,6 +21,9 @@ const PASS_THROUGH: ReadonlySet<string> = new Set<HttpErrorCode>([
   'support_expired',
   'support_not_started',
   'support_inactive',
+  'unknown_reissue_request',
+  'reissue_request_conflict',
+  'reissue_request_closed',
 ]);
 
 interface BodyParserError {

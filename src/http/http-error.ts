@@ -24,6 +24,10 @@ export const HTTP_ERROR_CODES = [
   'order_conflict',
   'active_key_exists',
   'support_inactive',
+  // reissue-request queue
+  'unknown_reissue_request',
+  'reissue_request_conflict',
+  'reissue_request_closed',
   // anything else
   'internal_error',
 ] as const;
@@ -51,6 +55,9 @@ export const STATUS_OF: Readonly<Record<HttpErrorCode, number>> = {
   order_conflict: 409,
   active_key_exists: 409,
   support_inactive: 403,
+  unknown_reissue_request: 404,
+  reissue_request_conflict: 409,
+  reissue_request_closed: 409,
   internal_error: 500,
 };
 

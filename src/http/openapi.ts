@@ -2,6 +2,7 @@
 // Hand-written so it reads as the contract; the integration tests validate real responses
 // against it, so it cannot drift from the code unnoticed.
 import { HTTP_ERROR_CODES } from './http-error.js';
+import { reissueRequestPaths, reissueRequestSchemas } from './openapi-reissue-requests.js';
 
 type Schema = Record<string, unknown>;
 
@@ -293,6 +294,9 @@ const schemas: Record<string, Schema> = {
           'key_revoked',
           'reissue_replayed',
           'revoked_key_refused',
+          'reissue_request_received',
+          'reissue_request_fulfilled',
+          'reissue_request_cancelled',
         ],
       },
       outcome: { type: 'string', enum: ['ok', 'no_change', 'refused'] },
@@ -317,6 +321,7 @@ const schemas: Record<string, Schema> = {
       },
     },
   },
+  ...reissueRequestSchemas,
   Allocation: {
     type: 'object',
     description: 'A live TURN allocation and the node that holds it.',
@@ -585,6 +590,7 @@ export const openApiDocument = {
         },
       },
     },
+    ...reissueRequestPaths,
     '/v1/admin/audit': {
       get: {
         operationId: 'auditTrail',

@@ -7,7 +7,9 @@ export type LicenseErrorCode =
   /** A server identity that is empty, too long or not printable. */
   | 'invalid_server_identity'
   /** Text that is not a key id (`lk_` and 20 base32 characters). */
-  | 'invalid_key_id';
+  | 'invalid_key_id'
+  /** A malformed reissue-request field (reference, receivedAt, reason). */
+  | 'invalid_request';
 
 /** A licensing failure with a stable code. Messages never contain a key's secret. */
 export class LicenseError extends Error {

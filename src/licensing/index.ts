@@ -16,6 +16,17 @@ export {
   type ReissueOptions,
   type ReissueOutcome,
 } from './license-service.js';
+export {
+  type FulfilOutcome,
+  isRequestId,
+  type NewRequestInput,
+  ReissueQueue,
+  type ReissueQueueOptions,
+  type ReissueRequestFilter,
+  type ReissueRequestState,
+  type ReissueRequestView,
+  requestView,
+} from './reissue-queue.js';
 export { REISSUE_REPLAY_WINDOW_MS, reissueRequestHash, sameRequestHash } from './reissue-request.js';
 export {
   checkServerIdentity,

@@ -116,17 +116,7 @@ export class LicenseService {
     options: ReissueOptions = {},
   ): Promise<ReissueOutcome> {
     const server = checkServerIdentity(serverIdentity);
-    const history = await this.#store.orderHistory(tenant);
-    if (history === null)
-      throw new StoreError('unknown_tenant', `unknown tenant ${tenant}: import its orders first`);
-    const entitlement = entitlementAt(history, now, { graceDays: options.graceDays ?? this.#graceDays });
-    if (entitlement.state !== 'active' && entitlement.state !== 'grace') {
-      throw new LicenseError(
-        'support_inactive',
-        `license keys of tenant ${tenant} can be reissued only while annual support is active; ` +
-          `at ${now.toISOString()} ${INACTIVE_REASONS[entitlement.state]}`,
-      );
-    }
+    const entitlement = await this.requireReissueAllowed(tenant, now, options.graceDays);
     const requestHash =
       options.idempotencyKey === undefined ? null : reissueRequestHash(tenant, options.idempotencyKey);
     let result: ReissueKeyResult;
@@ -170,6 +160,26 @@ export class LicenseService {
       entitlement,
       changes: result.changes,
     };
+  }
+
+  /**
+   * The tenant's entitlement at `now` when a reissue is allowed then (support active or in
+   * grace); `support_inactive` otherwise, `unknown_tenant` for a tenant never imported. The
+   * reissue-request queue checks the same when a request arrives.
+   */
+  async requireReissueAllowed(tenant: string, now: Date, graceDays?: number): Promise<Entitlement> {
+    const history = await this.#store.orderHistory(tenant);
+    if (history === null)
+      throw new StoreError('unknown_tenant', `unknown tenant ${tenant}: import its orders first`);
+    const entitlement = entitlementAt(history, now, { graceDays: graceDays ?? this.#graceDays });
+    if (entitlement.state !== 'active' && entitlement.state !== 'grace') {
+      throw new LicenseError(
+        'support_inactive',
+        `license keys of tenant ${tenant} can be reissued only while annual support is active; ` +
+          `at ${now.toISOString()} ${INACTIVE_REASONS[entitlement.state]}`,
+      );
+    }
+    return entitlement;
   }
 
   /**

@@ -46,6 +46,7 @@ describe('PostgreSQL store specifics', () => {
       { version: 1, name: 'initial' },
       { version: 2, name: 'reissue-request-hash' },
       { version: 3, name: 'audit-trail' },
+      { version: 4, name: 'reissue-requests' },
     ]);
     const tables = await queryTestDatabase<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
@@ -55,6 +56,7 @@ describe('PostgreSQL store specifics', () => {
       'audit_log',
       'license_keys',
       'orders',
+      'reissue_requests',
       'schema_migrations',
       'tenant_usage_daily',
       'tenants',
@@ -98,10 +100,36 @@ describe('PostgreSQL store specifics', () => {
     const rows = await queryTestDatabase<{ version: number }>(
       `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
     );
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     // The column refuses anything that is not a SHA-256 hex digest.
     await expect(
       queryTestDatabase(`UPDATE "${schema}".license_keys SET request_hash = 'not-a-hash'`),
+    ).rejects.toThrow(/check constraint/);
+  });
+
+  it('upgrades a version-3 schema to 4: audit rows kept, the queue actions accepted, others still refused', async () => {
+    const schema = freshSchemaName();
+    schemas.push(schema);
+    const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    try {
+      expect(await migrate(pool, schema, MIGRATIONS.slice(0, 3))).toEqual([1, 2, 3]);
+    } finally {
+      await pool.end();
+    }
+    await queryTestDatabase(
+      `INSERT INTO "${schema}".audit_log (at, tenant_id, action, outcome, actor) VALUES (now(), 'acme', 'key_issued', 'ok', 'cli:ops')`,
+    );
+    const store = await openPgStore({ databaseUrl: TEST_DATABASE_URL, schema });
+    await store.close();
+    const audit = await queryTestDatabase<{ action: string }>(`SELECT action FROM "${schema}".audit_log`);
+    expect(audit.map((r) => r.action)).toEqual(['key_issued']);
+    await queryTestDatabase(
+      `INSERT INTO "${schema}".audit_log (at, tenant_id, action, outcome, actor) VALUES (now(), 'acme', 'reissue_request_fulfilled', 'ok', 'cli:ops')`,
+    );
+    await expect(
+      queryTestDatabase(
+        `INSERT INTO "${schema}".audit_log (at, tenant_id, action, outcome, actor) VALUES (now(), 'acme', 'made_up', 'ok', 'x')`,
+      ),
     ).rejects.toThrow(/check constraint/);
   });
 

@@ -18,7 +18,13 @@ export type AuditAction =
   /** A self-service reissue retried with its Idempotency-Key and answered with the committed key. */
   | 'reissue_replayed'
   /** Requests signed with a revoked key, refused `license_revoked` (aggregated, see AuditRecorder). */
-  | 'revoked_key_refused';
+  | 'revoked_key_refused'
+  /** A reissue request received through the form, queued (`no_change` for a resubmitted form). */
+  | 'reissue_request_received'
+  /** A queued reissue request fulfilled: its key reissued (`no_change` when it already was). */
+  | 'reissue_request_fulfilled'
+  /** A queued reissue request cancelled with a reason (`no_change` when it already was). */
+  | 'reissue_request_cancelled';
 
 /** Every action, for validation. */
 export const AUDIT_ACTIONS: readonly AuditAction[] = [
@@ -28,6 +34,9 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'key_revoked',
   'reissue_replayed',
   'revoked_key_refused',
+  'reissue_request_received',
+  'reissue_request_fulfilled',
+  'reissue_request_cancelled',
 ];
 
 /** How it ended: done, nothing to change, or refused. */

@@ -17,6 +17,12 @@ export type StoreErrorCode =
    * was revoked or replaced meanwhile): nothing was written.
    */
   | 'key_not_active'
+  /** No reissue request has this id. */
+  | 'unknown_reissue_request'
+  /** A form reference already queued for the tenant with a different server. */
+  | 'reissue_request_conflict'
+  /** The reissue request was cancelled (fulfil) or fulfilled (cancel): it is closed. */
+  | 'reissue_request_closed'
   /** An audit query with a bad page size, cursor or instant. */
   | 'invalid_audit_query'
   /** A usage row that is not a tenant, a JST day and two non-negative integers. */

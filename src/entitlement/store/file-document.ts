@@ -3,10 +3,12 @@
 // silently rewritten in an older shape (an older icegate would drop fields it does not know).
 // Version 2 added `requestHash` to keys; a version 1 document reads as keys without one.
 // Version 3 added the audit trail (`audit`) and `replaces` to keys; older documents read with an
-// empty trail and keys that replaced none.
+// empty trail and keys that replaced none. Version 3 also carries the reissue-request queue
+// (`reissueRequests`, issue 21), optional on read: a version-3 document without it has an empty queue.
 import { z } from 'zod';
 import { AUDIT_ACTIONS, type AuditAction, type AuditRecord } from './audit.js';
 import { StoreError } from './errors.js';
+import type { ReissueRequestRecord } from './reissue-requests.js';
 import type { StoredOrder, TenantRecord, UsageRow } from './store.js';
 import type { StoredKeyFields } from './stored-key.js';
 
@@ -25,11 +27,20 @@ export interface FileState {
   usage: Map<string, UsageRow>;
   /** The audit trail, ascending by seq (1, 2, ...; never removed, so seq = position + 1). */
   audit: readonly AuditRecord[];
+  /** Reissue requests by id (issue 21). */
+  reissueRequests: Map<string, ReissueRequestRecord>;
 }
 
 /** A state with nothing in it (a fresh DATA_DIR). */
 export function emptyState(): FileState {
-  return { tenants: new Map(), orders: new Map(), keys: new Map(), usage: new Map(), audit: [] };
+  return {
+    tenants: new Map(),
+    orders: new Map(),
+    keys: new Map(),
+    usage: new Map(),
+    audit: [],
+    reissueRequests: new Map(),
+  };
 }
 
 /** The map key of a usage row. */
@@ -70,6 +81,21 @@ const auditRecordV3 = z.object({
   details: z.record(z.string(), auditDetail),
 });
 
+const reissueRequestV3 = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  server: z.string(),
+  reference: z.string().nullable(),
+  receivedAt: instant,
+  dueDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  state: z.enum(['pending', 'fulfilled', 'cancelled']),
+  fulfilledAt: instant.nullable(),
+  onTime: z.boolean().nullable(),
+  keyId: z.string().nullable(),
+  cancelledAt: instant.nullable(),
+  cancelReason: z.string().nullable(),
+});
+
 const documentV1 = z.object({
   format: z.literal(FILE_FORMAT),
   version: z.literal(1),
@@ -103,6 +129,7 @@ const documentV3 = documentV1.extend({
   version: z.literal(3),
   keys: z.array(storedKeyV3),
   audit: z.array(auditRecordV3),
+  reissueRequests: z.array(reissueRequestV3).optional(),
 });
 
 /** Any version this build reads. */
@@ -163,6 +190,14 @@ export function parseDocument(text: string, path: string): FileState {
         throw new StoreError('store_corrupt', `${path}: audit record ${i + 1} has seq ${r.seq}`);
     });
     state.audit = audit;
+    for (const r of doc.reissueRequests ?? []) {
+      state.reissueRequests.set(r.id, {
+        ...r,
+        receivedAt: new Date(r.receivedAt),
+        fulfilledAt: r.fulfilledAt === null ? null : new Date(r.fulfilledAt),
+        cancelledAt: r.cancelledAt === null ? null : new Date(r.cancelledAt),
+      });
+    }
   }
   return state;
 }
@@ -185,6 +220,12 @@ export function serialiseDocument(state: FileState): string {
     })),
     usage: [...state.usage.values()],
     audit: state.audit.map((r) => ({ ...r, at: r.at.toISOString() })),
+    reissueRequests: [...state.reissueRequests.values()].map((r) => ({
+      ...r,
+      receivedAt: r.receivedAt.toISOString(),
+      fulfilledAt: r.fulfilledAt?.toISOString() ?? null,
+      cancelledAt: r.cancelledAt?.toISOString() ?? null,
+    })),
   };
   return `${JSON.stringify(doc, null, 1)}\n`;
 }

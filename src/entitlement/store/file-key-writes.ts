@@ -26,6 +26,7 @@ export function copyState(state: FileState): FileState {
     keys: new Map(state.keys),
     usage: new Map(state.usage),
     audit: state.audit,
+    reissueRequests: new Map(state.reissueRequests),
   };
 }
 

@@ -183,6 +183,14 @@ export class FileStore implements EntitlementStore {
     });
   }
 
+  /**
+   * The current state (re-read if another process replaced the document), for readers that
+   * compose with `write` (the reissue-request queue). Never edit it: writes replace records.
+   */
+  readState(): Promise<FileState> {
+    return this.#current();
+  }
+
   importOrders(tenant: string, orders: readonly Order[], options: ImportOptions = {}): Promise<ImportResult> {
     const now = options.now ?? new Date();
     return this.write((state) => {

@@ -1,8 +1,11 @@
 // The entitlement store: one interface, a PostgreSQL and an embedded file implementation.
 
 import type { AuditListener } from './audit.js';
-import { openFileStore } from './file-store.js';
-import { openPgStore } from './pg-store.js';
+import { FileReissueRequests } from './file-reissue-requests.js';
+import { FileStore, openFileStore } from './file-store.js';
+import { PgReissueRequests } from './pg-reissue-requests.js';
+import { openPgStore, PgStore } from './pg-store.js';
+import type { ReissueRequestStore } from './reissue-requests.js';
 import type { EntitlementStore } from './store.js';
 
 export {
@@ -24,6 +27,8 @@ export {
 export { isStoreError, StoreError, type StoreErrorCode } from './errors.js';
 export { type FileStore, type FileStoreOptions, openFileStore } from './file-store.js';
 export { openPgStore, type PgStore, type PgStoreOptions } from './pg-store.js';
+export type * from './reissue-requests.js';
+export { fulfilledOnTime } from './reissue-requests.js';
 export type * from './store.js';
 export { type PublicKeyView, REDACTED, StoredKey, type StoredKeyFields } from './stored-key.js';
 
@@ -54,4 +59,11 @@ export async function openStore(options: OpenStoreOptions): Promise<EntitlementS
     dataDir: options.dataDir,
     ...(options.onAudit === undefined ? {} : { onAudit: options.onAudit }),
   });
+}
+
+/** The reissue-request queue kept in `store` (issue 21). */
+export function reissueRequestsOf(store: EntitlementStore): ReissueRequestStore {
+  if (store instanceof PgStore) return new PgReissueRequests(store);
+  if (store instanceof FileStore) return new FileReissueRequests(store);
+  throw new Error(`no reissue-request queue for a ${store.kind} store of this shape`);
 }

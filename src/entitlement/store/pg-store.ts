@@ -189,6 +189,11 @@ export class PgStore implements EntitlementStore {
     }
   }
 
+  /** One read outside any transaction, for code that keeps its own tables here (the reissue queue). */
+  read<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.#query<R>(text, values);
+  }
+
   /**
    * Runs `work` between BEGIN and COMMIT; any throw rolls everything back. The audit records it
    * inserted are reported to `onAudit` after the COMMIT.

@@ -20,6 +20,12 @@ describe('loadConfig', () => {
     expect(c.relayIp).toBe('0.0.0.0');
   });
 
+  it('accepts closing days the reissue due dates can use', () => {
+    expect(loadConfig({ SUPPORT_CLOSING_DAYS: '08-13..08-15,12-29..01-03' }).SUPPORT_CLOSING_DAYS).toBe(
+      '08-13..08-15,12-29..01-03',
+    );
+  });
+
   it.each([
     ['TURN_PORT', 'abc'],
     ['TURN_PORT', '70000'],
@@ -31,6 +37,8 @@ describe('loadConfig', () => {
     ['TURN_ALLOCATIONS_PER_LICENSE', '0'],
     ['TURN_DENIED_PEERS', '10.0.0.0/33'],
     ['TURN_ALLOWED_PEERS', '203.0.113.0/24,nonsense'],
+    ['SUPPORT_CLOSING_DAYS', '08-13..08-32'],
+    ['SUPPORT_CLOSING_DAYS', 'summer'],
   ])('names %s when its value %j is bad', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(

@@ -8,7 +8,7 @@ import { SecretRing } from '../../../src/auth/index.js';
 import { LocalTenantEvents } from '../../../src/entitlement/cache/index.js';
 import type { EntitlementStore } from '../../../src/entitlement/store/index.js';
 import { createHttpApp, createMetricsServer, openApiDocument, Readiness } from '../../../src/http/index.js';
-import type { LicenseService } from '../../../src/licensing/index.js';
+import type { LicenseService, ReissueQueue } from '../../../src/licensing/index.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { createMetrics } from '../../../src/metrics/metrics.js';
 
@@ -30,6 +30,7 @@ const app = createHttpApp({
   },
   keys: { lookup: async () => null },
   licenses: {} as LicenseService,
+  reissueRequests: {} as ReissueQueue,
   store: {} as EntitlementStore,
   events: new LocalTenantEvents(silentLogger),
   ring: new SecretRing(['0123456789abcdef']),

@@ -172,4 +172,38 @@ describe('file document', () => {
       expect.objectContaining({ code: 'store_corrupt', message: expect.stringMatching(message) }),
     );
   });
+  it('reads a version 3 document without reissueRequests as an empty queue, and round-trips requests', () => {
+    const bare = parseDocument(
+      JSON.stringify({
+        format: 'icegate-entitlements',
+        version: 3,
+        tenants: [],
+        orders: [],
+        keys: [],
+        usage: [],
+        audit: [],
+      }),
+      '/data/entitlements.json',
+    );
+    expect(bare.reissueRequests.size).toBe(0);
+    const state = emptyState();
+    const request = {
+      id: 'rr_aaaaaaaaaaaaaaaaaaaa',
+      tenant: 'acme',
+      server: 'neo2.example.jp',
+      reference: 'F-1',
+      receivedAt: new Date('2027-05-25T08:00:00.001Z'),
+      dueDate: '2027-05-26',
+      state: 'fulfilled' as const,
+      fulfilledAt: new Date('2027-05-26T01:00:00Z'),
+      onTime: true,
+      keyId: 'lk_new',
+      cancelledAt: null,
+      cancelReason: null,
+    };
+    state.reissueRequests.set(request.id, request);
+    const text = serialiseDocument(state);
+    expect(JSON.parse(text).version).toBe(3);
+    expect(parseDocument(text, '/x').reissueRequests.get(request.id)).toEqual(request);
+  });
 });
