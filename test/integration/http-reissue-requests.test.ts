@@ -116,7 +116,8 @@ describe.each(backends)('reissue requests over HTTP on %s', (_name, makeStore) =
   }
 
   async function gauges(): Promise<{ pending: number; overdue: number }> {
-    const text = await (await fetch(`${nodeA.app.url}/metrics`)).text();
+    // The exposition the metrics listener serves (METRICS_PORT; not on the API port).
+    const text = await nodeA.metrics.registry.metrics();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     return {
       pending: value('icegate_reissue_requests_pending'),
