@@ -83,5 +83,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # needed for signals; the relay spawns no child processes to reap.
 STOPSIGNAL SIGTERM
 # --no-memory-reducer: V8's memory reducer runs full collections whenever the allocation rate
-# drops, which a relay under paced media load looks like (README, Benchmarks). Same as `npm start`.
+# drops, which a relay under paced media load looks like (docs/benchmarks.md). Same as `npm start`.
 CMD ["node", "--no-memory-reducer", "dist/src/cli/main.js", "serve"]
