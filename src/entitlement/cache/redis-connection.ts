@@ -4,12 +4,12 @@
 // coming back needs no restart.
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
+import type { RedisHealth } from './redis-health.js';
 
 // ioredis is required when a Redis connection is opened, not at module load: an embedded node
 // (no REDIS_URL) never pays for its module graph (about 40 files, a few MiB of heap at rest).
 const requireFromHere = createRequire(import.meta.url);
 const loadRedis = (): typeof Redis => (requireFromHere('ioredis') as typeof import('ioredis')).Redis;
-import type { RedisHealth } from './redis-health.js';
 
 /** Options of the Redis connections. */
 export interface RedisConnectionOptions {

@@ -2,6 +2,9 @@
 // Friday, minus Japanese national holidays and the company's closing days (summer, year end).
 import { createRequire } from 'node:module';
 import type HolidayJp from '@holiday-jp/holiday_jp';
+import type { JstDate } from '../types.js';
+import { RuleOptionError } from './errors.js';
+import { addDays, civilOf, daysInMonth, weekdayOf } from './jst-date.js';
 
 // The holiday table (about 230 KB of source, a few MiB of heap) is required on the first
 // business-day question, not at module load: a node that only relays never asks one.
@@ -9,9 +12,6 @@ const requireFromHere = createRequire(import.meta.url);
 let holidayJp: typeof HolidayJp | undefined;
 const holidays = (): typeof HolidayJp =>
   (holidayJp ??= requireFromHere('@holiday-jp/holiday_jp') as typeof HolidayJp);
-import type { JstDate } from '../types.js';
-import { RuleOptionError } from './errors.js';
-import { addDays, civilOf, daysInMonth, weekdayOf } from './jst-date.js';
 
 /** A month and day, 1-based, valid in some year (02-29 is allowed). */
 export interface MonthDay {
