@@ -68,6 +68,8 @@ export function summariseRelay(runs) {
   return rows;
 }
 
+const mib = (kib) => Math.round(kib / 102.4) / 10;
+
 function table(headers, rows) {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
@@ -169,18 +171,20 @@ export function renderReport(result) {
           'live',
           'first error',
           'RSS at rest MiB',
+          'anon / file MiB',
           ...cps.map((c) => `B per alloc @${c}`),
           'load1',
         ],
         result.allocations.map((a) =>
           a.error
-            ? [a.target, `error: ${a.error}`, '', '', '', ...cps.map(() => ''), '']
+            ? [a.target, `error: ${a.error}`, '', '', '', '', ...cps.map(() => ''), '']
             : [
                 a.target,
                 a.allocationsPerSecond,
                 a.live,
                 a.firstError ? `${a.firstError.code} at ${a.firstError.atLive ?? '?'}` : 'none',
                 a.rssBaselineKiB === null ? null : Math.round(a.rssBaselineKiB / 102.4) / 10,
+                a.rssAtRest ? `${mib(a.rssAtRest.anon)} / ${mib(a.rssAtRest.file)}` : null,
                 ...cps.map(
                   (c) => a.checkpoints.find((p) => p.live === c)?.bytesPerAllocation ?? 'not reached',
                 ),
@@ -191,18 +195,33 @@ export function renderReport(result) {
     );
   }
   if (result.credentials) {
-    out.push('', '## Credential endpoint (POST /v1/ice-servers, icegate on CPU 0, autocannon on CPU 1)');
+    out.push(
+      '',
+      `## Credential endpoint (POST /v1/ice-servers, server on CPU 0, autocannon on CPU 1, ${result.credentials.connections ?? '?'} connections)`,
+    );
     if (!result.credentials.available) out.push(result.credentials.reason);
     else
       out.push(
         table(
-          ['variant', 'requests/s', 'p50 ms', 'p99 ms', 'answers by status', 'errors', 'load1'],
+          [
+            'round',
+            'variant',
+            'requests/s',
+            'x bare Express',
+            'p50 ms',
+            'p99 ms',
+            'answers by status',
+            'errors',
+            'load1',
+          ],
           result.credentials.results.map((r) =>
             r.error
-              ? [r.variant, `error: ${r.error}`, '', '', '', '', '']
+              ? [r.round, r.variant, `error: ${r.error}`, '', '', '', '', '', '']
               : [
+                  r.round,
                   r.variant,
                   r.requestsPerSecond,
+                  r.vsBareExpress ?? (r.variant === 'bare-express' ? 1 : null),
                   r.latencyMs.p50,
                   r.latencyMs.p99,
                   Object.entries(r.statusCodes ?? {})

@@ -260,6 +260,28 @@ const nodeTurn = {
 /** The icegate target on its own, for the credential phase. */
 export const ICEGATE = icegate;
 
+/** The Redis the Redis variants use (BENCH_REDIS_URL to change it). */
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * icegate with REDIS_URL (allocation phase only): the fleet-wide allocation ledger in Redis
+ * beside the embedded store, the JS data path as the `icegate` column. The per-license quota is
+ * raised so ledger entries a previous run left (they age out with their allocation's lifetime)
+ * never refuse this run's allocations; the ledger's work per allocation is the same.
+ */
+export const ICEGATE_REDIS = {
+  ...icegate,
+  id: 'icegate-redis',
+  label: 'icegate, Redis fleet ledger',
+  note: 'the icegate column with REDIS_URL (fleet allocation ledger, Redis cache)',
+  start(options) {
+    return icegate.start({
+      ...options,
+      extraEnv: { REDIS_URL: BENCH_REDIS_URL, TURN_ALLOCATIONS_PER_LICENSE: '100', ...options.extraEnv },
+    });
+  },
+};
+
 /** Every target, in the order the report shows them. */
 export const TARGETS = Object.freeze([
   coturnTarget('coturn', 'coturn 4.6.1', [], 'turnserver, default relay threads (one per CPU)'),
