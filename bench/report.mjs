@@ -94,7 +94,9 @@ export function renderReport(result) {
         `probe ${id}: allocate as uclient ${c.allocateAsUclient ?? '-'}, Send indication ${c.sendIndication?.toPeer ?? '-'}/${c.sendIndication?.back ?? '-'}, channel ${c.channel?.toPeer ?? '-'}/${c.channel?.back ?? '-'}${c.error ? ` (${c.error})` : ''}`,
       );
     }
-    for (const s of result.relay.skipped) out.push(`not measured: ${s.target}: ${s.reason}`);
+    for (const s of result.relay.skipped) {
+      out.push(`not measured: ${s.target}${s.load ? ` (${s.load})` : ''}: ${s.reason}`);
+    }
     for (const load of result.relay.loads) {
       const rows = result.relay.summary.filter((r) => r.load === load.id);
       out.push(

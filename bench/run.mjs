@@ -16,6 +16,7 @@ import { credentialPhase } from './credential-phase.mjs';
 import { machineLoad } from './proc-stats.mjs';
 import { LOADS, relayPhase } from './relay-phase.mjs';
 import { renderReport, summariseRelay } from './report.mjs';
+import { makeCertificate } from './self-signed.mjs';
 import { DEFAULT_TARGET_IDS, ICEGATE_REDIS, TARGETS } from './targets.mjs';
 import { DEFAULT_WARM_SESSIONS } from './warm-up.mjs';
 
@@ -99,6 +100,7 @@ try {
           ? { ...load, messages: Number(values['saturating-messages']) }
           : load,
       );
+    const tls = loads.some((load) => load.transport === 'tls') ? await makeCertificate(tmpDir) : undefined;
     const warmSessions = Number(values['warm-sessions'] ?? (values.quick ? 200 : DEFAULT_WARM_SESSIONS));
     const relay = await relayPhase({
       targets: available,
@@ -110,6 +112,7 @@ try {
       profileDir,
       log,
       warmSessions,
+      tls,
     });
     for (const u of unavailable) relay.skipped.push({ target: u.target, reason: u.reason });
     result.relay = { loads, warmSessions, ...relay, summary: summariseRelay(relay.runs) };

@@ -18,7 +18,14 @@ function nodeArgs(profileDir) {
   return profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 }
 
-function coturnArgs(port, secret, extra) {
+/** coturn's TLS options: the run's certificate on `tlsPort`, or no TLS/DTLS listener at all. */
+function coturnTlsArgs(tls, tlsPort) {
+  return tls
+    ? [`--cert=${tls.cert}`, `--pkey=${tls.key}`, `--tls-listening-port=${tlsPort}`, '--no-dtls']
+    : ['--no-tls', '--no-dtls'];
+}
+
+function coturnArgs(port, secret, extra, tls, tlsPort) {
   return [
     '-n',
     '--use-auth-secret',
@@ -31,8 +38,7 @@ function coturnArgs(port, secret, extra) {
     `--max-port=${RELAY_RANGE.max}`,
     '--allow-loopback-peers',
     '--no-cli',
-    '--no-tls',
-    '--no-dtls',
+    ...coturnTlsArgs(tls, tlsPort),
     '--log-file=stdout',
     '--simple-log',
     // Its default pid file is /var/run/turnserver.pid, shared with any other coturn on the machine.
@@ -46,15 +52,20 @@ function coturnTarget(id, label, extra, note) {
     id,
     label,
     note,
+    transports: ['udp', 'tcp', 'tls'],
     async available() {
       return existsSync('/usr/bin/turnserver')
         ? { ok: true }
         : { ok: false, reason: 'turnserver not installed' };
     },
-    async start({ secret }) {
+    async start({ secret, tls }) {
       const port = await takeFreePort(2);
-      const child = startChild(id, 'turnserver', coturnArgs(port, secret, extra), { timeoutMs: 600_000 });
-      return { child, port, auth: (tenant) => ({ secret, tenant }) };
+      // Two: coturn also listens on the TLS port + 1 (its RFC 5780 alternative port).
+      const tlsPort = await takeFreePort(2);
+      const child = startChild(id, 'turnserver', coturnArgs(port, secret, extra, tls, tlsPort), {
+        timeoutMs: 600_000,
+      });
+      return { child, port, tlsPort, auth: (tenant) => ({ secret, tenant }) };
     },
   };
 }
@@ -115,6 +126,7 @@ const icegate = {
   id: 'icegate',
   label: 'icegate',
   note: 'node dist/src/main.js with TURN_DATA_PLANE=js, embedded mode (file store, in-process cache)',
+  transports: ['udp', 'tcp', 'tls'],
   async available() {
     if (!existsSync(icegateMain)) return { ok: false, reason: 'not available: dist/src/main.js missing' };
     const source = join(root, 'src/main.ts');
@@ -124,7 +136,7 @@ const icegate = {
     return { ok: true };
   },
   /** `dataDir`: a file store already prepared (tenants imported); otherwise a fresh one is made. */
-  async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir }) {
+  async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir, tls }) {
     const port = await takeFreePort(2);
     const httpPort = await takeFreePort(1);
     const tlsPort = await takeFreePort(1);
@@ -146,6 +158,8 @@ const icegate = {
       // The `icegate` column is the JS data path; native is the default since issue 9, so it is
       // asked for explicitly (`icegate-native` overrides it through extraEnv).
       TURN_DATA_PLANE: 'js',
+      // TLS loads only: the run's self-signed certificate (the UDP and TCP runs have no TLS listener).
+      ...(tls ? { TURN_TLS_CERT: tls.cert, TURN_TLS_KEY: tls.key } : {}),
       ...extraEnv,
     };
     const child = startChild(
@@ -161,6 +175,7 @@ const icegate = {
       child,
       port,
       httpPort,
+      tlsPort,
       dataDir,
       notes: importNote ? [importNote] : [],
       auth: (tenant) => ({ secret, tenant }),
@@ -179,6 +194,8 @@ const icegateNative = {
   id: 'icegate-native',
   label: 'icegate native',
   note: 'node dist/src/main.js with TURN_DATA_PLANE=native, embedded mode',
+  // TCP and TLS clients are relayed by the JavaScript path whichever plane is chosen.
+  transports: ['udp', 'tcp', 'tls'],
   async available() {
     if (!existsSync(nativeAddon)) {
       return { ok: false, reason: 'not available: native addon not built (npm run build:native)' };
