@@ -83,5 +83,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # needed for signals; the relay spawns no child processes to reap.
 STOPSIGNAL SIGTERM
 # --no-memory-reducer: V8's memory reducer runs full collections whenever the allocation rate
-# drops, which a relay under paced media load looks like (docs/benchmarks.md). Same as `npm start`.
-CMD ["node", "--no-memory-reducer", "dist/src/cli/main.js", "serve"]
+# drops, which a relay under paced media load looks like (docs/benchmarks.md).
+# --max-semi-space-size=2: V8 lets the young generation grow to 2 x 16 MiB and keeps it, about
+# 10 MiB of an idle node's RSS; the control plane's garbage is short-lived and small, so 2 MiB
+# semi-spaces cost little (bench/README.md, memory at rest). Same as `npm start`.
+CMD ["node", "--no-memory-reducer", "--max-semi-space-size=2", "dist/src/cli/main.js", "serve"]

@@ -3,18 +3,24 @@
 // pausing at each checkpoint so the server's VmRSS is read with nothing in flight.
 import { join } from 'node:path';
 import { sleep, startChild } from './child-processes.mjs';
-import { cpuSeconds, machineLoad, rssKiB } from './proc-stats.mjs';
+import { cpuSeconds, machineLoad, rssKiB, rssSplitKiB } from './proc-stats.mjs';
 import { launch } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
-async function measureServer(target, { count, checkpoints, window, sources, secret, tmpDir, settleMs, log }) {
+async function measureServer(
+  target,
+  { count, checkpoints, window, sources, secret, tmpDir, settleMs, restMs, log },
+) {
   const server = await launch(target, { secret, tmpDir });
   const pid = server.child.pid;
   let generator = null;
   try {
-    await sleep(settleMs);
+    // At rest: long enough after start for start-up garbage to be collected (a Node server's
+    // post-start collections run in its first seconds), as an idle node in service would be.
+    await sleep(restMs);
     const rssBaseline = rssKiB(pid);
+    const restSplit = rssSplitKiB(pid);
     const cpuBefore = cpuSeconds(pid);
     const loadBefore = machineLoad();
     const points = [];
@@ -97,6 +103,8 @@ async function measureServer(target, { count, checkpoints, window, sources, secr
         done?.firstError ??
         (done ? null : { code: 'generator_failed', message: generator.lines.slice(-3).join(' | ') }),
       rssBaselineKiB: rssBaseline,
+      restMs,
+      rssAtRest: restSplit,
       checkpoints: points,
       serverCpuSeconds:
         cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) * 1000) / 1000,
@@ -118,6 +126,7 @@ export async function allocationPhase({
   sources = 1024,
   secret,
   tmpDir,
+  restMs = 10_000,
   log,
 }) {
   const results = [];
@@ -133,6 +142,7 @@ export async function allocationPhase({
           secret,
           tmpDir,
           settleMs: 1000,
+          restMs,
           log,
         }),
       );

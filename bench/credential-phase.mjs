@@ -10,8 +10,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { sleep, startChild } from './child-processes.mjs';
+import { takeFreePort } from './ports.mjs';
 import { machineLoad } from './proc-stats.mjs';
-import { ICEGATE, importTenants, launch } from './targets.mjs';
+import { BENCH_REDIS_URL, ICEGATE, importTenants, launch } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist/src/cli/main.js');
@@ -95,16 +96,30 @@ async function runLoad(url, tokensFile, { durationS, connections }) {
   return JSON.parse(json);
 }
 
+/** The bare Express 5 route (bench/bare-express.mjs), started like icegate: {child, httpPort}. */
+async function startBareExpress() {
+  const httpPort = await takeFreePort(1);
+  const child = startChild(
+    'bare-express',
+    process.execPath,
+    [join(root, 'bench/bare-express.mjs'), '--port', String(httpPort)],
+    { timeoutMs: 120_000 },
+  );
+  return { child, httpPort };
+}
+
 async function measureVariant(
   variant,
   { secret, tmpDir, dataDir, tokensFile, tokens, durationS, connections, log },
 ) {
-  const server = await launch(ICEGATE, {
-    secret,
-    tmpDir,
-    dataDir,
-    extraEnv: { HTTP_TRUST_PROXY: 'true', ...variant.env },
-  });
+  const server = variant.bare
+    ? await startBareExpress()
+    : await launch(ICEGATE, {
+        secret,
+        tmpDir,
+        dataDir,
+        extraEnv: { HTTP_TRUST_PROXY: 'true', ...variant.env },
+      });
   try {
     const base = `http://127.0.0.1:${server.httpPort}`;
     if (!(await waitForHttp(`${base}/healthz`, 20_000))) throw new Error('GET /healthz never answered 200');
@@ -141,8 +156,11 @@ async function measureVariant(
   }
 }
 
-/** Runs phase 3, or says why it cannot. */
-export async function credentialPhase({ secret, tmpDir, durationS = 8, connections = 10, log }) {
+/**
+ * Runs phase 3, or says why it cannot: the bare Express 5 route, icegate embedded and icegate
+ * with Redis, one after another, `rounds` times (interleaved), each on a fresh server.
+ */
+export async function credentialPhase({ secret, tmpDir, durationS = 8, connections = 50, rounds = 1, log }) {
   const availability = await ICEGATE.available();
   if (!availability.ok) return { available: false, reason: availability.reason };
   if (!existsSync(cli)) return { available: false, reason: 'not available: dist/src/cli/main.js missing' };
@@ -155,14 +173,15 @@ export async function credentialPhase({ secret, tmpDir, durationS = 8, connectio
   const tokensFile = join(dataDir, 'bench-tokens.json');
   writeFileSync(tokensFile, JSON.stringify(tokens));
   const variants = [
+    { id: 'bare-express', bare: true },
     { id: 'embedded', env: {} },
-    { id: 'redis', env: { REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' } },
+    { id: 'redis', env: { REDIS_URL: BENCH_REDIS_URL } },
   ];
   const results = [];
-  for (const variant of variants) {
-    try {
-      results.push(
-        await measureVariant(variant, {
+  for (let round = 1; round <= rounds; round += 1) {
+    for (const variant of variants) {
+      try {
+        const measured = await measureVariant(variant, {
           secret,
           tmpDir,
           dataDir,
@@ -171,10 +190,18 @@ export async function credentialPhase({ secret, tmpDir, durationS = 8, connectio
           durationS,
           connections,
           log,
-        }),
-      );
-    } catch (err) {
-      results.push({ variant: variant.id, error: String(err.message ?? err) });
+        });
+        results.push({ round, ...measured });
+      } catch (err) {
+        results.push({ round, variant: variant.id, error: String(err.message ?? err) });
+      }
+    }
+  }
+  // Each icegate variant as a ratio to the bare route of its own round.
+  for (const r of results) {
+    const bare = results.find((b) => b.round === r.round && b.variant === 'bare-express');
+    if (r.requestsPerSecond !== undefined && bare?.requestsPerSecond) {
+      r.vsBareExpress = Math.round((r.requestsPerSecond / bare.requestsPerSecond) * 100) / 100;
     }
   }
   return {

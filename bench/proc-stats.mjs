@@ -30,6 +30,21 @@ export function cpuSeconds(pid) {
 }
 
 /**
+ * Resident memory split as /proc/PID/status gives it (KiB): `anon` is the process's own
+ * (heap, stacks, buffers), `file` the mapped files' pages it touched (mostly the executable's
+ * code and read-only data, shared with every process running the same binary); null when gone.
+ */
+export function rssSplitKiB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+)`, 'm'))?.[1] ?? Number.NaN);
+    return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile'), threads: field('Threads') };
+  } catch {
+    return null;
+  }
+}
+
+/**
  * CPU seconds per thread name (comm) of a process, from /proc/PID/task/TID/stat: where a
  * multi-threaded server's time goes (Node: main thread vs GC helpers and libuv workers).
  */

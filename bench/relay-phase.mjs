@@ -26,7 +26,7 @@ import { runUclient } from './uclient-run.mjs';
 import { DEFAULT_WARM_SESSIONS, warmUp } from './warm-up.mjs';
 
 /** The offered loads (TESTING.md flags). */
-export const LOADS = Object.freeze({
+const UDP_LOADS = Object.freeze({
   full: [
     {
       id: 'paced',
@@ -64,6 +64,26 @@ export const LOADS = Object.freeze({
     },
   ],
 });
+
+/**
+ * The same loads with the client-to-server leg over TCP (uclient `-t`) and over TLS (`-t -S`);
+ * the server-to-peer leg stays UDP (a TURN allocation relays UDP whatever the client's transport).
+ */
+function overStreams(loads) {
+  return loads.flatMap((load) => [
+    { ...load, id: `tcp-${load.id}`, label: `${load.label}, TCP`, transport: 'tcp' },
+    { ...load, id: `tls-${load.id}`, label: `${load.label}, TLS`, transport: 'tls' },
+  ]);
+}
+
+/** The offered loads (TESTING.md flags): UDP first, then TCP and TLS. */
+export const LOADS = Object.freeze({
+  full: [...UDP_LOADS.full, ...overStreams(UDP_LOADS.full)],
+  quick: [...UDP_LOADS.quick, ...overStreams(UDP_LOADS.quick)],
+});
+
+/** The client transport of a load: 'udp' unless it says otherwise. */
+export const transportOf = (load) => load.transport ?? 'udp';
 
 async function startPeer() {
   const port = await takeFreePort(2);
@@ -142,8 +162,9 @@ async function waitUntilQuiet(pid) {
 async function measureOnce(target, load, options) {
   const peer = await startPeer();
   let server = null;
+  const transport = transportOf(load);
   try {
-    server = await launch(target, options);
+    server = await launch(target, transport === 'tls' ? options : { ...options, tls: undefined });
     await sleep(300);
     const warm = await warmUp(
       { address: '127.0.0.1', port: server.port },
@@ -158,7 +179,8 @@ async function measureOnce(target, load, options) {
     const threadsBefore = cpuSecondsByThread(server.child.pid);
     const rssBefore = rssKiB(server.child.pid);
     const figures = await runUclient({
-      port: server.port,
+      port: transport === 'tls' ? server.tlsPort : server.port,
+      transport,
       peerPort: peer.port,
       load,
       auth: server.auth('acme'),
@@ -223,10 +245,11 @@ export async function relayPhase({
   profileDir,
   log,
   warmSessions = DEFAULT_WARM_SESSIONS,
+  tls,
 }) {
-  const launchOptions = { secret, tmpDir, warmSessions };
+  const launchOptions = { secret, tmpDir, warmSessions, tls };
   log('relay: probing what each server can relay');
-  const capabilities = await probeAll(targets, launchOptions);
+  const capabilities = await probeAll(targets, { ...launchOptions, tls: undefined });
   const runnable = [];
   const skipped = [];
   for (const target of targets) {
@@ -238,6 +261,12 @@ export async function relayPhase({
   for (const load of loads) {
     for (let round = 0; round < repeat; round += 1) {
       for (const target of runnable) {
+        if (!(target.transports ?? ['udp']).includes(transportOf(load))) {
+          if (round === 0) {
+            skipped.push({ target: target.id, load: load.id, reason: `no ${transportOf(load)} listener` });
+          }
+          continue;
+        }
         log(`relay: ${load.id} load on ${target.id}${repeat > 1 ? ` (round ${round + 1})` : ''}`);
         try {
           runs.push(await measureOnce(target, load, launchOptions));
@@ -251,7 +280,7 @@ export async function relayPhase({
   if (profile) {
     const profiled = runnable.filter((t) => t.id.startsWith('icegate') || t.id === 'floor');
     for (const load of loads) {
-      for (const target of profiled) {
+      for (const target of profiled.filter((t) => (t.transports ?? ['udp']).includes(transportOf(load)))) {
         log(`relay: profiling ${target.id} under the ${load.id} load (not used for the figures)`);
         const since = Date.now();
         try {

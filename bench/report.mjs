@@ -68,6 +68,8 @@ export function summariseRelay(runs) {
   return rows;
 }
 
+const mib = (kib) => Math.round(kib / 102.4) / 10;
+
 function table(headers, rows) {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
@@ -92,7 +94,9 @@ export function renderReport(result) {
         `probe ${id}: allocate as uclient ${c.allocateAsUclient ?? '-'}, Send indication ${c.sendIndication?.toPeer ?? '-'}/${c.sendIndication?.back ?? '-'}, channel ${c.channel?.toPeer ?? '-'}/${c.channel?.back ?? '-'}${c.error ? ` (${c.error})` : ''}`,
       );
     }
-    for (const s of result.relay.skipped) out.push(`not measured: ${s.target}: ${s.reason}`);
+    for (const s of result.relay.skipped) {
+      out.push(`not measured: ${s.target}${s.load ? ` (${s.load})` : ''}: ${s.reason}`);
+    }
     for (const load of result.relay.loads) {
       const rows = result.relay.summary.filter((r) => r.load === load.id);
       out.push(
@@ -169,18 +173,20 @@ export function renderReport(result) {
           'live',
           'first error',
           'RSS at rest MiB',
+          'anon / file MiB',
           ...cps.map((c) => `B per alloc @${c}`),
           'load1',
         ],
         result.allocations.map((a) =>
           a.error
-            ? [a.target, `error: ${a.error}`, '', '', '', ...cps.map(() => ''), '']
+            ? [a.target, `error: ${a.error}`, '', '', '', '', ...cps.map(() => ''), '']
             : [
                 a.target,
                 a.allocationsPerSecond,
                 a.live,
                 a.firstError ? `${a.firstError.code} at ${a.firstError.atLive ?? '?'}` : 'none',
                 a.rssBaselineKiB === null ? null : Math.round(a.rssBaselineKiB / 102.4) / 10,
+                a.rssAtRest ? `${mib(a.rssAtRest.anon)} / ${mib(a.rssAtRest.file)}` : null,
                 ...cps.map(
                   (c) => a.checkpoints.find((p) => p.live === c)?.bytesPerAllocation ?? 'not reached',
                 ),
@@ -191,18 +197,33 @@ export function renderReport(result) {
     );
   }
   if (result.credentials) {
-    out.push('', '## Credential endpoint (POST /v1/ice-servers, icegate on CPU 0, autocannon on CPU 1)');
+    out.push(
+      '',
+      `## Credential endpoint (POST /v1/ice-servers, server on CPU 0, autocannon on CPU 1, ${result.credentials.connections ?? '?'} connections)`,
+    );
     if (!result.credentials.available) out.push(result.credentials.reason);
     else
       out.push(
         table(
-          ['variant', 'requests/s', 'p50 ms', 'p99 ms', 'answers by status', 'errors', 'load1'],
+          [
+            'round',
+            'variant',
+            'requests/s',
+            'x bare Express',
+            'p50 ms',
+            'p99 ms',
+            'answers by status',
+            'errors',
+            'load1',
+          ],
           result.credentials.results.map((r) =>
             r.error
-              ? [r.variant, `error: ${r.error}`, '', '', '', '', '']
+              ? [r.round, r.variant, `error: ${r.error}`, '', '', '', '', '', '']
               : [
+                  r.round,
                   r.variant,
                   r.requestsPerSecond,
+                  r.vsBareExpress ?? (r.variant === 'bare-express' ? 1 : null),
                   r.latencyMs.p50,
                   r.latencyMs.p99,
                   Object.entries(r.statusCodes ?? {})

@@ -16,8 +16,12 @@ import { credentialPhase } from './credential-phase.mjs';
 import { machineLoad } from './proc-stats.mjs';
 import { LOADS, relayPhase } from './relay-phase.mjs';
 import { renderReport, summariseRelay } from './report.mjs';
-import { DEFAULT_TARGET_IDS, TARGETS } from './targets.mjs';
+import { makeCertificate } from './self-signed.mjs';
+import { DEFAULT_TARGET_IDS, ICEGATE_REDIS, TARGETS } from './targets.mjs';
 import { DEFAULT_WARM_SESSIONS } from './warm-up.mjs';
+
+/** The servers phase 2 measures (plus icegate with Redis when icegate is measured). */
+const ALLOCATION_TARGETS = Object.freeze(['coturn', 'icegate', 'icegate-native']);
 
 const { values } = parseArgs({
   options: {
@@ -96,6 +100,7 @@ try {
           ? { ...load, messages: Number(values['saturating-messages']) }
           : load,
       );
+    const tls = loads.some((load) => load.transport === 'tls') ? await makeCertificate(tmpDir) : undefined;
     const warmSessions = Number(values['warm-sessions'] ?? (values.quick ? 200 : DEFAULT_WARM_SESSIONS));
     const relay = await relayPhase({
       targets: available,
@@ -107,6 +112,7 @@ try {
       profileDir,
       log,
       warmSessions,
+      tls,
     });
     for (const u of unavailable) relay.skipped.push({ target: u.target, reason: u.reason });
     result.relay = { loads, warmSessions, ...relay, summary: summariseRelay(relay.runs) };
@@ -116,15 +122,16 @@ try {
     const checkpoints = [1000, 10000].filter((c) => c <= count);
     if (!checkpoints.includes(count)) checkpoints.push(count);
     result.allocationCheckpoints = checkpoints;
-    const targets = available.filter((t) => t.id === 'icegate' || t.id === 'coturn');
+    const targets = available.filter((t) => ALLOCATION_TARGETS.includes(t.id));
+    if (targets.some((t) => t.id === 'icegate')) targets.push(ICEGATE_REDIS);
     result.allocations = await allocationPhase({ targets, count, checkpoints, secret, tmpDir, log });
-    for (const u of unavailable.filter((x) => x.target === 'icegate' || x.target === 'coturn')) {
+    for (const u of unavailable.filter((x) => ALLOCATION_TARGETS.includes(x.target))) {
       result.allocations.push({ target: u.target, error: u.reason });
     }
   }
   if (phases.has('credentials')) {
     result.credentials = wanted.has('icegate')
-      ? await credentialPhase({ secret, tmpDir, log })
+      ? await credentialPhase({ secret, tmpDir, rounds: Number(values.repeat), log })
       : { available: false, reason: 'icegate not selected' };
   }
 } finally {

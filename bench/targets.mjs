@@ -18,7 +18,14 @@ function nodeArgs(profileDir) {
   return profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 }
 
-function coturnArgs(port, secret, extra) {
+/** coturn's TLS options: the run's certificate on `tlsPort`, or no TLS/DTLS listener at all. */
+function coturnTlsArgs(tls, tlsPort) {
+  return tls
+    ? [`--cert=${tls.cert}`, `--pkey=${tls.key}`, `--tls-listening-port=${tlsPort}`, '--no-dtls']
+    : ['--no-tls', '--no-dtls'];
+}
+
+function coturnArgs(port, secret, extra, tls, tlsPort) {
   return [
     '-n',
     '--use-auth-secret',
@@ -31,8 +38,7 @@ function coturnArgs(port, secret, extra) {
     `--max-port=${RELAY_RANGE.max}`,
     '--allow-loopback-peers',
     '--no-cli',
-    '--no-tls',
-    '--no-dtls',
+    ...coturnTlsArgs(tls, tlsPort),
     '--log-file=stdout',
     '--simple-log',
     // Its default pid file is /var/run/turnserver.pid, shared with any other coturn on the machine.
@@ -46,15 +52,20 @@ function coturnTarget(id, label, extra, note) {
     id,
     label,
     note,
+    transports: ['udp', 'tcp', 'tls'],
     async available() {
       return existsSync('/usr/bin/turnserver')
         ? { ok: true }
         : { ok: false, reason: 'turnserver not installed' };
     },
-    async start({ secret }) {
+    async start({ secret, tls }) {
       const port = await takeFreePort(2);
-      const child = startChild(id, 'turnserver', coturnArgs(port, secret, extra), { timeoutMs: 600_000 });
-      return { child, port, auth: (tenant) => ({ secret, tenant }) };
+      // Two: coturn also listens on the TLS port + 1 (its RFC 5780 alternative port).
+      const tlsPort = await takeFreePort(2);
+      const child = startChild(id, 'turnserver', coturnArgs(port, secret, extra, tls, tlsPort), {
+        timeoutMs: 600_000,
+      });
+      return { child, port, tlsPort, auth: (tenant) => ({ secret, tenant }) };
     },
   };
 }
@@ -107,7 +118,7 @@ const icegateMain = join(root, 'dist/src/main.js');
  */
 const icegateNodeFlags = (() => {
   const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start.split(' ');
-  return start.slice(1, start.indexOf('dist/src/main.js'));
+  return start.slice(1, start.findIndex((word) => word.startsWith('dist/')));
 })();
 
 /** icegate: `node dist/src/main.js` (run `npm run build` first), embedded mode in a fresh DATA_DIR, JS data path. */
@@ -115,6 +126,7 @@ const icegate = {
   id: 'icegate',
   label: 'icegate',
   note: 'node dist/src/main.js with TURN_DATA_PLANE=js, embedded mode (file store, in-process cache)',
+  transports: ['udp', 'tcp', 'tls'],
   async available() {
     if (!existsSync(icegateMain)) return { ok: false, reason: 'not available: dist/src/main.js missing' };
     const source = join(root, 'src/main.ts');
@@ -124,7 +136,7 @@ const icegate = {
     return { ok: true };
   },
   /** `dataDir`: a file store already prepared (tenants imported); otherwise a fresh one is made. */
-  async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir }) {
+  async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir, tls }) {
     const port = await takeFreePort(2);
     const httpPort = await takeFreePort(1);
     const metricsPort = await takeFreePort(1);
@@ -149,6 +161,8 @@ const icegate = {
       // The `icegate` column is the JS data path; native is the default since issue 9, so it is
       // asked for explicitly (`icegate-native` overrides it through extraEnv).
       TURN_DATA_PLANE: 'js',
+      // TLS loads only: the run's self-signed certificate (the UDP and TCP runs have no TLS listener).
+      ...(tls ? { TURN_TLS_CERT: tls.cert, TURN_TLS_KEY: tls.key } : {}),
       ...extraEnv,
     };
     const child = startChild(
@@ -164,6 +178,7 @@ const icegate = {
       child,
       port,
       httpPort,
+      tlsPort,
       dataDir,
       notes: importNote ? [importNote] : [],
       auth: (tenant) => ({ secret, tenant }),
@@ -182,6 +197,8 @@ const icegateNative = {
   id: 'icegate-native',
   label: 'icegate native',
   note: 'node dist/src/main.js with TURN_DATA_PLANE=native, embedded mode',
+  // TCP and TLS clients are relayed by the JavaScript path whichever plane is chosen.
+  transports: ['udp', 'tcp', 'tls'],
   async available() {
     if (!existsSync(nativeAddon)) {
       return { ok: false, reason: 'not available: native addon not built (npm run build:native)' };
@@ -262,6 +279,28 @@ const nodeTurn = {
 
 /** The icegate target on its own, for the credential phase. */
 export const ICEGATE = icegate;
+
+/** The Redis the Redis variants use (BENCH_REDIS_URL to change it). */
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * icegate with REDIS_URL (allocation phase only): the fleet-wide allocation ledger in Redis
+ * beside the embedded store, the JS data path as the `icegate` column. The per-license quota is
+ * raised so ledger entries a previous run left (they age out with their allocation's lifetime)
+ * never refuse this run's allocations; the ledger's work per allocation is the same.
+ */
+export const ICEGATE_REDIS = {
+  ...icegate,
+  id: 'icegate-redis',
+  label: 'icegate, Redis fleet ledger',
+  note: 'the icegate column with REDIS_URL (fleet allocation ledger, Redis cache)',
+  start(options) {
+    return icegate.start({
+      ...options,
+      extraEnv: { REDIS_URL: BENCH_REDIS_URL, TURN_ALLOCATIONS_PER_LICENSE: '100', ...options.extraEnv },
+    });
+  },
+};
 
 /** Every target, in the order the report shows them. */
 export const TARGETS = Object.freeze([

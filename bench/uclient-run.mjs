@@ -6,15 +6,18 @@ import { parseUclient } from './uclient-output.mjs';
 
 /**
  * The uclient argument list for an offered load. `auth` is either {secret, tenant} (TURN REST,
- * `-W`) or {username, password} (long-term, `-u -w`).
+ * `-W`) or {username, password} (long-term, `-u -w`); `transport` 'udp', 'tcp' or 'tls'.
  */
-export function uclientArgs({ port, peerPort, load, auth, sendIndications = false }) {
+export function uclientArgs({ port, peerPort, load, auth, sendIndications = false, transport = 'udp' }) {
   const args =
     auth.secret !== undefined
       ? ['-W', auth.secret, '-u', auth.tenant]
       : ['-u', auth.username, '-w', auth.password];
   args.push('-e', '127.0.0.1', '-r', String(peerPort), '-X', '-c');
   if (sendIndications) args.push('-s');
+  // TCP to the server (`-t`); TLS over TCP (`-t -S`: `-S` alone would be DTLS).
+  if (transport === 'tcp') args.push('-t');
+  if (transport === 'tls') args.push('-t', '-S');
   args.push('-m', String(load.clients), '-n', String(load.messages), '-l', String(load.length));
   args.push('-z', String(load.intervalMs), '-p', String(port), '127.0.0.1');
   return args;

@@ -298,7 +298,7 @@ bool SameDestination(const OutDatagram& a, const OutDatagram& b) {
 class Worker {
  public:
   Worker(RelayPlane* plane, unsigned index, int send_fd, bool gso)
-      : plane_(plane), index_(index), send_fd_(send_fd), gso_(gso), buffers_(kBatch * kBufferSize) {
+      : plane_(plane), index_(index), send_fd_(send_fd), gso_(gso), buffers_(new uint8_t[kBatch * kBufferSize]) {
     std::random_device rd;
     txid_state_ = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ 0x9E3779B97F4A7C15ULL;
   }
@@ -713,7 +713,7 @@ class Worker {
 
   void PrepareReceive(mmsghdr* in, iovec* iov, sockaddr_storage* from) {
     for (unsigned i = 0; i < kBatch; ++i) {
-      iov[i].iov_base = buffers_.data() + i * kBufferSize;
+      iov[i].iov_base = buffers_.get() + i * kBufferSize;
       iov[i].iov_len = kBufferSize;
       memset(&in[i].msg_hdr, 0, sizeof(in[i].msg_hdr));
       in[i].msg_hdr.msg_name = &from[i];
@@ -839,7 +839,10 @@ class Worker {
   std::vector<Command> queue_;      // guarded by mu_
   std::atomic<bool> pending_{false};
   // Everything below is this thread's only.
-  std::vector<uint8_t> buffers_;
+  // Default-initialised (not zeroed): a std::vector would write all 2 MiB at start and keep it
+  // resident; untouched, only the pages recvmmsg fills (the first of each slot for small
+  // datagrams) become resident, about 128 KiB per data thread at rest and under audio loads.
+  std::unique_ptr<uint8_t[]> buffers_;
   uint64_t txid_state_;
   std::unordered_map<AddrKey, ClientEntry, AddrKeyHash> by_client_;
   std::vector<Relay*> graveyard_;

@@ -2,8 +2,14 @@
 // disconnected (they fail at once and the caller falls back to in-process state), a hung
 // server times out quickly, and the client keeps reconnecting in the background so Redis
 // coming back needs no restart.
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { RedisHealth } from './redis-health.js';
+
+// ioredis is required when a Redis connection is opened, not at module load: an embedded node
+// (no REDIS_URL) never pays for its module graph (about 40 files, a few MiB of heap at rest).
+const requireFromHere = createRequire(import.meta.url);
+const loadRedis = (): typeof Redis => (requireFromHere('ioredis') as typeof import('ioredis')).Redis;
 
 /** Options of the Redis connections. */
 export interface RedisConnectionOptions {
@@ -39,6 +45,7 @@ export function openRedis(
   health: RedisHealth,
   options: RedisConnectionOptions = {},
 ): RedisConnections {
+  const Redis = loadRedis();
   const commands = new Redis(url, {
     ...baseOptions(options),
     enableOfflineQueue: false,

@@ -1,9 +1,17 @@
 // Business days of the support desk (seed 2(2): 土曜日曜祝日および当社休業日を除く): Monday to
 // Friday, minus Japanese national holidays and the company's closing days (summer, year end).
-import holidayJp from '@holiday-jp/holiday_jp';
+import { createRequire } from 'node:module';
+import type HolidayJp from '@holiday-jp/holiday_jp';
 import type { JstDate } from '../types.js';
 import { RuleOptionError } from './errors.js';
 import { addDays, civilOf, daysInMonth, weekdayOf } from './jst-date.js';
+
+// The holiday table (about 230 KB of source, a few MiB of heap) is required on the first
+// business-day question, not at module load: a node that only relays never asks one.
+const requireFromHere = createRequire(import.meta.url);
+let holidayJp: typeof HolidayJp | undefined;
+const holidays = (): typeof HolidayJp =>
+  (holidayJp ??= requireFromHere('@holiday-jp/holiday_jp') as typeof HolidayJp);
 
 /** A month and day, 1-based, valid in some year (02-29 is allowed). */
 export interface MonthDay {
@@ -79,7 +87,7 @@ export function isClosingDay(date: JstDate, closingDays: readonly ClosingDaySpec
  * machine's local zone. Its table ends in 2050; later dates are never holidays to it.
  */
 export function isNationalHoliday(date: JstDate): boolean {
-  return holidayJp.isHoliday(date);
+  return holidays().isHoliday(date);
 }
 
 /** True for Monday-Friday dates that are neither national holidays nor closing days. */

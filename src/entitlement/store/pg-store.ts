@@ -2,7 +2,7 @@
 // transaction; writes to one tenant serialise on its row (SELECT ... FOR UPDATE), so
 // concurrent imports or reissues on any number of nodes see each other's results. Every write
 // inserts its audit record in its own transaction (pg-audit.ts).
-import pg from 'pg';
+import type pg from 'pg';
 import type { Order, OrderHistory, RejectionCode } from '../types.js';
 import {
   type AuditContext,
@@ -138,7 +138,9 @@ function tenantFromRow(r: TenantRow): TenantRecord {
 export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
   const schema = options.schema ?? 'public';
   checkSchemaName(schema);
-  const pool = new pg.Pool({
+  // Loaded here, not at module load: an embedded node never pays for pg's module graph.
+  const { default: pgModule } = await import('pg');
+  const pool = new pgModule.Pool({
     connectionString: withSessionOptions(options.databaseUrl),
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: 5_000,
