@@ -118,7 +118,10 @@ const icegateMain = join(root, 'dist/src/main.js');
  */
 const icegateNodeFlags = (() => {
   const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start.split(' ');
-  return start.slice(1, start.findIndex((word) => word.startsWith('dist/')));
+  return start.slice(
+    1,
+    start.findIndex((word) => word.startsWith('dist/')),
+  );
 })();
 
 /** icegate: `node dist/src/main.js` (run `npm run build` first), embedded mode in a fresh DATA_DIR, JS data path. */
