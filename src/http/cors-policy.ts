@@ -4,6 +4,7 @@
 // A disallowed origin gets no Access-Control-Allow-* headers, so the browser blocks it.
 import cors from 'cors';
 import type { RequestHandler } from 'express';
+import { REQUEST_ID_HEADER } from './request-id.js';
 
 /** The CORS middleware for the tenant routes. */
 export function corsPolicy(origins: readonly string[]): RequestHandler {
@@ -13,7 +14,8 @@ export function corsPolicy(origins: readonly string[]): RequestHandler {
     origin: (origin, callback) => callback(null, origin !== undefined && (any || allowed.has(origin))),
     methods: ['GET', 'POST'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
-    exposedHeaders: ['Retry-After'],
+    // The request id (set on every response by the access log) lets a browser app quote it.
+    exposedHeaders: ['Retry-After', REQUEST_ID_HEADER],
     maxAge: 600,
     optionsSuccessStatus: 204,
   });

@@ -3,6 +3,7 @@
 // against it, so it cannot drift from the code unnoticed.
 import { HTTP_ERROR_CODES } from './http-error.js';
 import { reissueRequestPaths, reissueRequestSchemas } from './openapi-reissue-requests.js';
+import { requestIdHeaders, requestIdParameters, withRequestId } from './openapi-request-id.js';
 
 type Schema = Record<string, unknown>;
 
@@ -395,8 +396,10 @@ export const openApiDocument = {
       },
     },
     schemas,
+    parameters: requestIdParameters,
+    headers: requestIdHeaders,
   },
-  paths: {
+  paths: withRequestId({
     '/v1/ice-servers': {
       post: {
         operationId: 'getIceServers',
@@ -843,5 +846,5 @@ export const openApiDocument = {
         },
       },
     },
-  },
+  }),
 } as const;

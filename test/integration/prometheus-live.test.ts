@@ -35,7 +35,11 @@ const PROMETHEUS_PORT = 16999;
 const TURN_TLS_PORT = 16998;
 const JOB = 'icegate';
 
-/** Alert signals that have no series while things are well, and why. */
+/**
+ * Alert signals that have no series while things are well, and why. Judged on the signal, not the
+ * expression: IcegateReissueRequestOverdue's expression is empty while nothing is overdue, but its
+ * signal, max(icegate_reissue_requests_overdue), is one series at 0 and so is not listed here.
+ */
 const EMPTY_BY_NATURE_SIGNALS: Record<string, string> = {
   IcegateTargetsAbsent: 'absent() returns a series only when no icegate target exists at all',
 };

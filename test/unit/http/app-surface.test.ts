@@ -84,6 +84,41 @@ describe('createHttpApp', () => {
     expect(routesOf(app)).toEqual(documented);
   });
 
+  it('documents X-Request-Id on every operation and every response, and returns it', async () => {
+    const doc = openApiDocument as unknown as {
+      components: {
+        parameters: Record<string, { name: string; in: string }>;
+        headers: Record<string, unknown>;
+      };
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            parameters: { $ref?: string }[];
+            responses: Record<string, { headers?: Record<string, { $ref?: string }> }>;
+          }
+        >
+      >;
+    };
+    expect(doc.components.parameters.RequestId).toMatchObject({ name: 'X-Request-Id', in: 'header' });
+    expect(doc.components.headers.RequestId).toBeDefined();
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(operation.parameters, `${method} ${path}`).toContainEqual({
+          $ref: '#/components/parameters/RequestId',
+        });
+        for (const [status, response] of Object.entries(operation.responses)) {
+          expect(response.headers?.['X-Request-Id'], `${method} ${path} ${status}`).toEqual({
+            $ref: '#/components/headers/RequestId',
+          });
+        }
+      }
+    }
+    const res = await fetch(`${url}/healthz`, { headers: { 'X-Request-Id': 'trace-42' } });
+    expect(res.headers.get('x-request-id')).toBe('trace-42');
+  });
+
   it('answers /readyz 503 until ready and again while draining', async () => {
     expect((await fetch(`${url}/readyz`)).status).toBe(503);
     readiness.markReady();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createMetrics } from '../../../src/metrics/metrics.js';
+import { registerReissueRequestGauges } from '../../../src/metrics/reissue-request-gauges.js';
 import { ALERTS_FILE, ALERTS_TEST_FILE, alertRules, CHART_ALERTS_FILE, folded } from './alert-rules.js';
 import { metricNames } from './promql.js';
 import { repoPath } from './repo.js';
@@ -33,6 +34,7 @@ const REQUIRED_ALERTS = [
   'IcegateEventLoopLag',
   'IcegateRelayPortsNearExhaustion',
   'IcegateTlsCertificateExpiresSoon',
+  'IcegateReissueRequestOverdue',
 ];
 
 describe(ALERTS_FILE, () => {
@@ -91,6 +93,8 @@ describe(ALERTS_FILE, () => {
 
   it('reads only metrics icegate exports (or Prometheus and prom-client standard ones)', () => {
     const { registry } = createMetrics({ version: 'test' });
+    // The reissue-request gauges are registered where the queue is wired (src/main.ts).
+    registerReissueRequestGauges(registry, async () => ({ pending: 0, overdue: 0 }));
     const known = new Set(registry.getMetricsAsArray().map((m) => m.name));
     for (const rule of rules) {
       for (const name of metricNames(rule.expr)) {

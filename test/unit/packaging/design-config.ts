@@ -19,6 +19,10 @@ export const DESIGN_ENV_NAMES = [
   'TURN_DENIED_PEERS',
   'TURN_ALLOWED_PEERS',
   'TURN_ALLOCATIONS_PER_LICENSE',
+  'TURN_ALLOCATIONS_PER_USER',
+  'TURN_PERMISSION_LIFETIME',
+  'TURN_CHANNEL_LIFETIME',
+  'TURN_RELAY_SOCKET_BUFFER',
   'HTTP_PORT',
   'METRICS_PORT',
   'METRICS_LISTEN_IP',
@@ -28,6 +32,8 @@ export const DESIGN_ENV_NAMES = [
   'ADMIN_TOKEN_SECRET',
   // src/config.ts: the drain deadline, which packaging fits inside the platform's stop timeout.
   'DRAIN_TIMEOUT_SECONDS',
+  // src/config.ts: the closing days that due dates of form reissue requests skip (issue 21).
+  'SUPPORT_CLOSING_DAYS',
 ] as const;
 
 /**

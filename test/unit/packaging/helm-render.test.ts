@@ -129,6 +129,16 @@ const REFUSED: { name: string; values: Record<string, unknown>; error: RegExp }[
     error:
       /terminationGracePeriodSeconds \(40\) must exceed preStopSleepSeconds \(10\) \+ drainMarginSeconds \(30\)/,
   },
+  {
+    name: 'closing days that are not MM-DD days or ranges',
+    values: { ...SECRET, supportClosingDays: 'August 13-15' },
+    error: /supportClosingDays/,
+  },
+  {
+    name: 'a relay socket buffer below 64 KiB',
+    values: { ...SECRET, turn: { relaySocketBuffer: 4096 } },
+    error: /relaySocketBuffer/,
+  },
 ];
 
 let dir: string;
@@ -309,6 +319,43 @@ describe.each(KUBERNETES_SCHEMAS)('helm template for Kubernetes $kubernetes', (s
   it('has no field the Kubernetes API types lack, in any rendering', () => {
     expect(rendered.size).toBe(MATRIX.length);
     expect(unknownFieldErrors(schemas, [...rendered.values()].flat())).toEqual([]);
+  });
+});
+
+describe('optional tunables', () => {
+  const TUNABLES = {
+    TURN_ALLOCATIONS_PER_USER: '8',
+    TURN_PERMISSION_LIFETIME: '120',
+    TURN_CHANNEL_LIFETIME: '300',
+    TURN_RELAY_SOCKET_BUFFER: '4194304',
+    SUPPORT_CLOSING_DAYS: '08-13..08-16,12-28..01-04',
+  };
+  const configMapOf = async (values: Record<string, unknown>) => {
+    const result = await template(values, undefined, KUBERNETES_SCHEMAS.at(-1)!.kubernetes);
+    expect(result.code, result.stderr).toBe(0);
+    return (objectsOf(result.stdout) as Obj[]).find((o) => o.kind === 'ConfigMap')!.data as Record<
+      string,
+      string
+    >;
+  };
+
+  it('are left out of the ConfigMap by default, so icegate applies its own defaults', async () => {
+    const data = await configMapOf(SECRET);
+    for (const name of Object.keys(TUNABLES)) expect(data, name).not.toHaveProperty(name);
+  });
+
+  it('are passed through to the ConfigMap when set', async () => {
+    const data = await configMapOf({
+      ...SECRET,
+      supportClosingDays: TUNABLES.SUPPORT_CLOSING_DAYS,
+      turn: {
+        allocationsPerUser: 8,
+        permissionLifetime: 120,
+        channelLifetime: 300,
+        relaySocketBuffer: 4194304,
+      },
+    });
+    expect(data).toMatchObject(TUNABLES);
   });
 });
 

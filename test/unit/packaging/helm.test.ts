@@ -350,8 +350,18 @@ describe('chart configuration names and defaults (DESIGN.md)', () => {
     expect(at(defaults, 'turn.deniedPeers')).toEqual([]);
   });
 
-  it('leaves optional addresses and peer lists out of the ConfigMap when empty', () => {
-    for (const name of ['TURN_EXTERNAL_IP', 'TURN_RELAY_IP', 'TURN_DENIED_PEERS', 'TURN_ALLOWED_PEERS']) {
+  it('leaves optional addresses, peer lists and tunables out of the ConfigMap when empty', () => {
+    for (const name of [
+      'TURN_EXTERNAL_IP',
+      'TURN_RELAY_IP',
+      'TURN_DENIED_PEERS',
+      'TURN_ALLOWED_PEERS',
+      'TURN_ALLOCATIONS_PER_USER',
+      'TURN_PERMISSION_LIFETIME',
+      'TURN_CHANNEL_LIFETIME',
+      'TURN_RELAY_SOCKET_BUFFER',
+      'SUPPORT_CLOSING_DAYS',
+    ]) {
       expect(configMap, name).toMatch(new RegExp(`\\{\\{- with [^}]+\\}\\}\\n\\s+${name}:`));
     }
   });
