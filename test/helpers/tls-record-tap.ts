@@ -10,6 +10,13 @@ import net from 'node:net';
 /** TLS content type of application data (RFC 8446 section 5.1). */
 const APPLICATION_DATA = 0x17;
 
+/**
+ * Bytes a record adds to its plaintext: TLS 1.3 (inner content type and a 16-byte tag, RFC 8446
+ * section 5.2), TLS 1.2 AES-GCM (8-byte explicit nonce and tag, RFC 5288 section 3) and TLS 1.2
+ * ChaCha20-Poly1305 (tag only, RFC 7905). They differ by less than a frame, so no length matches two.
+ */
+const RECORD_OVERHEADS = [17, 24, 16] as const;
+
 /** A running tap. */
 export interface TlsRecordTap {
   /** Port clients connect to instead of the TLS listener's. */
@@ -18,7 +25,8 @@ export interface TlsRecordTap {
   recordLengths: Map<number, number>;
   /**
    * Frames of `frameLength` bytes that arrived in a record behind another frame of that length.
-   * A single-frame record's length gives the record overhead (AEAD tag, inner content type).
+   * uclient picks TLS 1.2 for some connections and 1.3 for others, so a record of k frames is
+   * k * frameLength plus any of the AEAD overheads below.
    */
   framesSharingRecord(frameLength: number): number;
   close(): Promise<void>;
@@ -59,14 +67,12 @@ export async function openTlsRecordTap(targetPort: number): Promise<TlsRecordTap
     port,
     recordLengths,
     framesSharingRecord(frameLength) {
-      // The most frequent record length is a single frame's record.
-      const single = [...recordLengths.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-      if (single === undefined) return 0;
-      const overhead = single - frameLength;
       let shared = 0;
       for (const [length, count] of recordLengths) {
-        const frames = (length - overhead) / frameLength;
-        if (Number.isInteger(frames) && frames > 1) shared += count * (frames - 1);
+        for (const overhead of RECORD_OVERHEADS) {
+          const frames = (length - overhead) / frameLength;
+          if (Number.isInteger(frames) && frames > 1) shared += count * (frames - 1);
+        }
       }
       return shared;
     },
