@@ -1,5 +1,8 @@
 // Runs coturn's turnutils_uclient against a server and reads its summary (TESTING.md).
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
+import type { TestHost } from './test-host.js';
+import type { TlsRecordTap } from './tls-record-tap.js';
 
 /** Options of one uclient run. */
 export interface UclientRun {
@@ -57,4 +60,27 @@ export function uclientSummary(output: string): { lost: number; sent: number; re
   const received = [...output.matchAll(/tot_recv_msgs=(\d+)/g)].at(-1);
   if (!lost || !sent || !received) throw new Error(`no summary in uclient output:\n${output.slice(-3000)}`);
   return { lost: Number(lost[1]), sent: Number(sent[1]), received: Number(received[1]) };
+}
+
+/** uclient's ChannelData frames in the tests: 4-byte header and a 160-byte payload (-l 160). */
+export const UCLIENT_FRAME_BYTES = 164;
+
+/**
+ * What a uclient run over TLS through `tap` proves (docs/tls-records.md): icegate handed every
+ * echo to the client's connection and dropped none of them, and every message uclient counted as
+ * lost is one it never read because it shared a TLS record with the frame before it.
+ */
+export function expectTlsUclientDelivery(
+  host: TestHost,
+  numbers: { lost: number; received: number },
+  tap: TlsRecordTap,
+  echoes: number,
+): void {
+  const allocations = host.record.created.filter((a) => a.tuple.transport === 'tls');
+  const relayed = allocations.reduce((sum, a) => sum + a.traffic.toClientPackets, 0);
+  expect(relayed).toBe(echoes);
+  expect(host.tls!.stats.droppedToClient).toBe(0);
+  const shared = tap.framesSharingRecord(UCLIENT_FRAME_BYTES);
+  expect(numbers.lost).toBeLessThanOrEqual(shared);
+  expect(numbers.received + shared).toBeGreaterThanOrEqual(echoes);
 }

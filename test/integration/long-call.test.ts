@@ -20,8 +20,9 @@ import type { TurnLimits } from '../../src/turn/index.js';
 import { PORTS } from '../helpers/ports.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { writeCertificate } from '../helpers/tls-cert.js';
+import { openTlsRecordTap } from '../helpers/tls-record-tap.js';
 import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
-import { runUclient, uclientSummary } from '../helpers/uclient.js';
+import { expectTlsUclientDelivery, runUclient, uclientSummary } from '../helpers/uclient.js';
 import { connectDataChannel } from '../helpers/werift-channel.js';
 import {
   announceSkip,
@@ -275,7 +276,14 @@ describe("coturn's turnutils_uclient, channel mode, 2 s permissions (issue 16)",
 
   /** 2 clients x 350 messages every 20 ms: 7 s, 3.5 permission lifetimes. */
   async function expectNoUclientLoss(port: number, flags: string[]) {
-    const result = await runUclient({
+    const numbers = uclientSummary((await uclientRun(port, flags)).output);
+    expect(numbers.lost).toBe(0);
+    expect(numbers.sent).toBe(700);
+    expect(numbers.received).toBe(700);
+  }
+
+  function uclientRun(port: number, flags: string[]) {
+    return runUclient({
       secret: SECRET,
       port,
       peerPort: PORTS.longCall.peer,
@@ -284,23 +292,29 @@ describe("coturn's turnutils_uclient, channel mode, 2 s permissions (issue 16)",
       messages: 350,
       timeoutMs: 60_000,
     });
-    const numbers = uclientSummary(result.output);
-    expect(numbers.lost).toBe(0);
-    expect(numbers.sent).toBe(700);
-    expect(numbers.received).toBe(700);
   }
 
   for (const [transport, flags] of [
     ['udp', ['-c', '-X']],
     ['tcp', ['-t', '-c', '-X']],
-    ['tls', ['-t', '-S', '-c', '-X']],
   ] as const) {
     it(`holds over ${transport} on the JS path with 0 lost messages`, async () => {
       const host = await jsHost(WERIFT_LIMITS);
-      const listener = transport === 'udp' ? host.udp : transport === 'tcp' ? host.tcp : host.tls!;
+      const listener = transport === 'udp' ? host.udp : host.tcp;
       await expectNoUclientLoss(listener.address.port, [...flags]);
     });
   }
+
+  // uclient over TLS counts a frame that shared a TLS record with the one before it as lost
+  // (docs/tls-records.md); icegate's own counters and the record tap show it relayed all 700.
+  it('holds over tls on the JS path with 0 lost messages', async () => {
+    const host = await jsHost(WERIFT_LIMITS);
+    const tap = await openTlsRecordTap(host.tls!.address.port);
+    closers.push(() => tap.close());
+    const numbers = uclientSummary((await uclientRun(tap.port, ['-t', '-S', '-c', '-X'])).output);
+    expect(numbers.sent).toBe(700);
+    expectTlsUclientDelivery(host, numbers, tap, 700);
+  });
 
   it.skipIf(NATIVE_UNAVAILABLE !== null)(
     'holds over udp on the native plane with 0 lost messages',
