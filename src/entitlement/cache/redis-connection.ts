@@ -62,6 +62,8 @@ export function openRedis(
     maxRetriesPerRequest: null,
     connectionName: 'icegate-sub',
   });
+  // Recovery is the command connection being ready (its 'ready' event), not any one answer.
+  health.readyWhen(() => commands.status === 'ready');
   commands.on('error', (err: Error) => health.failure('connection', err));
   commands.on('ready', () => health.success());
   subscriber.on('error', (err: Error) => health.failure('subscribe', err));

@@ -8,6 +8,7 @@ import type { EntitlementCacheMetrics, RedisFailure } from './cache-metrics.js';
 export class RedisHealth {
   #down = false;
   #listeners = new Set<(down: boolean) => void>();
+  #ready: () => boolean = () => true;
 
   constructor(
     private readonly logger: Logger,
@@ -31,9 +32,20 @@ export class RedisHealth {
     for (const listener of this.#listeners) listener(true);
   }
 
-  /** Records a successful Redis operation; ends an outage. */
+  /**
+   * Names the test of "every command can be sent" (openRedis: the command connection is ready).
+   * While reconnecting, ioredis already sends the commands Redis allows during loading (PUBLISH,
+   * MULTI, INFO) before the connection is ready; one of those answering must not end the outage,
+   * or the listeners' own writes (the fleet ledger's resync) fail at once with "Stream isn't
+   * writeable" and the outage is logged a second time.
+   */
+  readyWhen(ready: () => boolean): void {
+    this.#ready = ready;
+  }
+
+  /** Records a successful Redis operation; ends an outage once the connection is ready. */
   success(): void {
-    if (!this.#down) return;
+    if (!this.#down || !this.#ready()) return;
     this.#down = false;
     this.logger.info('redis reachable again');
     for (const listener of this.#listeners) listener(false);
