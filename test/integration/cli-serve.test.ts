@@ -101,7 +101,9 @@ describe('icegate serve and the CLI beside it', () => {
       version: string;
       scripts: Record<string, string>;
     };
-    expect(pkg.scripts['start']).toBe('node --no-memory-reducer dist/src/cli/main.js serve');
+    expect(pkg.scripts['start']).toBe(
+      'node --no-memory-reducer --max-semi-space-size=2 dist/src/cli/main.js serve',
+    );
     const version = await cli(['--version']);
     expect(version).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });

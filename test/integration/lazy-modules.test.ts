@@ -47,7 +47,7 @@ describe('lazily loaded dependencies', () => {
     const loaded = await loadedPackages(
       ['entitlement/rules/business-days.js', 'entitlement/cache/index.js'],
       `m0.isNationalHoliday('2026-01-01');
-const health = { failure() {}, success() {} };
+const health = { failure() {}, success() {}, readyWhen() {} };
 const redis = m1.openRedis('redis://127.0.0.1:6379', health);
 await redis.close();`,
     );
