@@ -162,10 +162,12 @@ command -v turnutils_uclient >/dev/null || fail 'no turnutils_uclient (apt-get i
 turnutils_peer -L 127.0.0.1 -p $peer_port >/tmp/icegate-image-peer.log 2>&1 &
 peer_pid=$!
 sleep 0.5
+# 2 clients x 100 messages: one minted credential holds at most TURN_ALLOCATIONS_PER_USER (6)
+# allocations, and uclient opens two per client at its start (it releases the first at once).
 out=$(timeout 60 turnutils_uclient -u "$turn_user" -w "$turn_pass" -e 127.0.0.1 -r $peer_port \
-  -X -c -m 10 -n 20 -l 160 -z 20 -p "$turn_port" 127.0.0.1 2>&1) || true
+  -X -c -m 2 -n 100 -l 160 -z 20 -p "$turn_port" 127.0.0.1 2>&1) || true
 summary=$(grep -E 'Total lost packets' <<<"$out" || true)
-sent=$(grep -oE 'tot_send_msgs=[0-9]+' <<<"$out" | tail -n1 | cut -d= -f2)
+sent=$( (grep -oE 'tot_send_msgs=[0-9]+' <<<"$out" || true) | tail -n1 | cut -d= -f2)
 echo "$summary (sent ${sent:-?})"
 grep -qE 'Total lost packets 0 \(' <<<"$summary" || { echo "$out" | tail -n 20 >&2; fail 'messages were lost'; }
 [ "${sent:-0}" -ge 200 ] || fail "uclient sent ${sent:-0} messages, expected 200"
