@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 description of the public and admin HTTP API, served at /openapi.json.
 // Hand-written so it reads as the contract; the integration tests validate real responses
 // against it, so it cannot drift from the code unnoticed.
+import { AUDIT_ACTIONS } from '../entitlement/store/index.js';
 import { HTTP_ERROR_CODES } from './http-error.js';
 import { reissueRequestPaths, reissueRequestSchemas } from './openapi-reissue-requests.js';
 import { requestIdHeaders, requestIdParameters, withRequestId } from './openapi-request-id.js';
@@ -286,20 +287,8 @@ const schemas: Record<string, Schema> = {
       seq: { type: 'integer', minimum: 1, description: 'insertion order; the pagination cursor' },
       at: instant,
       tenant: { type: ['string', 'null'] },
-      action: {
-        type: 'string',
-        enum: [
-          'orders_imported',
-          'key_issued',
-          'key_reissued',
-          'key_revoked',
-          'reissue_replayed',
-          'revoked_key_refused',
-          'reissue_request_received',
-          'reissue_request_fulfilled',
-          'reissue_request_cancelled',
-        ],
-      },
+      // The store's own list, so a new action cannot be stored without being described here.
+      action: { type: 'string', enum: [...AUDIT_ACTIONS] },
       outcome: { type: 'string', enum: ['ok', 'no_change', 'refused'] },
       actor: {
         type: 'string',
