@@ -31,7 +31,8 @@ function installHooks() {
 }
 
 /**
- * Starts a child process. Output is kept as the last `keepLines` lines of stdout+stderr and
+ * Starts a child process. Output is kept as the last `keepLines` lines of stdout+stderr (`lines`)
+ * and of stdout alone (`stdoutLines`, for output a caller parses), and
  * handed line by line, with the arrival time in ms (performance.now()), to `onLine`.
  * `timeoutMs` kills it (SIGKILL) when it runs longer.
  */
@@ -48,6 +49,7 @@ export function startChild(
     stdio: [stdin, 'pipe', 'pipe'],
   });
   const lines = [];
+  const stdoutLines = [];
   let timedOut = false;
   const handle = {
     name,
@@ -56,6 +58,7 @@ export function startChild(
     /** performance.now() when it was spawned. */
     startedAt: performance.now(),
     lines,
+    stdoutLines,
     get timedOut() {
       return timedOut;
     },
@@ -68,7 +71,15 @@ export function startChild(
   }
   const entry = { pid: child.pid, name };
   live.add(entry);
-  const feed = (stream) => {
+  const feed = (stream, own) => {
+    const keep = (line) => {
+      lines.push(line);
+      if (lines.length > keepLines) lines.shift();
+      if (own !== undefined) {
+        own.push(line);
+        if (own.length > keepLines) own.shift();
+      }
+    };
     let rest = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk) => {
@@ -76,20 +87,19 @@ export function startChild(
       const parts = (rest + chunk).split('\n');
       rest = parts.pop() ?? '';
       for (const line of parts) {
-        lines.push(line);
-        if (lines.length > keepLines) lines.shift();
+        keep(line);
         onLine?.(line, now);
       }
     });
     stream.on('end', () => {
       if (rest !== '') {
-        lines.push(rest);
+        keep(rest);
         onLine?.(rest, performance.now());
       }
     });
   };
-  feed(child.stdout);
-  feed(child.stderr);
+  feed(child.stdout, stdoutLines);
+  feed(child.stderr, undefined);
   const timer = setTimeout(() => {
     timedOut = true;
     try {

@@ -38,7 +38,8 @@ async function issueKey(dataDir, tenant) {
   );
   const exit = await child.exited;
   if (exit.code !== 0) throw new Error(`license issue failed: ${child.lines.slice(-3).join(' | ')}`);
-  const issued = JSON.parse(child.lines.join('\n'));
+  // stdout only: the CLI's notices (how a running node learns of the key) go to stderr.
+  const issued = JSON.parse(child.stdoutLines.join('\n'));
   return { keyId: issued.keyId, key: issued.key };
 }
 
