@@ -1,5 +1,7 @@
 // The printed tables, and the per-load summary the JSON keeps beside the raw runs.
 
+import { judgeGoals, renderGoals } from './goals.mjs';
+
 function median(values) {
   const sorted = values.filter((v) => typeof v === 'number').sort((a, b) => a - b);
   if (sorted.length === 0) return null;
@@ -236,6 +238,7 @@ export function renderReport(result) {
         ),
       );
   }
+  out.push(...renderGoals(result.goals ?? judgeGoals(result)));
   out.push(
     '',
     `load average at end ${result.machine.loadAtEnd?.loadavg1 ?? '-'}; total ${result.durationS} s`,

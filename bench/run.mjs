@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { allocationPhase } from './allocation-phase.mjs';
 import { stopAllChildren } from './child-processes.mjs';
 import { credentialPhase } from './credential-phase.mjs';
+import { judgeGoals } from './goals.mjs';
 import { machineLoad } from './proc-stats.mjs';
 import { LOADS, relayPhase } from './relay-phase.mjs';
 import { renderReport, summariseRelay } from './report.mjs';
@@ -144,6 +145,7 @@ try {
 
 result.machine.loadAtEnd = machineLoad();
 result.durationS = Math.round((performance.now() - t0) / 1000);
+result.goals = judgeGoals(result);
 const file =
   values.out ??
   join(
