@@ -1,6 +1,6 @@
 // `icegate admin-token [--ttl 30d]`: mints an admin JWT for the /v1/admin API from
 // ADMIN_TOKEN_SECRET, or, in embedded mode, from the secret the node keeps in
-// DATA_DIR/secrets.json. Prints the token alone, so `TOKEN=$(npx icegate admin-token)` works.
+// DATA_DIR/secrets.json. Prints the token alone, so `TOKEN=$(npm run -s icegate -- admin-token)` works.
 import type { Command } from 'commander';
 import { mintAdminToken, parseTtl } from '../composition/admin-token.js';
 import { readEmbeddedSecrets, secretsPath } from '../composition/embedded-secrets.js';

@@ -28,8 +28,8 @@ describe('cliCommand', () => {
     expect(cliCommand([empty, installed].join(delimiter))).toBe('icegate');
   });
 
-  it('says `npx icegate` in a checkout, where no icegate executable is on the PATH', () => {
-    expect(cliCommand([empty, notExecutable, directory].join(delimiter))).toBe('npx icegate');
-    expect(cliCommand('')).toBe('npx icegate');
+  it('says `npm run -s icegate --` in a checkout, where no icegate executable is on the PATH', () => {
+    expect(cliCommand([empty, notExecutable, directory].join(delimiter))).toBe('npm run -s icegate --');
+    expect(cliCommand('')).toBe('npm run -s icegate --');
   });
 });
