@@ -21,7 +21,7 @@ import { PORTS } from '../helpers/ports.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { writeCertificate } from '../helpers/tls-cert.js';
 import { openTlsRecordTap } from '../helpers/tls-record-tap.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, TurnClient } from '../helpers/turn-client.js';
 import { expectTlsUclientDelivery, runUclient, uclientSummary } from '../helpers/uclient.js';
 import { connectDataChannel } from '../helpers/werift-channel.js';
 import {
@@ -144,11 +144,12 @@ function channelData(payload: Buffer): Buffer {
  * ChannelData every 20 ms to an echo peer; returns how many it sent and how many came back.
  */
 async function channelOnlyCall(port: number, credential: { username: string; password: string }) {
-  const client = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port },
-    credential.username,
-    credential.password,
-  );
+  const client = await TurnClient.open({
+    address: '127.0.0.1',
+    port,
+    username: credential.username,
+    password: credential.password,
+  });
   closers.push(() => client.close());
   expect((await client.allocate()).code).toBe(200);
   const peer = await echoPeer();
@@ -171,11 +172,12 @@ async function channelOnlyCall(port: number, credential: { username: string; pas
 
 /** A permission from CreatePermission alone: the peer reaches the client before 2 s, not after. */
 async function permissionAloneEnds(port: number, credential: { username: string; password: string }) {
-  const client = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port },
-    credential.username,
-    credential.password,
-  );
+  const client = await TurnClient.open({
+    address: '127.0.0.1',
+    port,
+    username: credential.username,
+    password: credential.password,
+  });
   closers.push(() => client.close());
   const allocation = await client.allocate();
   expect(allocation.code).toBe(200);

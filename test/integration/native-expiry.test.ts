@@ -14,7 +14,7 @@ import { loadNativeDataPlane, type NativeRelayPlane } from '../../src/transport/
 import type { DropReason } from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, TurnClient } from '../helpers/turn-client.js';
 import { announceSkip, NATIVE_UNAVAILABLE, until } from './native-harness.js';
 
 announceSkip('native-expiry.test.ts');
@@ -39,7 +39,7 @@ interface Setup {
   plane: NativeRelayPlane | null;
   drops: DropReason[];
   advance(ms: number): void;
-  client: TestTurnClient;
+  client: TurnClient;
   peer: dgram.Socket;
   peerAddress: TransportAddress;
   inbox: Buffer[];
@@ -75,7 +75,11 @@ async function setup(mode: 'native' | 'js'): Promise<Setup> {
     mode === 'native' ? await host.listenNativeUdp('127.0.0.1', 0) : await host.listenUdp('127.0.0.1', 0);
   const plane = mode === 'native' && 'plane' in listener ? listener.plane : null;
   const minted = mintCredential(secrets, { tenant: 'acme', ttlSeconds: 7200, now: Date.now() });
-  const client = await TestTurnClient.open(listener.address, minted.username, minted.password);
+  const client = await TurnClient.open({
+    ...listener.address,
+    username: minted.username,
+    password: minted.password,
+  });
   closers.push(() => client.close());
   const peer = dgram.createSocket('udp4');
   closers.push(() => {

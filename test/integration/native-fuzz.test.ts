@@ -21,7 +21,7 @@ import {
   type TransportAddress,
 } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, type TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, type TurnClient } from '../helpers/turn-client.js';
 import { DRAIN_ADMIN_SECRET } from './drain-harness.js';
 import { admin, ordersAt } from './gate-harness.js';
 import {
@@ -43,7 +43,7 @@ const CHANNEL = 0x4001;
 
 let node: NativeNode;
 const sockets: dgram.Socket[] = [];
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 const uncaught: unknown[] = [];
 const onUncaught = (error: unknown) => uncaught.push(error);
 
@@ -181,7 +181,7 @@ async function udpSocket(
   return { socket, address: { family: 'IPv4', address: ip, port: socket.address().port }, inbox };
 }
 
-function client(username: string, password: string): Promise<TestTurnClient> {
+function client(username: string, password: string): Promise<TurnClient> {
   return loopbackTurnClient(node.turnPort, { username, password }, clients);
 }
 
@@ -194,7 +194,7 @@ function dataOf(datagram: Buffer): Buffer | null {
 
 /** The allocation relays both ways through the plane: ChannelData out and in, a Send indication out. */
 async function relaysBothWays(
-  c: TestTurnClient,
+  c: TurnClient,
   friend: { socket: dgram.Socket; address: TransportAddress; inbox: Buffer[] },
   relay: TransportAddress,
   tag: string,

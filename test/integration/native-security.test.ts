@@ -17,7 +17,7 @@ import {
   type TransportAddress,
 } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, type TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, type TurnClient } from '../helpers/turn-client.js';
 import { scrapeSum } from './drain-harness.js';
 import {
   announceSkip,
@@ -33,7 +33,7 @@ announceSkip('native-security.test.ts');
 let strict: NativeNode;
 let open: NativeNode;
 const sockets: dgram.Socket[] = [];
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 
 beforeAll(async () => {
   if (NATIVE_UNAVAILABLE !== null) return;
@@ -60,7 +60,7 @@ async function peerSocket(
   return { socket, address: { family: 'IPv4', address: ip, port: socket.address().port }, inbox };
 }
 
-function client(node: NativeNode): Promise<TestTurnClient> {
+function client(node: NativeNode): Promise<TurnClient> {
   return loopbackTurnClient(node.turnPort, node.credential(), clients);
 }
 
@@ -68,7 +68,7 @@ function client(node: NativeNode): Promise<TestTurnClient> {
  * A fence: a Binding request answered by the node after everything the client sent before it
  * (one client's datagrams are handled in order), so a relayed datagram would have left already.
  */
-async function fence(c: TestTurnClient): Promise<void> {
+async function fence(c: TurnClient): Promise<void> {
   expect((await c.binding()).code).toBe(200);
   await new Promise((resolve) => setImmediate(resolve));
 }

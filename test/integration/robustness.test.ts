@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attr, decodeMessage, getAttribute, MAGIC_COOKIE, Method, StunClass } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, TurnClient } from '../helpers/turn-client.js';
 
 /** Short allocation lifetime, so the vanished client's allocation expires within the test. */
 const LIFETIME = 2;
@@ -33,9 +33,9 @@ async function udpSocket(): Promise<dgram.Socket> {
   return socket;
 }
 
-async function client(): Promise<TestTurnClient> {
+async function client(): Promise<TurnClient> {
   const { username, password } = relay.credential('acme');
-  return TestTurnClient.open({ family: 'IPv4', address: '127.0.0.1', port: relay.port }, username, password);
+  return TurnClient.open({ address: '127.0.0.1', port: relay.port, username, password });
 }
 
 /** A random datagram, sometimes shaped like STUN or ChannelData so the decoders go deep. */
