@@ -9,9 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import {
   Attr,
-  decodeChannelData,
   decodeMessage,
-  encodeChannelData,
   getAttribute,
   MessageBuilder,
   Method,
@@ -243,8 +241,11 @@ export class TurnClient {
   }
 
   channelBind(channel: number, peer: TransportAddress): Promise<TurnResponse> {
+    // Written as it is, unchecked: tests bind numbers outside RFC 8656's range too.
+    const value = Buffer.alloc(4);
+    value.writeUInt16BE(channel, 0);
     return this.request(Method.ChannelBind, (b) =>
-      b.addChannelNumber(channel).addXorAddress(Attr.XOR_PEER_ADDRESS, peer),
+      b.add(Attr.CHANNEL_NUMBER, value).addXorAddress(Attr.XOR_PEER_ADDRESS, peer),
     );
   }
 
@@ -255,7 +256,7 @@ export class TurnClient {
 
   /** ChannelData on `channel`, padded to a multiple of 4 on streams (RFC 8656 section 12.5). */
   channelData(channel: number, data: Buffer): void {
-    this.send(encodeChannelData(channel, data, this.transport !== 'udp'));
+    this.send(channelDataFrame(channel, data, this.transport !== 'udp'));
   }
 
   /** Waits until the inbox holds a frame `match` accepts, and takes it out. */
@@ -379,12 +380,26 @@ export function sendIndication(peer: TransportAddress, data: Buffer): Buffer {
     .build();
 }
 
+/**
+ * A ChannelData message, `padded` to a multiple of 4 for streams; the channel number is not checked
+ * (tests send numbers outside 0x4000..0x4FFF as RFC 5766 clients did).
+ */
+export function channelDataFrame(channel: number, data: Buffer, padded = false): Buffer {
+  const out = Buffer.alloc(padded ? (data.length + 7) & ~3 : data.length + 4);
+  out.writeUInt16BE(channel, 0);
+  out.writeUInt16BE(data.length, 2);
+  data.copy(out, 4);
+  return out;
+}
+
 /** The relayed data in a frame: a Data indication's DATA and peer, or a ChannelData payload; else null. */
 export function relayedData(frame: Buffer): RelayedData | null {
   const first = frame[0];
   if (first !== undefined && first >> 6 === 1) {
-    const decoded = decodeChannelData(frame);
-    return decoded.ok ? { kind: 'channel-data', channel: decoded.channel, data: decoded.data } : null;
+    // Any number with the top bits 01 (not only RFC 8656's 0x4000..0x4FFF), as channelDataFrame.
+    if (frame.length < 4 || frame.readUInt16BE(2) > frame.length - 4) return null;
+    const data = frame.subarray(4, 4 + frame.readUInt16BE(2));
+    return { kind: 'channel-data', channel: frame.readUInt16BE(0), data };
   }
   const decoded = decodeMessage(frame);
   if (!decoded.ok) return null;

@@ -132,13 +132,6 @@ async function echoPeer(): Promise<TransportAddress> {
   return { family: 'IPv4', address: '127.0.0.1', port: socket.address().port };
 }
 
-function channelData(payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(CHANNEL, 0);
-  header.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([header, payload]);
-}
-
 /**
  * A client that only ever sends ChannelBind (no CreatePermission), refreshing it every 3 s, and
  * ChannelData every 20 ms to an echo peer; returns how many it sent and how many came back.
@@ -162,7 +155,7 @@ async function channelOnlyCall(port: number, credential: { username: string; pas
       expect((await client.channelBind(CHANNEL, peer)).code).toBe(200);
       lastBind = Date.now();
     }
-    client.send(channelData(Buffer.from(`ping ${sent++}`)));
+    client.channelData(CHANNEL, Buffer.from(`ping ${sent++}`));
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const echoes = () => client.inbox.filter((d) => d.length >= 4 && d.readUInt16BE(0) === CHANNEL).length;

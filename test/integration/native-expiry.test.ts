@@ -27,13 +27,6 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-function channelData(channel: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(channel, 0);
-  header.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([header, payload]);
-}
-
 interface Setup {
   host: TurnHost;
   plane: NativeRelayPlane | null;
@@ -129,7 +122,7 @@ async function channelKeepsPermission(mode: 'native' | 'js') {
   const relay = relayedAddress(allocation);
   // ChannelBind installs the binding (600 s) and keeps the peer's permission as long (issue 16).
   expect((await s.client.channelBind(CHANNEL, s.peerAddress)).code).toBe(200);
-  s.client.send(channelData(CHANNEL, Buffer.from('before')));
+  s.client.channelData(CHANNEL, Buffer.from('before'));
   await until(() => s.inbox.length === 1, 5_000, 'the first payload at the peer');
   const before = s.plane?.counters();
 
