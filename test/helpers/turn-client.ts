@@ -73,7 +73,7 @@ const RM = 16;
 export class TurnClient {
   /** Frames that answered no transaction, oldest first; tests may read, filter and empty it. */
   readonly inbox: Buffer[] = [];
-  /** Bytes sent and received: UDP payloads, or stream bytes (TLS: before encryption). */
+  /** Bytes sent and received: UDP payloads, or stream bytes (TLS: the plaintext). */
   bytesOut = 0;
   bytesIn = 0;
   /** Data indications and ChannelData messages received (kept in `inbox` or not). */
