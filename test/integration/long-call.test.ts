@@ -137,12 +137,7 @@ async function echoPeer(): Promise<TransportAddress> {
  * ChannelData every 20 ms to an echo peer; returns how many it sent and how many came back.
  */
 async function channelOnlyCall(port: number, credential: { username: string; password: string }) {
-  const client = await TurnClient.open({
-    address: '127.0.0.1',
-    port,
-    username: credential.username,
-    password: credential.password,
-  });
+  const client = await TurnClient.open({ address: '127.0.0.1', port, ...credential });
   closers.push(() => client.close());
   expect((await client.allocate()).code).toBe(200);
   const peer = await echoPeer();
@@ -165,12 +160,7 @@ async function channelOnlyCall(port: number, credential: { username: string; pas
 
 /** A permission from CreatePermission alone: the peer reaches the client before 2 s, not after. */
 async function permissionAloneEnds(port: number, credential: { username: string; password: string }) {
-  const client = await TurnClient.open({
-    address: '127.0.0.1',
-    port,
-    username: credential.username,
-    password: credential.password,
-  });
+  const client = await TurnClient.open({ address: '127.0.0.1', port, ...credential });
   closers.push(() => client.close());
   const allocation = await client.allocate();
   expect(allocation.code).toBe(200);

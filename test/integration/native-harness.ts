@@ -222,12 +222,7 @@ export async function loopbackTurnClient(
   credential: { username: string; password: string },
   opened: { push(client: TurnClient): number },
 ): Promise<TurnClient> {
-  const c = await TurnClient.open({
-    address: '127.0.0.1',
-    port,
-    username: credential.username,
-    password: credential.password,
-  });
+  const c = await TurnClient.open({ address: '127.0.0.1', port, ...credential });
   opened.push(c);
   return c;
 }
