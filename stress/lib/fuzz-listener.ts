@@ -7,12 +7,12 @@ import dgram from 'node:dgram';
 import { encodeChannelData, type TransportAddress } from '../../src/stun/index.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
 import { makeTestCertificate } from '../../test/helpers/tls-cert.js';
+import { relayedAddress, TurnClient, type TurnTransport } from '../../test/helpers/turn-client.js';
 import { answerName, type FuzzResult, FuzzTally, runFuzz } from './fuzz-result.js';
 import { fixStunLength, MutationEngine, Prng } from './mutation.js';
 import { sleep } from './resources.js';
 import { type SecurityHost, startSecurityHost } from './security-host.js';
 import { generatedSeeds, unsignedCorpus } from './seeds.js';
-import { relayedAddressOf, type SessionTransport, TurnSession } from './turn-session.js';
 
 /** Options of the listener targets. */
 export interface ListenerFuzzOptions {
@@ -26,30 +26,27 @@ export interface ListenerFuzzOptions {
 const CHANNEL = 0x4001;
 
 interface Fuzzer {
-  session: TurnSession;
+  session: TurnClient;
   signed: Buffer[];
   key: Buffer;
   relay: TransportAddress;
 }
 
 /** Opens a session that allocates, permits `peer` and binds a channel to it. */
-async function fuzzer(
-  host: SecurityHost,
-  transport: SessionTransport,
-  peer: TransportAddress,
-): Promise<Fuzzer> {
+async function fuzzer(host: SecurityHost, transport: TurnTransport, peer: TransportAddress): Promise<Fuzzer> {
   const { username, password } = host.credential('fuzz');
   const where = host.address(transport);
-  const session = await TurnSession.open({
-    host: where.address,
+  const session = await TurnClient.open({
+    address: where.address,
     port: where.port,
     transport,
     username,
     password,
+    inboxLimit: 0,
   });
   const allocated = await session.allocate();
-  const relay = relayedAddressOf(allocated);
-  if (allocated.code !== 200 || relay === null) throw new Error(`fuzzer allocate: ${allocated.code}`);
+  if (allocated.code !== 200) throw new Error(`fuzzer allocate: ${allocated.code}`);
+  const relay = relayedAddress(allocated);
   await session.channelBind(CHANNEL, peer);
   const signer = session.signer!;
   return { session, signed: generatedSeeds(signer), key: signer.key, relay };
@@ -96,21 +93,22 @@ function streamInput(engine: MutationEngine, f: Fuzzer, unsigned: readonly Buffe
 /** After fuzzing: a fresh client allocates and relays a packet to `peer`. */
 async function stillRelays(
   host: SecurityHost,
-  transport: SessionTransport,
+  transport: TurnTransport,
   peer: dgram.Socket,
   received: () => number,
 ): Promise<string | null> {
   const { username, password } = host.credential('after-fuzz');
   const where = host.address(transport);
-  // Retransmissions, as any UDP client does: the fuzzers, on the same IP, spent its unproven-answer budget.
-  const session = await TurnSession.open({
-    host: where.address,
+  // Retransmissions (a short first RTO), as any UDP client does: the fuzzers, on the same IP, spent its unproven-answer budget.
+  const session = await TurnClient.open({
+    address: where.address,
     port: where.port,
     transport,
     username,
     password,
     timeoutMs: 4000,
-    retransmits: 7,
+    rtoMs: 250,
+    inboxLimit: 0,
   });
   try {
     const allocated = await session.allocate();
@@ -187,7 +185,7 @@ export async function fuzzUdpListener(options: ListenerFuzzOptions): Promise<Fuz
               : engine.mutate(rng.pick(unsigned), { corpus: unsigned });
             peer.socket.send(data, f.relay.port, f.relay.address);
           } else {
-            f.session.sendRaw(clientInput(engine, f, unsigned));
+            f.session.send(clientInput(engine, f, unsigned));
           }
           sent++;
         }
@@ -256,7 +254,7 @@ export async function fuzzStreamListeners(options: ListenerFuzzOptions): Promise
   const peer = await peerSocket();
   const unsigned = unsignedCorpus().filter((b) => b.length >= 20 && b[0]! >> 6 === 0);
   const peerAddress = { family: 'IPv4' as const, address: '127.0.0.1', port: peer.socket.address().port };
-  const slots: { transport: SessionTransport; f: Fuzzer | null; opening: Promise<void> | null }[] = [];
+  const slots: { transport: TurnTransport; f: Fuzzer | null; opening: Promise<void> | null }[] = [];
   for (let i = 0; i < 10; i++) slots.push({ transport: i < 8 ? 'tcp' : 'tls', f: null, opening: null });
   let reconnects = 0;
   let chunks = 0;
@@ -301,10 +299,10 @@ export async function fuzzStreamListeners(options: ListenerFuzzOptions): Promise
             // Cut some frames in two so reassembly across reads is exercised.
             if (rng.chance(0.2) && chunk.length > 2) {
               const cut = 1 + rng.int(chunk.length - 1);
-              f.session.sendRaw(chunk.subarray(0, cut));
-              f.session.sendRaw(chunk.subarray(cut));
+              f.session.send(chunk.subarray(0, cut));
+              f.session.send(chunk.subarray(cut));
             } else {
-              f.session.sendRaw(chunk);
+              f.session.send(chunk);
             }
             chunks++;
           }

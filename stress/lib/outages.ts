@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { mintCredential, SecretRing } from '../../src/auth/index.js';
 import { credentialOpaque } from '../../src/http/index.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
+import { TurnClient } from '../../test/helpers/turn-client.js';
 import {
   admin,
   iceServers,
@@ -24,7 +25,6 @@ import {
 import { TcpProxy } from '../../test/integration/http-harness.js';
 import { echoPeer, type FullNode, startFullNode } from './full-node.js';
 import { sleep, UncaughtCounter } from './resources.js';
-import { TurnSession } from './turn-session.js';
 
 /** The phases, in order. */
 export const OUTAGE_PHASES = [
@@ -98,7 +98,7 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
     databaseUrl: `postgres://postgres@127.0.0.1:${pgProxy.port}/test`,
   });
   const peer = await echoPeer();
-  const sessions: TurnSession[] = [];
+  const sessions: TurnClient[] = [];
   let full: FullNode | null = null;
   const uncaught = new UncaughtCounter().install();
   try {
@@ -123,14 +123,14 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
       const { username, password } = turnCredential(
         (await iceServers(url, tenantToken(steadyKey, Date.now()))).body,
       );
-      const session = await TurnSession.open({
-        host: turn.address,
+      const session = await TurnClient.open({
+        address: turn.address,
         port: turn.port,
         transport: 'udp',
         username,
         password,
         timeoutMs: 3000,
-        retransmits: 3,
+        inboxLimit: 0,
       });
       sessions.push(session);
       if ((await session.allocate()).code !== 200) throw new Error('live allocation refused');
@@ -241,14 +241,14 @@ export async function outages(options: { ports: PortBlock; phaseMs: number }): P
             now: Date.now(),
             opaque: credentialOpaque(ring, 'steady', keyIdOf(steadyKey)),
           });
-          const session = await TurnSession.open({
-            host: turn.address,
+          const session = await TurnClient.open({
+            address: turn.address,
             port: turn.port,
             transport: 'udp',
             username: minted.username,
             password: minted.password,
             timeoutMs: 3000,
-            retransmits: 3,
+            inboxLimit: 0,
           });
           try {
             const answer = await session.allocate();

@@ -2,30 +2,10 @@
 // by stress/long-call.stress.ts. Apart from that file, so the browser's RTCPeerConnection is not
 // rewritten into werift's import by the test transform.
 
-// The few WebRTC types used (the project compiles without the DOM library; in the page these are
-// the browser's globals).
-interface PageChannel {
-  readyState: string;
-  onopen: (() => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  send(data: string): void;
-}
-interface PagePeer {
-  onicecandidate: ((event: { candidate: unknown }) => void) | null;
-  ondatachannel: ((event: { channel: PageChannel }) => void) | null;
-  localDescription: unknown;
-  addIceCandidate(candidate: unknown): Promise<void>;
-  createDataChannel(label: string): PageChannel;
-  createOffer(): Promise<unknown>;
-  createAnswer(): Promise<unknown>;
-  setLocalDescription(description: unknown): Promise<void>;
-  setRemoteDescription(description: unknown): Promise<void>;
-  close(): void;
-}
-declare const RTCPeerConnection: new (config: {
-  iceServers: { urls: string; username: string; credential: string }[];
-  iceTransportPolicy: 'relay';
-}) => PagePeer;
+import type { PagePeerConnectionClass } from '../../test/helpers/browser.js';
+
+// In the page, the browser's global (the project compiles without the DOM library).
+declare const RTCPeerConnection: PagePeerConnectionClass;
 
 /** Runs in the page: two relay-only peers, one message a second echoed back, for `seconds`. */
 export async function pageCall(args: {

@@ -3,11 +3,11 @@
 // TLS, and optionally coturn 4.6.1 hardened as its documentation suggests, driven by the same client.
 import type { PortBlock } from '../../test/helpers/ports.js';
 import { makeTestCertificate } from '../../test/helpers/tls-cert.js';
+import type { TurnTransport } from '../../test/helpers/turn-client.js';
 import { COTURN_DENIED_PEER_RANGES, startCoturn } from './coturn.js';
 import { bypasses, type CaseOutcome, PEER_CASES, runPeerTable, Sinks } from './peer-table.js';
 import { table } from './report.js';
 import { startSecurityHost } from './security-host.js';
-import type { SessionTransport } from './turn-session.js';
 
 /** Options of the suite. */
 export interface PeerSuiteOptions {
@@ -18,7 +18,7 @@ export interface PeerSuiteOptions {
 
 /** Figures of the suite. */
 export interface PeerSuiteResult {
-  icegate: Record<SessionTransport, CaseOutcome[]>;
+  icegate: Record<TurnTransport, CaseOutcome[]>;
   coturn: CaseOutcome[] | null;
   coturnCommand: string | null;
   icegateBypasses: number;
@@ -30,7 +30,7 @@ export interface PeerSuiteResult {
 export async function peerFilterSuite(options: PeerSuiteOptions): Promise<PeerSuiteResult> {
   const sinks = await Sinks.open();
   const certificate = await makeTestCertificate();
-  const icegate = {} as Record<SessionTransport, CaseOutcome[]>;
+  const icegate = {} as Record<TurnTransport, CaseOutcome[]>;
   let coturn: CaseOutcome[] | null = null;
   let coturnCommand: string | null = null;
   try {
@@ -116,7 +116,7 @@ function cell(o: CaseOutcome | undefined): string {
 
 /** The table: one row per destination, CreatePermission / ChannelBind / packets delivered per server and transport. */
 export function peerMarkdown(
-  icegate: Record<SessionTransport, CaseOutcome[]>,
+  icegate: Record<TurnTransport, CaseOutcome[]>,
   coturn: CaseOutcome[] | null,
   coturnCommand: string | null,
 ): string {

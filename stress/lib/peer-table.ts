@@ -1,12 +1,12 @@
 // The peer-filtering table of issue 7: denied destinations in every encoding, tried through
 // CreatePermission, ChannelBind, Send indications and ChannelData, over any TURN server the
-// TurnSession client speaks to (icegate over UDP, TCP and TLS; coturn for comparison). A UDP sink
+// TurnClient client speaks to (icegate over UDP, TCP and TLS; coturn for comparison). A UDP sink
 // on 127.0.0.1 and one on ::1 count what arrives; an allowed control (127.0.0.2) proves the path
 // works, so "nothing arrived" means "filtered", not "broken".
 import dgram from 'node:dgram';
-import type { TransportAddress } from '../../src/stun/index.js';
+import { Attr, type TransportAddress } from '../../src/stun/index.js';
+import { relayedAddress, TurnClient, type TurnTransport } from '../../test/helpers/turn-client.js';
 import { sleep } from './resources.js';
-import { relayedAddressOf, type SessionTransport, TurnSession } from './turn-session.js';
 
 /** One destination of the table. */
 export interface PeerCase {
@@ -145,7 +145,7 @@ export const PEER_CASES: readonly PeerCase[] = [
 /** What one method did for one destination. */
 export interface CaseOutcome {
   case: PeerCase;
-  transport: SessionTransport;
+  transport: TurnTransport;
   createPermission: number;
   channelBind: number;
   /** Packets that reached a loopback sink after Send and ChannelData. */
@@ -161,7 +161,7 @@ export interface CaseOutcome {
 /** The server under test. */
 export interface PeerTableTarget {
   name: string;
-  address(transport: SessionTransport): TransportAddress;
+  address(transport: TurnTransport): TransportAddress;
   credential(): { username: string; password: string };
   /** The server's own UDP listening port (for the 'listen' case). */
   listenPort: number;
@@ -205,32 +205,34 @@ export class Sinks {
 /** Runs every case over `transport` against `target`; sessions per family allocate once. */
 export async function runPeerTable(
   target: PeerTableTarget,
-  transport: SessionTransport,
+  transport: TurnTransport,
   sinks: Sinks,
   cases: readonly PeerCase[] = PEER_CASES,
 ): Promise<CaseOutcome[]> {
   const outcomes: CaseOutcome[] = [];
-  const sessions = new Map<TransportAddress['family'], { session: TurnSession; relay: TransportAddress }>();
+  const sessions = new Map<TransportAddress['family'], { session: TurnClient; relay: TransportAddress }>();
   const where = target.address(transport);
   try {
     for (const family of ['IPv4', 'IPv6'] as const) {
       const { username, password } = target.credential();
-      const session = await TurnSession.open({
-        host: where.address,
+      const session = await TurnClient.open({
+        address: where.address,
         port: where.port,
         transport,
         username,
         password,
+        inboxLimit: 0,
       });
-      const allocated = await session.allocate(family);
-      const relay = relayedAddressOf(allocated);
-      if (allocated.code !== 200 || relay === null) {
+      const allocated = await session.allocate((b) =>
+        b.addAddressFamily(Attr.REQUESTED_ADDRESS_FAMILY, family),
+      );
+      if (allocated.code !== 200) {
         await session.close();
         throw new Error(
           `${target.name} ${transport}: ${family} Allocate answered ${allocated.code} ${allocated.reason}`,
         );
       }
-      sessions.set(family, { session, relay });
+      sessions.set(family, { session, relay: relayedAddress(allocated) });
     }
     let channel = 0x4000;
     for (const c of cases) {

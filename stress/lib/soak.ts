@@ -9,6 +9,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { DEFAULT_KEY_CACHE_SIZE, SecretRing } from '../../src/auth/index.js';
 import { Method } from '../../src/stun/index.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
+import { TurnClient, type TurnTransport } from '../../test/helpers/turn-client.js';
 import {
   ordersAt,
   sharedServices,
@@ -18,7 +19,6 @@ import {
 } from '../../test/integration/gate-harness.js';
 import { busyRelayPorts, echoPeer, type FullNode, startFullNode } from './full-node.js';
 import { collect, openFds, type ResourceSnapshot, round, sleep, snapshot } from './resources.js';
-import { type SessionTransport, TurnSession } from './turn-session.js';
 
 /** Options of the soak. */
 export interface SoakOptions {
@@ -137,15 +137,15 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         );
         lastUsername = username;
         const ending = (['refresh-0', 'silent-expiry', 'tcp-close'] as const)[(index + cycle) % 3]!;
-        const transport: SessionTransport = ending === 'tcp-close' ? 'tcp' : 'udp';
-        const session = await TurnSession.open({
-          host: turn.address,
+        const transport: TurnTransport = ending === 'tcp-close' ? 'tcp' : 'udp';
+        const session = await TurnClient.open({
+          address: turn.address,
           port: turn.port,
           transport,
           username,
           password,
           timeoutMs: 3000,
-          retransmits: 3,
+          inboxLimit: 0,
         });
         try {
           const allocated = await session.allocate();

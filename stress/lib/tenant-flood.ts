@@ -6,10 +6,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Attr, Method, type TransportAddress } from '../../src/stun/index.js';
 import type { PortBlock } from '../../test/helpers/ports.js';
+import { TurnClient } from '../../test/helpers/turn-client.js';
 import { runUclient, uclientSummary } from '../../test/helpers/uclient.js';
 import { sleep } from './resources.js';
 import { startSecurityHost } from './security-host.js';
-import { TurnSession } from './turn-session.js';
 
 /** Options of the suite. */
 export interface TenantFloodOptions {
@@ -70,24 +70,25 @@ export async function tenantFlood(options: TenantFloodOptions): Promise<TenantFl
     requests++;
     answers[`${label} ${code}`] = (answers[`${label} ${code}`] ?? 0) + 1;
   };
-  const sessions: TurnSession[] = [];
+  const sessions: TurnClient[] = [];
   let peer: ChildProcess | null = null;
   const started = Date.now();
   try {
     const udp = host.address('udp');
     peer = spawn('turnutils_peer', ['-L', PEER_IP, '-p', String(options.ports.peer)], { stdio: 'ignore' });
     await sleep(300);
-    const open = async (): Promise<TurnSession> => {
+    const open = async (): Promise<TurnClient> => {
       const { username, password } = host.credential('flooder');
-      const session = await TurnSession.open({
-        host: udp.address,
+      const session = await TurnClient.open({
+        address: udp.address,
         port: udp.port,
         transport: 'udp',
         username,
         password,
         localAddress: FLOODER_IP,
         timeoutMs: 3000,
-        retransmits: 5,
+        rtoMs: 250,
+        inboxLimit: 0,
       });
       sessions.push(session);
       return session;
@@ -95,7 +96,7 @@ export async function tenantFlood(options: TenantFloodOptions): Promise<TenantFl
     let stop = false;
     const flooder = (async () => {
       // Allocations: three times the quota.
-      const held: TurnSession[] = [];
+      const held: TurnClient[] = [];
       for (let i = 0; i < quota * 3; i++) {
         const session = await open();
         const response = await session.allocate();

@@ -22,12 +22,13 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-// The few WebRTC types relayPair uses (the project compiles without the DOM library; the
-// function runs in the page, where these are the browser's globals).
+// The few WebRTC types the in-page routines use (relayPair here, stress/lib/page-call.ts): the
+// project compiles without the DOM library; in the page these are the browser's globals.
 interface PageIceCandidateEvent {
   candidate: unknown;
 }
-interface PageDataChannel {
+export interface PageDataChannel {
+  readyState: string;
   onopen: (() => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   send(data: string): void;
@@ -36,7 +37,7 @@ interface PageStat {
   type: string;
   [key: string]: string | number | undefined;
 }
-interface PagePeerConnection {
+export interface PagePeerConnection {
   onicecandidate: ((event: PageIceCandidateEvent) => void) | null;
   ondatachannel: ((event: { channel: PageDataChannel }) => void) | null;
   localDescription: unknown;
@@ -49,10 +50,22 @@ interface PagePeerConnection {
   getStats(): Promise<Map<string, PageStat>>;
   close(): void;
 }
-declare const RTCPeerConnection: new (config: {
-  iceServers: RelayPairArgs['iceServers'];
+/** One entry of RTCConfiguration.iceServers. */
+export interface PageIceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+/**
+ * The page's RTCPeerConnection constructor, relay-only. A page routine declares its own
+ * `declare const RTCPeerConnection: PagePeerConnectionClass` (a type import is erased; a value
+ * import would not exist in the page).
+ */
+export type PagePeerConnectionClass = new (config: {
+  iceServers: PageIceServer[];
   iceTransportPolicy: 'relay';
 }) => PagePeerConnection;
+declare const RTCPeerConnection: PagePeerConnectionClass;
 
 /** What relayPair reports from the page. */
 export interface RelayPairResult {

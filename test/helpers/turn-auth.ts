@@ -1,8 +1,7 @@
 // What every TURN test client repeats, in one place: building a request and long-term
 // authentication (RFC 8489 section 9.2: the first request is refused 401 with REALM and NONCE;
 // requests are then signed with USERNAME, REALM, NONCE and MESSAGE-INTEGRITY; 438 brings a new
-// NONCE). test/helpers/turn-client.ts (UDP), test/helpers/stream-turn-client.ts (TCP/TLS) and
-// stress/lib/turn-session.ts (any transport) send what this builds over their own sockets.
+// NONCE). test/helpers/turn-client.ts sends what this builds over UDP, TCP or TLS.
 import {
   Attr,
   getAttribute,

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Method } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import { eventually, LineCapture } from './drain-harness.js';
 import { tenantToken } from './http-harness.js';
 import { type ChildBuild, compileForChild } from './store-child-build.js';
@@ -128,11 +128,12 @@ describe('icegate serve and the CLI beside it', () => {
     const turn = (granted.body['iceServers'] as { username?: string; credential?: string }[]).find(
       (s) => s.username !== undefined,
     )!;
-    const client = await TestTurnClient.open(
-      { family: 'IPv4', address: '127.0.0.1', port: TURN_PORT },
-      turn.username!,
-      turn.credential!,
-    );
+    const client = await TurnClient.open({
+      address: '127.0.0.1',
+      port: TURN_PORT,
+      username: turn.username!,
+      password: turn.credential!,
+    });
     try {
       expect((await client.allocate()).code).toBe(200);
 

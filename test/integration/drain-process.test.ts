@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, jstDateOf } from '../../src/entitlement/rules/index.js';
 import { openFileStore } from '../../src/entitlement/store/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   type DrainPorts,
   drainEnv,
@@ -117,7 +117,11 @@ describe('graceful drain of the process on SIGTERM', () => {
     await eventually(async () => (await fetch(`${HTTP}/readyz`)).status === 503, 2_000, '/readyz 503');
     expect(await (await fetch(`${HTTP}/readyz`)).json()).toEqual({ status: 'draining' });
     expect(await scrapeMetric(METRICS, 'icegate_draining')).toBe(1);
-    const probe = await TestTurnClient.open(TURN, secrets.username, secrets.credential);
+    const probe = await TurnClient.open({
+      ...TURN,
+      username: secrets.username,
+      password: secrets.credential,
+    });
     try {
       expect((await probe.allocate()).code).toBe(508);
     } finally {
@@ -162,7 +166,11 @@ describe('graceful drain of the process on SIGTERM', () => {
   it('exits 0 at once on a second SIGTERM while draining', async () => {
     const node = await startNodeProcess({ DRAIN_TIMEOUT_SECONDS: '600' });
     const secrets = await provisionTenant(HTTP, 'beta');
-    const client = await TestTurnClient.open(TURN, secrets.username, secrets.credential);
+    const client = await TurnClient.open({
+      ...TURN,
+      username: secrets.username,
+      password: secrets.credential,
+    });
     cleanups.push(() => client.close());
     expect((await client.allocate()).code).toBe(200);
 

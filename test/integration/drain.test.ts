@@ -15,7 +15,7 @@ import { openFileStore } from '../../src/entitlement/store/index.js';
 import { createLogger } from '../../src/log/logger.js';
 import { type Icegate, startIcegate } from '../../src/main.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   type DrainPorts,
   drainEnv,
@@ -97,11 +97,12 @@ describe('graceful drain of a node (in process)', () => {
     expect(await ready.json()).toEqual({ status: 'draining' });
     expect(await scrapeMetric(METRICS, 'icegate_draining')).toBe(1);
 
-    const probe = await TestTurnClient.open(
-      { family: 'IPv4', address: '127.0.0.1', port: PORTS_OF_NODE.turn },
-      secrets.username,
-      secrets.credential,
-    );
+    const probe = await TurnClient.open({
+      address: '127.0.0.1',
+      port: PORTS_OF_NODE.turn,
+      username: secrets.username,
+      password: secrets.credential,
+    });
     try {
       expect((await probe.allocate()).code).toBe(508);
     } finally {

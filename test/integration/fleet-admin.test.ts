@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetAllocations, FleetClosed } from '../../src/http/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   admin,
   credentialFor,
@@ -26,7 +26,7 @@ let services: SharedServices;
 let nodeA: GateNode;
 let nodeB: GateNode;
 let redis: Redis;
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 
 beforeAll(async () => {
   services = await sharedServices();
@@ -49,7 +49,11 @@ afterAll(async () => {
 });
 
 async function allocateOn(gate: GateNode, credential: { username: string; password: string }) {
-  const client = await TestTurnClient.open(gate.node.turnAddress(), credential.username, credential.password);
+  const client = await TurnClient.open({
+    ...gate.node.turnAddress(),
+    username: credential.username,
+    password: credential.password,
+  });
   clients.push(client);
   return { client, code: (await client.allocate()).code };
 }

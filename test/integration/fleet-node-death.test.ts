@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PortBlock } from '../helpers/ports.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import { eventually, LineCapture } from './drain-harness.js';
 import {
   credentialFor,
@@ -109,7 +109,11 @@ async function startNodeProcess(ports: NodePorts): Promise<NodeProcess> {
 }
 
 async function allocate(node: NodeProcess, credential: { username: string; password: string }) {
-  const client = await TestTurnClient.open(node.turn, credential.username, credential.password);
+  const client = await TurnClient.open({
+    ...node.turn,
+    username: credential.username,
+    password: credential.password,
+  });
   cleanups.push(() => client.close());
   return { client, code: (await client.allocate()).code };
 }

@@ -14,7 +14,7 @@ import type { CliIo } from '../../src/cli/cli-io.js';
 import { runCli } from '../../src/cli/program.js';
 import { entitlementAt, parseOrderHistory } from '../../src/entitlement/rules/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import { type GateNode, iceServers, startGateNode, tenantToken, turnCredential } from './gate-harness.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/acme-orders.json');
@@ -28,7 +28,7 @@ interface FirstStart {
 let dataDir: string;
 let gate: GateNode | null = null;
 const firstStarts: FirstStart[] = [];
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 /** The TURN credential the README path got, reused after the restart. */
 let firstRunCredential: { username: string; password: string } | null = null;
 
@@ -164,7 +164,11 @@ describe('embedded mode', () => {
           : turnCredential(
               (await iceServers(gate!.url, tenantToken(key, Date.now(), { sub: `user-${i >> 1}` }))).body,
             );
-      const client = await TestTurnClient.open(gate!.node.turnAddress(), mine.username, mine.password);
+      const client = await TurnClient.open({
+        ...gate!.node.turnAddress(),
+        username: mine.username,
+        password: mine.password,
+      });
       clients.push(client);
       allocations.push((await client.allocate()).code);
     }
@@ -180,11 +184,11 @@ describe('embedded mode', () => {
     expect(await readFile(join(dataDir, 'secrets.json'), 'utf8')).toBe(before);
     // The admin token and the TURN credential of the first run stay good.
     expect(await adminGet(gate.url, firstStarts[0]!.adminToken)).toBe(200);
-    const client = await TestTurnClient.open(
-      gate.node.turnAddress(),
-      firstRunCredential!.username,
-      firstRunCredential!.password,
-    );
+    const client = await TurnClient.open({
+      ...gate.node.turnAddress(),
+      username: firstRunCredential!.username,
+      password: firstRunCredential!.password,
+    });
     clients.push(client);
     expect((await client.allocate()).code).toBe(200);
     const tenants = await fetch(`${gate.url}/v1/admin/tenants`, {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
 import { parseCredentialOpaque } from '../../src/http/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   admin,
   credentialFor,
@@ -30,7 +30,7 @@ let services: SharedServices;
 let nodeA: GateNode;
 /** Enforcement grace 1 s: its allocations are cut by enforcement. */
 let nodeB: GateNode;
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 
 beforeAll(async () => {
   services = await sharedServices();
@@ -54,7 +54,11 @@ afterAll(async () => {
 });
 
 async function allocation(gate: GateNode, credential: { username: string; password: string }) {
-  const client = await TestTurnClient.open(gate.node.turnAddress(), credential.username, credential.password);
+  const client = await TurnClient.open({
+    ...gate.node.turnAddress(),
+    username: credential.username,
+    password: credential.password,
+  });
   clients.push(client);
   const response = await client.allocate();
   expect(response.code).toBe(200);
@@ -75,7 +79,7 @@ describe('a reissued key across two nodes', () => {
     expect((await iceServers(nodeA.url, tenantToken(oldKey, Date.now()))).status).toBe(200);
     // A live allocation on node B from a credential minted from the old key.
     const oldClient = await allocation(nodeB, await credentialFor(nodeB.url, oldKey));
-    const oldCredential = { username: oldClient.username, password: oldClient.password };
+    const oldCredential = { username: oldClient.options.username, password: oldClient.options.password };
     expect(keyIdsOn(nodeB, 'acme')).toEqual([keyIdOf(oldKey)]);
 
     const reissued = await admin<{ key: string; revoked: string[] }>(
@@ -113,11 +117,11 @@ describe('a reissued key across two nodes', () => {
 
     // The old key's credential, still within its TTL, cannot allocate again on either node.
     for (const gate of [nodeA, nodeB]) {
-      const again = await TestTurnClient.open(
-        gate.node.turnAddress(),
-        oldCredential.username,
-        oldCredential.password,
-      );
+      const again = await TurnClient.open({
+        ...gate.node.turnAddress(),
+        username: oldCredential.username,
+        password: oldCredential.password,
+      });
       clients.push(again);
       expect((await again.allocate()).code).toBe(403);
       // Refusals are summed per tenant and reason into one line per interval (issue 18).

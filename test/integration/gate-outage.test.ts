@@ -9,7 +9,7 @@
 //   allocations fail closed while live ones run on; the store coming back needs no restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   admin,
   credentialFor,
@@ -35,7 +35,7 @@ let pgProxy: TcpProxy;
 let services: SharedServices;
 let nodeA: GateNode;
 let nodeB: GateNode;
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 
 beforeAll(async () => {
   redisProxy = new TcpProxy('127.0.0.1', 6379);
@@ -134,11 +134,11 @@ describe('PostgreSQL unreachable', () => {
     const cold = await tenantWithKey(nodeA.url, 'cold', ordersAt.active(Date.now()));
     expect(await status(nodeB, key)).toEqual({ status: 200 });
     const credential = await credentialFor(nodeB.url, key);
-    const live = await TestTurnClient.open(
-      nodeB.node.turnAddress(),
-      credential.username,
-      credential.password,
-    );
+    const live = await TurnClient.open({
+      ...nodeB.node.turnAddress(),
+      username: credential.username,
+      password: credential.password,
+    });
     clients.push(live);
     expect((await live.allocate()).code).toBe(200);
 
@@ -177,7 +177,11 @@ describe('PostgreSQL unreachable', () => {
       // The relay fails closed for new allocations (500, retried by clients) ... (the
       // credential is minted from the shared TURN secret: no node would mint one now).
       const minted = credentialFromSecret('steady', keyIdOf(key));
-      const newcomer = await TestTurnClient.open(nodeB.node.turnAddress(), minted.username, minted.password);
+      const newcomer = await TurnClient.open({
+        ...nodeB.node.turnAddress(),
+        username: minted.username,
+        password: minted.password,
+      });
       clients.push(newcomer);
       expect((await newcomer.allocate()).code).toBe(500);
       // ... while the live allocation runs on: its Refresh cannot be judged, so nothing changes.

@@ -4,7 +4,7 @@
 // falls back to the per-node limit and counts the Redis errors.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   credentialFor,
   type GateNode,
@@ -21,7 +21,7 @@ let services: SharedServices;
 let redisProxy: TcpProxy;
 let nodeA: GateNode;
 let nodeB: GateNode;
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 
 beforeAll(async () => {
   // Redis through a proxy, so the last test can cut it off without touching the machine's Redis.
@@ -52,7 +52,11 @@ async function oneLicenseTenant(tenant: string): Promise<{ username: string; pas
 
 /** Allocates from a fresh client socket on `gate`; answers the client and the response code. */
 async function allocateOn(gate: GateNode, credential: { username: string; password: string }) {
-  const client = await TestTurnClient.open(gate.node.turnAddress(), credential.username, credential.password);
+  const client = await TurnClient.open({
+    ...gate.node.turnAddress(),
+    username: credential.username,
+    password: credential.password,
+  });
   clients.push(client);
   return { client, code: (await client.allocate()).code };
 }

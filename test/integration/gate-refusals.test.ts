@@ -8,7 +8,7 @@ import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mintCredential, SecretRing } from '../../src/auth/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   admin,
   expectState,
@@ -156,11 +156,11 @@ describe('the relay refuses the same tenants on its own', () => {
       ttlSeconds: 600,
       now: Date.now(),
     });
-    const client = await TestTurnClient.open(
-      gate.node.turnAddress(),
-      credential.username,
-      credential.password,
-    );
+    const client = await TurnClient.open({
+      ...gate.node.turnAddress(),
+      username: credential.username,
+      password: credential.password,
+    });
     try {
       const response = await client.allocate();
       if (response.code === 200) await client.refresh(0);

@@ -4,11 +4,10 @@
 // without a relay address, STUN Binding over IPv6, and the peer filter on IPv6 peers.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Attr, getAttribute, readErrorCode, readXorAddress } from '../../src/stun/index.js';
+import { Attr, readErrorCode } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { StreamTurnClient } from '../helpers/stream-turn-client.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
-import { relayedAddress } from '../helpers/turn-client.js';
+import { attributeOf, mappedAddress, relayedAddress, TurnClient } from '../helpers/turn-client.js';
 import { runUclient, uclientSummary } from '../helpers/uclient.js';
 
 const SECRET = 'ipv6-secret';
@@ -110,25 +109,22 @@ describe('IPv6 relays with coturn uclient', () => {
 });
 
 describe('address families with our own client', () => {
-  async function client(target = host): Promise<StreamTurnClient> {
+  async function client(target = host): Promise<TurnClient> {
     const { username, password } = target.credential('acme');
-    return StreamTurnClient.open(
-      { transport: 'tcp', host: '::1', port: target.tcp.address.port },
+    return TurnClient.open({
+      transport: 'tcp',
+      address: '::1',
+      port: target.tcp.address.port,
       username,
       password,
-    );
+    });
   }
 
   it('answers STUN Binding over IPv6 with an IPv6 XOR-MAPPED-ADDRESS', async () => {
     const turn = await client();
     try {
       const response = await turn.binding();
-      const mapped = getAttribute(response.message, Attr.XOR_MAPPED_ADDRESS)!;
-      expect(readXorAddress(mapped.value, response.message.transactionId)).toEqual({
-        family: 'IPv6',
-        address: '::1',
-        port: turn.socket.localPort,
-      });
+      expect(mappedAddress(response)).toEqual({ family: 'IPv6', address: '::1', port: turn.address.port });
     } finally {
       turn.close();
     }
@@ -165,8 +161,8 @@ describe('address families with our own client', () => {
         b.addAddressFamily(Attr.ADDITIONAL_ADDRESS_FAMILY, 'IPv6'),
       );
       expect(dualResponse.code).toBe(200);
-      const error = getAttribute(dualResponse.message, Attr.ADDRESS_ERROR_CODE);
-      expect(error && readErrorCode(error.value)?.code).toBe(440);
+      const error = attributeOf(dualResponse, Attr.ADDRESS_ERROR_CODE);
+      expect(error && readErrorCode(error)?.code).toBe(440);
     } finally {
       turn.close();
       await v4only.close();

@@ -21,7 +21,7 @@ import { PORTS } from '../helpers/ports.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { writeCertificate } from '../helpers/tls-cert.js';
 import { openTlsRecordTap } from '../helpers/tls-record-tap.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, TurnClient } from '../helpers/turn-client.js';
 import { expectTlsUclientDelivery, runUclient, uclientSummary } from '../helpers/uclient.js';
 import { connectDataChannel } from '../helpers/werift-channel.js';
 import {
@@ -132,23 +132,12 @@ async function echoPeer(): Promise<TransportAddress> {
   return { family: 'IPv4', address: '127.0.0.1', port: socket.address().port };
 }
 
-function channelData(payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(CHANNEL, 0);
-  header.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([header, payload]);
-}
-
 /**
  * A client that only ever sends ChannelBind (no CreatePermission), refreshing it every 3 s, and
  * ChannelData every 20 ms to an echo peer; returns how many it sent and how many came back.
  */
 async function channelOnlyCall(port: number, credential: { username: string; password: string }) {
-  const client = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port },
-    credential.username,
-    credential.password,
-  );
+  const client = await TurnClient.open({ address: '127.0.0.1', port, ...credential });
   closers.push(() => client.close());
   expect((await client.allocate()).code).toBe(200);
   const peer = await echoPeer();
@@ -161,7 +150,7 @@ async function channelOnlyCall(port: number, credential: { username: string; pas
       expect((await client.channelBind(CHANNEL, peer)).code).toBe(200);
       lastBind = Date.now();
     }
-    client.send(channelData(Buffer.from(`ping ${sent++}`)));
+    client.channelData(CHANNEL, Buffer.from(`ping ${sent++}`));
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const echoes = () => client.inbox.filter((d) => d.length >= 4 && d.readUInt16BE(0) === CHANNEL).length;
@@ -171,11 +160,7 @@ async function channelOnlyCall(port: number, credential: { username: string; pas
 
 /** A permission from CreatePermission alone: the peer reaches the client before 2 s, not after. */
 async function permissionAloneEnds(port: number, credential: { username: string; password: string }) {
-  const client = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port },
-    credential.username,
-    credential.password,
-  );
+  const client = await TurnClient.open({ address: '127.0.0.1', port, ...credential });
   closers.push(() => client.close());
   const allocation = await client.allocate();
   expect(allocation.code).toBe(200);

@@ -14,7 +14,7 @@ import { loadNativeDataPlane, type NativeRelayPlane } from '../../src/transport/
 import type { DropReason } from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, TurnClient } from '../helpers/turn-client.js';
 import { announceSkip, NATIVE_UNAVAILABLE, until } from './native-harness.js';
 
 announceSkip('native-expiry.test.ts');
@@ -27,19 +27,12 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-function channelData(channel: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(channel, 0);
-  header.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([header, payload]);
-}
-
 interface Setup {
   host: TurnHost;
   plane: NativeRelayPlane | null;
   drops: DropReason[];
   advance(ms: number): void;
-  client: TestTurnClient;
+  client: TurnClient;
   peer: dgram.Socket;
   peerAddress: TransportAddress;
   inbox: Buffer[];
@@ -75,7 +68,11 @@ async function setup(mode: 'native' | 'js'): Promise<Setup> {
     mode === 'native' ? await host.listenNativeUdp('127.0.0.1', 0) : await host.listenUdp('127.0.0.1', 0);
   const plane = mode === 'native' && 'plane' in listener ? listener.plane : null;
   const minted = mintCredential(secrets, { tenant: 'acme', ttlSeconds: 7200, now: Date.now() });
-  const client = await TestTurnClient.open(listener.address, minted.username, minted.password);
+  const client = await TurnClient.open({
+    ...listener.address,
+    username: minted.username,
+    password: minted.password,
+  });
   closers.push(() => client.close());
   const peer = dgram.createSocket('udp4');
   closers.push(() => {
@@ -125,7 +122,7 @@ async function channelKeepsPermission(mode: 'native' | 'js') {
   const relay = relayedAddress(allocation);
   // ChannelBind installs the binding (600 s) and keeps the peer's permission as long (issue 16).
   expect((await s.client.channelBind(CHANNEL, s.peerAddress)).code).toBe(200);
-  s.client.send(channelData(CHANNEL, Buffer.from('before')));
+  s.client.channelData(CHANNEL, Buffer.from('before'));
   await until(() => s.inbox.length === 1, 5_000, 'the first payload at the peer');
   const before = s.plane?.counters();
 

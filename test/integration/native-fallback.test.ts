@@ -4,7 +4,7 @@
 // pointed at a file that does not exist (ICEGATE_NATIVE_ADDON). One node at a time (same ports).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, TurnClient } from '../helpers/turn-client.js';
 import { type NativeNode, startNativeNode } from './native-harness.js';
 
 let node: NativeNode | undefined;
@@ -41,11 +41,7 @@ async function expectJsFallback(running: NativeNode): Promise<void> {
   expect((await fetch(`${running.url}/metrics`)).status).toBe(404);
 
   const { username, password } = running.credential();
-  const client = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port: running.turnPort },
-    username,
-    password,
-  );
+  const client = await TurnClient.open({ address: '127.0.0.1', port: running.turnPort, username, password });
   try {
     const allocation = await client.allocate();
     expect(allocation.code).toBe(200);

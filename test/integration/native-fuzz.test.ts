@@ -12,8 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintCredential, SecretRing } from '../../src/auth/index.js';
 import {
   Attr,
-  decodeMessage,
-  getAttribute,
   MessageBuilder,
   Method,
   newTransactionId,
@@ -21,7 +19,7 @@ import {
   type TransportAddress,
 } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, type TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, relayedData, sendIndication, type TurnClient } from '../helpers/turn-client.js';
 import { DRAIN_ADMIN_SECRET } from './drain-harness.js';
 import { admin, ordersAt } from './gate-harness.js';
 import {
@@ -43,7 +41,7 @@ const CHANNEL = 0x4001;
 
 let node: NativeNode;
 const sockets: dgram.Socket[] = [];
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 const uncaught: unknown[] = [];
 const onUncaught = (error: unknown) => uncaught.push(error);
 
@@ -86,13 +84,6 @@ function channelData(channel: number, payload: Buffer, lengthField = payload.len
   header.writeUInt16BE(channel, 0);
   header.writeUInt16BE(lengthField & 0xffff, 2);
   return Buffer.concat([header, payload]);
-}
-
-function sendIndication(peer: TransportAddress, data: Buffer): Buffer {
-  return new MessageBuilder(StunClass.Indication, Method.Send, newTransactionId())
-    .addXorAddress(Attr.XOR_PEER_ADDRESS, peer)
-    .add(Attr.DATA, data)
-    .build();
 }
 
 /** Flips 1-8 random bits of a copy of `valid`, sometimes also cutting it short. */
@@ -181,26 +172,19 @@ async function udpSocket(
   return { socket, address: { family: 'IPv4', address: ip, port: socket.address().port }, inbox };
 }
 
-function client(username: string, password: string): Promise<TestTurnClient> {
+function client(username: string, password: string): Promise<TurnClient> {
   return loopbackTurnClient(node.turnPort, { username, password }, clients);
-}
-
-function dataOf(datagram: Buffer): Buffer | null {
-  const decoded = decodeMessage(datagram);
-  if (!decoded.ok || decoded.message.cls !== StunClass.Indication || decoded.message.method !== Method.Data)
-    return null;
-  return getAttribute(decoded.message, Attr.DATA)?.value ?? null;
 }
 
 /** The allocation relays both ways through the plane: ChannelData out and in, a Send indication out. */
 async function relaysBothWays(
-  c: TestTurnClient,
+  c: TurnClient,
   friend: { socket: dgram.Socket; address: TransportAddress; inbox: Buffer[] },
   relay: TransportAddress,
   tag: string,
 ): Promise<void> {
   const out = Buffer.from(`${tag}: client to friend`);
-  c.send(channelData(CHANNEL, out));
+  c.channelData(CHANNEL, out);
   await until(() => friend.inbox.some((d) => d.equals(out)), 5_000, `${tag}: ChannelData at the peer`);
   const back = Buffer.from(`${tag}: friend to client`);
   friend.socket.send(back, relay.port, relay.address);
@@ -211,7 +195,7 @@ async function relaysBothWays(
   );
   expect(framed.readUInt16BE(2)).toBe(back.length);
   const sent = Buffer.from(`${tag}: send indication`);
-  c.send(sendIndication(friend.address, sent));
+  c.sendIndication(friend.address, sent);
   await until(() => friend.inbox.some((d) => d.equals(sent)), 5_000, `${tag}: Send indication at the peer`);
 }
 
@@ -264,7 +248,7 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)('TURN_DATA_PLANE=native under hosti
     await new Promise((resolve) => setTimeout(resolve, 200));
     // The unpermitted peer's datagrams never reached the client: the permitted peer's arrive as
     // ChannelData (its channel is bound), so no Data indication may be in the client's inbox.
-    expect(victim.inbox.filter((d) => dataOf(d) !== null).length, replay).toBe(0);
+    expect(victim.inbox.filter((d) => relayedData(d)?.kind === 'data-indication').length, replay).toBe(0);
     expect(victim.inbox.length, replay).toBeGreaterThan(0);
     victim.inbox.length = 0;
     friend.inbox.length = 0;

@@ -20,7 +20,7 @@ import {
 import type { AllocationView, TurnEvents, TurnLimits } from '../../src/turn/index.js';
 import { PeerFilter } from '../../src/turn/peer-filter/index.js';
 import type { PortBlock } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   DRAIN_ADMIN_SECRET,
   DRAIN_TURN_SECRET,
@@ -220,13 +220,9 @@ export async function startNativeTestRelay(
 export async function loopbackTurnClient(
   port: number,
   credential: { username: string; password: string },
-  opened: { push(client: TestTurnClient): number },
-): Promise<TestTurnClient> {
-  const c = await TestTurnClient.open(
-    { family: 'IPv4', address: '127.0.0.1', port },
-    credential.username,
-    credential.password,
-  );
+  opened: { push(client: TurnClient): number },
+): Promise<TurnClient> {
+  const c = await TurnClient.open({ address: '127.0.0.1', port, ...credential });
   opened.push(c);
   return c;
 }

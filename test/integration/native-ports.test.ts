@@ -4,10 +4,9 @@
 // once the range is used up; TCP clients keep JS relays. A 6-port range makes it exhaustive.
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Attr, getAttribute } from '../../src/stun/index.js';
+import { Attr } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { StreamTurnClient } from '../helpers/stream-turn-client.js';
-import { relayedAddress, type TestTurnClient } from '../helpers/turn-client.js';
+import { attributeOf, relayedAddress, TurnClient } from '../helpers/turn-client.js';
 import {
   announceSkip,
   loopbackTurnClient,
@@ -35,7 +34,7 @@ afterAll(async () => {
   await relay?.close();
 });
 
-function udpClient(): Promise<TestTurnClient> {
+function udpClient(): Promise<TurnClient> {
   return loopbackTurnClient(relay.port, relay.credential('acme'), clients);
 }
 
@@ -62,7 +61,7 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)('native relay ports', () => {
     expect(paired.code).toBe(200);
     const rtpPort = relayedAddress(paired).port;
     expect(rtpPort).toBe(relayMin + 2);
-    const token = getAttribute(paired.message, Attr.RESERVATION_TOKEN)?.value;
+    const token = attributeOf(paired, Attr.RESERVATION_TOKEN);
     expect(token).toBeDefined();
     expect(relay.host.native?.isNative(relay.created.at(-1)!.relayId)).toBe(true);
 
@@ -106,11 +105,13 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)('native relay ports', () => {
     for (const a of relay.host.core.listAllocations()) relay.host.core.closeAllocation(a.id);
     const tcp = await relay.host.listenTcp('127.0.0.1', 0);
     const { username, password } = relay.credential('acme');
-    const stream = await StreamTurnClient.open(
-      { transport: 'tcp', host: '127.0.0.1', port: tcp.address.port },
+    const stream = await TurnClient.open({
+      transport: 'tcp',
+      address: '127.0.0.1',
+      port: tcp.address.port,
       username,
       password,
-    );
+    });
     clients.push(stream);
     expect((await stream.allocate()).code).toBe(200);
     const allocation = relay.created.at(-1)!;

@@ -8,16 +8,9 @@
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jstDateOf } from '../../src/entitlement/rules/index.js';
-import {
-  Attr,
-  decodeMessage,
-  getAttribute,
-  Method,
-  StunClass,
-  type TransportAddress,
-} from '../../src/stun/index.js';
+import type { TransportAddress } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { relayedAddress, type TestTurnClient } from '../helpers/turn-client.js';
+import { relayedAddress, type TurnClient } from '../helpers/turn-client.js';
 import { scrapeSum } from './drain-harness.js';
 import {
   announceSkip,
@@ -33,7 +26,7 @@ announceSkip('native-security.test.ts');
 let strict: NativeNode;
 let open: NativeNode;
 const sockets: dgram.Socket[] = [];
-const clients: TestTurnClient[] = [];
+const clients: TurnClient[] = [];
 
 beforeAll(async () => {
   if (NATIVE_UNAVAILABLE !== null) return;
@@ -60,7 +53,7 @@ async function peerSocket(
   return { socket, address: { family: 'IPv4', address: ip, port: socket.address().port }, inbox };
 }
 
-function client(node: NativeNode): Promise<TestTurnClient> {
+function client(node: NativeNode): Promise<TurnClient> {
   return loopbackTurnClient(node.turnPort, node.credential(), clients);
 }
 
@@ -68,24 +61,9 @@ function client(node: NativeNode): Promise<TestTurnClient> {
  * A fence: a Binding request answered by the node after everything the client sent before it
  * (one client's datagrams are handled in order), so a relayed datagram would have left already.
  */
-async function fence(c: TestTurnClient): Promise<void> {
+async function fence(c: TurnClient): Promise<void> {
   expect((await c.binding()).code).toBe(200);
   await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** The DATA of a Data indication, or null. */
-function dataOf(datagram: Buffer): Buffer | null {
-  const decoded = decodeMessage(datagram);
-  if (!decoded.ok || decoded.message.cls !== StunClass.Indication || decoded.message.method !== Method.Data)
-    return null;
-  return getAttribute(decoded.message, Attr.DATA)?.value ?? null;
-}
-
-function channelData(channel: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt16BE(channel, 0);
-  header.writeUInt16BE(payload.length, 2);
-  return Buffer.concat([header, payload]);
 }
 
 describe.skipIf(NATIVE_UNAVAILABLE !== null)('TURN_DATA_PLANE=native: peer filtering', () => {
@@ -98,7 +76,7 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)('TURN_DATA_PLANE=native: peer filte
     expect((await c.createPermission({ ...peer.address, address: '127.0.0.2' })).code).toBe(403);
     expect((await c.channelBind(0x4001, peer.address)).code).toBe(403);
     c.sendIndication(peer.address, Buffer.from('must not arrive'));
-    c.send(channelData(0x4001, Buffer.from('nor this')));
+    c.channelData(0x4001, Buffer.from('nor this'));
     await fence(c);
     await fence(c);
     expect(peer.inbox).toEqual([]);
@@ -139,19 +117,19 @@ describe.skipIf(NATIVE_UNAVAILABLE !== null)(
       stranger.socket.send(Buffer.from('from the stranger'), relay.port, relay.address);
       await until(() => open.counters().droppedNoPermission > before.droppedNoPermission, 5_000, 'the drop');
       friend.socket.send(Buffer.from('from the friend'), relay.port, relay.address);
-      const indication = await c.receive((d) => dataOf(d) !== null, 5_000);
-      expect(dataOf(indication)?.toString()).toBe('from the friend');
+      const indication = await c.receiveRelayed((r) => r.kind === 'data-indication', 5_000);
+      expect(indication.data.toString()).toBe('from the friend');
       await fence(c);
       expect(c.inbox.filter((d) => d.includes(Buffer.from('stranger')))).toEqual([]);
 
       // ChannelData both ways through the plane (a channel number every plane takes).
       expect((await c.channelBind(0x4001, friend.address)).code).toBe(200);
-      c.send(channelData(0x4001, Buffer.from('client to friend')));
+      c.channelData(0x4001, Buffer.from('client to friend'));
       await until(() => friend.inbox.length > 0, 5_000, 'the ChannelData payload at the peer');
       expect(friend.inbox.map(String)).toEqual(['client to friend']);
       friend.socket.send(Buffer.from('friend to client!'), relay.port, relay.address);
-      const framed = await c.receive((d) => d.length >= 4 && d.readUInt16BE(0) === 0x4001, 5_000);
-      expect(framed.subarray(4, 4 + framed.readUInt16BE(2)).toString()).toBe('friend to client!');
+      const framed = await c.receiveRelayed((r) => r.kind === 'channel-data' && r.channel === 0x4001, 5_000);
+      expect(framed.data.toString()).toBe('friend to client!');
       const after = open.counters();
       expect(after.sentToPeer - before.sentToPeer).toBeGreaterThanOrEqual(1);
       expect(after.sentChannelData - before.sentChannelData).toBe(1);

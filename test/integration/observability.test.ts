@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { PORTS } from '../helpers/ports.js';
-import { TestTurnClient } from '../helpers/turn-client.js';
+import { TurnClient } from '../helpers/turn-client.js';
 import {
   adminToken,
   credentialFor,
@@ -125,11 +125,11 @@ describe('access log and request ids', () => {
 describe('allocations closed through the admin API', () => {
   it('end as admin_closed (not entitlement_revoked), with the request id in the lines the request caused', async () => {
     const credential = await credentialFor(gate.url, key);
-    const client = await TestTurnClient.open(
-      gate.node.turnAddress(),
-      credential.username,
-      credential.password,
-    );
+    const client = await TurnClient.open({
+      ...gate.node.turnAddress(),
+      username: credential.username,
+      password: credential.password,
+    });
     try {
       expect((await client.allocate()).code).toBe(200);
       const response = await fetch(`${gate.url}/v1/admin/tenants/acme/allocations`, {

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PORTS } from '../helpers/ports.js';
-import { connectStream, StreamTurnClient } from '../helpers/stream-turn-client.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { makeTestCertificate, type TestCertificate, writeCertificate } from '../helpers/tls-cert.js';
+import { connectStream, TurnClient } from '../helpers/turn-client.js';
 
 // Relay ports: the upper half of the tcp-tls block (tcp-tls.test.ts uses few).
 const RELAY_MIN = PORTS.tcpTls.relayMin + 50;
@@ -28,7 +28,7 @@ afterEach(async () => {
 
 /** SHA-256 fingerprint of the certificate a new TLS connection is served. */
 async function servedFingerprint(port: number): Promise<string> {
-  const socket = (await connectStream({ transport: 'tls', host: '127.0.0.1', port })) as TLSSocket;
+  const socket = (await connectStream({ transport: 'tls', address: '127.0.0.1', port })) as TLSSocket;
   const fingerprint = socket.getPeerCertificate().fingerprint256;
   socket.destroy();
   return fingerprint;
@@ -54,11 +54,7 @@ describe('TLS certificate reload', () => {
     expect(await servedFingerprint(alt.address.port)).toBe(first);
 
     const { username, password } = host.credential('acme');
-    const open = await StreamTurnClient.open(
-      { transport: 'tls', host: '127.0.0.1', port },
-      username,
-      password,
-    );
+    const open = await TurnClient.open({ transport: 'tls', address: '127.0.0.1', port, username, password });
     expect((await open.allocate()).code).toBe(200);
 
     // A new pair, written next to the old one and renamed over it (as cert-manager or certbot do).

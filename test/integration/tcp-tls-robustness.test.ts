@@ -8,10 +8,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageBuilder, Method, newTransactionId, StunClass } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { type StreamTarget, StreamTurnClient } from '../helpers/stream-turn-client.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { makeTestCertificate, type TestCertificate } from '../helpers/tls-cert.js';
-import { relayedAddress } from '../helpers/turn-client.js';
+import { relayedAddress, type StreamTarget, TurnClient } from '../helpers/turn-client.js';
 
 /** Short, so idle connections are closed within the test. */
 const IDLE_MS = 1500;
@@ -44,7 +43,7 @@ afterAll(async () => {
 
 function target(transport: 'tcp' | 'tls'): StreamTarget {
   const listener = transport === 'tcp' ? host.tcp : host.tls!;
-  return { transport, host: '127.0.0.1', port: listener.address.port };
+  return { transport, address: '127.0.0.1', port: listener.address.port };
 }
 
 async function peerSocket(): Promise<dgram.Socket> {
@@ -57,7 +56,7 @@ async function peerSocket(): Promise<dgram.Socket> {
 /** A client that allocates, binds a channel to a fresh peer and relays one message each way. */
 async function serveAnotherClient(transport: 'tcp' | 'tls'): Promise<void> {
   const { username, password } = host.credential('acme');
-  const turn = await StreamTurnClient.open(target(transport), username, password);
+  const turn = await TurnClient.open({ ...target(transport), username, password });
   try {
     const peer = await peerSocket();
     const peerAddress = { family: 'IPv4' as const, address: '127.0.0.1', port: peer.address().port };
@@ -66,7 +65,7 @@ async function serveAnotherClient(transport: 'tcp' | 'tls'): Promise<void> {
     const relay = relayedAddress(allocated);
     expect((await turn.channelBind(0x4002, peerAddress)).code).toBe(200);
     const received = new Promise<Buffer>((resolve) => peer.once('message', resolve));
-    turn.sendChannelData(0x4002, Buffer.from('ping'));
+    turn.channelData(0x4002, Buffer.from('ping'));
     expect((await received).toString()).toBe('ping');
     peer.send(Buffer.from('pong'), relay.port, relay.address);
     const frame = await turn.receive((f) => f.readUInt16BE(0) === 0x4002);
@@ -151,7 +150,7 @@ describe('stream listeners under bad clients', () => {
 
   it('keeps an idle connection that holds an allocation open past the idle timeout', async () => {
     const { username, password } = host.credential('acme');
-    const turn = await StreamTurnClient.open(target('tcp'), username, password);
+    const turn = await TurnClient.open({ ...target('tcp'), username, password });
     try {
       expect((await turn.allocate()).code).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, IDLE_MS * 2 + 300));
@@ -171,11 +170,13 @@ describe('stream listeners under bad clients', () => {
       tickMs: 100,
     });
     const { username, password } = shortLived.credential('acme');
-    const turn = await StreamTurnClient.open(
-      { transport: 'tcp', host: '127.0.0.1', port: shortLived.tcp.address.port },
+    const turn = await TurnClient.open({
+      transport: 'tcp',
+      address: '127.0.0.1',
+      port: shortLived.tcp.address.port,
       username,
       password,
-    );
+    });
     try {
       expect((await turn.allocate()).code).toBe(200);
       await expect
@@ -193,14 +194,14 @@ describe('stream listeners under bad clients', () => {
   it('drops relayed data to a client that stops reading, bounding its queue, and serves others', async () => {
     const dropped = host.tcp.stats.droppedToClient;
     const { username, password } = host.credential('acme');
-    const slow = await StreamTurnClient.open(target('tcp'), username, password);
+    const slow = await TurnClient.open({ ...target('tcp'), username, password });
     try {
       const peer = await peerSocket();
       const peerAddress = { family: 'IPv4' as const, address: '127.0.0.1', port: peer.address().port };
       const allocated = await slow.allocate();
       const relay = relayedAddress(allocated);
       expect((await slow.channelBind(0x4003, peerAddress)).code).toBe(200);
-      slow.socket.pause();
+      slow.stream.pause();
       // About 24 MB at the relay: more than the loopback socket buffers and the 64 KiB queue.
       const payload = Buffer.alloc(1200, 7);
       for (let burst = 0; burst < 100; burst++) {

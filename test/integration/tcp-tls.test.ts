@@ -6,13 +6,17 @@ import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import tls, { type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Attr, getAttribute, readXorAddress } from '../../src/stun/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { connectStream, type StreamTarget, StreamTurnClient } from '../helpers/stream-turn-client.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { makeTestCertificate, type TestCertificate } from '../helpers/tls-cert.js';
 import { openTlsRecordTap } from '../helpers/tls-record-tap.js';
-import { relayedAddress } from '../helpers/turn-client.js';
+import {
+  connectStream,
+  mappedAddress,
+  relayedAddress,
+  type StreamTarget,
+  TurnClient,
+} from '../helpers/turn-client.js';
 import { expectTlsUclientDelivery, runUclient, uclientSummary } from '../helpers/uclient.js';
 
 const SECRET = 'tcp-tls-secret';
@@ -42,12 +46,12 @@ afterAll(async () => {
 
 function target(transport: 'tcp' | 'tls'): StreamTarget {
   const listener = transport === 'tcp' ? host.tcp : host.tls!;
-  return { transport, host: '127.0.0.1', port: listener.address.port };
+  return { transport, address: '127.0.0.1', port: listener.address.port };
 }
 
-async function client(transport: 'tcp' | 'tls'): Promise<StreamTurnClient> {
+async function client(transport: 'tcp' | 'tls'): Promise<TurnClient> {
   const { username, password } = host.credential('acme');
-  return StreamTurnClient.open(target(transport), username, password);
+  return TurnClient.open({ ...target(transport), username, password });
 }
 
 describe('turnutils_uclient through icegate over TCP and TLS', () => {
@@ -105,9 +109,11 @@ describe('the stream transports', () => {
       try {
         const response = await turn.binding();
         expect(response.code).toBe(200);
-        const mapped = getAttribute(response.message, Attr.XOR_MAPPED_ADDRESS);
-        const address = mapped && readXorAddress(mapped.value, response.message.transactionId);
-        expect(address).toEqual({ family: 'IPv4', address: '127.0.0.1', port: turn.socket.localPort });
+        expect(mappedAddress(response)).toEqual({
+          family: 'IPv4',
+          address: '127.0.0.1',
+          port: turn.address.port,
+        });
       } finally {
         turn.close();
       }
@@ -125,7 +131,7 @@ describe('the stream transports', () => {
         expect((await turn.channelBind(0x4001, peerAddress)).code).toBe(200);
 
         const fromClient = new Promise<Buffer>((resolve) => peerSocket.once('message', resolve));
-        turn.sendChannelData(0x4001, Buffer.from('hello')); // 5 bytes: 3 bytes of padding follow
+        turn.channelData(0x4001, Buffer.from('hello')); // 5 bytes: 3 bytes of padding follow
         expect((await fromClient).toString()).toBe('hello');
 
         peerSocket.send(Buffer.from('abcdefg'), relay.port, relay.address);
@@ -134,7 +140,7 @@ describe('the stream transports', () => {
         expect(frame.subarray(4, 11).toString()).toBe('abcdefg');
 
         const created = host.record.created.findLast(
-          (a) => a.relay.port === relay.port && a.tuple.client.port === turn.socket.localPort,
+          (a) => a.relay.port === relay.port && a.tuple.client.port === turn.address.port,
         )!;
         expect(created.tuple.transport).toBe(transport);
         turn.close();
@@ -154,7 +160,7 @@ describe('the stream transports', () => {
   it('serves TLS 1.3 and 1.2, and refuses TLS 1.1 at the server', async () => {
     const ca = await readFile(cert.certFile);
     const port = host.tls!.address.port;
-    const tls13 = (await connectStream({ transport: 'tls', host: 'localhost', port, ca })) as TLSSocket;
+    const tls13 = (await connectStream({ transport: 'tls', address: 'localhost', port, ca })) as TLSSocket;
     expect(tls13.getProtocol()).toBe('TLSv1.3');
     tls13.destroy();
     const tls12 = await new Promise<TLSSocket>((resolve, reject) => {

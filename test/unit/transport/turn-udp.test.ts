@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Attr } from '../../../src/stun/index.js';
 import { PORTS } from '../../helpers/ports.js';
 import { startTestRelay, type TestRelay } from '../../helpers/relay.js';
-import { relayedAddress, TestTurnClient } from '../../helpers/turn-client.js';
+import { relayedAddress, TurnClient } from '../../helpers/turn-client.js';
 
 const BASE = PORTS.transport.relayMin + 40;
 
@@ -26,9 +26,9 @@ async function peerSocket(): Promise<dgram.Socket> {
   return socket;
 }
 
-async function clientOf(relay: TestRelay): Promise<TestTurnClient> {
+async function clientOf(relay: TestRelay): Promise<TurnClient> {
   const { username, password } = relay.credential('acme');
-  return TestTurnClient.open({ family: 'IPv4', address: '127.0.0.1', port: relay.port }, username, password);
+  return TurnClient.open({ address: '127.0.0.1', port: relay.port, username, password });
 }
 
 describe('startTurnUdp', () => {

@@ -4,14 +4,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PORTS } from '../../helpers/ports.js';
 import { startTestHost, type TestHost } from '../../helpers/test-host.js';
-import { TestTurnClient } from '../../helpers/turn-client.js';
+import { TurnClient } from '../../helpers/turn-client.js';
 
 /** After turn-udp.test.ts's relays (relayMin + 40 .. + 79). */
 const BASE = PORTS.transport.relayMin + 80;
 const CLIENTS = 6;
 
 let hosts: TestHost[] = [];
-let clients: TestTurnClient[] = [];
+let clients: TurnClient[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.map((c) => c.close()));
@@ -20,15 +20,16 @@ afterEach(async () => {
   hosts = [];
 });
 
-async function allocateAll(host: TestHost, count: number): Promise<TestTurnClient[]> {
+async function allocateAll(host: TestHost, count: number): Promise<TurnClient[]> {
   const { username, password } = host.credential('acme');
-  const opened: TestTurnClient[] = [];
+  const opened: TurnClient[] = [];
   for (let i = 0; i < count; i++) {
-    const client = await TestTurnClient.open(
-      { family: 'IPv4', address: '127.0.0.1', port: host.udp.address.port },
+    const client = await TurnClient.open({
+      address: '127.0.0.1',
+      port: host.udp.address.port,
       username,
       password,
-    );
+    });
     clients.push(client);
     expect((await client.allocate()).code).toBe(200);
     opened.push(client);
