@@ -7,6 +7,7 @@ import type { TransportAddress } from '../../src/stun/index.js';
 import {
   type StreamLimits,
   type StreamListener,
+  type StreamListening,
   type TransportError,
   TurnHost,
   type UdpListener,
@@ -55,7 +56,7 @@ export interface HostCounters {
 export interface SecurityHost {
   host: TurnHost;
   udp: UdpListener;
-  tcp: StreamListener;
+  tcp: StreamListening;
   tls: StreamListener | null;
   ip: string;
   filter: PeerFilter;

@@ -6,10 +6,12 @@ import type { TransportAddress } from '../../src/stun/index.js';
 import {
   type StreamLimits,
   type StreamListener,
+  type StreamListening,
   type TransportError,
   TurnHost,
   type UdpListener,
 } from '../../src/transport/index.js';
+import { loadNativeDataPlane } from '../../src/transport/native/index.js';
 import type {
   AllocationEndReason,
   AllocationView,
@@ -36,6 +38,12 @@ export interface TestHostOptions {
   tickMs?: number;
   /** Loopback peers allowed (default true); false applies the production peer filter. */
   allowLoopbackPeers?: boolean;
+  /**
+   * TCP clients on the native plane (NativeStreamListener) when the addon loads, as a node with
+   * TURN_DATA_PLANE=native serves them; default true unless ICEGATE_NATIVE_STREAMS=js. UDP stays
+   * on the JS listener here (the native-* suites cover the native UDP path).
+   */
+  nativeStreams?: boolean;
 }
 
 /** What the core and the sockets reported. */
@@ -64,7 +72,7 @@ export interface AnsweredRequest {
 export interface TestHost {
   host: TurnHost;
   udp: UdpListener;
-  tcp: StreamListener;
+  tcp: StreamListening;
   tls: StreamListener | null;
   secrets: SecretRing;
   record: TestHostRecord;
@@ -83,7 +91,10 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   const relays = [];
   if (relayIp !== null) relays.push({ bindIp: relayIp });
   if (options.relayIp6 !== undefined) relays.push({ bindIp: options.relayIp6 });
+  const wantNative = (options.nativeStreams ?? true) && process.env.ICEGATE_NATIVE_STREAMS !== 'js';
+  const dataPlane = wantNative ? loadNativeDataPlane() : null;
   const host = new TurnHost({
+    ...(dataPlane === null ? {} : { dataPlane }),
     relays,
     minPort: options.relayMin,
     maxPort: options.relayMax,
