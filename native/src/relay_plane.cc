@@ -1222,8 +1222,14 @@ class Worker {
                     size_t length, size_t pad, bool as_channel) {
     StreamConn* conn = relay->stream;
     if (conn->queued() >= plane_->stream_options().max_queued) {
-      Bump(counters.stream_dropped_to_client);
-      return;
+      // Over the limit inside one round's batch: the kernel may still take it all. Only what the
+      // kernel refuses counts against the client (as a JS socket's writableLength).
+      FlushConn(conn);
+      if (conn->closed) return;
+      if (conn->queued() >= plane_->stream_options().max_queued) {
+        Bump(counters.stream_dropped_to_client);
+        return;
+      }
     }
     conn->out.insert(conn->out.end(), header, header + header_length);
     conn->out.insert(conn->out.end(), payload, payload + length);
@@ -1237,6 +1243,8 @@ class Worker {
   // Frames written by the core (responses, and relayed data it sends itself): as StreamLink.
   void QueueFromCore(StreamConn* conn, const uint8_t* data, size_t size) {
     if (conn->closed || size == 0) return;
+    if (conn->queued() >= plane_->stream_options().max_queued) FlushConn(conn);
+    if (conn->closed) return;
     const size_t queued = conn->queued();
     if (queued >= plane_->stream_options().max_queued) {
       if (IsRelayedData(data, size)) {
