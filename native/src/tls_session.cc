@@ -54,8 +54,8 @@ BioPtr MemoryOf(const std::string& text) {
   return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
 
-// Bytes the data plane coalesces before SSL_write in SendV: one full record. One buffer per data
-// thread (a session is used by one thread only and the buffer is empty between calls).
+// SendV gathers a frame's parts here before SSL_write, so the frame becomes one record. One
+// buffer per data thread (a session is used by one thread only; the buffer is empty between calls).
 thread_local std::vector<uint8_t> send_staging;
 
 }  // namespace
@@ -258,7 +258,8 @@ bool TlsSession::SendV(const struct iovec* parts, size_t count, std::vector<uint
     size_t len = parts[i].iov_len;
     while (ok && len > 0) {
       if (staging.empty() && len >= kTlsMaxRecordPlaintext) {
-        // Whole records straight from the caller's memory, no copy.
+        // A part of a frame larger than a record: its whole records straight from the caller's
+        // memory, no copy.
         const size_t whole = len - len % kTlsMaxRecordPlaintext;
         ok = WriteRecords(p, whole, error);
         p += whole;

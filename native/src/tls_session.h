@@ -55,9 +55,14 @@ class TlsSession {  // one per connection, used by one thread only
   // (handshake failure, bad record, peer alert): *error says what; write *cipher_out then close.
   bool Receive(const uint8_t* data, size_t n, std::vector<uint8_t>* plain, std::vector<uint8_t>* cipher_out,
                std::string* error);
-  // Application bytes to send (only when handshake_done()); appends the records to *cipher_out.
-  // Bytes given in one call leave in as few records as possible (each up to 16 KiB).
+  // One TURN frame to send (only when handshake_done()); appends its record(s) to *cipher_out.
+  // One frame → one record (up to 16 KiB of plaintext; a larger frame takes ceil(n / 16 KiB)).
+  // Never give several frames in one call: coturn's uclient reads one frame per TLS record and
+  // counts the rest of a record as lost (docs/tls-records.md). Call Send once per frame and batch
+  // at the syscall level instead (many records in one write buffer, one write()).
   bool Send(const uint8_t* data, size_t n, std::vector<uint8_t>* cipher_out, std::string* error);
+  // The parts of ONE frame (e.g. ChannelData header, payload, padding), gathered into one record
+  // as if they were one buffer.
   bool SendV(const struct iovec* parts, size_t count, std::vector<uint8_t>* cipher_out, std::string* error);
   bool handshake_done() const { return handshake_done_; }
   bool peer_closed() const { return peer_closed_; }  // close_notify received

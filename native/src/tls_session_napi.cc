@@ -2,7 +2,8 @@
 //   tlsContext(certPem: string, keyPem: string) -> ctx                 (throws on a bad pair)
 //   tlsSession(ctx) -> session
 //   tlsReceive(session, bytes: Buffer) -> { ok, plain: Buffer, cipher: Buffer, error? }
-//   tlsSend(session, parts: Buffer[]) -> { ok, cipher: Buffer, error? }   (one SendV call)
+//   tlsSend(session, parts: Buffer[]) -> { ok, cipher: Buffer, error? }   (one SendV: ONE frame's parts)
+//   tlsSendEach(session, frames: Buffer[]) -> { ok, cipher, error? }   (one Send per frame, one buffer)
 //   tlsShutdown(session) -> Buffer                                      (our close_notify)
 //   tlsState(session) -> { handshakeDone, peerClosed, protocol }
 #include "tls_session_napi.h"
@@ -160,13 +161,12 @@ napi_value Receive(napi_env env, napi_callback_info info) {
   return Result(env, ok, &s->plain, s->cipher, s->error);
 }
 
-napi_value Send(napi_env env, napi_callback_info info) {
-  napi_value list;
-  SessionHolder* s = SessionArg(env, info, &list);
+// Fills s->parts with the Buffers of a JS array; false (a TypeError thrown) when it is not one.
+bool ReadParts(napi_env env, napi_value list, SessionHolder* s, const char* usage) {
   uint32_t count = 0;
-  if (s == nullptr || napi_get_array_length(env, list, &count) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "tlsSend(session, parts: Buffer[])");
-    return nullptr;
+  if (napi_get_array_length(env, list, &count) != napi_ok) {
+    napi_throw_type_error(env, nullptr, usage);
+    return false;
   }
   s->parts.resize(count);
   for (uint32_t i = 0; i < count; ++i) {
@@ -174,14 +174,47 @@ napi_value Send(napi_env env, napi_callback_info info) {
     void* data = nullptr;
     size_t len = 0;
     if (napi_get_element(env, list, i, &part) != napi_ok || napi_get_buffer_info(env, part, &data, &len) != napi_ok) {
-      napi_throw_type_error(env, nullptr, "tlsSend(session, parts: Buffer[])");
-      return nullptr;
+      napi_throw_type_error(env, nullptr, usage);
+      return false;
     }
     s->parts[i] = {data, len};
   }
+  return true;
+}
+
+napi_value Send(napi_env env, napi_callback_info info) {
+  napi_value list;
+  SessionHolder* s = SessionArg(env, info, &list);
+  constexpr const char* kUsage = "tlsSend(session, parts: Buffer[])";
+  if (s == nullptr) {
+    napi_throw_type_error(env, nullptr, kUsage);
+    return nullptr;
+  }
+  if (!ReadParts(env, list, s, kUsage)) return nullptr;
   s->cipher.clear();
   s->error.clear();
   const bool ok = s->session.SendV(s->parts.data(), s->parts.size(), &s->cipher, &s->error);
+  return Result(env, ok, nullptr, s->cipher, s->error);
+}
+
+// What the data plane does with a burst of frames: one Send per frame (one record each), all the
+// records appended to one write buffer.
+napi_value SendEach(napi_env env, napi_callback_info info) {
+  napi_value list;
+  SessionHolder* s = SessionArg(env, info, &list);
+  constexpr const char* kUsage = "tlsSendEach(session, frames: Buffer[])";
+  if (s == nullptr) {
+    napi_throw_type_error(env, nullptr, kUsage);
+    return nullptr;
+  }
+  if (!ReadParts(env, list, s, kUsage)) return nullptr;
+  s->cipher.clear();
+  s->error.clear();
+  bool ok = true;
+  for (const struct iovec& frame : s->parts) {
+    ok = s->session.Send(static_cast<const uint8_t*>(frame.iov_base), frame.iov_len, &s->cipher, &s->error);
+    if (!ok) break;
+  }
   return Result(env, ok, nullptr, s->cipher, s->error);
 }
 
@@ -222,6 +255,7 @@ void InitTlsSession(napi_env env, napi_value exports) {
       {"tlsSession", nullptr, Session, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"tlsReceive", nullptr, Receive, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"tlsSend", nullptr, Send, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"tlsSendEach", nullptr, SendEach, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"tlsShutdown", nullptr, Shutdown, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"tlsState", nullptr, State, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

@@ -6,7 +6,7 @@
 #include <node_api.h>
 
 namespace icegate {
-// Adds tlsContext, tlsSession, tlsReceive, tlsSend, tlsShutdown, tlsState to exports.
+// Adds tlsContext, tlsSession, tlsReceive, tlsSend, tlsSendEach, tlsShutdown, tlsState to exports.
 void InitTlsSession(napi_env env, napi_value exports);
 }  // namespace icegate
 

@@ -25,7 +25,10 @@ interface TlsAddon {
   tlsContext(certPem: string, keyPem: string): TlsContextHandle;
   tlsSession(ctx: TlsContextHandle): TlsSessionHandle;
   tlsReceive(session: TlsSessionHandle, bytes: Buffer): TlsResult;
+  /** One SendV call: the parts of ONE frame. */
   tlsSend(session: TlsSessionHandle, parts: Buffer[]): TlsResult;
+  /** One Send per frame, all records in one buffer. */
+  tlsSendEach(session: TlsSessionHandle, frames: Buffer[]): TlsResult;
   tlsShutdown(session: TlsSessionHandle): Buffer;
   tlsState(session: TlsSessionHandle): { handshakeDone: boolean; peerClosed: boolean; protocol: string };
 }
@@ -281,7 +284,8 @@ describe.skipIf(skipNative)('native TLS session (memory BIOs, Node-bundled OpenS
     }
   });
 
-  it('sends frames given in one SendV call in ceil(total / 16 KiB) records', async () => {
+  it("puts one frame in one record: SendV gathers a frame's parts, a burst is one Send per frame", async () => {
+    // coturn's uclient reads one frame per TLS record (docs/tls-records.md).
     const server = new NativeTlsServer(addon, ctx, { echo: false });
     const port = await server.listen();
     const client = await connect(port, certPem);
@@ -289,25 +293,28 @@ describe.skipIf(skipNative)('native TLS session (memory BIOs, Node-bundled OpenS
       client.write('go');
       await server.until(() => (server.connections[0]?.plain.length ?? 0) > 0);
       const c = server.connections[0] as Connection;
-      // 300 ChannelData-sized frames of 100 B: 30 000 B → 2 records, not 300.
+      // A ChannelData frame as header + payload + padding: one record holding all 104 bytes.
+      const parts = [Buffer.from([0x40, 0x00, 0x00, 0x61]), Buffer.alloc(97, 5), Buffer.alloc(3)];
+      const one = addon.tlsSend(c.session, parts);
+      expect(one.ok).toBe(true);
+      expect(records(one.cipher)).toHaveLength(1);
+      // A burst of 300 frames of 100 B: 300 records of equal size in one write buffer.
       const frames = Array.from({ length: 300 }, (_, i) => Buffer.alloc(100, i & 0xff));
-      const sent = addon.tlsSend(c.session, frames);
-      expect(sent.ok).toBe(true);
-      const appRecords = records(sent.cipher).filter((r) => r.type === 23);
-      expect(appRecords).toHaveLength(Math.ceil(30_000 / 16_384));
-      // Ten 20-byte frames → one record; a single 40 000 B buffer → three.
-      const small = addon.tlsSend(
-        c.session,
-        Array.from({ length: 10 }, () => Buffer.alloc(20, 7)),
-      );
-      expect(records(small.cipher)).toHaveLength(1);
+      const burst = addon.tlsSendEach(c.session, frames);
+      expect(burst.ok).toBe(true);
+      const burstRecords = records(burst.cipher);
+      expect(burstRecords).toHaveLength(300);
+      expect(new Set(burstRecords.map((r) => r.length)).size).toBe(1);
+      expect(burstRecords.every((r) => r.type === 23)).toBe(true);
+      // One 40 000 B frame: ceil(40 000 / 16 384) = 3 records; parts of 20 000 + 20 000 B too.
       const big = addon.tlsSend(c.session, [Buffer.alloc(40_000, 9)]);
       expect(records(big.cipher)).toHaveLength(3);
-      const received = readBytes(client, 30_000 + 200 + 40_000);
-      c.socket.write(Buffer.concat([sent.cipher, small.cipher, big.cipher]));
-      expect(
-        (await received).equals(Buffer.concat([...frames, Buffer.alloc(200, 7), Buffer.alloc(40_000, 9)])),
-      ).toBe(true);
+      const halves = addon.tlsSend(c.session, [Buffer.alloc(20_000, 8), Buffer.alloc(20_000, 8)]);
+      expect(records(halves.cipher)).toHaveLength(3);
+      const expected = Buffer.concat([...parts, ...frames, Buffer.alloc(40_000, 9), Buffer.alloc(40_000, 8)]);
+      const received = readBytes(client, expected.length);
+      c.socket.write(Buffer.concat([one.cipher, burst.cipher, big.cipher, halves.cipher]));
+      expect((await received).equals(expected)).toBe(true);
     } finally {
       client.destroy();
       await server.close();
