@@ -395,6 +395,10 @@ describe.skipIf(skipNative)('native TLS session (memory BIOs, Node-bundled OpenS
       c.socket.write(alert);
       await ended;
       expect(addon.tlsSend(c.session, [Buffer.from('late')]).ok).toBe(false);
+      // The client's close_notify after ours is still read: peer closed, no error.
+      client.end();
+      await server.until(() => c.peerClosed);
+      expect(c.errors).toEqual([]);
     } finally {
       client.destroy();
       await server.close();
