@@ -15,6 +15,7 @@
 
 #include "packet_class.h"
 #include "relay_plane.h"
+#include "tls_session_napi.h"
 
 namespace icegate {
 namespace {
@@ -818,6 +819,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setStreamClient", nullptr, SetStreamClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  InitTlsSession(env, exports);
   return exports;
 }
 
