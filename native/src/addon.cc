@@ -464,7 +464,25 @@ napi_value OpenStreamListener(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// streamSend(plane, connId, data): whole frames to a stream client (queued to its thread).
+// setStreamTls(plane, certPem, keyPem, handshakeTimeoutMs): the stream listener speaks TLS (call
+// before openStreamListener), or its certificate is replaced (a reload; new connections use it).
+napi_value SetStreamTls(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  std::string cert, key;
+  uint32_t handshake_ms;
+  if (!GetString(env, argv[1], &cert) || !GetString(env, argv[2], &key) ||
+      !GetU32(env, argv[3], UINT32_MAX, &handshake_ms) || handshake_ms == 0) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, certPem, keyPem, handshakeTimeoutMs)");
+  }
+  std::string error;
+  if (!plane->SetStreamTls(cert, key, handshake_ms, &error)) return Throw(env, "NATIVE_TLS", error);
+  return nullptr;
+}
+
+// streamSend(plane, connId, data): one whole frame to a stream client (queued to its thread).
 napi_value StreamSend(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!Args(env, info, argv)) return nullptr;
@@ -696,6 +714,7 @@ napi_value Counters(napi_env env, napi_callback_info info) {
   SetNamed(env, out, "streamClosedSlow", sum(&PlaneCounters::stream_closed_slow));
   SetNamed(env, out, "streamClosedFraming", sum(&PlaneCounters::stream_closed_framing));
   SetNamed(env, out, "streamWrites", sum(&PlaneCounters::stream_writes));
+  SetNamed(env, out, "streamTlsFailures", sum(&PlaneCounters::stream_tls_failures));
   return out;
 }
 
@@ -817,6 +836,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"streamSend", nullptr, StreamSend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"streamClose", nullptr, StreamClose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setStreamClient", nullptr, SetStreamClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setStreamTls", nullptr, SetStreamTls, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   InitTlsSession(env, exports);

@@ -20,6 +20,7 @@
 #include <system_error>
 
 #include "packet_class.h"
+#include "tls_session.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -51,6 +52,9 @@ constexpr uint64_t kListenerTag = 1;
 constexpr uint64_t kStreamListenerTag = 2;  // a StreamConn* is tagged with its low bit set
 constexpr size_t kMaxStreamFrame = 20 + 0xFFFC;  // largest frame: STUN header + 65532 (ChannelData: 65540)
 constexpr size_t kStreamReadBytes = 65536;      // one read() per call
+// A carried partial frame + one read; under TLS the read can also complete a record begun in the
+// previous one (plaintext <= read + one record), hence the room for two records more.
+constexpr size_t kStreamBufferBytes = kMaxStreamFrame + kStreamReadBytes + 2 * 16384;
 constexpr unsigned kStreamReadsPerWakeup = 4;   // then the next ready socket gets a turn
 constexpr unsigned kAcceptsPerWakeup = 64;
 uint8_t kZeroPad[4] = {0, 0, 0, 0};
@@ -331,6 +335,8 @@ struct StreamConn {
   Relay* v4 = nullptr;              // the allocation's relays (RFC 8656 §7.2: one per family)
   Relay* v6 = nullptr;
   int64_t last_activity_ms = 0;     // a byte either way
+  int64_t accepted_ms = 0;
+  std::unique_ptr<TlsSession> tls;  // TURN over TLS: every byte in and out goes through it
   size_t queued() const { return out.size() - out_offset; }
 };
 
@@ -949,8 +955,9 @@ class Worker {
   // ---- TCP clients ----------------------------------------------------------------------------
 
   int SweepIntervalMs() const {
-    const int idle = static_cast<int>(plane_->stream_options().idle_ms);
-    return std::max(20, std::min(1000, idle / 4));
+    const StreamOptions& o = plane_->stream_options();
+    const int shortest = static_cast<int>(std::min(o.idle_ms, o.handshake_ms));
+    return std::max(20, std::min(1000, shortest / 4));
   }
 
   // The acceptor (one thread): admission by the limits, then the connection goes to the thread
@@ -1005,6 +1012,9 @@ class Worker {
     conn->client = client;
     conn->ip_key = IpKey(client);
     conn->last_activity_ms = NowMs();
+    conn->accepted_ms = conn->last_activity_ms;
+    std::shared_ptr<TlsContext> tls = plane_->StreamTls();
+    if (tls) conn->tls.reset(new TlsSession(std::move(tls)));
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = reinterpret_cast<uint64_t>(conn) | 1;
@@ -1014,6 +1024,15 @@ class Worker {
 
   void CloseConn(StreamConn* conn) {
     if (conn->closed) return;
+    if (conn->tls && conn->tls->handshake_done()) {
+      // Our close_notify, best effort: the socket closes right after.
+      std::vector<uint8_t> notify;
+      conn->tls->Shutdown(&notify);
+      if (!notify.empty() && conn->queued() == 0) {
+        ssize_t ignored = send(conn->fd, notify.data(), notify.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)ignored;
+      }
+    }
     conn->closed = true;
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
     close(conn->fd);
@@ -1040,9 +1059,15 @@ class Worker {
     if (now - last_sweep_ms_ < SweepIntervalMs()) return;
     last_sweep_ms_ = now;
     const int64_t idle = plane_->stream_options().idle_ms;
+    const int64_t handshake = plane_->stream_options().handshake_ms;
     std::vector<StreamConn*> idle_conns;
+    std::vector<StreamConn*> slow_handshakes;
     for (auto& entry : conns_) {
       StreamConn* conn = entry.second;
+      if (conn->tls && !conn->tls->handshake_done()) {
+        if (now - conn->accepted_ms >= handshake) slow_handshakes.push_back(conn);
+        continue;
+      }
       // An idle connection with an allocation stays: its lifetime governs (stream-limits.ts).
       if (conn->v4 == nullptr && conn->v6 == nullptr && now - conn->last_activity_ms >= idle) {
         idle_conns.push_back(conn);
@@ -1050,6 +1075,10 @@ class Worker {
     }
     for (StreamConn* conn : idle_conns) {
       Bump(counters.stream_closed_idle);
+      CloseConn(conn);
+    }
+    for (StreamConn* conn : slow_handshakes) {
+      Bump(counters.stream_tls_failures);  // the handshake timeout (TLS_HANDSHAKE_TIMEOUT's role)
       CloseConn(conn);
     }
   }
@@ -1065,12 +1094,18 @@ class Worker {
   // Reads and frames (RFC 8489 §6.2.2 STUN: 20 + length; RFC 8656 §12.5 ChannelData: 4 + length
   // padded to 4). Complete frames are relayed or handed over; a partial one waits in `pending`.
   void ReadConn(StreamConn* conn) {
-    if (!stream_buffer_) stream_buffer_.reset(new uint8_t[kMaxStreamFrame + kStreamReadBytes]);
+    if (!stream_buffer_) stream_buffer_.reset(new uint8_t[kStreamBufferBytes]);
     uint8_t* buf = stream_buffer_.get();
     for (unsigned r = 0; r < kStreamReadsPerWakeup; ++r) {
       const size_t carried = conn->pending.size();
       if (carried > 0) memcpy(buf, conn->pending.data(), carried);
-      const ssize_t got = recv(conn->fd, buf + carried, kStreamReadBytes, MSG_DONTWAIT);
+      // TLS: the ciphertext goes to its own buffer, the plaintext after the carried bytes.
+      uint8_t* target = buf + carried;
+      if (conn->tls) {
+        if (!tls_buffer_) tls_buffer_.reset(new uint8_t[kStreamReadBytes]);
+        target = tls_buffer_.get();
+      }
+      ssize_t got = recv(conn->fd, target, kStreamReadBytes, MSG_DONTWAIT);
       if (got == 0) {
         CloseConn(conn);  // the client closed (or half-closed: TURN has no use for that)
         return;
@@ -1081,6 +1116,29 @@ class Worker {
         return;
       }
       conn->last_activity_ms = NowMs();
+      const size_t read_bytes = static_cast<size_t>(got);
+      bool peer_closed = false;
+      if (conn->tls) {
+        plain_.clear();
+        std::string error;
+        const size_t before = conn->out.size();
+        const bool handshaken = conn->tls->handshake_done();
+        if (!conn->tls->Receive(target, read_bytes, &plain_, &conn->out, &error)) {
+          if (!handshaken) Bump(counters.stream_tls_failures);
+          FlushConn(conn);  // the alert, best effort
+          CloseConn(conn);
+          return;
+        }
+        if (conn->out.size() != before) MarkDirty(conn);  // handshake messages, tickets
+        if (carried + plain_.size() > kStreamBufferBytes) {
+          Bump(counters.stream_closed_framing);  // cannot happen with records of 16 KiB; never overrun
+          CloseConn(conn);
+          return;
+        }
+        memcpy(buf + carried, plain_.data(), plain_.size());
+        got = static_cast<ssize_t>(plain_.size());
+        peer_closed = conn->tls->peer_closed();
+      }
       if (pending_.load(std::memory_order_acquire)) {
         ApplyCommands();  // tables pushed before these bytes were sent (see the header)
         if (conn->closed) return;
@@ -1090,7 +1148,11 @@ class Worker {
       if (!CutFrames(conn, buf, total, &used)) return;  // closed for a framing error
       conn->pending.assign(buf + used, buf + total);
       if (conn->pending.empty() && conn->pending.capacity() > 4096) conn->pending.shrink_to_fit();
-      if (static_cast<size_t>(got) < kStreamReadBytes) return;
+      if (peer_closed) {
+        CloseConn(conn);  // close_notify: the client is done
+        return;
+      }
+      if (read_bytes < kStreamReadBytes) return;
     }
   }
 
@@ -1231,9 +1293,21 @@ class Worker {
         return;
       }
     }
-    conn->out.insert(conn->out.end(), header, header + header_length);
-    conn->out.insert(conn->out.end(), payload, payload + length);
-    conn->out.insert(conn->out.end(), kZeroPad, kZeroPad + pad);
+    if (conn->tls) {
+      // One frame, one TLS record (docs/tls-records.md); records batch in the write buffer.
+      iovec parts[3] = {{const_cast<uint8_t*>(header), header_length},
+                        {const_cast<uint8_t*>(payload), length},
+                        {kZeroPad, pad}};
+      std::string error;
+      if (!conn->tls->handshake_done() || !conn->tls->SendV(parts, pad > 0 ? 3 : 2, &conn->out, &error)) {
+        Bump(counters.stream_dropped_to_client);
+        return;
+      }
+    } else {
+      conn->out.insert(conn->out.end(), header, header + header_length);
+      conn->out.insert(conn->out.end(), payload, payload + length);
+      conn->out.insert(conn->out.end(), kZeroPad, kZeroPad + pad);
+    }
     MarkDirty(conn);
     Bump(as_channel ? counters.sent_channel_data : counters.sent_data_indication);
     Bump(relay->packets_to_client);
@@ -1257,7 +1331,15 @@ class Worker {
         return;
       }
     }
-    conn->out.insert(conn->out.end(), data, data + size);
+    if (conn->tls) {
+      std::string error;
+      if (!conn->tls->handshake_done() || !conn->tls->Send(data, size, &conn->out, &error)) {
+        CloseConn(conn);
+        return;
+      }
+    } else {
+      conn->out.insert(conn->out.end(), data, data + size);
+    }
     MarkDirty(conn);
   }
 
@@ -1342,6 +1424,8 @@ class Worker {
   std::vector<StreamConn*> dirty_;       // queued bytes to flush at the end of this round
   std::vector<StreamConn*> dead_conns_;  // closed this round
   std::unique_ptr<uint8_t[]> stream_buffer_;  // a carried partial frame + one read
+  std::unique_ptr<uint8_t[]> tls_buffer_;     // one read of ciphertext
+  std::vector<uint8_t> plain_;                // its plaintext
   int64_t last_sweep_ms_ = 0;
 };
 
@@ -1939,6 +2023,7 @@ bool RelayPlane::OpenStreamListener(const std::string& ip, uint16_t port, const 
   *bound_port = PortOf(bound);
   stream_listen_fd_ = fd;
   stream_options_ = options;
+  stream_options_.handshake_ms = stream_handshake_ms_;
   stream_sink_ = sink;
   stream_sink_context_ = context;
   if (listen_fds_.empty()) listen_family_ = family;
@@ -1948,6 +2033,21 @@ bool RelayPlane::OpenStreamListener(const std::string& ip, uint16_t port, const 
   command.fd = fd;
   workers_[0]->Post(std::move(command));
   return true;
+}
+
+bool RelayPlane::SetStreamTls(const std::string& cert_pem, const std::string& key_pem, uint32_t handshake_ms,
+                              std::string* error) {
+  std::shared_ptr<TlsContext> context = TlsContext::FromPem(cert_pem, key_pem, error);
+  if (!context) return false;
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  stream_tls_ = std::move(context);
+  if (stream_listen_fd_ < 0) stream_handshake_ms_ = handshake_ms;
+  return true;
+}
+
+std::shared_ptr<TlsContext> RelayPlane::StreamTls() {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  return stream_tls_;
 }
 
 RelayPlane::Admit RelayPlane::AdmitStream(const AddrKey& ip) {

@@ -85,6 +85,7 @@ struct PlaneCounters {
   std::atomic<uint64_t> stream_closed_slow{0};     // queue over maxQueuedBytesHard
   std::atomic<uint64_t> stream_closed_framing{0};  // bytes that are neither STUN nor ChannelData
   std::atomic<uint64_t> stream_writes{0};          // send() calls towards clients
+  std::atomic<uint64_t> stream_tls_failures{0};    // TLS handshakes that failed or timed out
 };
 
 /** Single-writer increment: only the owning thread calls it. */
@@ -95,6 +96,7 @@ inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
 class RelayPlane;
 class Worker;
 struct StreamConn;
+class TlsContext;
 
 struct Relay {
   uint32_t id = 0;
@@ -161,6 +163,7 @@ struct StreamOptions {
   uint32_t idle_ms = 30000;
   size_t max_queued = 256 * 1024;
   size_t max_queued_hard = 1024 * 1024;
+  uint32_t handshake_ms = 10000;  // TLS only
 };
 
 struct PlaneOptions {
@@ -244,7 +247,15 @@ class RelayPlane {
    */
   bool OpenStreamListener(const std::string& ip, uint16_t port, const StreamOptions& options, StreamEventSink sink,
                           void* context, uint16_t* bound_port, std::string* error, int* sys_errno = nullptr);
-  /** Queues bytes (whole frames) to stream connection `conn` (dropped if it is gone). */
+  /**
+   * Makes the stream listener TLS (before OpenStreamListener), or replaces its certificate (a
+   * reload: connections accepted from now on use it). False with `error` for a bad pair.
+   */
+  bool SetStreamTls(const std::string& cert_pem, const std::string& key_pem, uint32_t handshake_ms,
+                    std::string* error);
+  /** The TLS context for a new connection, or nullptr for plain TCP. Any thread. */
+  std::shared_ptr<TlsContext> StreamTls();
+  /** Queues one whole frame to stream connection `conn` (dropped if it is gone). */
   bool StreamSend(uint32_t conn, const uint8_t* data, size_t size, std::string* error);
   /** Closes stream connection `conn` (its end is reported to the sink as for any close). */
   bool StreamClose(uint32_t conn, std::string* error);
@@ -316,6 +327,8 @@ class RelayPlane {
   std::atomic<uint64_t> stream_open_{0};
   std::mutex stream_mu_;  // accept and close only: the per-IP counts
   std::unordered_map<AddrKey, uint32_t, AddrKeyHash> stream_per_ip_;
+  std::shared_ptr<TlsContext> stream_tls_;  // guarded by stream_mu_
+  uint32_t stream_handshake_ms_ = 10000;
   bool dispatching_ = false;
   bool delete_after_dispatch_ = false;
 

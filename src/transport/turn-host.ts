@@ -142,13 +142,10 @@ export class TurnHost {
    */
   async listenTcp(ip: string, port: number, limits: Partial<StreamLimits> = {}): Promise<StreamListening> {
     const resolved = resolveStreamLimits(limits);
-    if (
-      this.native !== null &&
-      this.#dataPlane?.supportsStreams === true &&
-      streamPlaneFromEnv() === 'native'
-    ) {
-      const native = NativeStreamListener.open(this.#dataPlane, ip, port, this.core, resolved, this.#onError);
-      this.native.addListener(native);
+    const plane = this.#nativeStreams();
+    if (plane !== null) {
+      const native = NativeStreamListener.open(plane.dataPlane, ip, port, this.core, resolved, this.#onError);
+      plane.sink.addListener(native);
       this.#listeners.push(native);
       return native;
     }
@@ -170,8 +167,23 @@ export class TurnHost {
    * read now (a bad pair throws TransportError ICEGATE_TRANSPORT_TLS_CERT) and reloaded whenever
    * they change; a bad pair on reload is reported to onError and the old one stays in use.
    */
-  async listenTls(ip: string, port: number, options: TlsListenOptions): Promise<StreamListener> {
+  async listenTls(ip: string, port: number, options: TlsListenOptions): Promise<StreamListening> {
     const certificates = await this.#certificatesFor(options);
+    const plane = this.#nativeStreams();
+    if (plane !== null) {
+      const native = NativeStreamListener.open(
+        plane.dataPlane,
+        ip,
+        port,
+        this.core,
+        resolveStreamLimits(options.limits),
+        this.#onError,
+        { transport: 'tls', certificates },
+      );
+      plane.sink.addListener(native);
+      this.#listeners.push(native);
+      return native;
+    }
     const listener = await StreamListener.open({
       transport: 'tls',
       ip,
@@ -228,6 +240,15 @@ export class TurnHost {
     await Promise.all(this.#listeners.map((listener) => listener.close()));
     const certificates = await Promise.allSettled(this.#certificates.values());
     for (const c of certificates) if (c.status === 'fulfilled') c.value.close();
+  }
+
+  /**
+   * The plane and sink for TCP and TLS clients on the native plane (a native data plane with stream
+   * support, ICEGATE_NATIVE_STREAMS not `js`), else null: the JS StreamListener.
+   */
+  #nativeStreams(): { dataPlane: NativeDataPlane; sink: NativeSink } | null {
+    if (this.native === null || this.#dataPlane === null || !this.#dataPlane.supportsStreams) return null;
+    return streamPlaneFromEnv() === 'native' ? { dataPlane: this.#dataPlane, sink: this.native } : null;
   }
 
   #certificatesFor(options: TlsListenOptions): Promise<TlsCertificates> {

@@ -6,7 +6,6 @@ import { mintCredential, NonceFactory, SecretRing } from '../../src/auth/index.j
 import type { TransportAddress } from '../../src/stun/index.js';
 import {
   type StreamLimits,
-  type StreamListener,
   type StreamListening,
   type TransportError,
   TurnHost,
@@ -57,7 +56,7 @@ export interface SecurityHost {
   host: TurnHost;
   udp: UdpListener;
   tcp: StreamListening;
-  tls: StreamListener | null;
+  tls: StreamListening | null;
   ip: string;
   filter: PeerFilter;
   counters: HostCounters;

@@ -5,7 +5,6 @@ import { mintCredential, NonceFactory, SecretRing } from '../../src/auth/index.j
 import type { TransportAddress } from '../../src/stun/index.js';
 import {
   type StreamLimits,
-  type StreamListener,
   type StreamListening,
   type TransportError,
   TurnHost,
@@ -73,7 +72,7 @@ export interface TestHost {
   host: TurnHost;
   udp: UdpListener;
   tcp: StreamListening;
-  tls: StreamListener | null;
+  tls: StreamListening | null;
   secrets: SecretRing;
   record: TestHostRecord;
   credential(tenant: string): { username: string; password: string };

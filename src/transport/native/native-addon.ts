@@ -54,6 +54,8 @@ export interface NativePlaneCounters {
   streamClosedFraming?: number;
   /** send() calls towards stream clients (one per connection per epoll round at most, unless the kernel buffer fills). */
   streamWrites?: number;
+  /** TLS handshakes that failed or timed out. */
+  streamTlsFailures?: number;
 }
 
 /** Limits of a native stream listener (src/transport/stream-limits.ts, without the TLS handshake). */
@@ -89,12 +91,13 @@ export interface NativeStreamAddon {
   streamSend(plane: PlaneHandle, connId: number, data: Uint8Array): void;
   streamClose(plane: PlaneHandle, connId: number): void;
   setStreamClient(plane: PlaneHandle, relayId: number, connId: number): void;
+  setStreamTls(plane: PlaneHandle, certPem: string, keyPem: string, handshakeTimeoutMs: number): void;
 }
 
 /** True when the loaded addon can own TCP client connections (built from this tree). */
 export function hasStreamSupport(addon: NativeAddon): addon is NativeAddon & NativeStreamAddon {
   const record = addon as unknown as Record<string, unknown>;
-  return ['openStreamListener', 'streamSend', 'streamClose', 'setStreamClient'].every(
+  return ['openStreamListener', 'streamSend', 'streamClose', 'setStreamClient', 'setStreamTls'].every(
     (name) => typeof record[name] === 'function',
   );
 }

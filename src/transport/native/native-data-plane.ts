@@ -10,7 +10,7 @@ import {
   requireNativeAddon,
   type StreamEventHandler,
 } from './native-addon.js';
-import { NativeRelayPlane } from './native-relay-plane.js';
+import { NativeRelayPlane, type NativeStreamTls } from './native-relay-plane.js';
 import { classifyPacket, type PacketClass } from './packet-class.js';
 
 /** The loaded addon: the packet classifier and a factory of relay planes. */
@@ -45,8 +45,16 @@ export class NativeDataPlane {
     port: number,
     limits: NativeStreamLimits,
     onEvent: StreamEventHandler,
+    tls?: NativeStreamTls,
   ): NativeRelayPlane {
-    return NativeRelayPlane.listenStream(this.#addon, ip, port, limits, onEvent);
+    return NativeRelayPlane.listenStream(
+      this.#addon,
+      ip,
+      port,
+      limits,
+      onEvent,
+      tls === undefined ? {} : { tls },
+    );
   }
 
   /** A relay plane with its own listening socket on `ip`:`port`, relaying both directions. */

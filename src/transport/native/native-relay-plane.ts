@@ -27,6 +27,13 @@ function threadsFromEnv(): number | undefined {
   return n;
 }
 
+/** The TLS side of a native stream listener: PEM certificate chain and key, handshake timeout. */
+export interface NativeStreamTls {
+  certPem: string;
+  keyPem: string;
+  handshakeTimeoutMs: number;
+}
+
 /** A relay socket bound by the addon: its id for table pushes and its bound port. */
 export interface NativeRelay {
   readonly id: number;
@@ -86,11 +93,13 @@ export class NativeRelayPlane {
     port: number,
     limits: NativeStreamLimits,
     onEvent: StreamEventHandler,
-    options: NativePlaneOptions = {},
+    options: NativePlaneOptions & { tls?: NativeStreamTls } = {},
   ): NativeRelayPlane {
     if (!hasStreamSupport(addon)) throw new Error('NATIVE_NO_STREAMS: the addon has no stream support');
-    const plane = new NativeRelayPlane(addon, -1, options);
+    const { tls, ...planeOptions } = options;
+    const plane = new NativeRelayPlane(addon, -1, planeOptions);
     try {
+      if (tls !== undefined) plane.setStreamTls(tls.certPem, tls.keyPem, tls.handshakeTimeoutMs);
       plane.listenPort = addon.openStreamListener(plane.#plane(), ip, port, limits, onEvent).port;
     } catch (error) {
       plane.close();
@@ -109,6 +118,14 @@ export class NativeRelayPlane {
   /** Queues whole frames to stream connection `connId` (sent by its data thread; dropped if it is gone). */
   streamSend(connId: number, data: Uint8Array): void {
     this.#streams().streamSend(this.#plane(), connId, data);
+  }
+
+  /**
+   * Makes the stream listener TLS (listenStream does it before listening) or replaces its
+   * certificate: connections accepted from now on use the new pair. Throws NATIVE_TLS on a bad pair.
+   */
+  setStreamTls(certPem: string, keyPem: string, handshakeTimeoutMs: number): void {
+    this.#streams().setStreamTls(this.#plane(), certPem, keyPem, handshakeTimeoutMs);
   }
 
   /** Closes stream connection `connId`; its end comes back as a `closed` event. */

@@ -1,5 +1,5 @@
-// TURN over TCP served by the native plane (issue 19): the plane accepts the connections, frames
-// them (RFC 8489 §6.2.2, RFC 8656 §12.5-12.6) and relays ChannelData and Send indications of their
+// TURN over TCP and TLS served by the native plane (issue 19): the plane accepts the connections
+// (TLS: a memory-BIO OpenSSL session per connection, native/src/tls_session.h), frames them (RFC 8489 §6.2.2, RFC 8656 §12.5-12.6) and relays ChannelData and Send indications of their
 // allocations on the connection's data thread; the frames it hands over (STUN, ChannelData before
 // an allocation) reach the TURN core with the same FiveTuple a JS StreamListener would make, and
 // the core's answers go back through the plane (a command to the owning thread).
@@ -11,13 +11,14 @@ import { TransportError, type TransportErrorReporter } from '../errors.js';
 import type { StreamClientHandler } from '../stream-connection.js';
 import type { StreamLimits } from '../stream-limits.js';
 import type { StreamListenerStats } from '../stream-listener.js';
+import type { TlsCertificates } from '../tls-certificates.js';
 import { STREAM_EVENT } from './native-addon.js';
 import type { NativeDataPlane } from './native-data-plane.js';
 import type { NativeRelayPlane } from './native-relay-plane.js';
 
 /** A TCP listening socket owned by a native relay plane; its clients' relays live on the same plane. */
 export class NativeStreamListener {
-  readonly transport = 'tcp' as const;
+  readonly transport: 'tcp' | 'tls';
   readonly plane: NativeRelayPlane;
   readonly address: TransportAddress;
   /** Connections TypeScript has heard of (a frame came), by plane connection id. */
@@ -25,15 +26,20 @@ export class NativeStreamListener {
   /** The same, by FiveTuple.key. */
   readonly #ids: Map<string, number>;
   readonly #handler: StreamClientHandler;
+  readonly #unsubscribe: (() => void) | null;
   #closed = false;
 
   private constructor(
+    transport: 'tcp' | 'tls',
     plane: NativeRelayPlane,
     address: TransportAddress,
     handler: StreamClientHandler,
     tuples: Map<number, FiveTuple>,
     ids: Map<string, number>,
+    unsubscribe: (() => void) | null,
   ) {
+    this.transport = transport;
+    this.#unsubscribe = unsubscribe;
     this.plane = plane;
     this.address = address;
     this.#handler = handler;
@@ -41,7 +47,10 @@ export class NativeStreamListener {
     this.#ids = ids;
   }
 
-  /** Binds `ip`:`port` (0 for any free port) on a new plane. `::` also accepts IPv4 clients. */
+  /**
+   * Binds `ip`:`port` (0 for any free port) on a new plane. `::` also accepts IPv4 clients. TLS
+   * needs `certificates`; the listener follows their reloads (new connections get the new pair).
+   */
   static open(
     dataPlane: NativeDataPlane,
     ip: string,
@@ -49,7 +58,9 @@ export class NativeStreamListener {
     handler: StreamClientHandler,
     limits: StreamLimits,
     onError: TransportErrorReporter,
+    tls: { transport: 'tcp' } | { transport: 'tls'; certificates: TlsCertificates } = { transport: 'tcp' },
   ): NativeStreamListener {
+    const transport = tls.transport;
     const family = familyOf(ip, 'listen IP');
     const tuples = new Map<number, FiveTuple>();
     const ids = new Map<string, number>();
@@ -80,7 +91,7 @@ export class NativeStreamListener {
       let tuple = tuples.get(connId);
       if (tuple === undefined) {
         const client = clientAddressOf(from, from.includes(':') ? 'IPv6' : 'IPv4', fromPort);
-        tuple = new FiveTuple('tcp', client, server);
+        tuple = new FiveTuple(transport, client, server);
         tuples.set(connId, tuple);
         ids.set(tuple.key, connId);
       }
@@ -103,21 +114,43 @@ export class NativeStreamListener {
           maxQueuedBytesHard: limits.maxQueuedBytesHard,
         },
         onEvent,
+        tls.transport === 'tls'
+          ? { ...pemOf(tls.certificates), handshakeTimeoutMs: limits.handshakeTimeoutMs }
+          : undefined,
       );
     } catch (error) {
       throw new TransportError(
         'ICEGATE_TRANSPORT_LISTEN_FAILED',
-        `cannot listen (tcp) on ${ip}:${port} (native): ${error instanceof Error ? error.message : String(error)}`,
+        `cannot listen (${transport}) on ${ip}:${port} (native): ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
     }
     server = { family, address: ip, port: plane.listenPort ?? port };
-    return new NativeStreamListener(plane, server, handler, tuples, ids);
+    const unsubscribe =
+      tls.transport === 'tls'
+        ? tls.certificates.subscribe(() => {
+            try {
+              const pem = pemOf(tls.certificates);
+              plane.setStreamTls(pem.certPem, pem.keyPem, limits.handshakeTimeoutMs);
+            } catch (error) {
+              onError(
+                new TransportError(
+                  'ICEGATE_TRANSPORT_TLS_CERT',
+                  'native TLS listener kept its old certificate',
+                  {
+                    cause: error,
+                  },
+                ),
+              );
+            }
+          })
+        : null;
+    return new NativeStreamListener(transport, plane, server, handler, tuples, ids, unsubscribe);
   }
 
   /** The listener's key, as in FiveTuple.serverKey. */
   get serverKey(): string {
-    return `tcp:${this.address.address}:${this.address.port}`;
+    return `${this.transport}:${this.address.address}:${this.address.port}`;
   }
 
   /** Connections TypeScript knows (they sent a frame that was not relayed natively). */
@@ -146,7 +179,7 @@ export class NativeStreamListener {
       closedFraming: c.streamClosedFraming ?? 0,
       connections: c.streamConnections ?? 0,
       refusedPerIp: c.streamRefusedPerIp ?? 0,
-      tlsFailures: 0,
+      tlsFailures: c.streamTlsFailures ?? 0,
     };
   }
 
@@ -186,6 +219,7 @@ export class NativeStreamListener {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#unsubscribe?.();
     const known = [...this.#tuples.values()];
     this.#tuples.clear();
     this.#ids.clear();
@@ -199,4 +233,19 @@ export class NativeStreamListener {
     this.plane.close();
     return Promise.resolve();
   }
+}
+
+/** The PEM text of the certificate chain and key in use (what tls.createServer would get). */
+function pemOf(certificates: TlsCertificates): { certPem: string; keyPem: string } {
+  const options = certificates.secureOptions;
+  return { certPem: pemText(options.cert), keyPem: pemText(options.key) };
+}
+
+function pemText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (Array.isArray(value)) return value.map((part) => pemText(part)).join('\n');
+  if (typeof value === 'object' && value !== null && 'pem' in value)
+    return pemText((value as { pem: unknown }).pem);
+  throw new Error('certificate or key is not PEM text');
 }
