@@ -11,23 +11,28 @@ import { NativeStreamListener, nativeAddonPath } from '../../src/transport/nativ
 import { PORTS } from '../helpers/ports.js';
 import { StreamTurnClient } from '../helpers/stream-turn-client.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
+import { makeTestCertificate, type TestCertificate } from '../helpers/tls-cert.js';
 import { relayedAddress } from '../helpers/turn-client.js';
 
 const IDLE_MS = 600;
 const hasAddon = nativeAddonPath() !== null && process.env.ICEGATE_NATIVE_STREAMS !== 'js';
 
 let host: TestHost;
+let cert: TestCertificate;
 const peers: dgram.Socket[] = [];
 
 beforeAll(async () => {
   if (!hasAddon) return;
+  cert = await makeTestCertificate();
   host = await startTestHost({
+    tls: { certFile: cert.certFile, keyFile: cert.keyFile },
     relayMin: PORTS.nativeStreams.relayMin,
     relayMax: PORTS.nativeStreams.relayMin + 99,
     // Binding requests are unauthenticated: the slow-reader test sends thousands.
     limits: { unauthenticatedBurst: 100_000, unauthenticatedRate: 100_000 },
     streamLimits: {
       idleTimeoutMs: IDLE_MS,
+      handshakeTimeoutMs: IDLE_MS,
       maxConnectionsPerIp: 300,
       maxQueuedBytes: 16 * 1024,
       maxQueuedBytesHard: 64 * 1024,
@@ -38,6 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const peer of peers) peer.close();
   await host?.close();
+  await cert?.dispose();
 });
 
 function plane() {
@@ -336,5 +342,40 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
     }
     expect(host.record.errors).toEqual([]);
     await expect.poll(() => host.tcp.stats.connections, { timeout: 3000 }).toBe(0);
+  });
+
+  it('serves TLS on the native plane: relays both ways, one record per frame, handshake timeout', async () => {
+    expect(host.tls).toBeInstanceOf(NativeStreamListener);
+    const tlsPlane = (host.tls as NativeStreamListener).plane;
+    const before = tlsPlane.counters();
+    const { username, password } = host.credential('acme');
+    const turn = await StreamTurnClient.open(
+      { transport: 'tls', host: '127.0.0.1', port: host.tls!.address.port },
+      username,
+      password,
+    );
+    try {
+      const peer = await peerSocket();
+      const peerAddress = { family: 'IPv4' as const, address: '127.0.0.1', port: peer.address().port };
+      const allocated = await turn.allocate();
+      expect(allocated.code).toBe(200);
+      const relay = relayedAddress(allocated);
+      expect((await turn.channelBind(0x4005, peerAddress)).code).toBe(200);
+      const got: string[] = [];
+      peer.on('message', (m) => got.push(m.toString()));
+      for (let i = 0; i < 10; i++) turn.sendChannelData(0x4005, Buffer.from(`tls-${i}`));
+      await expect.poll(() => got.length, { timeout: 2000 }).toBe(10);
+      peer.send(Buffer.from('down'), relay.port, relay.address);
+      await turn.receive((f) => f.readUInt16BE(0) === 0x4005 && f.subarray(4).toString() === 'down');
+      const after = tlsPlane.counters();
+      expect(after.sentToPeer - before.sentToPeer).toBe(10);
+      expect(after.sentChannelData - before.sentChannelData).toBe(1);
+    } finally {
+      turn.close();
+    }
+    const failures = host.tls!.stats.tlsFailures;
+    const silent = await rawConnection(host.tls!.address.port);
+    await expect.poll(silent.closed, { timeout: IDLE_MS + 2000 }).toBe(true);
+    expect(host.tls!.stats.tlsFailures).toBe(failures + 1);
   });
 });
