@@ -1,4 +1,4 @@
-// UDP data plane on its own threads (RFC 8656): peer -> client (§11.6 Data indications, §12.4
+// Data plane on its own threads (RFC 8656), for UDP and TCP/TLS clients: peer -> client (§11.6 Data indications, §12.4
 // ChannelData) and, when the plane owns the listening port, client -> peer (§12.6 ChannelData,
 // §11.4 Send indications). Everything else goes to the TypeScript core.
 //
@@ -17,6 +17,11 @@
 //  - Datagrams for TypeScript (STUN, unknown clients, odd Send indications) are copied into one
 //    mutex-protected queue per plane (one lock per batch) and drained on the JS thread by a
 //    uv_async_t, in batches, in arrival order.
+//  - TCP/TLS clients (OpenStreamListener, issue 19): thread 0 accepts and hands each connection to
+//    the least loaded thread, which then owns its framing, its write buffer (flushed once per epoll
+//    round), its TLS session and its relays (SetStreamClient; never moved by SetActiveWorkers).
+//    Frames for TypeScript and connection ends go through the same control queue; TypeScript
+//    answers with StreamSend, a command to the owning thread.
 #pragma once
 #include <netinet/in.h>
 #include <sys/socket.h>
