@@ -15,6 +15,7 @@
 
 #include "packet_class.h"
 #include "relay_plane.h"
+#include "tls_session_napi.h"
 
 namespace icegate {
 namespace {
@@ -30,6 +31,7 @@ struct ControlSink {
 struct PlaneBox {
   RelayPlane* plane;
   ControlSink* sink = nullptr;
+  ControlSink* stream_sink = nullptr;  // openStreamListener's callback
   napi_env env = nullptr;
 };
 
@@ -168,12 +170,61 @@ void FinalizePlane(napi_env env, void* data, void* /*hint*/) {
   napi_remove_env_cleanup_hook(env, CleanupPlane, box);
   // Normally closePlane already ran; a forgotten plane still joins its threads and closes sockets.
   delete box->plane;
-  if (box->sink != nullptr) {
-    napi_delete_reference(env, box->sink->callback);
-    napi_async_destroy(env, box->sink->async);
-    delete box->sink;
+  for (ControlSink* sink : {box->sink, box->stream_sink}) {
+    if (sink == nullptr) continue;
+    napi_delete_reference(env, sink->callback);
+    napi_async_destroy(env, sink->async);
+    delete sink;
   }
   delete box;
+}
+
+// The text and port of an address, as the JS callbacks take it.
+uint16_t AddressText(const sockaddr_storage& from, char (&text)[INET6_ADDRSTRLEN]) {
+  if (from.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+    return ntohs(in->sin_port);
+  }
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
+  inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+  return ntohs(in6->sin6_port);
+}
+
+// Stream events on the loop thread: (event, connId, frame | null, ip, port) to JS; event 1 is a
+// frame (STUN, or ChannelData without its padding), 2 the end of the connection.
+void DeliverStreamEvent(void* context, ControlEvent event, uint32_t conn, const uint8_t* data, size_t size,
+                        const sockaddr_storage& from) {
+  auto* sink = static_cast<ControlSink*>(context);
+  napi_env env = sink->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback = nullptr;
+  napi_get_reference_value(env, sink->callback, &callback);
+  if (callback != nullptr) {
+    char text[INET6_ADDRSTRLEN] = {0};
+    const uint16_t port = AddressText(from, text);
+    napi_value argv[5];
+    napi_create_uint32(env, static_cast<uint32_t>(event), &argv[0]);
+    napi_create_uint32(env, conn, &argv[1]);
+    if (event == ControlEvent::kStreamFrame) {
+      void* copy;
+      napi_create_buffer_copy(env, size, data, &copy, &argv[2]);
+    } else {
+      napi_get_null(env, &argv[2]);
+    }
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &argv[3]);
+    napi_create_uint32(env, port, &argv[4]);
+    napi_value receiver;
+    napi_get_global(env, &receiver);
+    napi_value result;
+    if (napi_make_callback(env, sink->async, receiver, callback, 5, argv, &result) == napi_pending_exception) {
+      napi_value error;
+      napi_get_and_clear_last_exception(env, &error);
+      napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
 }
 
 // Runs on the loop thread inside the listener's poll callback: (data, ip, port) to JS.
@@ -347,6 +398,133 @@ napi_value OpenListener(napi_env env, napi_callback_info info) {
   CHECK_NAPI(env, napi_create_object(env, &out));
   SetNamed(env, out, "port", bound);
   return out;
+}
+
+bool GetNamedU32(napi_env env, napi_value object, const char* name, uint32_t max, uint32_t* out) {
+  napi_value value;
+  if (napi_get_named_property(env, object, name, &value) != napi_ok) return false;
+  return GetU32(env, value, max, out) && *out > 0;
+}
+
+// openStreamListener(plane, ip, port, limits, onEvent) -> { port }. limits: { maxConnections,
+// maxConnectionsPerIp, idleTimeoutMs, maxQueuedBytes, maxQueuedBytesHard } (positive integers).
+napi_value OpenStreamListener(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, argv)) return nullptr;
+  void* data = nullptr;
+  if (napi_get_value_external(env, argv[0], &data) != napi_ok || data == nullptr) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected a plane handle");
+  }
+  auto* box = static_cast<PlaneBox*>(data);
+  if (box->plane == nullptr) return Throw(env, "NATIVE_CLOSED", "plane is closed");
+  std::string ip;
+  uint32_t port;
+  napi_valuetype limits_type, callback_type;
+  napi_typeof(env, argv[3], &limits_type);
+  napi_typeof(env, argv[4], &callback_type);
+  if (!GetString(env, argv[1], &ip) || !GetU32(env, argv[2], 65535, &port) || limits_type != napi_object ||
+      callback_type != napi_function) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, ip, port, limits, onEvent)");
+  }
+  StreamOptions options;
+  uint32_t queued, hard;
+  if (!GetNamedU32(env, argv[3], "maxConnections", UINT32_MAX, &options.max_connections) ||
+      !GetNamedU32(env, argv[3], "maxConnectionsPerIp", UINT32_MAX, &options.max_per_ip) ||
+      !GetNamedU32(env, argv[3], "idleTimeoutMs", UINT32_MAX, &options.idle_ms) ||
+      !GetNamedU32(env, argv[3], "maxQueuedBytes", 1u << 30, &queued) ||
+      !GetNamedU32(env, argv[3], "maxQueuedBytesHard", 1u << 30, &hard) || hard < queued) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "limits must be positive integers (maxQueuedBytesHard >= maxQueuedBytes)");
+  }
+  options.max_queued = queued;
+  options.max_queued_hard = hard;
+  if (box->stream_sink != nullptr) return Throw(env, "NATIVE_RELAY", "the plane already has a stream listener");
+  auto* sink = new ControlSink();
+  sink->env = env;
+  napi_value name;
+  napi_create_string_utf8(env, "icegate:native-stream-event", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_reference(env, argv[4], 0, &sink->callback) != napi_ok ||
+      napi_async_init(env, nullptr, name, &sink->async) != napi_ok) {
+    delete sink;
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "could not keep the callback");
+  }
+  std::string error;
+  uint16_t bound = 0;
+  int sys_errno = 0;
+  if (!box->plane->OpenStreamListener(ip, static_cast<uint16_t>(port), options, DeliverStreamEvent, sink, &bound,
+                                      &error, &sys_errno)) {
+    napi_delete_reference(env, sink->callback);
+    napi_async_destroy(env, sink->async);
+    delete sink;
+    return Throw(env, BindErrorCode(sys_errno), error);
+  }
+  box->stream_sink = sink;
+  napi_value out;
+  CHECK_NAPI(env, napi_create_object(env, &out));
+  SetNamed(env, out, "port", bound);
+  return out;
+}
+
+// setStreamTls(plane, certPem, keyPem, handshakeTimeoutMs): the stream listener speaks TLS (call
+// before openStreamListener), or its certificate is replaced (a reload; new connections use it).
+napi_value SetStreamTls(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  std::string cert, key;
+  uint32_t handshake_ms;
+  if (!GetString(env, argv[1], &cert) || !GetString(env, argv[2], &key) ||
+      !GetU32(env, argv[3], UINT32_MAX, &handshake_ms) || handshake_ms == 0) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, certPem, keyPem, handshakeTimeoutMs)");
+  }
+  std::string error;
+  if (!plane->SetStreamTls(cert, key, handshake_ms, &error)) return Throw(env, "NATIVE_TLS", error);
+  return nullptr;
+}
+
+// streamSend(plane, connId, data): one whole frame to a stream client (queued to its thread).
+napi_value StreamSend(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t conn;
+  const uint8_t* bytes;
+  size_t length;
+  if (!GetU32(env, argv[1], UINT32_MAX, &conn) || !GetBytes(env, argv[2], &bytes, &length)) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, connId, Uint8Array)");
+  }
+  std::string error;
+  if (!plane->StreamSend(conn, bytes, length, &error)) return Throw(env, "NATIVE_RELAY", error);
+  return nullptr;
+}
+
+// streamClose(plane, connId): closes a stream connection (its end is reported as any other).
+napi_value StreamClose(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t conn;
+  if (!GetU32(env, argv[1], UINT32_MAX, &conn)) return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, connId)");
+  std::string error;
+  if (!plane->StreamClose(conn, &error)) return Throw(env, "NATIVE_RELAY", error);
+  return nullptr;
+}
+
+// setStreamClient(plane, relayId, connId): the relay's peer data goes to that stream connection.
+napi_value SetStreamClient(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv)) return nullptr;
+  RelayPlane* plane = PlaneArg(env, argv[0]);
+  if (plane == nullptr) return nullptr;
+  uint32_t id, conn;
+  if (!GetU32(env, argv[1], UINT32_MAX, &id) || !GetU32(env, argv[2], UINT32_MAX, &conn)) {
+    return Throw(env, "NATIVE_BAD_ARGUMENT", "expected (plane, relayId, connId)");
+  }
+  std::string error;
+  if (!plane->SetStreamClient(id, conn, &error)) return Throw(env, "NATIVE_RELAY", error);
+  return nullptr;
 }
 
 napi_value SendFromRelay(napi_env env, napi_callback_info info) {
@@ -525,6 +703,18 @@ napi_value Counters(napi_env env, napi_callback_info info) {
   SetNamed(env, out, "droppedControlOverflow", sum(&PlaneCounters::dropped_control_overflow));
   SetNamed(env, out, "gsoSends", sum(&PlaneCounters::gso_sends));
   SetNamed(env, out, "relays", static_cast<double>(plane->RelayCount()));
+  SetNamed(env, out, "streamConnections", static_cast<double>(plane->StreamConnections()));
+  SetNamed(env, out, "streamAccepted", sum(&PlaneCounters::stream_accepted));
+  SetNamed(env, out, "streamClosed", sum(&PlaneCounters::stream_closed));
+  SetNamed(env, out, "streamRefusedPerIp", sum(&PlaneCounters::stream_refused_per_ip));
+  SetNamed(env, out, "streamRefusedMax", sum(&PlaneCounters::stream_refused_max));
+  SetNamed(env, out, "streamFrames", sum(&PlaneCounters::stream_frames));
+  SetNamed(env, out, "streamDroppedToClient", sum(&PlaneCounters::stream_dropped_to_client));
+  SetNamed(env, out, "streamClosedIdle", sum(&PlaneCounters::stream_closed_idle));
+  SetNamed(env, out, "streamClosedSlow", sum(&PlaneCounters::stream_closed_slow));
+  SetNamed(env, out, "streamClosedFraming", sum(&PlaneCounters::stream_closed_framing));
+  SetNamed(env, out, "streamWrites", sum(&PlaneCounters::stream_writes));
+  SetNamed(env, out, "streamTlsFailures", sum(&PlaneCounters::stream_tls_failures));
   return out;
 }
 
@@ -642,8 +832,14 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setActiveThreads", nullptr, SetActiveThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"relayTraffic", nullptr, RelayTraffic, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"changedRelayTraffic", nullptr, ChangedRelayTraffic, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"openStreamListener", nullptr, OpenStreamListener, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"streamSend", nullptr, StreamSend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"streamClose", nullptr, StreamClose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setStreamClient", nullptr, SetStreamClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setStreamTls", nullptr, SetStreamTls, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  InitTlsSession(env, exports);
   return exports;
 }
 

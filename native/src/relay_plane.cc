@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/tcp.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <system_error>
 
 #include "packet_class.h"
+#include "tls_session.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -47,6 +49,14 @@ constexpr uint16_t kAttrXorPeerAddress = 0x0012;
 constexpr uint16_t kAttrData = 0x0013;
 constexpr uint64_t kWakeTag = 0;      // epoll tags: the eventfd, the listener, else a Relay*
 constexpr uint64_t kListenerTag = 1;
+constexpr uint64_t kStreamListenerTag = 2;  // a StreamConn* is tagged with its low bit set
+constexpr size_t kMaxStreamFrame = 20 + 0xFFFC;  // largest frame: STUN header + 65532 (ChannelData: 65540)
+constexpr size_t kStreamReadBytes = 65536;      // one read() per call
+// A carried partial frame + one read; under TLS the read can also complete a record begun in the
+// previous one (plaintext <= read + one record), hence the room for two records more.
+constexpr size_t kStreamBufferBytes = kMaxStreamFrame + kStreamReadBytes + 2 * 16384;
+constexpr unsigned kStreamReadsPerWakeup = 4;   // then the next ready socket gets a turn
+constexpr unsigned kAcceptsPerWakeup = 64;
 uint8_t kZeroPad[4] = {0, 0, 0, 0};
 
 void PutU16(uint8_t* p, uint16_t v) {
@@ -259,7 +269,20 @@ bool ProbeGso() {
   return ok;
 }
 
-enum class CommandType : uint8_t { kListen, kAttach, kSetClient, kSetPermissions, kSetChannels, kClose, kDetach };
+enum class CommandType : uint8_t {
+  kListen,
+  kAttach,
+  kSetClient,
+  kSetPermissions,
+  kSetChannels,
+  kClose,
+  kDetach,
+  kStreamListen,  // fd: the TCP listening socket, polled by this thread (the acceptor)
+  kStreamAdopt,   // fd, conn, client: an accepted connection this thread owns from now on
+  kStreamAttach,  // relay, conn: the relay's peer data goes to that connection
+  kStreamSend,    // conn, bytes: frames from TypeScript
+  kStreamClose,   // conn
+};
 
 struct Command {
   CommandType type;
@@ -272,6 +295,8 @@ struct Command {
   std::unordered_set<AddrKey, AddrKeyHash> permissions;
   std::unordered_map<AddrKey, uint16_t, AddrKeyHash> channels;
   std::unordered_map<uint16_t, Relay::Peer> peers;
+  uint32_t conn = 0;           // stream commands
+  std::vector<uint8_t> bytes;  // kStreamSend
 };
 
 // One datagram to send: up to three iovecs (header, payload in the receive buffer, padding).
@@ -294,6 +319,43 @@ bool SameDestination(const OutDatagram& a, const OutDatagram& b) {
 
 }  // namespace
 
+// One TCP client connection, owned by one data thread (everything here is that thread's).
+struct StreamConn {
+  uint32_t id = 0;
+  int fd = -1;
+  sockaddr_storage client{};
+  AddrKey ip_key{};                 // for the per-IP count
+  std::vector<uint8_t> pending;     // the start of a frame not yet complete
+  std::vector<uint8_t> out;         // bytes for the client not yet taken by the kernel
+  size_t out_offset = 0;            // out[0, out_offset) already written
+  bool polling_out = false;         // EPOLLOUT requested (the kernel's buffer was full)
+  bool dirty = false;               // in the thread's flush list
+  bool closed = false;
+  bool announced = false;           // TypeScript heard of it (a frame went there)
+  Relay* v4 = nullptr;              // the allocation's relays (RFC 8656 §7.2: one per family)
+  Relay* v6 = nullptr;
+  int64_t last_activity_ms = 0;     // a byte either way
+  int64_t accepted_ms = 0;
+  std::unique_ptr<TlsSession> tls;  // TURN over TLS: every byte in and out goes through it
+  size_t queued() const { return out.size() - out_offset; }
+};
+
+namespace {
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// RFC 8489 §5: class bits C1 C0 = 0 1 (indication); ChannelData has 0b01 as its first two bits.
+bool IsRelayedData(const uint8_t* data, size_t size) {
+  if (size == 0) return false;
+  const unsigned top = data[0] >> 6;
+  if (top == 1) return true;
+  return top == 0 && size >= 2 && ((static_cast<unsigned>(data[0]) << 8 | data[1]) & 0x0110) == 0x0010;
+}
+}  // namespace
+
 // One data thread: an epoll set over its listening socket and the relay sockets it owns.
 class Worker {
  public:
@@ -310,6 +372,14 @@ class Worker {
       if (command.type == CommandType::kClose) Free(command.relay);
     }
     for (Relay* relay : graveyard_) Free(relay);
+    for (auto& command : queue_) {
+      if (command.type == CommandType::kStreamAdopt && command.fd >= 0) close(command.fd);
+    }
+    for (auto& entry : conns_) {
+      close(entry.second->fd);
+      delete entry.second;
+    }
+    for (StreamConn* conn : dead_conns_) delete conn;
     if (epoll_fd_ >= 0) close(epoll_fd_);
     if (wake_fd_ >= 0) close(wake_fd_);
   }
@@ -383,7 +453,9 @@ class Worker {
     pthread_setname_np(pthread_self(), name);
     epoll_event events[64];
     while (!stop_.load(std::memory_order_acquire)) {
-      const int n = epoll_wait(epoll_fd_, events, 64, -1);
+      // With stream connections the thread wakes for the idle sweep; else only for events.
+      const int timeout = conns_.empty() ? -1 : SweepIntervalMs();
+      const int n = epoll_wait(epoll_fd_, events, 64, timeout);
       if (n < 0) {
         if (errno == EINTR) continue;
         break;
@@ -404,6 +476,11 @@ class Worker {
           continue;
         } else if (tag == kListenerTag) {
           DrainListener();
+        } else if (tag == kStreamListenerTag) {
+          Accept();
+        } else if ((tag & 1) != 0) {
+          auto* conn = reinterpret_cast<StreamConn*>(tag & ~static_cast<uint64_t>(1));
+          if (!conn->closed) OnStream(conn, events[i].events);
         } else {
           auto* relay = reinterpret_cast<Relay*>(tag);
           // A relay detached in this round may already be the JS thread's: compare, never read.
@@ -411,9 +488,13 @@ class Worker {
           if (!relay->closed) DrainRelay(relay);
         }
       }
+      FlushStreams();
+      if (!conns_.empty()) SweepIdle();
       for (Relay* relay : graveyard_) Free(relay);
       graveyard_.clear();
       detached_.clear();
+      for (StreamConn* conn : dead_conns_) delete conn;
+      dead_conns_.clear();
     }
   }
 
@@ -482,6 +563,11 @@ class Worker {
       case CommandType::kClose:
         epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, relay->fd, nullptr);
         Unindex(relay);
+        if (relay->stream != nullptr) {
+          if (relay->stream->v4 == relay) relay->stream->v4 = nullptr;
+          if (relay->stream->v6 == relay) relay->stream->v6 = nullptr;
+          relay->stream = nullptr;
+        }
         relay->closed = true;
         graveyard_.push_back(relay);  // freed after this epoll round: events may still name it
         break;
@@ -494,6 +580,41 @@ class Worker {
         }
         Detach(relay);
         break;
+      case CommandType::kStreamListen: {
+        stream_listen_fd_ = c.fd;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kStreamListenerTag;
+        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.fd, &ev);
+        break;
+      }
+      case CommandType::kStreamAdopt:
+        Adopt(c.fd, c.conn, c.client);
+        c.fd = -1;
+        break;
+      case CommandType::kStreamAttach: {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = reinterpret_cast<uint64_t>(relay);
+        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, relay->fd, &ev);
+        const auto it = conns_.find(c.conn);
+        // A connection already gone: the relay polls but has nobody to send to (dropped, counted)
+        // until TypeScript, told of the close, closes it.
+        if (it == conns_.end()) break;
+        relay->stream = it->second;
+        (relay->family == AF_INET ? it->second->v4 : it->second->v6) = relay;
+        break;
+      }
+      case CommandType::kStreamSend: {
+        const auto it = conns_.find(c.conn);
+        if (it != conns_.end()) QueueFromCore(it->second, c.bytes.data(), c.bytes.size());
+        break;
+      }
+      case CommandType::kStreamClose: {
+        const auto it = conns_.find(c.conn);
+        if (it != conns_.end()) CloseConn(it->second);
+        break;
+      }
     }
   }
 
@@ -539,7 +660,7 @@ class Worker {
       for (int i = 0; i < got; ++i) {
         const size_t length = in[i].msg_len;
         const sockaddr_storage& peer = peers[i];
-        if (!relay->has_client) {
+        if (!relay->has_client && relay->stream == nullptr) {
           Bump(counters.dropped_no_client);
           continue;
         }
@@ -569,6 +690,15 @@ class Worker {
           }
           header_length = WriteDataIndicationHeader(header, peer, length, txid);
           pad = (4 - (length & 3)) & 3;
+        }
+        if (relay->stream != nullptr) {
+          // A TCP client: the frame joins its connection's write queue, flushed at the end of
+          // this epoll round (one write for everything its relays received). Over a stream,
+          // ChannelData is padded to a multiple of 4 (RFC 8656 §12.5).
+          if (as_channel) pad = (4 - (length & 3)) & 3;
+          QueueRelayed(relay, header, header_length, static_cast<const uint8_t*>(in_iov[i].iov_base), length, pad,
+                       as_channel);
+          continue;
         }
         if (header_length + length + pad > kMaxUdpPayload) {
           Bump(counters.dropped_too_large);
@@ -821,6 +951,443 @@ class Worker {
     }
   }
 
+
+  // ---- TCP clients ----------------------------------------------------------------------------
+
+  int SweepIntervalMs() const {
+    const StreamOptions& o = plane_->stream_options();
+    const int shortest = static_cast<int>(std::min(o.idle_ms, o.handshake_ms));
+    return std::max(20, std::min(1000, shortest / 4));
+  }
+
+  // The acceptor (one thread): admission by the limits, then the connection goes to the thread
+  // with the fewest connections, which owns it and its relays until it closes.
+  void Accept() {
+    for (unsigned k = 0; k < kAcceptsPerWakeup; ++k) {
+      sockaddr_storage client{};
+      socklen_t len = sizeof(client);
+      const int fd = accept4(stream_listen_fd_, reinterpret_cast<sockaddr*>(&client), &len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN, or an aborted connection / fd exhaustion: the next wake-up retries
+      const RelayPlane::Admit admit = plane_->AdmitStream(IpKey(client));
+      if (admit != RelayPlane::Admit::kOk) {
+        Bump(admit == RelayPlane::Admit::kPerIp ? counters.stream_refused_per_ip : counters.stream_refused_max);
+        close(fd);
+        continue;
+      }
+      const int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      Bump(counters.stream_accepted);
+      unsigned target = 0;
+      uint32_t least = UINT32_MAX;
+      for (unsigned w = 0; w < plane_->worker_count(); ++w) {
+        const uint32_t open = plane_->worker(w)->stream_count_.load(std::memory_order_relaxed);
+        if (open < least) {
+          least = open;
+          target = w;
+        }
+      }
+      // The id says its thread (low 6 bits; at most 64 threads), so commands find it directly.
+      next_conn_seq_ = next_conn_seq_ >= (1u << 26) - 1 ? 1 : next_conn_seq_ + 1;
+      const uint32_t id = (next_conn_seq_ << 6) | target;
+      Worker* owner = plane_->worker(target);
+      owner->stream_count_.fetch_add(1, std::memory_order_relaxed);
+      if (owner == this) {
+        Adopt(fd, id, client);
+      } else {
+        Command command;
+        command.type = CommandType::kStreamAdopt;
+        command.fd = fd;
+        command.conn = id;
+        command.client = client;
+        owner->Post(std::move(command));
+      }
+    }
+  }
+
+  void Adopt(int fd, uint32_t id, const sockaddr_storage& client) {
+    auto* conn = new StreamConn();
+    conn->id = id;
+    conn->fd = fd;
+    conn->client = client;
+    conn->ip_key = IpKey(client);
+    conn->last_activity_ms = NowMs();
+    conn->accepted_ms = conn->last_activity_ms;
+    std::shared_ptr<TlsContext> tls = plane_->StreamTls();
+    if (tls) conn->tls.reset(new TlsSession(std::move(tls)));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = reinterpret_cast<uint64_t>(conn) | 1;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    conns_[id] = conn;
+  }
+
+  void CloseConn(StreamConn* conn) {
+    if (conn->closed) return;
+    if (conn->tls && conn->tls->handshake_done()) {
+      // Our close_notify, best effort: the socket closes right after.
+      std::vector<uint8_t> notify;
+      conn->tls->Shutdown(&notify);
+      if (!notify.empty() && conn->queued() == 0) {
+        ssize_t ignored = send(conn->fd, notify.data(), notify.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)ignored;
+      }
+    }
+    conn->closed = true;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
+    close(conn->fd);
+    if (conn->v4 != nullptr) conn->v4->stream = nullptr;
+    if (conn->v6 != nullptr) conn->v6->stream = nullptr;
+    conns_.erase(conn->id);
+    stream_count_.fetch_sub(1, std::memory_order_relaxed);
+    plane_->ReleaseStream(conn->ip_key);
+    Bump(counters.stream_closed);
+    // TypeScript ends the allocation (clientGone); a connection it never heard of needs nothing.
+    if (conn->announced) {
+      ControlPacket packet;
+      packet.from = conn->client;
+      packet.event = ControlEvent::kStreamClosed;
+      packet.conn = conn->id;
+      control_.push_back(std::move(packet));
+      plane_->PushControl(&control_, &counters);
+    }
+    dead_conns_.push_back(conn);  // freed after this round: events and the flush list may name it
+  }
+
+  void SweepIdle() {
+    const int64_t now = NowMs();
+    if (now - last_sweep_ms_ < SweepIntervalMs()) return;
+    last_sweep_ms_ = now;
+    const int64_t idle = plane_->stream_options().idle_ms;
+    const int64_t handshake = plane_->stream_options().handshake_ms;
+    std::vector<StreamConn*> idle_conns;
+    std::vector<StreamConn*> slow_handshakes;
+    for (auto& entry : conns_) {
+      StreamConn* conn = entry.second;
+      if (conn->tls && !conn->tls->handshake_done()) {
+        if (now - conn->accepted_ms >= handshake) slow_handshakes.push_back(conn);
+        continue;
+      }
+      // An idle connection with an allocation stays: its lifetime governs (stream-limits.ts).
+      if (conn->v4 == nullptr && conn->v6 == nullptr && now - conn->last_activity_ms >= idle) {
+        idle_conns.push_back(conn);
+      }
+    }
+    for (StreamConn* conn : idle_conns) {
+      Bump(counters.stream_closed_idle);
+      CloseConn(conn);
+    }
+    for (StreamConn* conn : slow_handshakes) {
+      Bump(counters.stream_tls_failures);  // the handshake timeout (TLS_HANDSHAKE_TIMEOUT's role)
+      CloseConn(conn);
+    }
+  }
+
+  void OnStream(StreamConn* conn, uint32_t events) {
+    if ((events & EPOLLOUT) != 0) {
+      FlushConn(conn);
+      if (conn->closed) return;
+    }
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) ReadConn(conn);
+  }
+
+  // Reads and frames (RFC 8489 §6.2.2 STUN: 20 + length; RFC 8656 §12.5 ChannelData: 4 + length
+  // padded to 4). Complete frames are relayed or handed over; a partial one waits in `pending`.
+  void ReadConn(StreamConn* conn) {
+    if (!stream_buffer_) stream_buffer_.reset(new uint8_t[kStreamBufferBytes]);
+    uint8_t* buf = stream_buffer_.get();
+    for (unsigned r = 0; r < kStreamReadsPerWakeup; ++r) {
+      const size_t carried = conn->pending.size();
+      if (carried > 0) memcpy(buf, conn->pending.data(), carried);
+      // TLS: the ciphertext goes to its own buffer, the plaintext after the carried bytes.
+      uint8_t* target = buf + carried;
+      if (conn->tls) {
+        if (!tls_buffer_) tls_buffer_.reset(new uint8_t[kStreamReadBytes]);
+        target = tls_buffer_.get();
+      }
+      ssize_t got = recv(conn->fd, target, kStreamReadBytes, MSG_DONTWAIT);
+      if (got == 0) {
+        CloseConn(conn);  // the client closed (or half-closed: TURN has no use for that)
+        return;
+      }
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        CloseConn(conn);  // reset, broken pipe: an ordinary end
+        return;
+      }
+      conn->last_activity_ms = NowMs();
+      const size_t read_bytes = static_cast<size_t>(got);
+      bool peer_closed = false;
+      if (conn->tls) {
+        plain_.clear();
+        std::string error;
+        const size_t before = conn->out.size();
+        const bool handshaken = conn->tls->handshake_done();
+        if (!conn->tls->Receive(target, read_bytes, &plain_, &conn->out, &error)) {
+          if (!handshaken) Bump(counters.stream_tls_failures);
+          FlushConn(conn);  // the alert, best effort
+          CloseConn(conn);
+          return;
+        }
+        if (conn->out.size() != before) MarkDirty(conn);  // handshake messages, tickets
+        if (carried + plain_.size() > kStreamBufferBytes) {
+          Bump(counters.stream_closed_framing);  // cannot happen with records of 16 KiB; never overrun
+          CloseConn(conn);
+          return;
+        }
+        memcpy(buf + carried, plain_.data(), plain_.size());
+        got = static_cast<ssize_t>(plain_.size());
+        peer_closed = conn->tls->peer_closed();
+      }
+      if (pending_.load(std::memory_order_acquire)) {
+        ApplyCommands();  // tables pushed before these bytes were sent (see the header)
+        if (conn->closed) return;
+      }
+      const size_t total = carried + static_cast<size_t>(got);
+      size_t used = 0;
+      if (!CutFrames(conn, buf, total, &used)) return;  // closed for a framing error
+      conn->pending.assign(buf + used, buf + total);
+      if (conn->pending.empty() && conn->pending.capacity() > 4096) conn->pending.shrink_to_fit();
+      if (peer_closed) {
+        CloseConn(conn);  // close_notify: the client is done
+        return;
+      }
+      if (read_bytes < kStreamReadBytes) return;
+    }
+  }
+
+  // Cuts whole frames from buf[0, size); writes how many bytes they took. False when the stream is
+  // not STUN/ChannelData any more (the connection is then closed, as the JS StreamDeframer does).
+  bool CutFrames(StreamConn* conn, uint8_t* buf, size_t size, size_t* used) {
+    OutDatagram out[kBatch];
+    sockaddr_storage send_peers[kBatch];
+    unsigned n = 0;
+    size_t offset = 0;
+    bool ok = true;
+    while (size - offset >= 4) {
+      uint8_t* frame = buf + offset;
+      const unsigned top = frame[0] >> 6;
+      const size_t length = static_cast<size_t>(frame[2]) << 8 | frame[3];
+      size_t frame_size;
+      if (top >= 2) {
+        ok = false;
+        break;
+      }
+      if (top == 0) {
+        if (size - offset < 8) break;
+        if (length % 4 != 0 || GetU32(frame + 4) != kMagicCookie) {
+          ok = false;
+          break;
+        }
+        frame_size = kStunHeader + length;
+      } else {
+        frame_size = kChannelDataHeader + ((length + 3) & ~static_cast<size_t>(3));
+      }
+      if (frame_size > size - offset) break;
+      offset += frame_size;
+      Bump(counters.stream_frames);
+      if (n == kBatch) {
+        Flush(out, n);
+        n = 0;
+      }
+      if (top == 1) {
+        const uint16_t channel = static_cast<uint16_t>(frame[0] << 8 | frame[1]);
+        if (conn->v4 == nullptr && conn->v6 == nullptr) {
+          StreamToControl(conn, frame, kChannelDataHeader + length);  // no allocation here: the core decides
+          continue;
+        }
+        Relay* relay = conn->v4;
+        const Relay::Peer* peer = nullptr;
+        if (relay != nullptr) {
+          const auto found = relay->peers_by_channel.find(channel);
+          if (found != relay->peers_by_channel.end()) peer = &found->second;
+        }
+        if (peer == nullptr && conn->v6 != nullptr) {
+          relay = conn->v6;
+          const auto found = relay->peers_by_channel.find(channel);
+          if (found != relay->peers_by_channel.end()) peer = &found->second;
+        }
+        if (peer == nullptr) {
+          Bump(counters.dropped_unbound_channel);  // RFC 8656 §12.6
+          continue;
+        }
+        AddToPeer(&out[n++], relay, frame + kChannelDataHeader, length, &peer->address, peer->length);
+        continue;
+      }
+      if (frame[0] == 0x00 && frame[1] == 0x16 && (conn->v4 != nullptr || conn->v6 != nullptr)) {
+        SendIndication send;
+        Relay* relay = nullptr;
+        if (ParseSendIndication(frame, frame_size, &send) == SendParse::kOk) {
+          relay = send.address_length == 4 ? conn->v4 : conn->v6;
+        }
+        if (relay != nullptr) {
+          if (relay->permissions.find(IpKey(send.address, send.address_length)) == relay->permissions.end()) {
+            Bump(counters.dropped_send_no_permission);  // RFC 8656 §11.4, §9
+            continue;
+          }
+          sockaddr_storage& to = send_peers[n];
+          socklen_t to_len;
+          MakePeer(send, &to, &to_len);
+          Bump(counters.send_indications);
+          AddToPeer(&out[n++], relay, frame + send.data_offset, send.data_length, &to, to_len);
+          continue;
+        }
+      }
+      StreamToControl(conn, frame, frame_size);
+    }
+    Flush(out, n);
+    if (!control_.empty()) plane_->PushControl(&control_, &counters);
+    if (!ok) {
+      Bump(counters.stream_closed_framing);
+      CloseConn(conn);
+      return false;
+    }
+    *used = offset;
+    return true;
+  }
+
+  static void MakePeer(const SendIndication& send, sockaddr_storage* to, socklen_t* to_len) {
+    memset(to, 0, sizeof(*to));
+    if (send.address_length == 4) {
+      auto* in4 = reinterpret_cast<sockaddr_in*>(to);
+      in4->sin_family = AF_INET;
+      in4->sin_port = htons(send.port);
+      memcpy(&in4->sin_addr, send.address, 4);
+      *to_len = sizeof(sockaddr_in);
+    } else {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(to);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(send.port);
+      memcpy(&in6->sin6_addr, send.address, 16);
+      *to_len = sizeof(sockaddr_in6);
+    }
+  }
+
+  void StreamToControl(StreamConn* conn, const uint8_t* data, size_t size) {
+    conn->announced = true;
+    ControlPacket packet;
+    packet.data.assign(data, data + size);
+    packet.from = conn->client;
+    packet.event = ControlEvent::kStreamFrame;
+    packet.conn = conn->id;
+    control_.push_back(std::move(packet));
+  }
+
+  void MarkDirty(StreamConn* conn) {
+    if (conn->dirty) return;
+    conn->dirty = true;
+    dirty_.push_back(conn);
+  }
+
+  // Peer data for a TCP client: dropped (counted) while its queue is over maxQueuedBytes.
+  void QueueRelayed(Relay* relay, const uint8_t* header, size_t header_length, const uint8_t* payload,
+                    size_t length, size_t pad, bool as_channel) {
+    StreamConn* conn = relay->stream;
+    if (conn->queued() >= plane_->stream_options().max_queued) {
+      // Over the limit inside one round's batch: the kernel may still take it all. Only what the
+      // kernel refuses counts against the client (as a JS socket's writableLength).
+      FlushConn(conn);
+      if (conn->closed) return;
+      if (conn->queued() >= plane_->stream_options().max_queued) {
+        Bump(counters.stream_dropped_to_client);
+        return;
+      }
+    }
+    if (conn->tls) {
+      // One frame, one TLS record (docs/tls-records.md); records batch in the write buffer.
+      iovec parts[3] = {{const_cast<uint8_t*>(header), header_length},
+                        {const_cast<uint8_t*>(payload), length},
+                        {kZeroPad, pad}};
+      std::string error;
+      if (!conn->tls->handshake_done() || !conn->tls->SendV(parts, pad > 0 ? 3 : 2, &conn->out, &error)) {
+        Bump(counters.stream_dropped_to_client);
+        return;
+      }
+    } else {
+      conn->out.insert(conn->out.end(), header, header + header_length);
+      conn->out.insert(conn->out.end(), payload, payload + length);
+      conn->out.insert(conn->out.end(), kZeroPad, kZeroPad + pad);
+    }
+    MarkDirty(conn);
+    Bump(as_channel ? counters.sent_channel_data : counters.sent_data_indication);
+    Bump(relay->packets_to_client);
+    Bump(relay->bytes_to_client, length);
+  }
+
+  // Frames written by the core (responses, and relayed data it sends itself): as StreamLink.
+  void QueueFromCore(StreamConn* conn, const uint8_t* data, size_t size) {
+    if (conn->closed || size == 0) return;
+    if (conn->queued() >= plane_->stream_options().max_queued) FlushConn(conn);
+    if (conn->closed) return;
+    const size_t queued = conn->queued();
+    if (queued >= plane_->stream_options().max_queued) {
+      if (IsRelayedData(data, size)) {
+        Bump(counters.stream_dropped_to_client);
+        return;
+      }
+      if (queued >= plane_->stream_options().max_queued_hard) {
+        Bump(counters.stream_closed_slow);
+        CloseConn(conn);
+        return;
+      }
+    }
+    if (conn->tls) {
+      std::string error;
+      if (!conn->tls->handshake_done() || !conn->tls->Send(data, size, &conn->out, &error)) {
+        CloseConn(conn);
+        return;
+      }
+    } else {
+      conn->out.insert(conn->out.end(), data, data + size);
+    }
+    MarkDirty(conn);
+  }
+
+  void FlushStreams() {
+    for (StreamConn* conn : dirty_) {
+      conn->dirty = false;
+      if (!conn->closed) FlushConn(conn);
+    }
+    dirty_.clear();
+  }
+
+  // One send() for everything queued; what the kernel does not take waits for EPOLLOUT.
+  void FlushConn(StreamConn* conn) {
+    while (conn->queued() > 0) {
+      const ssize_t sent = send(conn->fd, conn->out.data() + conn->out_offset, conn->queued(),
+                                MSG_DONTWAIT | MSG_NOSIGNAL);
+      Bump(counters.stream_writes);
+      if (sent < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        CloseConn(conn);
+        return;
+      }
+      conn->out_offset += static_cast<size_t>(sent);
+      conn->last_activity_ms = NowMs();
+    }
+    const bool want_out = conn->queued() > 0;
+    if (!want_out) {
+      conn->out.clear();
+      conn->out_offset = 0;
+      if (conn->out.capacity() > 256 * 1024) conn->out.shrink_to_fit();
+    } else if (conn->out_offset >= 65536 && conn->out_offset * 2 >= conn->out.size()) {
+      conn->out.erase(conn->out.begin(), conn->out.begin() + static_cast<std::ptrdiff_t>(conn->out_offset));
+      conn->out_offset = 0;
+    }
+    if (want_out != conn->polling_out) {
+      conn->polling_out = want_out;
+      epoll_event ev{};
+      ev.events = EPOLLIN | (want_out ? EPOLLOUT : 0);
+      ev.data.u64 = reinterpret_cast<uint64_t>(conn) | 1;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev);
+    }
+  }
+
+ public:
+  std::atomic<uint32_t> stream_count_{0};  // connections this thread owns (the acceptor reads it)
+
+ private:
   struct ClientEntry {
     Relay* v4 = nullptr;
     Relay* v6 = nullptr;
@@ -850,6 +1417,16 @@ class Worker {
   Relay* draining_ = nullptr;        // the relay DrainRelay is reading, if any
   bool detach_after_batch_ = false;  // its detach was asked for meanwhile
   std::vector<ControlPacket> control_;
+  // TCP clients.
+  int stream_listen_fd_ = -1;  // the acceptor only
+  uint32_t next_conn_seq_ = 0;
+  std::unordered_map<uint32_t, StreamConn*> conns_;
+  std::vector<StreamConn*> dirty_;       // queued bytes to flush at the end of this round
+  std::vector<StreamConn*> dead_conns_;  // closed this round
+  std::unique_ptr<uint8_t[]> stream_buffer_;  // a carried partial frame + one read
+  std::unique_ptr<uint8_t[]> tls_buffer_;     // one read of ciphertext
+  std::vector<uint8_t> plain_;                // its plaintext
+  int64_t last_sweep_ms_ = 0;
 };
 
 RelayPlane::RelayPlane(uv_loop_t* loop, int listen_fd, const PlaneOptions& options)
@@ -883,6 +1460,7 @@ RelayPlane::~RelayPlane() {
   }
   relays_.clear();
   for (int fd : listen_fds_) close(fd);
+  if (stream_listen_fd_ >= 0) close(stream_listen_fd_);
   async_->data = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* handle) {
     delete reinterpret_cast<uv_async_t*>(handle);
@@ -918,7 +1496,8 @@ bool RelayPlane::SetActiveWorkers(unsigned active, size_t* moved, std::string* e
   std::vector<Relay*> moving;
   for (auto& entry : relays_) {
     Relay* relay = entry.second;
-    if (relay->owner < 0 || !relay->js_has_client) continue;
+    // A stream client's relay stays with its connection's thread.
+    if (relay->owner < 0 || !relay->js_has_client || relay->js_stream_conn != 0) continue;
     if (static_cast<unsigned>(relay->owner) != OwnerOf(relay->js_client)) moving.push_back(relay);
   }
   for (Relay* relay : moving) {
@@ -1356,8 +1935,10 @@ void RelayPlane::PushControl(std::vector<ControlPacket>* packets, PlaneCounters*
   {
     std::lock_guard<std::mutex> lock(control_mu_);
     for (auto& packet : *packets) {
-      // A flood of STUN must not grow memory without bound while JS catches up.
-      if (control_.size() >= kControlQueueMax || control_bytes_ + packet.data.size() > kControlQueueBytes) {
+      // A flood of STUN must not grow memory without bound while JS catches up. The end of a
+      // connection is never dropped: its allocation must end.
+      if (packet.event != ControlEvent::kStreamClosed &&
+          (control_.size() >= kControlQueueMax || control_bytes_ + packet.data.size() > kControlQueueBytes)) {
         ++dropped;
         continue;
       }
@@ -1391,9 +1972,158 @@ void RelayPlane::DrainControl() {
   dispatching_ = true;
   for (const auto& packet : batch) {
     if (delete_after_dispatch_) break;
-    if (sink_ != nullptr) sink_(sink_context_, packet.data.data(), packet.data.size(), packet.from);
+    if (packet.event == ControlEvent::kDatagram) {
+      if (sink_ != nullptr) sink_(sink_context_, packet.data.data(), packet.data.size(), packet.from);
+    } else if (stream_sink_ != nullptr) {
+      stream_sink_(stream_sink_context_, packet.event, packet.conn, packet.data.data(), packet.data.size(),
+                   packet.from);
+    }
   }
   dispatching_ = false;
+}
+
+// ---- TCP clients (JS thread side) ----------------------------------------------------------------
+
+bool RelayPlane::OpenStreamListener(const std::string& ip, uint16_t port, const StreamOptions& options,
+                                    StreamEventSink sink, void* context, uint16_t* bound_port, std::string* error,
+                                    int* sys_errno) {
+  if (sys_errno != nullptr) *sys_errno = 0;
+  if (stream_listen_fd_ >= 0) {
+    *error = "the plane already has a stream listener";
+    return false;
+  }
+  int family;
+  uint8_t bytes[16];
+  if (!ParseIp(ip, &family, bytes)) {
+    *error = "not an IP address literal";
+    return false;
+  }
+  sockaddr_storage sa;
+  socklen_t len;
+  MakeSockaddr(family, ip, port, &sa, &len);
+  const int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const auto fail = [&](const char* what) {
+    if (sys_errno != nullptr) *sys_errno = errno;
+    *error = std::string(what) + ": " + strerror(errno);
+    if (fd >= 0) close(fd);
+    return false;
+  };
+  if (fd < 0) return fail("socket");
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // as Node's net.Server
+  if (family == AF_INET6) {
+    const int zero = 0;  // `::` also accepts IPv4 clients (dual stack), as the JS listener
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail("bind");
+  if (listen(fd, 511) != 0) return fail("listen");
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  *bound_port = PortOf(bound);
+  stream_listen_fd_ = fd;
+  stream_options_ = options;
+  stream_options_.handshake_ms = stream_handshake_ms_;
+  stream_sink_ = sink;
+  stream_sink_context_ = context;
+  if (listen_fds_.empty()) listen_family_ = family;
+  uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+  Command command;
+  command.type = CommandType::kStreamListen;
+  command.fd = fd;
+  workers_[0]->Post(std::move(command));
+  return true;
+}
+
+bool RelayPlane::SetStreamTls(const std::string& cert_pem, const std::string& key_pem, uint32_t handshake_ms,
+                              std::string* error) {
+  std::shared_ptr<TlsContext> context = TlsContext::FromPem(cert_pem, key_pem, error);
+  if (!context) return false;
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  stream_tls_ = std::move(context);
+  if (stream_listen_fd_ < 0) stream_handshake_ms_ = handshake_ms;
+  return true;
+}
+
+std::shared_ptr<TlsContext> RelayPlane::StreamTls() {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  return stream_tls_;
+}
+
+RelayPlane::Admit RelayPlane::AdmitStream(const AddrKey& ip) {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  if (stream_open_.load(std::memory_order_relaxed) >= stream_options_.max_connections) return Admit::kTooMany;
+  uint32_t& count = stream_per_ip_[ip];
+  if (count >= stream_options_.max_per_ip) {
+    if (count == 0) stream_per_ip_.erase(ip);
+    return Admit::kPerIp;
+  }
+  ++count;
+  stream_open_.fetch_add(1, std::memory_order_relaxed);
+  return Admit::kOk;
+}
+
+void RelayPlane::ReleaseStream(const AddrKey& ip) {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  stream_open_.fetch_sub(1, std::memory_order_relaxed);
+  const auto it = stream_per_ip_.find(ip);
+  if (it == stream_per_ip_.end()) return;
+  if (--it->second == 0) stream_per_ip_.erase(it);
+}
+
+static unsigned StreamOwner(uint32_t conn) { return conn & 63u; }
+
+bool RelayPlane::StreamSend(uint32_t conn, const uint8_t* data, size_t size, std::string* error) {
+  const unsigned owner = StreamOwner(conn);
+  if (conn == 0 || owner >= workers_.size() || stream_listen_fd_ < 0) {
+    *error = "unknown stream connection";
+    return false;
+  }
+  Command command;
+  command.type = CommandType::kStreamSend;
+  command.conn = conn;
+  command.bytes.assign(data, data + size);
+  workers_[owner]->Post(std::move(command));
+  return true;
+}
+
+bool RelayPlane::StreamClose(uint32_t conn, std::string* error) {
+  const unsigned owner = StreamOwner(conn);
+  if (conn == 0 || owner >= workers_.size() || stream_listen_fd_ < 0) {
+    *error = "unknown stream connection";
+    return false;
+  }
+  Command command;
+  command.type = CommandType::kStreamClose;
+  command.conn = conn;
+  workers_[owner]->Post(std::move(command));
+  return true;
+}
+
+bool RelayPlane::SetStreamClient(uint32_t id, uint32_t conn, std::string* error) {
+  Relay* relay = Find(id);
+  if (relay == nullptr) {
+    *error = "unknown relay";
+    return false;
+  }
+  const unsigned owner = StreamOwner(conn);
+  if (conn == 0 || owner >= workers_.size() || stream_listen_fd_ < 0) {
+    *error = "unknown stream connection";
+    return false;
+  }
+  if (relay->js_stream_conn == conn) return true;
+  if (relay->owner >= 0) {
+    *error = "relay already has a client";
+    return false;
+  }
+  relay->js_stream_conn = conn;
+  relay->owner = static_cast<int>(owner);
+  Command command;
+  command.type = CommandType::kStreamAttach;
+  command.relay = relay;
+  command.conn = conn;
+  workers_[owner]->Post(std::move(command));
+  return true;
 }
 
 }  // namespace icegate

@@ -1,4 +1,4 @@
-// UDP data plane on its own threads (RFC 8656): peer -> client (§11.6 Data indications, §12.4
+// Data plane on its own threads (RFC 8656), for UDP and TCP/TLS clients: peer -> client (§11.6 Data indications, §12.4
 // ChannelData) and, when the plane owns the listening port, client -> peer (§12.6 ChannelData,
 // §11.4 Send indications). Everything else goes to the TypeScript core.
 //
@@ -17,6 +17,11 @@
 //  - Datagrams for TypeScript (STUN, unknown clients, odd Send indications) are copied into one
 //    mutex-protected queue per plane (one lock per batch) and drained on the JS thread by a
 //    uv_async_t, in batches, in arrival order.
+//  - TCP/TLS clients (OpenStreamListener, issue 19): thread 0 accepts and hands each connection to
+//    the least loaded thread, which then owns its framing, its write buffer (flushed once per epoll
+//    round), its TLS session and its relays (SetStreamClient; never moved by SetActiveWorkers).
+//    Frames for TypeScript and connection ends go through the same control queue; TypeScript
+//    answers with StreamSend, a command to the owning thread.
 #pragma once
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -74,6 +79,18 @@ struct PlaneCounters {
   std::atomic<uint64_t> dropped_send_no_permission{0};  // Send indication to a peer without permission
   std::atomic<uint64_t> dropped_control_overflow{0};    // the queue to TypeScript was full
   std::atomic<uint64_t> gso_sends{0};                   // sendmsg calls carrying UDP_SEGMENT
+  // TCP clients (the plane's stream listener, see StreamConn in relay_plane.cc).
+  std::atomic<uint64_t> stream_accepted{0};          // connections admitted
+  std::atomic<uint64_t> stream_closed{0};            // connections closed, for any reason
+  std::atomic<uint64_t> stream_refused_per_ip{0};    // refused at accept: maxConnectionsPerIp
+  std::atomic<uint64_t> stream_refused_max{0};       // refused at accept: maxConnections
+  std::atomic<uint64_t> stream_frames{0};            // frames cut from client streams
+  std::atomic<uint64_t> stream_dropped_to_client{0};  // relayed data dropped: queue over maxQueuedBytes
+  std::atomic<uint64_t> stream_closed_idle{0};
+  std::atomic<uint64_t> stream_closed_slow{0};     // queue over maxQueuedBytesHard
+  std::atomic<uint64_t> stream_closed_framing{0};  // bytes that are neither STUN nor ChannelData
+  std::atomic<uint64_t> stream_writes{0};          // send() calls towards clients
+  std::atomic<uint64_t> stream_tls_failures{0};    // TLS handshakes that failed or timed out
 };
 
 /** Single-writer increment: only the owning thread calls it. */
@@ -83,6 +100,8 @@ inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
 
 class RelayPlane;
 class Worker;
+struct StreamConn;
+class TlsContext;
 
 struct Relay {
   uint32_t id = 0;
@@ -92,7 +111,12 @@ struct Relay {
   // Written by the JS thread, and by the owner only while the JS thread waits for a detach.
   int owner = -1;
   bool closed = false;  // owner thread: closed by a command, freed after the current epoll round
-  bool has_client = false;
+  bool has_client = false;  // a UDP client (the fields below); a stream client is `stream` instead
+  // Owner thread: the TCP connection this relay's peer data goes to, or nullptr (none, or closed).
+  StreamConn* stream = nullptr;
+  // JS thread: the connection id given to SetStreamClient (0: a UDP relay). Such a relay stays on
+  // its connection's thread: SetActiveWorkers never moves it.
+  uint32_t js_stream_conn = 0;
   sockaddr_storage client{};
   socklen_t client_len = 0;
   AddrKey client_key{};  // client address bytes + port
@@ -120,14 +144,32 @@ struct Relay {
 };
 
 
-/** A datagram for TypeScript, copied out of the batch buffers. */
+/** What a ControlPacket carries. */
+enum class ControlEvent : uint8_t { kDatagram = 0, kStreamFrame = 1, kStreamClosed = 2 };
+
+/** A datagram (or a stream frame, or a stream's end) for TypeScript, copied out of the buffers. */
 struct ControlPacket {
   std::vector<uint8_t> data;
   sockaddr_storage from;
+  ControlEvent event = ControlEvent::kDatagram;
+  uint32_t conn = 0;  // stream events: the connection id
 };
 
 /** Receives the datagrams the native side does not handle, on the JS thread, in arrival order. */
 using ControlPacketSink = void (*)(void* context, const uint8_t* data, size_t size, const sockaddr_storage& from);
+/** Receives stream frames and stream ends (data empty), on the JS thread, in arrival order. */
+using StreamEventSink = void (*)(void* context, ControlEvent event, uint32_t conn, const uint8_t* data, size_t size,
+                                 const sockaddr_storage& from);
+
+/** Limits of a stream listener (src/transport/stream-limits.ts). */
+struct StreamOptions {
+  uint32_t max_connections = 20000;
+  uint32_t max_per_ip = 1000;
+  uint32_t idle_ms = 30000;
+  size_t max_queued = 256 * 1024;
+  size_t max_queued_hard = 1024 * 1024;
+  uint32_t handshake_ms = 10000;  // TLS only
+};
 
 struct PlaneOptions {
   unsigned threads = 1;
@@ -203,6 +245,38 @@ class RelayPlane {
   bool SendFromRelay(uint32_t id, const std::string& ip, uint16_t port, const uint8_t* data, size_t size,
                      std::string* error);
 
+  /**
+   * Opens a TCP listening socket: accepted connections are owned by one data thread each (see
+   * native/README.md), framed natively, and their ChannelData / Send indications relayed; other
+   * frames and connection ends go to `sink`. One per plane.
+   */
+  bool OpenStreamListener(const std::string& ip, uint16_t port, const StreamOptions& options, StreamEventSink sink,
+                          void* context, uint16_t* bound_port, std::string* error, int* sys_errno = nullptr);
+  /**
+   * Makes the stream listener TLS (before OpenStreamListener), or replaces its certificate (a
+   * reload: connections accepted from now on use it). False with `error` for a bad pair.
+   */
+  bool SetStreamTls(const std::string& cert_pem, const std::string& key_pem, uint32_t handshake_ms,
+                    std::string* error);
+  /** The TLS context for a new connection, or nullptr for plain TCP. Any thread. */
+  std::shared_ptr<TlsContext> StreamTls();
+  /** Queues one whole frame to stream connection `conn` (dropped if it is gone). */
+  bool StreamSend(uint32_t conn, const uint8_t* data, size_t size, std::string* error);
+  /** Closes stream connection `conn` (its end is reported to the sink as for any close). */
+  bool StreamClose(uint32_t conn, std::string* error);
+  /** Makes relay `id` send its peer data to stream connection `conn`, on that connection's thread. */
+  bool SetStreamClient(uint32_t id, uint32_t conn, std::string* error);
+  /** Open stream connections (accepted, not yet closed). */
+  uint64_t StreamConnections() const { return stream_open_.load(std::memory_order_relaxed); }
+  const StreamOptions& stream_options() const { return stream_options_; }
+
+  // Called by data threads: admission at accept (limits) and its undoing at close.
+  enum class Admit { kOk, kTooMany, kPerIp };
+  Admit AdmitStream(const AddrKey& ip);
+  void ReleaseStream(const AddrKey& ip);
+  unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
+  Worker* worker(unsigned index) { return workers_[index].get(); }
+
   /** True while control packets are being handed to JS; closing then is deferred to the end. */
   bool dispatching() const { return dispatching_; }
   void RequestDeleteAfterDispatch() { delete_after_dispatch_ = true; }
@@ -251,6 +325,15 @@ class RelayPlane {
   uv_async_t* async_ = nullptr;  // freed in its close callback
   ControlPacketSink sink_ = nullptr;
   void* sink_context_ = nullptr;
+  StreamEventSink stream_sink_ = nullptr;
+  void* stream_sink_context_ = nullptr;
+  int stream_listen_fd_ = -1;
+  StreamOptions stream_options_;
+  std::atomic<uint64_t> stream_open_{0};
+  std::mutex stream_mu_;  // accept and close only: the per-IP counts
+  std::unordered_map<AddrKey, uint32_t, AddrKeyHash> stream_per_ip_;
+  std::shared_ptr<TlsContext> stream_tls_;  // guarded by stream_mu_
+  uint32_t stream_handshake_ms_ = 10000;
   bool dispatching_ = false;
   bool delete_after_dispatch_ = false;
 

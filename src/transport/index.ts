@@ -21,7 +21,7 @@ export { type RelayAddressConfig, type RelayOwner, RelayPool, type RelayPoolOpti
 export type { StreamClientHandler, StreamCounters } from './stream-connection.js';
 export { DEFAULT_STREAM_LIMITS, resolveStreamLimits, type StreamLimits } from './stream-limits.js';
 export { isRelayedData, StreamLink } from './stream-link.js';
-export { StreamListener, type StreamListenerStats } from './stream-listener.js';
+export { StreamListener, type StreamListenerStats, type StreamListening } from './stream-listener.js';
 export {
   TLS_MIN_VERSION,
   type TlsCertificateOptions,

@@ -36,8 +36,16 @@ export interface StreamListenerStats extends StreamCounters {
   tlsFailures: number;
 }
 
+/** What TurnHost.listenTcp returns: a JS StreamListener or a NativeStreamListener. */
+export interface StreamListening {
+  readonly transport: 'tcp' | 'tls';
+  readonly address: TransportAddress;
+  readonly stats: StreamListenerStats;
+  close(): Promise<void>;
+}
+
 /** A TCP or TLS listener feeding the TURN core. */
-export class StreamListener {
+export class StreamListener implements StreamListening {
   readonly #server: net.Server;
   readonly #options: StreamListenerOptions;
   readonly #perIp = new Map<string, number>();

@@ -2,12 +2,14 @@
 import type { TransportAddress } from '../stun/index.js';
 import { type TurnEvents, TurnServer, type TurnServerOptions } from '../turn/index.js';
 import { IGNORE_ERRORS, TransportError, type TransportErrorReporter } from './errors.js';
+import { streamPlaneFromEnv } from './native/data-plane-mode.js';
 import type { NativeDataPlane } from './native/native-data-plane.js';
 import { NativeSink } from './native/native-sink.js';
+import { NativeStreamListener } from './native/native-stream-listener.js';
 import { NativeUdpListener } from './native/native-udp-listener.js';
 import { type RelayAddressConfig, RelayPool } from './relay-pool.js';
 import { resolveStreamLimits, type StreamLimits } from './stream-limits.js';
-import { StreamListener } from './stream-listener.js';
+import { StreamListener, type StreamListening } from './stream-listener.js';
 import { type TlsCertificateOptions, TlsCertificates } from './tls-certificates.js';
 import { TransportSink } from './transport-sink.js';
 import { UdpListener } from './udp-listener.js';
@@ -26,7 +28,8 @@ export interface TurnHostOptions {
   onError?: TransportErrorReporter;
   /**
    * TURN_DATA_PLANE=native (issue 9): the loaded addon. UDP listeners opened with listenNativeUdp
-   * are the plane's own sockets, and their clients' relays are native; TCP/TLS stay on the JS path.
+   * are the plane's own sockets, and their clients' relays are native; TCP listeners are native too
+   * when the addon has stream support (unless ICEGATE_NATIVE_STREAMS=js); TLS stays on the JS path.
    */
   dataPlane?: NativeDataPlane;
   /** Told when a native listener changes how many data threads its clients use (ThreadScaler). */
@@ -132,15 +135,27 @@ export class TurnHost {
     return listener;
   }
 
-  /** Starts a TURN-over-TCP listener on `ip`:`port` (RFC 8656 section 3.1; relays stay UDP). */
-  async listenTcp(ip: string, port: number, limits: Partial<StreamLimits> = {}): Promise<StreamListener> {
+  /**
+   * Starts a TURN-over-TCP listener on `ip`:`port` (RFC 8656 section 3.1; relays stay UDP). With a
+   * native data plane that has stream support (and ICEGATE_NATIVE_STREAMS not `js`) the plane owns
+   * the connections and relays for them (NativeStreamListener); else the JS StreamListener.
+   */
+  async listenTcp(ip: string, port: number, limits: Partial<StreamLimits> = {}): Promise<StreamListening> {
+    const resolved = resolveStreamLimits(limits);
+    const plane = this.#nativeStreams();
+    if (plane !== null) {
+      const native = NativeStreamListener.open(plane.dataPlane, ip, port, this.core, resolved, this.#onError);
+      plane.sink.addListener(native);
+      this.#listeners.push(native);
+      return native;
+    }
     const listener = await StreamListener.open({
       transport: 'tcp',
       ip,
       port,
       handler: this.core,
       sink: this.sink,
-      limits: resolveStreamLimits(limits),
+      limits: resolved,
       onError: this.#onError,
     });
     this.#listeners.push(listener);
@@ -152,8 +167,23 @@ export class TurnHost {
    * read now (a bad pair throws TransportError ICEGATE_TRANSPORT_TLS_CERT) and reloaded whenever
    * they change; a bad pair on reload is reported to onError and the old one stays in use.
    */
-  async listenTls(ip: string, port: number, options: TlsListenOptions): Promise<StreamListener> {
+  async listenTls(ip: string, port: number, options: TlsListenOptions): Promise<StreamListening> {
     const certificates = await this.#certificatesFor(options);
+    const plane = this.#nativeStreams();
+    if (plane !== null) {
+      const native = NativeStreamListener.open(
+        plane.dataPlane,
+        ip,
+        port,
+        this.core,
+        resolveStreamLimits(options.limits),
+        this.#onError,
+        { transport: 'tls', certificates },
+      );
+      plane.sink.addListener(native);
+      this.#listeners.push(native);
+      return native;
+    }
     const listener = await StreamListener.open({
       transport: 'tls',
       ip,
@@ -210,6 +240,15 @@ export class TurnHost {
     await Promise.all(this.#listeners.map((listener) => listener.close()));
     const certificates = await Promise.allSettled(this.#certificates.values());
     for (const c of certificates) if (c.status === 'fulfilled') c.value.close();
+  }
+
+  /**
+   * The plane and sink for TCP and TLS clients on the native plane (a native data plane with stream
+   * support, ICEGATE_NATIVE_STREAMS not `js`), else null: the JS StreamListener.
+   */
+  #nativeStreams(): { dataPlane: NativeDataPlane; sink: NativeSink } | null {
+    if (this.native === null || this.#dataPlane === null || !this.#dataPlane.supportsStreams) return null;
+    return streamPlaneFromEnv() === 'native' ? { dataPlane: this.#dataPlane, sink: this.native } : null;
   }
 
   #certificatesFor(options: TlsListenOptions): Promise<TlsCertificates> {

@@ -6,7 +6,7 @@ import { mintCredential, NonceFactory, SecretRing } from '../../src/auth/index.j
 import type { TransportAddress } from '../../src/stun/index.js';
 import {
   type StreamLimits,
-  type StreamListener,
+  type StreamListening,
   type TransportError,
   TurnHost,
   type UdpListener,
@@ -55,8 +55,8 @@ export interface HostCounters {
 export interface SecurityHost {
   host: TurnHost;
   udp: UdpListener;
-  tcp: StreamListener;
-  tls: StreamListener | null;
+  tcp: StreamListening;
+  tls: StreamListening | null;
   ip: string;
   filter: PeerFilter;
   counters: HostCounters;

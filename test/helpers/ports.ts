@@ -116,5 +116,7 @@ export const PORTS = {
   observability: { peer: 16000, relayMin: 16010, relayMax: 16099 },
   /** test/integration/prometheus-live.test.ts (issue 18; a real Prometheus scraping a node under load) */
   prometheusLive: { peer: 16100, relayMin: 16110, relayMax: 16499 },
+  /** test/integration/native-streams.test.ts (issue 19: TCP clients on the native plane; 18000-18499) */
+  nativeStreams: { peer: 18000, relayMin: 18010, relayMax: 18199 },
   /** Free for later files: 16500-16999, none left 20000-29999 (stress/ uses 30000-31999). */
 } as const satisfies Record<string, PortBlock>;

@@ -5,11 +5,12 @@ import { mintCredential, NonceFactory, SecretRing } from '../../src/auth/index.j
 import type { TransportAddress } from '../../src/stun/index.js';
 import {
   type StreamLimits,
-  type StreamListener,
+  type StreamListening,
   type TransportError,
   TurnHost,
   type UdpListener,
 } from '../../src/transport/index.js';
+import { loadNativeDataPlane } from '../../src/transport/native/index.js';
 import type {
   AllocationEndReason,
   AllocationView,
@@ -36,6 +37,12 @@ export interface TestHostOptions {
   tickMs?: number;
   /** Loopback peers allowed (default true); false applies the production peer filter. */
   allowLoopbackPeers?: boolean;
+  /**
+   * TCP clients on the native plane (NativeStreamListener) when the addon loads, as a node with
+   * TURN_DATA_PLANE=native serves them; default true unless ICEGATE_NATIVE_STREAMS=js. UDP stays
+   * on the JS listener here (the native-* suites cover the native UDP path).
+   */
+  nativeStreams?: boolean;
 }
 
 /** What the core and the sockets reported. */
@@ -64,8 +71,8 @@ export interface AnsweredRequest {
 export interface TestHost {
   host: TurnHost;
   udp: UdpListener;
-  tcp: StreamListener;
-  tls: StreamListener | null;
+  tcp: StreamListening;
+  tls: StreamListening | null;
   secrets: SecretRing;
   record: TestHostRecord;
   credential(tenant: string): { username: string; password: string };
@@ -83,7 +90,10 @@ export async function startTestHost(options: TestHostOptions): Promise<TestHost>
   const relays = [];
   if (relayIp !== null) relays.push({ bindIp: relayIp });
   if (options.relayIp6 !== undefined) relays.push({ bindIp: options.relayIp6 });
+  const wantNative = (options.nativeStreams ?? true) && process.env.ICEGATE_NATIVE_STREAMS !== 'js';
+  const dataPlane = wantNative ? loadNativeDataPlane() : null;
   const host = new TurnHost({
+    ...(dataPlane === null ? {} : { dataPlane }),
     relays,
     minPort: options.relayMin,
     maxPort: options.relayMax,

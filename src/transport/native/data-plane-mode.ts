@@ -23,3 +23,18 @@ export function chooseDataPlane(mode: DataPlaneMode, logger?: Logger): DataPlane
   const plane = loadNativeDataPlane(logger);
   return plane === null ? { mode: 'js' } : { mode: 'native', plane };
 }
+
+/** Which path serves TCP clients when the data plane is native: ICEGATE_NATIVE_STREAMS. */
+export type StreamPlaneMode = 'native' | 'js';
+
+/**
+ * ICEGATE_NATIVE_STREAMS: `native` (default) lets the native plane own TCP client connections when
+ * the data plane is native and the addon has stream support; `js` keeps them on the JS stream path
+ * (src/transport/stream-listener.ts). Throws on any other value.
+ */
+export function streamPlaneFromEnv(env: NodeJS.ProcessEnv = process.env): StreamPlaneMode {
+  const raw = env.ICEGATE_NATIVE_STREAMS;
+  if (raw === undefined || raw === '' || raw === 'native') return 'native';
+  if (raw === 'js') return 'js';
+  throw new Error(`ICEGATE_NATIVE_STREAMS must be "native" or "js", got "${raw}"`);
+}

@@ -40,6 +40,66 @@ export interface NativePlaneCounters {
   /** sendmsg calls that carried several datagrams with UDP GSO (UDP_SEGMENT). */
   gsoSends: number;
   relays: number;
+  /** Stream (TCP) listener counters; absent from an addon without stream support. */
+  streamConnections?: number;
+  streamAccepted?: number;
+  streamClosed?: number;
+  streamRefusedPerIp?: number;
+  streamRefusedMax?: number;
+  /** Frames cut from client streams (relayed natively or handed to TypeScript). */
+  streamFrames?: number;
+  streamDroppedToClient?: number;
+  streamClosedIdle?: number;
+  streamClosedSlow?: number;
+  streamClosedFraming?: number;
+  /** send() calls towards stream clients (one per connection per epoll round at most, unless the kernel buffer fills). */
+  streamWrites?: number;
+  /** TLS handshakes that failed or timed out. */
+  streamTlsFailures?: number;
+}
+
+/** Limits of a native stream listener (src/transport/stream-limits.ts, without the TLS handshake). */
+export interface NativeStreamLimits {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  idleTimeoutMs: number;
+  maxQueuedBytes: number;
+  maxQueuedBytesHard: number;
+}
+
+/** What a native stream listener reports: a frame (STUN, or ChannelData without its padding) or the end of a connection. */
+export const STREAM_EVENT = { frame: 1, closed: 2 } as const;
+
+/** Receives stream events on the JS thread, in arrival order; `data` is null for `closed`. */
+export type StreamEventHandler = (
+  event: number,
+  connId: number,
+  data: Buffer | null,
+  ip: string,
+  port: number,
+) => void;
+
+/** The stream (TCP client) functions of an addon that has them. */
+export interface NativeStreamAddon {
+  openStreamListener(
+    plane: PlaneHandle,
+    ip: string,
+    port: number,
+    limits: NativeStreamLimits,
+    onEvent: StreamEventHandler,
+  ): { port: number };
+  streamSend(plane: PlaneHandle, connId: number, data: Uint8Array): void;
+  streamClose(plane: PlaneHandle, connId: number): void;
+  setStreamClient(plane: PlaneHandle, relayId: number, connId: number): void;
+  setStreamTls(plane: PlaneHandle, certPem: string, keyPem: string, handshakeTimeoutMs: number): void;
+}
+
+/** True when the loaded addon can own TCP client connections (built from this tree). */
+export function hasStreamSupport(addon: NativeAddon): addon is NativeAddon & NativeStreamAddon {
+  const record = addon as unknown as Record<string, unknown>;
+  return ['openStreamListener', 'streamSend', 'streamClose', 'setStreamClient', 'setStreamTls'].every(
+    (name) => typeof record[name] === 'function',
+  );
 }
 
 /** A channel binding pushed to the native side (RFC 8656 §12). */

@@ -2,8 +2,15 @@
 import type dgram from 'node:dgram';
 import type { Logger } from '../../log/logger.js';
 import { listeningFd } from './listening-fd.js';
-import { type ControlPacketHandler, type NativeAddon, requireNativeAddon } from './native-addon.js';
-import { NativeRelayPlane } from './native-relay-plane.js';
+import {
+  type ControlPacketHandler,
+  hasStreamSupport,
+  type NativeAddon,
+  type NativeStreamLimits,
+  requireNativeAddon,
+  type StreamEventHandler,
+} from './native-addon.js';
+import { NativeRelayPlane, type NativeStreamTls } from './native-relay-plane.js';
 import { classifyPacket, type PacketClass } from './packet-class.js';
 
 /** The loaded addon: the packet classifier and a factory of relay planes. */
@@ -25,6 +32,29 @@ export class NativeDataPlane {
     if (fd === null)
       throw new Error('NATIVE_NO_FD: the listening socket has no file descriptor (not bound?)');
     return new NativeRelayPlane(this.#addon, fd);
+  }
+
+  /** True when the addon can own TCP client connections (listenStream). */
+  get supportsStreams(): boolean {
+    return hasStreamSupport(this.#addon);
+  }
+
+  /** A relay plane with its own TCP listening socket on `ip`:`port` (its clients' relays live on it). */
+  listenStream(
+    ip: string,
+    port: number,
+    limits: NativeStreamLimits,
+    onEvent: StreamEventHandler,
+    tls?: NativeStreamTls,
+  ): NativeRelayPlane {
+    return NativeRelayPlane.listenStream(
+      this.#addon,
+      ip,
+      port,
+      limits,
+      onEvent,
+      tls === undefined ? {} : { tls },
+    );
   }
 
   /** A relay plane with its own listening socket on `ip`:`port`, relaying both directions. */

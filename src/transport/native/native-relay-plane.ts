@@ -1,15 +1,19 @@
 // One native relay plane: relay sockets owned by the addon, peer -> client forwarding in C++
 // (RFC 8656 §11.6 Data indication, §12.4 ChannelData); tables pushed from the TypeScript core.
 import type { TransportAddress } from '../../stun/index.js';
-import type {
-  ControlPacketHandler,
-  NativeAddon,
-  NativeChannelBinding,
-  NativePlaneCounters,
-  NativePlaneInfo,
-  NativePlaneOptions,
-  NativeRelayTraffic,
-  PlaneHandle,
+import {
+  type ControlPacketHandler,
+  hasStreamSupport,
+  type NativeAddon,
+  type NativeChannelBinding,
+  type NativePlaneCounters,
+  type NativePlaneInfo,
+  type NativePlaneOptions,
+  type NativeRelayTraffic,
+  type NativeStreamAddon,
+  type NativeStreamLimits,
+  type PlaneHandle,
+  type StreamEventHandler,
 } from './native-addon.js';
 
 /** ICEGATE_NATIVE_THREADS, when it is an integer from 1 to 64; else undefined (the addon's default). */
@@ -21,6 +25,13 @@ function threadsFromEnv(): number | undefined {
     throw new Error(`ICEGATE_NATIVE_THREADS must be an integer from 1 to 64, got "${raw}"`);
   }
   return n;
+}
+
+/** The TLS side of a native stream listener: PEM certificate chain and key, handshake timeout. */
+export interface NativeStreamTls {
+  certPem: string;
+  keyPem: string;
+  handshakeTimeoutMs: number;
 }
 
 /** A relay socket bound by the addon: its id for table pushes and its bound port. */
@@ -35,7 +46,9 @@ export class NativeRelayPlane {
   #handle: PlaneHandle | null;
   /** Held here because the addon keeps only a weak reference to it. */
   #onControlPacket: ControlPacketHandler | null = null;
-  /** The plane's own listening port, when it was made by `listen`. */
+  /** Held here because the addon keeps only a weak reference to it. */
+  #onStreamEvent: StreamEventHandler | null = null;
+  /** The plane's own listening port, when it was made by `listen` or `listenStream`. */
   listenPort: number | null = null;
 
   /**
@@ -67,6 +80,67 @@ export class NativeRelayPlane {
     }
     plane.#onControlPacket = onControlPacket;
     return plane;
+  }
+
+  /**
+   * A plane that owns a TCP listening socket (the addon must have stream support): each accepted
+   * connection is framed on one data thread, its ChannelData and Send indications relayed there;
+   * other frames and connection ends reach `onEvent`.
+   */
+  static listenStream(
+    addon: NativeAddon,
+    ip: string,
+    port: number,
+    limits: NativeStreamLimits,
+    onEvent: StreamEventHandler,
+    options: NativePlaneOptions & { tls?: NativeStreamTls } = {},
+  ): NativeRelayPlane {
+    if (!hasStreamSupport(addon)) throw new Error('NATIVE_NO_STREAMS: the addon has no stream support');
+    const { tls, ...planeOptions } = options;
+    const plane = new NativeRelayPlane(addon, -1, planeOptions);
+    try {
+      if (tls !== undefined) plane.setStreamTls(tls.certPem, tls.keyPem, tls.handshakeTimeoutMs);
+      plane.listenPort = addon.openStreamListener(plane.#plane(), ip, port, limits, onEvent).port;
+    } catch (error) {
+      plane.close();
+      throw error;
+    }
+    plane.#onStreamEvent = onEvent;
+    return plane;
+  }
+
+  #streams(): NativeStreamAddon {
+    const addon = this.#addon;
+    if (!hasStreamSupport(addon)) throw new Error('NATIVE_NO_STREAMS: the addon has no stream support');
+    return addon;
+  }
+
+  /** Queues whole frames to stream connection `connId` (sent by its data thread; dropped if it is gone). */
+  streamSend(connId: number, data: Uint8Array): void {
+    this.#streams().streamSend(this.#plane(), connId, data);
+  }
+
+  /**
+   * Makes the stream listener TLS (listenStream does it before listening) or replaces its
+   * certificate: connections accepted from now on use the new pair. Throws NATIVE_TLS on a bad pair.
+   */
+  setStreamTls(certPem: string, keyPem: string, handshakeTimeoutMs: number): void {
+    this.#streams().setStreamTls(this.#plane(), certPem, keyPem, handshakeTimeoutMs);
+  }
+
+  /** Closes stream connection `connId`; its end comes back as a `closed` event. */
+  streamClose(connId: number): void {
+    this.#streams().streamClose(this.#plane(), connId);
+  }
+
+  /** Sets the stream connection that receives this relay's peer data (on that connection's thread). */
+  setStreamClient(relayId: number, connId: number): void {
+    this.#streams().setStreamClient(this.#plane(), relayId, connId);
+  }
+
+  /** True when this plane owns a TCP listening socket (listenStream). */
+  get ownsStreamListener(): boolean {
+    return this.#onStreamEvent !== null;
   }
 
   /** True when this plane owns its listening socket and hands control packets to JS. */
@@ -153,5 +227,6 @@ export class NativeRelayPlane {
     this.#addon.closePlane(this.#handle);
     this.#handle = null;
     this.#onControlPacket = null;
+    this.#onStreamEvent = null;
   }
 }

@@ -1,8 +1,9 @@
 // The core's ActionSink for TURN_DATA_PLANE=native (issue 9). UDP clients of a native listener get
 // relays opened by the native plane of that listener, and the core's table changes are pushed to
 // it (whole-table replacement per relay); the plane then relays ChannelData, Data indications and
-// peer datagrams without JavaScript (both relays of a dual allocation too). TCP/TLS clients stay on
-// the JS path of TransportSink and RelayPool. The traffic the plane relayed is read for all relays
+// peer datagrams without JavaScript (both relays of a dual allocation too). TCP clients of a native
+// stream listener (NativeStreamListener) get relays on that listener's plane the same way; TLS
+// clients and TCP clients of a JS StreamListener stay on the JS path of TransportSink and RelayPool. The traffic the plane relayed is read for all relays
 // of a plane in one addon call per collection (the core's tick), not one per relay.
 import dgram from 'node:dgram';
 import type { TransportAddress } from '../../stun/index.js';
@@ -29,7 +30,19 @@ import {
   type NativeRelayTraffic,
   nativeErrorCode,
 } from './native-addon.js';
-import type { NativeUdpListener } from './native-udp-listener.js';
+import type { NativeRelayPlane } from './native-relay-plane.js';
+import { NativeUdpListener } from './native-udp-listener.js';
+
+/** A listener whose plane owns its clients' relays: NativeClientListener or NativeStreamListener. */
+export interface NativeClientListener {
+  readonly plane: NativeRelayPlane;
+  /** As FiveTuple.serverKey: which tuples are this listener's clients. */
+  readonly serverKey: string;
+  /** Frames or datagrams from the core to the client of `tuple`. */
+  sendTo(tuple: FiveTuple, data: Buffer | readonly Buffer[]): void;
+  /** Makes the plane's relay `nativeId` relay to and from the client of `tuple`. */
+  attachRelay(nativeId: number, tuple: FiveTuple): void;
+}
 
 /**
  * Relay ids of native relays start here, so they never meet RelayPool's (which count from 1): the
@@ -66,7 +79,7 @@ interface FamilyPool {
 
 /** One native relay socket and what the sink last pushed to it. */
 interface NativeRelayRecord {
-  listener: NativeUdpListener;
+  listener: NativeClientListener;
   nativeId: number;
   pool: FamilyPool;
   port: number;
@@ -115,10 +128,10 @@ function portTaken(error: unknown): boolean {
 /** ActionSink over native planes for UDP clients, TransportSink for the rest. */
 export class NativeSink implements ActionSink {
   readonly #js: TransportSink;
-  readonly #listeners = new Map<string, NativeUdpListener>();
+  readonly #listeners = new Map<string, NativeClientListener>();
   readonly #relays = new Map<number, NativeRelayRecord>();
   /** Native relays by listener and plane relay id (what changedRelayTraffic names). */
-  readonly #byNativeId = new Map<NativeUdpListener, Map<number, NativeRelayRecord>>();
+  readonly #byNativeId = new Map<NativeClientListener, Map<number, NativeRelayRecord>>();
   /** True while `latest` holds this synchronous run's reading (reset in a microtask). */
   #trafficRead = false;
   readonly #pools = new Map<TransportAddress['family'], FamilyPool>();
@@ -162,14 +175,16 @@ export class NativeSink implements ActionSink {
   }
 
   /** Serves the UDP clients of `listener` natively. */
-  addListener(listener: NativeUdpListener): void {
+  addListener(listener: NativeClientListener): void {
     this.#listeners.set(listener.serverKey, listener);
     if (!this.#byNativeId.has(listener)) this.#byNativeId.set(listener, new Map());
   }
 
-  /** The native listeners, in the order they were added. */
+  /** The native UDP listeners, in the order they were added. */
   listeners(): NativeUdpListener[] {
-    return [...this.#listeners.values()];
+    return [...this.#listeners.values()].filter(
+      (l): l is NativeUdpListener => l instanceof NativeUdpListener,
+    );
   }
 
   /** Native relays open now. */
@@ -188,9 +203,9 @@ export class NativeSink implements ActionSink {
   }
 
   sendToClient(tuple: FiveTuple, data: Buffer | readonly Buffer[]): void {
-    const listener = tuple.transport === 'udp' ? this.#listeners.get(tuple.serverKey) : undefined;
+    const listener = this.#listeners.get(tuple.serverKey);
     if (listener === undefined) this.#js.sendToClient(tuple, data);
-    else listener.send(tuple.client, data);
+    else listener.sendTo(tuple, data);
   }
 
   sendToPeer(relayId: number, peer: TransportAddress, data: Buffer, offset: number, length: number): void {
@@ -215,8 +230,7 @@ export class NativeSink implements ActionSink {
     const tuple = request.tuple;
     // A dual allocation (RFC 8656 §7.2) asks once per family; the plane indexes one relay per
     // family for a client, so both of its relays are native too.
-    const listener =
-      tuple !== undefined && tuple.transport === 'udp' ? this.#listeners.get(tuple.serverKey) : undefined;
+    const listener = tuple === undefined ? undefined : this.#listeners.get(tuple.serverKey);
     if (listener === undefined) {
       this.#js.bindRelay(request);
       return;
@@ -260,15 +274,15 @@ export class NativeSink implements ActionSink {
     const plane = relay.listener.plane;
     try {
       if (relay.client !== table.tuple.key) {
-        if (table.tuple.transport !== 'udp' || table.tuple.serverKey !== relay.listener.serverKey) {
-          // A reserved port (EVEN-PORT R) claimed from another listener or over TCP/TLS: this
-          // plane cannot reach that client. The allocation ends rather than relay nothing.
+        if (table.tuple.serverKey !== relay.listener.serverKey) {
+          // A reserved port (EVEN-PORT R) claimed from another listener (or another transport):
+          // this plane cannot reach that client. The allocation ends rather than relay nothing.
           this.#report('native relay claimed by a client of another listener', null);
           const owner = this.#owner;
           queueMicrotask(() => owner?.relayError(table.relayId));
           return;
         }
-        plane.setClient(relay.nativeId, table.tuple.client);
+        relay.listener.attachRelay(relay.nativeId, table.tuple);
         relay.client = table.tuple.key;
       }
       const permissions = [...table.permissions].sort();
@@ -426,7 +440,7 @@ export class NativeSink implements ActionSink {
   }
 
   /** Opens a relay (and its reserved twin) on `listener`'s plane, in the port range. */
-  #bind(listener: NativeUdpListener, request: RelayRequest): BoundRelay | RelayFailure {
+  #bind(listener: NativeClientListener, request: RelayRequest): BoundRelay | RelayFailure {
     const pool = this.#pools.get(request.family);
     if (pool === undefined || this.#closed) return 'error';
     let attempts = 0;
@@ -459,7 +473,7 @@ export class NativeSink implements ActionSink {
   }
 
   /** Binds one native relay socket on `port`; 'in-use' when the port is taken. Other failures throw. */
-  #open(listener: NativeUdpListener, pool: FamilyPool, port: number): number | 'in-use' {
+  #open(listener: NativeClientListener, pool: FamilyPool, port: number): number | 'in-use' {
     let opened: { id: number; port: number };
     try {
       opened = listener.plane.openRelay(pool.bindIp, port, this.#socketBuffer);

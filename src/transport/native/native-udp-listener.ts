@@ -2,6 +2,7 @@
 // relays ChannelData of its clients itself; what it hands over (STUN, unknown clients) goes to
 // the TURN core as a datagram from a JS UdpListener would.
 import type { TransportAddress } from '../../stun/index.js';
+import type { FiveTuple } from '../../turn/index.js';
 import { familyOf } from '../address-family.js';
 import { ClientTuples } from '../client-tuples.js';
 import { TransportError, type TransportErrorReporter } from '../errors.js';
@@ -133,6 +134,16 @@ export class NativeUdpListener implements ClientLink {
     } catch {
       this.sendErrors++;
     }
+  }
+
+  /** Datagrams from the core to the client of `tuple` (NativeClientListener). */
+  sendTo(tuple: FiveTuple, data: Buffer | readonly Buffer[]): void {
+    this.send(tuple.client, data);
+  }
+
+  /** The relay's client is `tuple`'s (NativeClientListener). */
+  attachRelay(nativeId: number, tuple: FiveTuple): void {
+    this.plane.setClient(nativeId, tuple.client);
   }
 
   /** Closes the plane: the listening socket and every relay socket on it. */

@@ -2,9 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/log/logger.js';
 import {
   chooseDataPlane,
+  hasStreamSupport,
   loadNativeDataPlane,
   nativeAddonPath,
   parseDataPlaneMode,
+  requireNativeAddon,
+  streamPlaneFromEnv,
 } from '../../../src/transport/native/index.js';
 
 // `npm ci` builds the addon on every machine with g++ and Node's headers (CI included), so a
@@ -35,6 +38,20 @@ describe('TURN_DATA_PLANE', () => {
 
   it('never loads the addon when js is asked for', () => {
     expect(chooseDataPlane('js')).toEqual({ mode: 'js' });
+  });
+});
+
+describe('ICEGATE_NATIVE_STREAMS', () => {
+  it('defaults to native and accepts native|js only', () => {
+    expect(streamPlaneFromEnv({})).toBe('native');
+    expect(streamPlaneFromEnv({ ICEGATE_NATIVE_STREAMS: '' })).toBe('native');
+    expect(streamPlaneFromEnv({ ICEGATE_NATIVE_STREAMS: 'native' })).toBe('native');
+    expect(streamPlaneFromEnv({ ICEGATE_NATIVE_STREAMS: 'js' })).toBe('js');
+    expect(() => streamPlaneFromEnv({ ICEGATE_NATIVE_STREAMS: 'tcp' })).toThrow(/ICEGATE_NATIVE_STREAMS/);
+  });
+
+  it.skipIf(skipNative)('finds the stream functions in an addon built from this tree', () => {
+    expect(hasStreamSupport(requireNativeAddon())).toBe(true);
   });
 });
 

@@ -139,6 +139,10 @@ function setup(minPort: number, maxPort: number, errors: Error[] = []) {
     serverKey: UDP.serverKey,
     plane: plane as unknown as NativeRelayPlane,
     send() {},
+    sendTo() {},
+    attachRelay(nativeId: number, tuple: FiveTuple) {
+      plane.setClient(nativeId, tuple.client);
+    },
   } as unknown as NativeUdpListener;
   sink.addListener(listener);
   return { plane, js, owner, sink };
