@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageBuilder, Method, newTransactionId, StunClass } from '../../src/stun/index.js';
 import { NativeStreamListener, nativeAddonPath } from '../../src/transport/native/index.js';
 import { PORTS } from '../helpers/ports.js';
-import { StreamTurnClient } from '../helpers/stream-turn-client.js';
 import { startTestHost, type TestHost } from '../helpers/test-host.js';
 import { makeTestCertificate, type TestCertificate } from '../helpers/tls-cert.js';
-import { relayedAddress } from '../helpers/turn-client.js';
+import { relayedAddress, TurnClient } from '../helpers/turn-client.js';
 
 const IDLE_MS = 600;
 const hasAddon = nativeAddonPath() !== null && process.env.ICEGATE_NATIVE_STREAMS !== 'js';
@@ -51,7 +50,7 @@ function plane() {
 }
 
 function tcpTarget(h: TestHost = host) {
-  return { transport: 'tcp' as const, host: '127.0.0.1', port: h.tcp.address.port };
+  return { transport: 'tcp' as const, address: '127.0.0.1', port: h.tcp.address.port };
 }
 
 async function peerSocket(): Promise<dgram.Socket> {
@@ -79,7 +78,7 @@ async function rawConnection(port: number): Promise<{ socket: net.Socket; closed
 /** An allocated client with channel 0x4001 bound to a fresh peer. */
 async function allocatedClient(h: TestHost = host) {
   const { username, password } = h.credential('acme');
-  const turn = await StreamTurnClient.open(tcpTarget(h), username, password);
+  const turn = await TurnClient.open({ ...tcpTarget(h), username, password });
   const peer = await peerSocket();
   const peerAddress = { family: 'IPv4' as const, address: '127.0.0.1', port: peer.address().port };
   const allocated = await turn.allocate();
@@ -106,7 +105,7 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
     try {
       const got: string[] = [];
       peer.on('message', (m) => got.push(m.toString()));
-      for (let i = 0; i < 20; i++) turn.sendChannelData(0x4001, Buffer.from(`up-${i}`));
+      for (let i = 0; i < 20; i++) turn.channelData(0x4001, Buffer.from(`up-${i}`));
       await expect.poll(() => got.length, { timeout: 2000 }).toBe(20);
       expect(got[0]).toBe('up-0');
       // Odd lengths: the plane pads ChannelData to 4 over the stream (RFC 8656 §12.5).
@@ -143,9 +142,9 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
           channelData(0x4001, Buffer.from(`s${String(cut).padStart(4, '0')}`)),
           request,
         ]);
-        turn.socket.write(bytes.subarray(0, cut));
+        turn.stream.write(bytes.subarray(0, cut));
         await sleep(8);
-        turn.socket.write(bytes.subarray(cut));
+        turn.stream.write(bytes.subarray(cut));
         const tid = request.subarray(8, 20);
         await turn.receive((f) => f.readUInt16BE(0) === 0x0101 && f.subarray(8, 20).equals(tid));
       }
@@ -174,7 +173,7 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
         frames.push(channelData(0x4001, payload));
         if (i === 60) frames.push(request);
       }
-      turn.socket.write(Buffer.concat(frames));
+      turn.stream.write(Buffer.concat(frames));
       const tid = request.subarray(8, 20);
       await turn.receive((f) => f.readUInt16BE(0) === 0x0101 && f.subarray(8, 20).equals(tid));
       await expect.poll(() => got.length, { timeout: 3000 }).toBe(120);
@@ -202,7 +201,7 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
     try {
       const dropped = host.tcp.stats.droppedToClient;
       const slow = host.tcp.stats.closedSlow;
-      turn.socket.pause();
+      turn.stream.pause();
       const payload = Buffer.alloc(1200, 7);
       for (let burst = 0; burst < 100 && host.tcp.stats.droppedToClient === dropped; burst++) {
         for (let i = 0; i < 200; i++) peer.send(payload, relay.port, relay.address);
@@ -220,11 +219,11 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
         );
       for (let round = 0; round < 200 && host.tcp.stats.closedSlow === slow; round++) {
         for (let i = 0; i < 100; i++) peer.send(payload, relay.port, relay.address);
-        turn.socket.write(bindings());
+        turn.stream.write(bindings());
         await sleep(10);
       }
       await expect.poll(() => host.tcp.stats.closedSlow, { timeout: 5000 }).toBe(slow + 1);
-      turn.socket.resume();
+      turn.stream.resume();
       await turn.waitClosed(3000);
     } finally {
       turn.close();
@@ -333,7 +332,7 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
     const { turn, peer, relay } = await allocatedClient();
     try {
       const received = new Promise<Buffer>((resolve) => peer.once('message', resolve));
-      turn.sendChannelData(0x4001, Buffer.from('after'));
+      turn.channelData(0x4001, Buffer.from('after'));
       expect((await received).toString()).toBe('after');
       peer.send(Buffer.from('back'), relay.port, relay.address);
       await turn.receive((f) => f.readUInt16BE(0) === 0x4001 && f.subarray(4).toString() === 'back');
@@ -349,11 +348,13 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
     const tlsPlane = (host.tls as NativeStreamListener).plane;
     const before = tlsPlane.counters();
     const { username, password } = host.credential('acme');
-    const turn = await StreamTurnClient.open(
-      { transport: 'tls', host: '127.0.0.1', port: host.tls!.address.port },
+    const turn = await TurnClient.open({
+      transport: 'tls',
+      address: '127.0.0.1',
+      port: host.tls!.address.port,
       username,
       password,
-    );
+    });
     try {
       const peer = await peerSocket();
       const peerAddress = { family: 'IPv4' as const, address: '127.0.0.1', port: peer.address().port };
@@ -363,7 +364,7 @@ describe.skipIf(!hasAddon)('TCP clients on the native plane', () => {
       expect((await turn.channelBind(0x4005, peerAddress)).code).toBe(200);
       const got: string[] = [];
       peer.on('message', (m) => got.push(m.toString()));
-      for (let i = 0; i < 10; i++) turn.sendChannelData(0x4005, Buffer.from(`tls-${i}`));
+      for (let i = 0; i < 10; i++) turn.channelData(0x4005, Buffer.from(`tls-${i}`));
       await expect.poll(() => got.length, { timeout: 2000 }).toBe(10);
       peer.send(Buffer.from('down'), relay.port, relay.address);
       await turn.receive((f) => f.readUInt16BE(0) === 0x4005 && f.subarray(4).toString() === 'down');
