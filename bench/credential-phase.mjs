@@ -120,6 +120,7 @@ async function measureVariant(
         tmpDir,
         dataDir,
         extraEnv: { HTTP_TRUST_PROXY: 'true', ...variant.env },
+        ...(variant.main === undefined ? {} : { main: variant.main }),
       });
   try {
     const base = `http://127.0.0.1:${server.httpPort}`;
@@ -161,7 +162,15 @@ async function measureVariant(
  * Runs phase 3, or says why it cannot: the bare Express 5 route, icegate embedded and icegate
  * with Redis, one after another, `rounds` times (interleaved), each on a fresh server.
  */
-export async function credentialPhase({ secret, tmpDir, durationS = 8, connections = 50, rounds = 1, log }) {
+export async function credentialPhase({
+  secret,
+  tmpDir,
+  durationS = 8,
+  connections = 50,
+  rounds = 1,
+  log,
+  baselineMain,
+}) {
   const availability = await ICEGATE.available();
   if (!availability.ok) return { available: false, reason: availability.reason };
   if (!existsSync(cli)) return { available: false, reason: 'not available: dist/src/cli/main.js missing' };
@@ -177,6 +186,13 @@ export async function credentialPhase({ secret, tmpDir, durationS = 8, connectio
     { id: 'bare-express', bare: true },
     { id: 'embedded', env: {} },
     { id: 'redis', env: { REDIS_URL: BENCH_REDIS_URL } },
+    // --baseline: the same two from another build, in the same round.
+    ...(baselineMain === undefined
+      ? []
+      : [
+          { id: 'embedded-baseline', env: {}, main: baselineMain },
+          { id: 'redis-baseline', env: { REDIS_URL: BENCH_REDIS_URL }, main: baselineMain },
+        ]),
   ];
   const results = [];
   for (let round = 1; round <= rounds; round += 1) {
