@@ -111,14 +111,16 @@ async function startBareExpress() {
 
 async function measureVariant(
   variant,
-  { secret, tmpDir, dataDir, tokensFile, tokens, durationS, connections, log },
+  { secret, tmpDir, dataDir, tokensFile, tokens, durationS, connections, log, profileDir },
 ) {
+  const serverStartedAt = Date.now();
   const server = variant.bare
     ? await startBareExpress()
     : await launch(ICEGATE, {
         secret,
         tmpDir,
         dataDir,
+        ...(profileDir === undefined ? {} : { profileDir }),
         extraEnv: { HTTP_TRUST_PROXY: 'true', ...variant.env },
         ...(variant.main === undefined ? {} : { main: variant.main }),
       });
@@ -146,12 +148,15 @@ async function measureVariant(
     }
     log(`credentials: ${variant.id}, ${durationS}s with ${connections} connections`);
     const loadBefore = machineLoad();
+    const loadStartedAt = Date.now();
     const figures = await runLoad(`${base}/v1/ice-servers`, tokensFile, { durationS, connections });
     return {
       variant: variant.id,
       pinnedToCpu0: pinned,
       ...figures,
       machineLoad: { before: loadBefore, after: machineLoad() },
+      // With profileDir: where the load starts in the server's profile (start-up left out).
+      ...(profileDir === undefined ? {} : { profileSkipMs: loadStartedAt - serverStartedAt }),
     };
   } finally {
     await server.child.stop('SIGTERM', 5000);
@@ -170,6 +175,8 @@ export async function credentialPhase({
   rounds = 1,
   log,
   baselineMain,
+  profileDir,
+  only,
 }) {
   const availability = await ICEGATE.available();
   if (!availability.ok) return { available: false, reason: availability.reason };
@@ -196,7 +203,7 @@ export async function credentialPhase({
   ];
   const results = [];
   for (let round = 1; round <= rounds; round += 1) {
-    for (const variant of variants) {
+    for (const variant of variants.filter((v) => only === undefined || only.includes(v.id))) {
       try {
         const measured = await measureVariant(variant, {
           secret,
@@ -207,6 +214,7 @@ export async function credentialPhase({
           durationS,
           connections,
           log,
+          profileDir,
         });
         results.push({ round, ...measured });
       } catch (err) {
