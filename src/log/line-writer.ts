@@ -1,9 +1,10 @@
 // Log lines to stdout in batches. stdout on Linux is written synchronously (a pipe or a file), and
 // one write per line was one system call per line, each waking the reader (the container runtime's
 // log pipe); under load that was the largest single cost of an allocation. Lines are collected
-// and written together once per turn of the event loop (setImmediate), in order, and whatever is
-// pending is written synchronously when the process exits, so no line is lost on a normal exit,
-// process.exit() or a crash that reaches 'exit'.
+// and written together, in order, at most FLUSH_DELAY_MS after the first of them (or at once when
+// MAX_BATCH_CHARS are pending), and whatever is pending is written synchronously when the process
+// exits, so no line is lost on a normal exit, process.exit() or a crash that reaches 'exit'; a
+// SIGKILL loses at most the last FLUSH_DELAY_MS of lines.
 
 /** Where finished log lines (without the newline) go. */
 export interface LineSink {
@@ -17,6 +18,9 @@ export interface LineTarget {
   onExit(flush: () => void): void;
 }
 
+/** Longest a line waits for the lines after it. */
+export const FLUSH_DELAY_MS = 10;
+
 /** Largest batch held before it is written at once, whatever the event loop does. */
 export const MAX_BATCH_CHARS = 64 * 1024;
 
@@ -27,7 +31,8 @@ export class LineWriter implements LineSink {
   constructor(
     private readonly target: LineTarget,
     private readonly schedule: (flush: () => void) => void = (flush) => {
-      setImmediate(flush);
+      // unref: a pending flush does not keep the process alive; 'exit' writes what is left.
+      setTimeout(flush, FLUSH_DELAY_MS).unref();
     },
   ) {
     target.onExit(() => this.flush());

@@ -1,9 +1,8 @@
 // JSON-lines logger: timestamp, level, component, message and fields; secrets redacted.
 // Each line is one JSON object with its keys in sorted order (as the winston pipeline this
 // replaces wrote them), built directly from the call's fields: no format pipeline, no per-line
-// info objects beyond the one being written. Lines to stdout are written in batches, one write per
-// turn of the event loop (line-writer.ts), and whatever is pending is written before the process
-// exits.
+// info objects beyond the one being written. Lines to stdout are written in batches, at most 10 ms
+// after the first (line-writer.ts), and whatever is pending is written before the process exits.
 
 import { type LineSink, LineWriter } from './line-writer.js';
 import { REDACTED, redact, redactText, SECRET_FIELD } from './redact.js';

@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { LineWriter, MAX_BATCH_CHARS } from '../../../src/log/line-writer.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FLUSH_DELAY_MS, LineWriter, MAX_BATCH_CHARS } from '../../../src/log/line-writer.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 function harness() {
   const writes: string[] = [];
@@ -13,7 +17,7 @@ function harness() {
 }
 
 describe('LineWriter', () => {
-  it('writes the lines of one turn together, in order, once the scheduled flush runs', () => {
+  it('writes the lines written before the scheduled flush together, in order, once the scheduled flush runs', () => {
     const { writer, writes, scheduled } = harness();
     writer.writeLine('a');
     writer.writeLine('b');
@@ -47,6 +51,18 @@ describe('LineWriter', () => {
     expect(writes[0]).toBe(`${line}\n`.repeat(count));
     scheduled[0]!();
     expect(writes).toHaveLength(1);
+  });
+
+  it('by default writes pending lines FLUSH_DELAY_MS after the first of them', () => {
+    vi.useFakeTimers();
+    const writes: string[] = [];
+    const writer = new LineWriter({ write: (text) => writes.push(text), onExit: () => undefined });
+    writer.writeLine('one');
+    vi.advanceTimersByTime(FLUSH_DELAY_MS - 1);
+    writer.writeLine('two');
+    expect(writes).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(writes).toEqual(['one\ntwo\n']);
   });
 
   it('the stdout writer is one per process', () => {
