@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { sleep, startChild } from './child-processes.mjs';
 import { takeFreePort } from './ports.mjs';
-import { machineLoad } from './proc-stats.mjs';
+import { cpuSeconds, machineLoad } from './proc-stats.mjs';
 import { BENCH_REDIS_URL, ICEGATE, importTenants, launch } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -148,11 +148,22 @@ async function measureVariant(
     log(`credentials: ${variant.id}, ${durationS}s with ${connections} connections`);
     const loadBefore = machineLoad();
     const loadStartedAt = Date.now();
+    const cpuBefore = cpuSeconds(server.child.pid);
     const figures = await runLoad(`${base}/v1/ice-servers`, tokensFile, { durationS, connections });
+    const cpuAfter = cpuSeconds(server.child.pid);
+    // The server's own CPU time per answered request (all threads, /proc): unlike requests/s, it
+    // does not move with what else the shared machine runs.
+    const serverCpuSeconds =
+      cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) * 1000) / 1000;
     return {
       variant: variant.id,
       pinnedToCpu0: pinned,
       ...figures,
+      serverCpuSeconds,
+      serverCpuUsPerRequest:
+        serverCpuSeconds === null || !figures.total
+          ? null
+          : Math.round((serverCpuSeconds / figures.total) * 1e6),
       machineLoad: { before: loadBefore, after: machineLoad() },
       // With profileDir: where the load starts in the server's profile (start-up left out).
       ...(profileDir === undefined ? {} : { profileSkipMs: loadStartedAt - serverStartedAt }),

@@ -52,10 +52,6 @@ export function openRedis(
     maxRetriesPerRequest: 1,
     commandTimeout: options.commandTimeoutMs ?? 500,
     connectionName: 'icegate',
-    // Commands issued in one turn of the event loop (the rate-limit hits of concurrent credential
-    // requests, the ledger writes of allocations answered together) go out in one write, and
-    // their replies are read in one go: one system call each way instead of one per command.
-    enableAutoPipelining: true,
   });
   // The subscriber's user (RedisTenantEvents) subscribes again itself after each reconnection,
   // so it knows when the subscription is really back.
