@@ -11,22 +11,18 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { sleep, startChild } from './child-processes.mjs';
 import { takeFreePort } from './ports.mjs';
-import { machineLoad } from './proc-stats.mjs';
+import { cpuSeconds, machineLoad } from './proc-stats.mjs';
 import { BENCH_REDIS_URL, ICEGATE, importTenants, launch } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist/src/cli/main.js');
-/** Enough tenants that 6,000 requests per tenant per minute is never the limit of an 8 s run. */
-const TENANTS = Object.freeze([
-  'cred-1',
-  'cred-2',
-  'cred-3',
-  'cred-4',
-  'cred-5',
-  'cred-6',
-  'cred-7',
-  'cred-8',
-]);
+/**
+ * Enough tenants that 6,000 requests per tenant per minute is never the limit of a warm-up and an
+ * 8 s run at 5,000 requests/s (50,000 requests: about 3,100 per tenant).
+ */
+const TENANTS = Object.freeze(Array.from({ length: 16 }, (_, i) => `cred-${i + 1}`));
+/** Unmeasured load before each measured run, the same for every variant (JIT, heap sizing). */
+export const WARM_UP_SECONDS = 2;
 
 /** Issues a license key for `tenant` into the file store at `dataDir`; resolves to {keyId, key}. */
 async function issueKey(dataDir, tenant) {
@@ -111,15 +107,18 @@ async function startBareExpress() {
 
 async function measureVariant(
   variant,
-  { secret, tmpDir, dataDir, tokensFile, tokens, durationS, connections, log },
+  { secret, tmpDir, dataDir, tokensFile, tokens, durationS, connections, log, profileDir },
 ) {
+  const serverStartedAt = Date.now();
   const server = variant.bare
     ? await startBareExpress()
     : await launch(ICEGATE, {
         secret,
         tmpDir,
         dataDir,
+        ...(profileDir === undefined ? {} : { profileDir }),
         extraEnv: { HTTP_TRUST_PROXY: 'true', ...variant.env },
+        ...(variant.main === undefined ? {} : { main: variant.main }),
       });
   try {
     const base = `http://127.0.0.1:${server.httpPort}`;
@@ -143,14 +142,31 @@ async function measureVariant(
         };
       }
     }
+    // The first seconds of load compile the request path and size the heap; without a warm-up
+    // they fell inside the measured run and set its p99 (tens of ms even for the bare route).
+    await runLoad(`${base}/v1/ice-servers`, tokensFile, { durationS: WARM_UP_SECONDS, connections });
     log(`credentials: ${variant.id}, ${durationS}s with ${connections} connections`);
     const loadBefore = machineLoad();
+    const loadStartedAt = Date.now();
+    const cpuBefore = cpuSeconds(server.child.pid);
     const figures = await runLoad(`${base}/v1/ice-servers`, tokensFile, { durationS, connections });
+    const cpuAfter = cpuSeconds(server.child.pid);
+    // The server's own CPU time per answered request (all threads, /proc): unlike requests/s, it
+    // does not move with what else the shared machine runs.
+    const serverCpuSeconds =
+      cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) * 1000) / 1000;
     return {
       variant: variant.id,
       pinnedToCpu0: pinned,
       ...figures,
+      serverCpuSeconds,
+      serverCpuUsPerRequest:
+        serverCpuSeconds === null || !figures.total
+          ? null
+          : Math.round((serverCpuSeconds / figures.total) * 1e6),
       machineLoad: { before: loadBefore, after: machineLoad() },
+      // With profileDir: where the load starts in the server's profile (start-up left out).
+      ...(profileDir === undefined ? {} : { profileSkipMs: loadStartedAt - serverStartedAt }),
     };
   } finally {
     await server.child.stop('SIGTERM', 5000);
@@ -161,7 +177,17 @@ async function measureVariant(
  * Runs phase 3, or says why it cannot: the bare Express 5 route, icegate embedded and icegate
  * with Redis, one after another, `rounds` times (interleaved), each on a fresh server.
  */
-export async function credentialPhase({ secret, tmpDir, durationS = 8, connections = 50, rounds = 1, log }) {
+export async function credentialPhase({
+  secret,
+  tmpDir,
+  durationS = 8,
+  connections = 50,
+  rounds = 1,
+  log,
+  baselineMain,
+  profileDir,
+  only,
+}) {
   const availability = await ICEGATE.available();
   if (!availability.ok) return { available: false, reason: availability.reason };
   if (!existsSync(cli)) return { available: false, reason: 'not available: dist/src/cli/main.js missing' };
@@ -177,10 +203,17 @@ export async function credentialPhase({ secret, tmpDir, durationS = 8, connectio
     { id: 'bare-express', bare: true },
     { id: 'embedded', env: {} },
     { id: 'redis', env: { REDIS_URL: BENCH_REDIS_URL } },
+    // --baseline: the same two from another build, in the same round.
+    ...(baselineMain === undefined
+      ? []
+      : [
+          { id: 'embedded-baseline', env: {}, main: baselineMain },
+          { id: 'redis-baseline', env: { REDIS_URL: BENCH_REDIS_URL }, main: baselineMain },
+        ]),
   ];
   const results = [];
   for (let round = 1; round <= rounds; round += 1) {
-    for (const variant of variants) {
+    for (const variant of variants.filter((v) => only === undefined || only.includes(v.id))) {
       try {
         const measured = await measureVariant(variant, {
           secret,
@@ -191,6 +224,7 @@ export async function credentialPhase({ secret, tmpDir, durationS = 8, connectio
           durationS,
           connections,
           log,
+          profileDir,
         });
         results.push({ round, ...measured });
       } catch (err) {

@@ -172,6 +172,7 @@ export function renderReport(result) {
         [
           'server',
           'allocations/s',
+          'server CPU µs per alloc',
           'live',
           'first error',
           'RSS at rest MiB',
@@ -181,10 +182,11 @@ export function renderReport(result) {
         ],
         result.allocations.map((a) =>
           a.error
-            ? [a.target, `error: ${a.error}`, '', '', '', '', ...cps.map(() => ''), '']
+            ? [a.target, `error: ${a.error}`, '', '', '', '', '', ...cps.map(() => ''), '']
             : [
                 a.target,
                 a.allocationsPerSecond,
+                a.serverCpuSeconds && a.live ? Math.round((a.serverCpuSeconds / a.live) * 1e6) : null,
                 a.live,
                 a.firstError ? `${a.firstError.code} at ${a.firstError.atLive ?? '?'}` : 'none',
                 a.rssBaselineKiB === null ? null : Math.round(a.rssBaselineKiB / 102.4) / 10,
@@ -212,6 +214,7 @@ export function renderReport(result) {
             'variant',
             'requests/s',
             'x bare Express',
+            'server CPU µs per request',
             'p50 ms',
             'p99 ms',
             'answers by status',
@@ -220,12 +223,13 @@ export function renderReport(result) {
           ],
           result.credentials.results.map((r) =>
             r.error
-              ? [r.round, r.variant, `error: ${r.error}`, '', '', '', '', '', '']
+              ? [r.round, r.variant, `error: ${r.error}`, '', '', '', '', '', '', '']
               : [
                   r.round,
                   r.variant,
                   r.requestsPerSecond,
                   r.vsBareExpress ?? (r.variant === 'bare-express' ? 1 : null),
+                  r.serverCpuUsPerRequest ?? null,
                   r.latencyMs.p50,
                   r.latencyMs.p99,
                   Object.entries(r.statusCodes ?? {})

@@ -5,6 +5,7 @@
 // Options: --phases relay,allocations,credentials  --targets coturn,icegate,…  --quick
 //          --repeat N  --profile  --alloc-count N  --loads paced,saturating
 //          --saturating-messages N  --warm-sessions N  --deadline-s S  --out FILE
+//          --baseline DIST (phases 2 and 3: the icegate columns also from another build's dist)
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -18,7 +19,7 @@ import { machineLoad } from './proc-stats.mjs';
 import { LOADS, relayPhase } from './relay-phase.mjs';
 import { renderReport, summariseRelay } from './report.mjs';
 import { makeCertificate } from './self-signed.mjs';
-import { DEFAULT_TARGET_IDS, ICEGATE_REDIS, TARGETS } from './targets.mjs';
+import { baselineTargets, DEFAULT_TARGET_IDS, ICEGATE_REDIS, TARGETS } from './targets.mjs';
 import { DEFAULT_WARM_SESSIONS } from './warm-up.mjs';
 
 /** The servers phase 2 measures (plus icegate with Redis when icegate is measured). */
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     'warm-sessions': { type: 'string' },
     'deadline-s': { type: 'string', default: '900' },
     out: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 
@@ -124,7 +126,11 @@ try {
     if (!checkpoints.includes(count)) checkpoints.push(count);
     result.allocationCheckpoints = checkpoints;
     const targets = available.filter((t) => ALLOCATION_TARGETS.includes(t.id));
-    if (targets.some((t) => t.id === 'icegate')) targets.push(ICEGATE_REDIS);
+    if (targets.some((t) => t.id === 'icegate')) {
+      if (values.baseline !== undefined) targets.push(baselineTargets(values.baseline).icegate);
+      targets.push(ICEGATE_REDIS);
+      if (values.baseline !== undefined) targets.push(baselineTargets(values.baseline).redis);
+    }
     result.allocations = await allocationPhase({ targets, count, checkpoints, secret, tmpDir, log });
     for (const u of unavailable.filter((x) => ALLOCATION_TARGETS.includes(x.target))) {
       result.allocations.push({ target: u.target, error: u.reason });
@@ -132,7 +138,13 @@ try {
   }
   if (phases.has('credentials')) {
     result.credentials = wanted.has('icegate')
-      ? await credentialPhase({ secret, tmpDir, rounds: Number(values.repeat), log })
+      ? await credentialPhase({
+          secret,
+          tmpDir,
+          rounds: Number(values.repeat),
+          log,
+          ...(values.baseline === undefined ? {} : { baselineMain: join(values.baseline, 'src/main.js') }),
+        })
       : { available: false, reason: 'icegate not selected' };
   }
 } finally {

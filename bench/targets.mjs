@@ -139,7 +139,7 @@ const icegate = {
     return { ok: true };
   },
   /** `dataDir`: a file store already prepared (tenants imported); otherwise a fresh one is made. */
-  async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir, tls }) {
+  async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir, tls, main = icegateMain }) {
     const port = await takeFreePort(2);
     const httpPort = await takeFreePort(1);
     const metricsPort = await takeFreePort(1);
@@ -171,7 +171,7 @@ const icegate = {
     const child = startChild(
       'icegate',
       process.execPath,
-      [...icegateNodeFlags, ...nodeArgs(profileDir), icegateMain],
+      [...icegateNodeFlags, ...nodeArgs(profileDir), main],
       {
         env,
         timeoutMs: 600_000,
@@ -304,6 +304,35 @@ export const ICEGATE_REDIS = {
     });
   },
 };
+
+/**
+ * `--baseline DIR`: the `icegate` (JS plane) and `icegate-redis` columns run from another build's
+ * dist directory (e.g. a copy of main's `dist/`), measured in the same run, beside this build, for
+ * before/after figures on a machine whose load drifts.
+ */
+export function baselineTargets(distDir) {
+  const main = join(distDir, 'src/main.js');
+  return {
+    icegate: {
+      ...icegate,
+      id: 'icegate-baseline',
+      label: 'icegate, baseline build',
+      note: `the icegate column run from ${distDir}`,
+      available: async () =>
+        existsSync(main) ? { ok: true } : { ok: false, reason: `not available: ${main} missing` },
+      start: (options) => icegate.start({ ...options, main }),
+    },
+    redis: {
+      ...ICEGATE_REDIS,
+      id: 'icegate-redis-baseline',
+      label: 'icegate, Redis fleet ledger, baseline build',
+      note: `the icegate-redis column run from ${distDir}`,
+      available: async () =>
+        existsSync(main) ? { ok: true } : { ok: false, reason: `not available: ${main} missing` },
+      start: (options) => ICEGATE_REDIS.start({ ...options, main }),
+    },
+  };
+}
 
 /** Every target, in the order the report shows them. */
 export const TARGETS = Object.freeze([

@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { RedisScript } from '../entitlement/cache/redis-script.js';
 import { parseCredentialOpaque } from '../http/index.js';
 import type { Logger } from '../log/logger.js';
 import type { TransportAddress } from '../stun/index.js';
@@ -72,6 +73,7 @@ redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return {1, count + 1, ''}
 `;
+const ADMIT = new RedisScript(ADMIT_SCRIPT);
 
 function addressText(a: TransportAddress): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
@@ -154,17 +156,14 @@ export class FleetQuota {
     const keys =
       user === undefined ? [this.keyOf(tenant)] : [this.keyOf(tenant), this.userKeyOf(user.username)];
     try {
-      const reply = (await this.#options.redis.eval(
-        ADMIT_SCRIPT,
-        keys.length,
-        ...keys,
+      const reply = (await ADMIT.run(this.#options.redis, keys, [
         String(now),
         String(limit),
         this.#pendingMember(context.transport, context.client),
         String(now + this.#pendingTtlMs),
         String(this.#keyTtlMs),
         String(user?.limit ?? 0),
-      )) as [number, number, string];
+      ])) as [number, number, string];
       this.#options.health.success();
       if (reply[0] === 1) return { result: 'admitted', count: reply[1] };
       return { result: 'full', count: reply[1], scope: reply[2] === 'user' ? 'user' : 'tenant' };

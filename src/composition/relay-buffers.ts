@@ -2,7 +2,14 @@
 // and icegate_relay_receive_buffer_drops_total, sampled from the kernel's per-socket drop counts.
 import type { Logger } from '../log/logger.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
-import { kernelBufferCaps, type ProcReader, RelayDropCounter, type TurnHost } from '../transport/index.js';
+import {
+  kernelBufferCaps,
+  type ProcReader,
+  type ProcUdpTexts,
+  RelayDropCounter,
+  readProcUdpTexts,
+  type TurnHost,
+} from '../transport/index.js';
 
 /** Warns when net.core.rmem_max or wmem_max is below the configured buffer (the kernel caps it silently). */
 export function warnIfBufferCapped(bytes: number, logger: Logger, read?: ProcReader): boolean {
@@ -15,19 +22,53 @@ export function warnIfBufferCapped(bytes: number, logger: Logger, read?: ProcRea
   return true;
 }
 
-/** Adds relay sockets' receive-buffer drops to the metric every `periodMs`; returns the stop function. */
-export function sampleRelayDrops(host: TurnHost, metrics: IcegateMetrics, periodMs = 10_000): () => void {
+/**
+ * A sample costs at most this share of the time between two samples: when reading
+ * /proc/net/udp takes long (tens of thousands of UDP sockets on the host), samples are spaced out.
+ */
+export const DROP_SAMPLE_DUTY = 0.01;
+
+/**
+ * Adds relay sockets' receive-buffer drops to the metric every `periodMs` (longer when a read of
+ * the kernel's socket table takes more than DROP_SAMPLE_DUTY of that); returns the stop function,
+ * which takes a last sample. The files are read off the main thread (readProcUdpTexts).
+ */
+export function sampleRelayDrops(
+  host: TurnHost,
+  metrics: IcegateMetrics,
+  periodMs = 10_000,
+  readTexts: () => Promise<ProcUdpTexts> = readProcUdpTexts,
+): () => void {
   const none = { ports: () => new Set<number>() };
   const counter = new RelayDropCounter({ js: host.relays, native: host.native ?? none });
-  const sample = (): void => {
-    const drops = counter.poll();
+  const add = (drops: { js: number; native: number }): void => {
     if (drops.js > 0) metrics.relayReceiveBufferDrops.inc({ plane: 'js' }, drops.js);
     if (drops.native > 0) metrics.relayReceiveBufferDrops.inc({ plane: 'native' }, drops.native);
   };
-  const timer = setInterval(sample, periodMs);
-  timer.unref();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (delayMs: number): void => {
+    timer = setTimeout(sample, delayMs);
+    timer.unref();
+  };
+  const sample = (): void => {
+    const started = performance.now();
+    readTexts().then(
+      (texts) => {
+        if (stopped) return;
+        add(counter.tally(texts));
+        const took = performance.now() - started;
+        schedule(Math.max(periodMs, took / DROP_SAMPLE_DUTY));
+      },
+      () => {
+        if (!stopped) schedule(periodMs);
+      },
+    );
+  };
+  schedule(periodMs);
   return () => {
-    clearInterval(timer);
-    sample();
+    stopped = true;
+    clearTimeout(timer);
+    add(counter.poll());
   };
 }

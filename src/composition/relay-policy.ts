@@ -62,12 +62,21 @@ class LookupTimeout extends Error {
   readonly code = 'ICEGATE_ENTITLEMENT_TIMEOUT';
 }
 
+/** `promise`, or a LookupTimeout after `ms`; one promise and one timer, cleared when it settles. */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LookupTimeout(`entitlement lookup exceeded ${ms} ms`)), ms);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new LookupTimeout(`entitlement lookup exceeded ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -10,8 +10,12 @@ const BEARER = /\b(Bearer)\s+[^\s"',]+/gi;
 
 export const REDACTED = '[redacted]';
 
+/** Every string the three patterns can match contains one of these (one scan instead of three). */
+const MAY_HOLD_SECRET = /eyJ|lk_|bearer/i;
+
 /** Masks secret-looking substrings of one string. */
 export function redactText(text: string): string {
+  if (!MAY_HOLD_SECRET.test(text)) return text;
   return text.replace(JWT, REDACTED).replace(LICENSE_KEY, `$1.${REDACTED}`).replace(BEARER, `$1 ${REDACTED}`);
 }
 

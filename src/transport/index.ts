@@ -12,9 +12,11 @@ export { literalLookup } from './literal-lookup.js';
 export {
   kernelBufferCaps,
   type ProcReader,
+  type ProcUdpTexts,
   parseProcUdp,
   RelayDropCounter,
   type RelayPortSource,
+  readProcUdpTexts,
   type UdpSocketRow,
 } from './relay-drops.js';
 export { type RelayAddressConfig, type RelayOwner, RelayPool, type RelayPoolOptions } from './relay-pool.js';

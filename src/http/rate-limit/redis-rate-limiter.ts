@@ -4,6 +4,7 @@
 // counted and logged through RedisHealth; it never fails open silently.
 import type { Redis } from 'ioredis';
 import type { RedisHealth } from '../../entitlement/cache/redis-health.js';
+import { RedisScript } from '../../entitlement/cache/redis-script.js';
 import {
   MemoryRateLimiter,
   type RateDecision,
@@ -16,6 +17,7 @@ const HIT_SCRIPT = `
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
+const HIT = new RedisScript(HIT_SCRIPT);
 
 /** Redis fixed windows with an in-process fallback. */
 export class RedisRateLimiter implements RateLimiter {
@@ -33,7 +35,7 @@ export class RedisRateLimiter implements RateLimiter {
     const redisKey = `${this.prefix}ratelimit:${scope}:${rule.windowMs}:${index}:${key}`;
     try {
       // A little slack past the window end covers clock differences between nodes.
-      const count = Number(await this.redis.eval(HIT_SCRIPT, 1, redisKey, String(rule.windowMs + 5_000)));
+      const count = Number(await HIT.run(this.redis, [redisKey], [String(rule.windowMs + 5_000)]));
       this.health.success();
       return { allowed: count <= rule.limit, count, limit: rule.limit, resetAt };
     } catch (err) {

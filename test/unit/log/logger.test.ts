@@ -53,3 +53,76 @@ describe('logger', () => {
     });
   });
 });
+
+describe('logger lines', () => {
+  it('writes one JSON object per line with sorted keys, the call fields over the child fields', () => {
+    const { stream, lines } = capture();
+    const written: string[] = [];
+    stream.write = ((chunk: string) => {
+      written.push(chunk);
+      return true;
+    }) as typeof stream.write;
+    const log = createLogger({ stream }).child({ component: 'relay', tenant: 'fixed' });
+    log.info('allocation started', { tenant: 'acme', bytes: 12, big: 5n, skipped: undefined });
+    expect(lines).toEqual([]);
+    expect(written).toHaveLength(1);
+    expect(written[0]!.endsWith('}\n')).toBe(true);
+    const entry = JSON.parse(written[0]!);
+    expect(Object.keys(entry)).toEqual([
+      'big',
+      'bytes',
+      'component',
+      'level',
+      'message',
+      'tenant',
+      'timestamp',
+    ]);
+    expect(entry).toMatchObject({ big: '5', bytes: 12, component: 'relay', level: 'info', tenant: 'acme' });
+    expect(new Date(entry.timestamp).toISOString()).toBe(entry.timestamp);
+  });
+
+  it('keeps level, message and timestamp from the call, not from fields', () => {
+    const written: string[] = [];
+    const stream = new PassThrough();
+    stream.write = ((chunk: string) => {
+      written.push(chunk);
+      return true;
+    }) as typeof stream.write;
+    createLogger({ stream }).warn('first', { level: 'debug', message: 'second', timestamp: 'x' });
+    const entry = JSON.parse(written[0]!);
+    expect(entry.level).toBe('warn');
+    expect(entry.message).toBe('first second');
+    expect(entry.timestamp).not.toBe('x');
+  });
+
+  it('drops lines below the level and writes nested values sorted, circular ones marked', () => {
+    const written: string[] = [];
+    const stream = new PassThrough();
+    stream.write = ((chunk: string) => {
+      written.push(chunk);
+      return true;
+    }) as typeof stream.write;
+    const log = createLogger({ stream, level: 'warn' });
+    log.info('not written');
+    log.debug('not written');
+    const loop: Record<string, unknown> = { b: 1, a: [1, undefined, 'x'] };
+    loop['self'] = loop;
+    log.error('written', { nested: loop });
+    expect(written).toHaveLength(1);
+    // Redaction copies six levels deep; the reference cycle below that is marked, not followed.
+    expect(written[0]).toContain('"nested":{"a":[1,null,"x"],"b":1,"self":{"a":[1,null,"x"]');
+    expect(written[0]).toContain('"self":"[Circular]"');
+  });
+
+  it('redacts secret-named child fields once they are fixed', () => {
+    const written: string[] = [];
+    const stream = new PassThrough();
+    stream.write = ((chunk: string) => {
+      written.push(chunk);
+      return true;
+    }) as typeof stream.write;
+    createLogger({ stream }).child({ secret: 'child-secret-value' }).info('x');
+    expect(written[0]).not.toContain('child-secret-value');
+    expect(JSON.parse(written[0]!).secret).toBe(REDACTED);
+  });
+});

@@ -1,0 +1,84 @@
+// Before/after for allocations on a busy shared machine: this build's icegate against another
+// build (`.baseline-dist/`, a copy of the other build's dist inside this checkout) and coturn,
+// interleaved, each fresh, 3 s at rest, then bench/alloc-load.mjs opens 5,000 allocations (1,024
+// client addresses) with a checkpoint at 1,000. Prints, per server and round, its CPU time (/proc,
+// all threads) per allocation for the first 1,000 (cold JIT) and for the next 4,000, and the rates
+// of both segments. CPU per allocation moves far less than the rate with the machine's other work.
+//
+// Usage: node bench/alloc-ab.mjs [js|redis] [rounds]
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { sleep, startChild, stopAllChildren } from './child-processes.mjs';
+import { cpuSeconds, machineLoad } from './proc-stats.mjs';
+import { baselineTargets, ICEGATE_REDIS, launch, TARGETS } from './targets.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+const tmpDir = join(root, 'bench/results/tmp');
+const icegate = TARGETS.find((t) => t.id === 'icegate');
+const base = baselineTargets(join(root, '.baseline-dist'));
+const coturn = TARGETS.find((t) => t.id === 'coturn');
+const which = process.argv[2] ?? 'js';
+const targets = which === 'redis' ? [ICEGATE_REDIS, base.redis] : [icegate, base.icegate, coturn];
+const rounds = Number(process.argv[3] ?? 3);
+for (let round = 1; round <= rounds; round++) {
+  for (const target of targets) {
+    const secret = randomBytes(12).toString('hex');
+    const server = await launch(target, { secret, tmpDir });
+    await sleep(3000);
+    const pid = server.child.pid;
+    const cpu = [cpuSeconds(pid)];
+    const times = [performance.now()];
+    let done;
+    const finished = new Promise((resolve) => {
+      const gen = startChild(
+        'alloc-load',
+        process.execPath,
+        [
+          join(root, 'bench/alloc-load.mjs'),
+          '--port',
+          String(server.port),
+          '--count',
+          '5000',
+          '--checkpoints',
+          '1000,5000',
+          '--sources',
+          '1024',
+        ],
+        {
+          env: { ...process.env, BENCH_SECRET: secret },
+          stdin: 'pipe',
+          timeoutMs: 120000,
+          onLine: (line) => {
+            if (line.includes('"checkpoint"')) {
+              cpu.push(cpuSeconds(pid));
+              times.push(performance.now());
+              gen.child.stdin.write('continue\n');
+            }
+            if (line.includes('"done"')) {
+              done = JSON.parse(line);
+              resolve(gen);
+            }
+          },
+        },
+      );
+      gen.exited.then(() => resolve(gen));
+    });
+    const gen = await finished;
+    const load = machineLoad().loadavg1;
+    const seg = done?.segments ?? [];
+    console.log(
+      JSON.stringify({
+        round,
+        target: target.id,
+        load,
+        cpuUsFirst1000: Math.round(((cpu[1] - cpu[0]) * 1e6) / 1000),
+        cpuUsNext4000: Math.round(((cpu[2] - cpu[1]) * 1e6) / 4000),
+        rates: seg.map((s) => s.perSecond),
+      }),
+    );
+    await server.child.stop('SIGTERM', 5000);
+    await gen.stop('SIGKILL');
+  }
+}
+stopAllChildren();
+process.exit(0);
