@@ -1,7 +1,6 @@
 // The Express application: credential endpoint, self-service reissue, admin API, probes and
 // the OpenAPI document (/metrics has its own listener: metrics-server.ts). Everything it talks to is injected (`HttpAppDeps`); the
 // composition root (src/main.ts) builds the deps and listens.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Application } from 'express';
 import helmet from 'helmet';
 import type { SecretRing } from '../auth/index.js';
@@ -19,8 +18,7 @@ import { adminRoutes } from './admin-routes.js';
 import { auditRevokedRefusals } from './audit-routes.js';
 import { type CheckPageOptions, checkPageRoutes } from './check-page/index.js';
 import { corsPolicy } from './cors-policy.js';
-import { CredentialFastPath } from './credential-fast-path.js';
-import { type CredentialRouteDeps, credentialRoutes, iceServersAnswer } from './credential-routes.js';
+import { type CredentialRouteDeps, credentialRoutes } from './credential-routes.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 import type { TurnListener } from './ice-urls.js';
@@ -92,12 +90,6 @@ export interface HttpAppDeps {
   clock?: () => number;
   /** The connectivity-check page at /check (issue 5): the relay port range it names. */
   checkPage?: CheckPageOptions;
-  /**
-   * Plain POST /v1/ice-servers requests answered without the Express stack
-   * (credential-fast-path.ts); default true. False: every request goes through Express (the
-   * reference the fast path is tested against).
-   */
-  fastPath?: boolean;
 }
 
 /** Builds the HTTP application; call `listen` on it (or mount it) in the composition root. */
@@ -185,24 +177,5 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.use(notFound());
   if (deps.noisyAudit !== undefined) app.use(auditRevokedRefusals(deps.noisyAudit));
   app.use(errorHandler(logger));
-  if (deps.fastPath !== false) {
-    const fast = new CredentialFastPath({
-      app,
-      logger: deps.logger,
-      ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
-      limiter,
-      perIp: limits.perIp,
-      ...(deps.noisyAudit === undefined ? {} : { noisyAudit: deps.noisyAudit }),
-      clock,
-      answer: iceServersAnswer(credentialDeps),
-    });
-    // Express's app(req, res) calls app.handle: the plain credential request is answered first.
-    type Handle = (req: IncomingMessage, res: ServerResponse, next?: unknown) => void;
-    const internals = app as unknown as { handle: Handle };
-    const handle = internals.handle.bind(app);
-    internals.handle = (req, res, next) => {
-      if (!fast.handle(req, res)) handle(req, res, next);
-    };
-  }
   return app;
 }

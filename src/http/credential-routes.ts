@@ -47,10 +47,9 @@ function mint(deps: CredentialRouteDeps, admitted: AdmittedTenant, now: number, 
 
 /**
  * The answer of POST /v1/ice-servers to a request whose body was parsed (undefined when it had
- * none), at `now`: validates the body, admits the tenant, mints. Throws the refusal. Shared by the
- * Express route and the fast path (credential-fast-path.ts).
+ * none), at `now`: validates the body, admits the tenant, mints. Throws the refusal.
  */
-export function iceServersAnswer(
+function iceServersAnswer(
   deps: CredentialRouteDeps,
 ): (req: Request, body: unknown, now: number) => Promise<unknown> {
   const urls = iceUrlsOf(deps.listeners);
