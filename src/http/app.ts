@@ -2,7 +2,6 @@
 // the OpenAPI document (/metrics has its own listener: metrics-server.ts). Everything it talks to is injected (`HttpAppDeps`); the
 // composition root (src/main.ts) builds the deps and listens.
 import express, { type Application } from 'express';
-import helmet from 'helmet';
 import type { SecretRing } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
@@ -36,6 +35,7 @@ import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.j
 import type { Readiness } from './readiness.js';
 import type { RelayControl } from './relay-control.js';
 import { requestMetrics } from './request-metrics.js';
+import { securityHeaders } from './security-headers.js';
 import type { UsageReader } from './usage-route.js';
 
 /** Largest accepted request body. Every body of this API is a few hundred bytes. */
@@ -106,7 +106,7 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.set('query parser', 'simple');
   app.use(accessLog(deps.logger));
   if (deps.metrics !== undefined) app.use(requestMetrics(deps.metrics));
-  app.use(helmet());
+  app.use(securityHeaders());
 
   app.use(healthRoutes(deps.readiness));
   app.get('/openapi.json', (_req, res) => {
