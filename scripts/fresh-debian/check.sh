@@ -23,7 +23,8 @@
 #   FRESH_NODE=22 scripts/fresh-debian/check.sh   # Node major for bookworm (default 24)
 #   FRESH_REBUILD=1 ...                           # debootstrap again (the base is cached)
 #   FRESH_TEST_ARGS='test/unit' ...               # pass arguments to `npm test --`
-#   FRESH_SKIP_SETUP=1 ...                        # test again on the last set-up image
+#   FRESH_SKIP_SETUP=1 ...                        # test HEAD again on the last set-up image (the
+#                                                 # clone moved to HEAD and rebuilt, no new npm ci)
 #
 # Needs root, debootstrap, docker.io (dockerd) and a Debian mirror and the npm registry. Uses a
 # running Docker daemon (DOCKER_HOST) or starts its own (vfs storage, no bridge, on its own socket
@@ -156,6 +157,9 @@ sudo() {
   if [ "$1" = -u ]; then local user=$2; shift 2; runuser -u "$user" -- "$@"; else "$@"; fi
 }
 cd /root/icegate
+if [ "${FRESH_SKIP_SETUP:-0}" = 1 ]; then
+  run 'git fetch -q /fresh/icegate.bundle HEAD && git checkout -q FETCH_HEAD && git log -1 --format=%h && npm run -s build'
+fi
 # The package made its cluster in the host-network container, where this machine's own PostgreSQL
 # holds 5432, so it took the next free port; here, as on a fresh machine, 5432 is free: make the
 # cluster again as the package would (the README's psql line follows).
@@ -194,6 +198,7 @@ set +e
 flock /tmp/icegate-fresh-test.lock timeout 3000 docker run --name "$tester" --network none --shm-size=2g \
   --sysctl net.ipv6.conf.all.disable_ipv6=0 --sysctl net.ipv6.conf.lo.disable_ipv6=0 \
   -e NODE_EXTRA_CA_CERTS=/fresh/extra-ca.pem -e FRESH_TEST_ARGS="${FRESH_TEST_ARGS:-}" \
+  -e FRESH_SKIP_SETUP="${FRESH_SKIP_SETUP:-0}" \
   -v "$work:/fresh:ro" "$ready" /fresh/test.sh >"$work/test.log" 2>&1
 rc=$?
 set -e
