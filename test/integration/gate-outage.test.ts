@@ -25,18 +25,17 @@ import {
   tenantWithKey,
   within,
 } from './gate-harness.js';
-import { counterValue, TcpProxy, TEST_DATABASE_URL, TEST_REDIS_URL } from './http-harness.js';
+import {
+  counterValue,
+  proxyFor,
+  type TcpProxy,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+  throughProxy,
+} from './http-harness.js';
 
 /** Entitlement answers are fresh 1 s and may be served 2 s more while the store is down. */
 const CACHE_POLICY = { maxTtlMs: 1_000, negativeTtlMs: 1_000, staleIfErrorMs: 2_000 };
-
-/** `url` with its host and port replaced by the proxy's (user, password and database kept). */
-function throughProxy(url: string, proxy: TcpProxy): string {
-  const proxied = new URL(url);
-  proxied.hostname = '127.0.0.1';
-  proxied.port = String(proxy.port);
-  return proxied.toString();
-}
 
 let redisProxy: TcpProxy;
 let pgProxy: TcpProxy;
@@ -47,10 +46,8 @@ const clients: TestTurnClient[] = [];
 
 beforeAll(async () => {
   // The proxies lead to the servers TEST_REDIS_URL and TEST_DATABASE_URL name, with their credentials.
-  const redis = new URL(TEST_REDIS_URL);
-  const pg = new URL(TEST_DATABASE_URL);
-  redisProxy = new TcpProxy(redis.hostname.replace(/^\[|\]$/g, ''), Number(redis.port || 6379));
-  pgProxy = new TcpProxy(pg.hostname.replace(/^\[|\]$/g, ''), Number(pg.port || 5432));
+  redisProxy = proxyFor(TEST_REDIS_URL, 6379);
+  pgProxy = proxyFor(TEST_DATABASE_URL, 5432);
   await redisProxy.start();
   await pgProxy.start();
   services = await sharedServices({
