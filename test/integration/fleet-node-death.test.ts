@@ -168,7 +168,8 @@ describe("a node that dies or stalls does not hold its tenants' quota", () => {
     const reapedAfterMs = Date.now() - stoppedAt;
     a.child.kill('SIGCONT');
     process.stdout.write(`fleet-node-death: stalled node reaped ${reapedAfterMs} ms after SIGSTOP\n`);
-    expect(reapedAfterMs).toBeGreaterThanOrEqual(9_000);
+    // Not before the timeout: 10 s after its last heartbeat, which came up to 2 s before the stop.
+    expect(reapedAfterMs).toBeGreaterThanOrEqual(8_000);
 
     // Its next heartbeat finds it was taken for dead: its live allocation counts again, and works.
     await eventually(async () => (await ledgerCount('sleeper')) === 1, 6_000, 'the member re-announced');

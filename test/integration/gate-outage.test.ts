@@ -25,7 +25,14 @@ import {
   tenantWithKey,
   within,
 } from './gate-harness.js';
-import { counterValue, TcpProxy } from './http-harness.js';
+import {
+  counterValue,
+  proxyFor,
+  type TcpProxy,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+  throughProxy,
+} from './http-harness.js';
 
 /** Entitlement answers are fresh 1 s and may be served 2 s more while the store is down. */
 const CACHE_POLICY = { maxTtlMs: 1_000, negativeTtlMs: 1_000, staleIfErrorMs: 2_000 };
@@ -38,13 +45,14 @@ let nodeB: GateNode;
 const clients: TurnClient[] = [];
 
 beforeAll(async () => {
-  redisProxy = new TcpProxy('127.0.0.1', 6379);
-  pgProxy = new TcpProxy('127.0.0.1', 5432);
+  // The proxies lead to the servers TEST_REDIS_URL and TEST_DATABASE_URL name, with their credentials.
+  redisProxy = proxyFor(TEST_REDIS_URL, 6379);
+  pgProxy = proxyFor(TEST_DATABASE_URL, 5432);
   await redisProxy.start();
   await pgProxy.start();
   services = await sharedServices({
-    redisUrl: `redis://127.0.0.1:${redisProxy.port}`,
-    databaseUrl: `postgres://postgres@127.0.0.1:${pgProxy.port}/test`,
+    redisUrl: throughProxy(TEST_REDIS_URL, redisProxy),
+    databaseUrl: throughProxy(TEST_DATABASE_URL, pgProxy),
   });
   const options = { redisPrefix: services.redisPrefix, cachePolicy: CACHE_POLICY };
   // Both nodes share the relay range: the relay pool skips ports in use.

@@ -177,6 +177,20 @@ export class CapturingLogger implements Logger {
   }
 }
 
+/** A TcpProxy to the server `url` names (its host, and its port or `defaultPort`). */
+export function proxyFor(url: string, defaultPort: number): TcpProxy {
+  const target = new URL(url);
+  return new TcpProxy(target.hostname.replace(/^\[|\]$/g, ''), Number(target.port || defaultPort));
+}
+
+/** `url` through `proxy`: its host and port replaced, its user, password and database kept. */
+export function throughProxy(url: string, proxy: TcpProxy): string {
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return proxied.toString();
+}
+
 /**
  * A TCP proxy in front of a real service on loopback. `cut()` refuses new connections and drops
  * open ones (the service looks down); `restore()` listens again on the same port.

@@ -24,10 +24,13 @@ import {
 import { queryTestDatabase, requirePostgres, TEST_DATABASE_URL } from './store-pg-harness.js';
 
 const ROLE = `icegate_dmy_${randomBytes(4).toString('hex')}`;
+// A password of its own: Debian's PostgreSQL asks one of every TCP login (scram-sha-256 in its
+// pg_hba.conf), not only where the server trusts local connections.
+const ROLE_PASSWORD = randomBytes(12).toString('hex');
 const roleUrl = (() => {
   const url = new URL(TEST_DATABASE_URL);
   url.username = ROLE;
-  url.password = '';
+  url.password = ROLE_PASSWORD;
   return url.toString();
 })();
 
@@ -37,7 +40,7 @@ let fileStore: TestStore;
 beforeAll(async () => {
   await requirePostgres();
   const db = new URL(TEST_DATABASE_URL).pathname.slice(1);
-  await queryTestDatabase(`CREATE ROLE ${ROLE} LOGIN`);
+  await queryTestDatabase(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${ROLE_PASSWORD}'`);
   await queryTestDatabase(`GRANT CREATE ON DATABASE "${db}" TO ${ROLE}`);
   await queryTestDatabase(`ALTER ROLE ${ROLE} SET DateStyle = 'SQL, DMY'`);
   await queryTestDatabase(`ALTER ROLE ${ROLE} SET TimeZone = 'Pacific/Chatham'`);

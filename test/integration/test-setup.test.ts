@@ -42,7 +42,12 @@ describe('the test set-up step', () => {
     const r = runSetup({
       PATH: process.env['PATH'] ?? '',
       TEST_REDIS_URL: 'redis://127.0.0.1:1',
-      TEST_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/icegate_no_such_database',
+      // The test server with its credentials, and a database it does not have.
+      TEST_DATABASE_URL: (() => {
+        const url = new URL(TEST_DATABASE_URL);
+        url.pathname = '/icegate_no_such_database';
+        return url.toString();
+      })(),
       ICEGATE_TEST_SETUP: 'check',
     });
     expect(r.status).toBe(1);

@@ -18,8 +18,8 @@ export const CHECK_PAGE_HTML = `<!doctype html>
   <header>
     <h1>Connectivity check</h1>
     <p class="lead">Tests whether browsers on this network can reach the icegate relay for web conferences,
-    over each of the three ways it offers: UDP, TCP and TLS. Run it from a computer inside the network you
-    want to check.</p>
+    over each way this server offers: UDP, TCP and, where its operator configured it, TLS. Run it from a
+    computer inside the network you want to check.</p>
   </header>
 
   <form id="check-form" autocomplete="off">
