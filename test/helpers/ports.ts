@@ -117,4 +117,6 @@ export const PORTS = {
   /** test/integration/prometheus-live.test.ts (issue 18; a real Prometheus scraping a node under load) */
   prometheusLive: { peer: 16100, relayMin: 16110, relayMax: 16499 },
   /** Free for later files: 16500-16999, none left 20000-29999 (stress/ uses 30000-31999). */
+  /** test/integration/lazy-modules.test.ts (issue 19, memory at rest): an idle `icegate serve`; 19500-19999 is its range */
+  lazyServe: { peer: 19500, relayMin: 19510, relayMax: 19599 },
 } as const satisfies Record<string, PortBlock>;
