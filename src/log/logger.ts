@@ -29,23 +29,41 @@ function withRequest(fields: Record<string, unknown> | undefined): Record<string
 }
 
 /**
- * `value` made ready for JSON.stringify with its object keys in sorted order: a repeated ancestor
- * becomes "[Circular]", a bigint its decimal string, toJSON (Date) is honoured.
+ * `value` as JSON with its object keys in sorted order, written directly (no sorted copy of the
+ * entry): a repeated ancestor becomes "[Circular]", a bigint its decimal string, toJSON (Date) is
+ * honoured; undefined, functions and symbols are left out of objects and null in arrays, as
+ * JSON.stringify does. undefined when `value` itself has no JSON form.
  */
-function sortedForJson(value: unknown, ancestors: object[]): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value === null || typeof value !== 'object') return value;
+function sortedJson(value: unknown, ancestors: object[]): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'bigint':
+      return JSON.stringify(value.toString());
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+  }
+  if (value === null) return 'null';
   const withToJson = value as { toJSON?: () => unknown };
-  if (typeof withToJson.toJSON === 'function') return sortedForJson(withToJson.toJSON(), ancestors);
-  if (ancestors.includes(value)) return '[Circular]';
-  ancestors.push(value);
-  let out: unknown;
-  if (Array.isArray(value)) out = value.map((item) => sortedForJson(item, ancestors));
-  else {
+  if (typeof withToJson.toJSON === 'function') return sortedJson(withToJson.toJSON(), ancestors);
+  if (ancestors.includes(value as object)) return '"[Circular]"';
+  ancestors.push(value as object);
+  let out = '';
+  if (Array.isArray(value)) {
+    for (const item of value) out += `${out === '' ? '' : ','}${sortedJson(item, ancestors) ?? 'null'}`;
+    out = `[${out}]`;
+  } else {
     const record = value as Record<string, unknown>;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(record).sort()) sorted[key] = sortedForJson(record[key], ancestors);
-    out = sorted;
+    for (const key of Object.keys(record).sort()) {
+      const json = sortedJson(record[key], ancestors);
+      if (json !== undefined) out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${json}`;
+    }
+    out = `{${out}}`;
   }
   ancestors.pop();
   return out;
@@ -67,7 +85,7 @@ export function formatLogLine(
     if (SECRET_FIELD.test(key) && value !== undefined && value !== null) entry[key] = REDACTED;
     else entry[key] = key === 'message' && typeof value === 'string' ? redactText(value) : redact(value);
   }
-  return JSON.stringify(sortedForJson(entry, []));
+  return sortedJson(entry, []) ?? '{}';
 }
 
 class JsonLinesLogger implements Logger {
