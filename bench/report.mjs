@@ -72,6 +72,16 @@ export function summariseRelay(runs) {
 
 const mib = (kib) => Math.round(kib / 102.4) / 10;
 
+/** Issue 19 point 3: an idle icegate node holds at most this much RSS (MiB). */
+export const RSS_AT_REST_GOAL_MIB = 60;
+
+/** `rss` MiB beside the goal: "yes" when at most RSS_AT_REST_GOAL_MIB, else "no (+N MiB)". */
+function goalFlag(rssMib) {
+  if (rssMib === null) return null;
+  const over = Math.round((rssMib - RSS_AT_REST_GOAL_MIB) * 10) / 10;
+  return over <= 0 ? 'yes' : `no (+${over} MiB)`;
+}
+
 function table(headers, rows) {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
@@ -167,6 +177,8 @@ export function renderReport(result) {
       `## Allocations (one UDP socket per allocation, from ${addresses} client addresses, 401 dance each, 64 in flight)`,
     );
     const cps = result.allocationCheckpoints;
+    const restMib = (a) => (a.error || a.rssBaselineKiB == null ? null : mib(a.rssBaselineKiB));
+    const coturnRest = restMib(result.allocations.find((a) => a.target === 'coturn') ?? {});
     out.push(
       table(
         [
@@ -177,20 +189,24 @@ export function renderReport(result) {
           'first error',
           'RSS at rest MiB',
           'anon / file MiB',
+          'x coturn',
+          `<= ${RSS_AT_REST_GOAL_MIB} MiB goal`,
           ...cps.map((c) => `B per alloc @${c}`),
           'load1',
         ],
         result.allocations.map((a) =>
           a.error
-            ? [a.target, `error: ${a.error}`, '', '', '', '', '', ...cps.map(() => ''), '']
+            ? [a.target, `error: ${a.error}`, '', '', '', '', '', '', '', ...cps.map(() => ''), '']
             : [
                 a.target,
                 a.allocationsPerSecond,
                 a.serverCpuSeconds && a.live ? Math.round((a.serverCpuSeconds / a.live) * 1e6) : null,
                 a.live,
                 a.firstError ? `${a.firstError.code} at ${a.firstError.atLive ?? '?'}` : 'none',
-                a.rssBaselineKiB === null ? null : Math.round(a.rssBaselineKiB / 102.4) / 10,
+                restMib(a),
                 a.rssAtRest ? `${mib(a.rssAtRest.anon)} / ${mib(a.rssAtRest.file)}` : null,
+                restMib(a) === null || !coturnRest ? null : Math.round((restMib(a) / coturnRest) * 10) / 10,
+                a.target.startsWith('icegate') ? goalFlag(restMib(a)) : '',
                 ...cps.map(
                   (c) => a.checkpoints.find((p) => p.live === c)?.bytesPerAllocation ?? 'not reached',
                 ),

@@ -113,22 +113,25 @@ export async function importTenants(dataDir, tenants = BENCH_TENANTS) {
 
 const icegateMain = join(root, 'dist/src/main.js');
 /**
- * The Node flags icegate runs with, exactly as `npm start` (and the Dockerfile's CMD, which a test
- * keeps equal to it) runs it: the words of the start script between `node` and the entry point.
+ * icegate's command line exactly as `npm start` (and the Dockerfile's CMD, which a test keeps
+ * equal to it) runs it: the start script's words after `node`, split into the Node flags and the
+ * entry point with its arguments (`dist/src/cli/main.js serve`), so memory at rest is the one of
+ * the process operators run.
  */
-const icegateNodeFlags = (() => {
+const { icegateNodeFlags, icegateEntry } = (() => {
   const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start.split(' ');
-  return start.slice(
-    1,
-    start.findIndex((word) => word.startsWith('dist/')),
-  );
+  const entry = start.findIndex((word) => word.startsWith('dist/'));
+  return {
+    icegateNodeFlags: start.slice(1, entry),
+    icegateEntry: [join(root, start[entry]), ...start.slice(entry + 1)],
+  };
 })();
 
 /** icegate: `node dist/src/main.js` (run `npm run build` first), embedded mode in a fresh DATA_DIR, JS data path. */
 const icegate = {
   id: 'icegate',
   label: 'icegate',
-  note: 'node dist/src/main.js with TURN_DATA_PLANE=js, embedded mode (file store, in-process cache)',
+  note: 'npm start (node dist/src/cli/main.js serve) with TURN_DATA_PLANE=js, embedded mode (file store, in-process cache)',
   transports: ['udp', 'tcp', 'tls'],
   async available() {
     if (!existsSync(icegateMain)) return { ok: false, reason: 'not available: dist/src/main.js missing' };
@@ -171,7 +174,8 @@ const icegate = {
     const child = startChild(
       'icegate',
       process.execPath,
-      [...icegateNodeFlags, ...nodeArgs(profileDir), main],
+      // A --baseline build runs its dist/src/main.js; this build runs as npm start runs it.
+      [...icegateNodeFlags, ...nodeArgs(profileDir), ...(main === icegateMain ? icegateEntry : [main])],
       {
         env,
         timeoutMs: 600_000,
@@ -199,7 +203,7 @@ const nativeAddon = join(root, 'native/build/Release/icegate_native.node');
 const icegateNative = {
   id: 'icegate-native',
   label: 'icegate native',
-  note: 'node dist/src/main.js with TURN_DATA_PLANE=native, embedded mode',
+  note: 'npm start (node dist/src/cli/main.js serve) with TURN_DATA_PLANE=native, embedded mode',
   // TCP and TLS clients are relayed by the JavaScript path whichever plane is chosen.
   transports: ['udp', 'tcp', 'tls'],
   async available() {

@@ -13,6 +13,7 @@ import { Enforcement } from './composition/enforcement.js';
 import { fanOutEvents } from './composition/event-fanout.js';
 import { FleetAdmin, type LocalAllocations } from './composition/fleet-admin.js';
 import { defaultNodeId, FleetQuota } from './composition/fleet-quota.js';
+import { MemoryTrim } from './composition/memory-trim.js';
 import { NodeLiveness } from './composition/node-liveness.js';
 import { wireReissueQueue } from './composition/reissue-queue-wiring.js';
 import { sampleRelayDrops, warnIfBufferCapped } from './composition/relay-buffers.js';
@@ -88,7 +89,15 @@ export interface StartOptions {
   liveness?: { heartbeatMs?: number; timeoutMs?: number };
   /** Interval of the TURN refusal summary lines, ms (default 30 s); tests shorten it. */
   refusalLogIntervalMs?: number;
+  /** Delay from start to the C heap trim, ms (default TRIM_AFTER_START_MS); tests shorten it. */
+  trimAfterStartMs?: number;
 }
+
+/**
+ * The C heap is trimmed this long after the node has started: Node's post-start work (V8's
+ * background compile jobs, the first collections) has freed its memory by then.
+ */
+export const TRIM_AFTER_START_MS = 5_000;
 
 function formatAddress(a: TransportAddress): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
@@ -370,8 +379,17 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
           logger,
         });
   const relayFamilies = relay.relays.families;
+  // With the native plane (the addon loaded) the C heap's free pages go back to the kernel after
+  // start-up and after large falls in live allocations (composition/memory-trim.ts).
+  const memoryTrim =
+    dataPlane.mode === 'native'
+      ? new MemoryTrim(() => dataPlane.plane.trimMemory(), {
+          onTrim: (reason, released) => log.debug('C heap trimmed', { reason, released }),
+        })
+      : null;
   const sampleGauges = () => {
     observer.sample(relay.core.listAllocations());
+    memoryTrim?.sample(relay.core.allocationCount);
     for (const family of relayFamilies) {
       const label = family === 'IPv4' ? 'ipv4' : 'ipv6';
       metrics.relayPortsInUse.set({ family: label }, relay.relayPortsInUse(family));
@@ -428,8 +446,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   );
   http.keepAliveTimeout = 5_000;
   const metricsServer = createMetricsServer(metrics.registry, logger);
+  let startTrim: NodeJS.Timeout | undefined;
   const closeAll = async () => {
     clearInterval(gaugeSampler);
+    clearTimeout(startTrim);
     await notices?.close();
     stopDropSampler();
     enforcement.close();
@@ -471,6 +491,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     relayPorts: `${config.TURN_MIN_PORT}-${config.TURN_MAX_PORT}`,
     dataPlane: dataPlane.mode,
   });
+  if (memoryTrim !== null) {
+    startTrim = setTimeout(() => memoryTrim.afterStart(), options.trimAfterStartMs ?? TRIM_AFTER_START_MS);
+    startTrim.unref();
+  }
   if (config.TURN_ALLOW_LOOPBACK_PEERS)
     log.warn('TURN_ALLOW_LOOPBACK_PEERS is on: for tests only, never in production');
   if (config.TURN_PERMISSION_LIFETIME < 300 || config.TURN_CHANNEL_LIFETIME < 600)

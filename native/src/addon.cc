@@ -4,6 +4,9 @@
 // (EACCES/EPERM, e.g. a privileged port) — callers pick another port on those, never by message.
 #include <arpa/inet.h>
 #include <errno.h>
+#if defined(__GLIBC__)  // defined by errno.h's features.h
+#include <malloc.h>
+#endif
 #include <node_api.h>
 #include <sched.h>
 
@@ -813,6 +816,22 @@ napi_value PlaneInfoOf(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// trimMemory() -> boolean: gives the C heap's free pages back to the kernel (glibc malloc_trim(0):
+// every arena, not only the top of the main heap). Start-up (module loading, V8's compile jobs on
+// its worker threads) and closing many relays free memory that malloc otherwise keeps resident.
+// true when pages were returned; false when there was nothing to return or the C library has no
+// malloc_trim (musl).
+napi_value TrimMemory(napi_env env, napi_callback_info /*info*/) {
+#if defined(__GLIBC__)
+  const bool released = malloc_trim(0) != 0;
+#else
+  const bool released = false;
+#endif
+  napi_value out;
+  CHECK_NAPI(env, napi_get_boolean(env, released, &out));
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"parseSendIndication", nullptr, ParseSend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -837,6 +856,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"streamClose", nullptr, StreamClose, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setStreamClient", nullptr, SetStreamClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setStreamTls", nullptr, SetStreamTls, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"trimMemory", nullptr, TrimMemory, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   InitTlsSession(env, exports);

@@ -23,3 +23,12 @@ export const processIo: CliIo = {
 export function jsonText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
+
+/** Exit code of a command that failed; the reason is on stderr. */
+export const EXIT_FAILURE = 1;
+
+/** A failed command's stderr line: `icegate: <message>` on one line. */
+export function failureLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return `icegate: ${message.replace(/\s*\n\s*/g, ' ')}\n`;
+}

@@ -5,7 +5,6 @@
 // change is appended to DATA_DIR's notice file, which the node sharing that DATA_DIR reads within
 // a second (file-tenant-notices.ts). With PostgreSQL and no Redis, nodes see it when their cached
 // answers expire, and the command says so, on stderr.
-import { Redis } from 'ioredis';
 import { appendTenantNotices } from '../entitlement/cache/file-tenant-notices.js';
 import { TENANT_CHANGED_CHANNEL, type TenantChange } from '../entitlement/cache/tenant-events.js';
 import { DEFAULT_REDIS_PREFIX } from '../entitlement/service/entitlement-runtime.js';
@@ -35,6 +34,9 @@ export async function noticeFleet(
     }
     return;
   }
+  // ioredis is loaded only here, when a command has a fleet to tell: the other commands, and a
+  // node started with `icegate serve`, do without it.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
   redis.on('error', () => undefined);
   const channel = `${DEFAULT_REDIS_PREFIX}${TENANT_CHANGED_CHANNEL}`;

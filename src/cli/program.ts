@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { icegateVersion } from '../version.js';
 import { registerAdminTokenCommand } from './admin-token-command.js';
 import { registerAuditCommand } from './audit-command.js';
-import type { CliIo } from './cli-io.js';
+import { type CliIo, EXIT_FAILURE, failureLine } from './cli-io.js';
 import { registerReissueRequestCommands } from './reissue-request-commands.js';
 import { registerRuleCommands } from './rule-commands.js';
 import { registerServeCommand } from './serve-command.js';
@@ -13,8 +13,7 @@ import { registerUsageCommand } from './usage-command.js';
 
 /** Exit code of a command line that could not be parsed (unknown option, missing argument). */
 export const EXIT_USAGE = 2;
-/** Exit code of a command that failed; the reason is on stderr. */
-export const EXIT_FAILURE = 1;
+export { EXIT_FAILURE };
 
 /** Builds the icegate program with every command group registered. */
 export function buildProgram(io: CliIo): Command {
@@ -47,8 +46,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
-    const message = err instanceof Error ? err.message : String(err);
-    io.stderr(`icegate: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    io.stderr(failureLine(err));
     return EXIT_FAILURE;
   }
 }

@@ -24,7 +24,6 @@ import type { TurnListener } from './ice-urls.js';
 import type { RouteIntake } from './intake.js';
 import { requireJsonContent } from './json-body.js';
 import { licenseRoutes } from './license-routes.js';
-import { openApiDocument } from './openapi.js';
 import { clientKey } from './rate-limit/client-key.js';
 import {
   DEFAULT_RATE_LIMITS,
@@ -109,7 +108,10 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.use(securityHeaders());
 
   app.use(healthRoutes(deps.readiness));
-  app.get('/openapi.json', (_req, res) => {
+  // The OpenAPI document (about 1 MiB of V8 heap once built) is loaded at its first request, not
+  // kept resident by every node that is never asked for it (memory at rest, issue 19).
+  app.get('/openapi.json', async (_req, res) => {
+    const { openApiDocument } = await import('./openapi.js');
     res.json(openApiDocument);
   });
 

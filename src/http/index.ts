@@ -16,7 +16,6 @@ export { credentialTtl } from './credential-ttl.js';
 export { type ErrorBody, HTTP_ERROR_CODES, HttpError, type HttpErrorCode, STATUS_OF } from './http-error.js';
 export { type IceUrls, iceUrlsOf, type TurnListener } from './ice-urls.js';
 export { createMetricsServer, METRICS_MAX_CONNECTIONS } from './metrics-server.js';
-export { openApiDocument } from './openapi.js';
 export { DEFAULT_RATE_LIMITS, type RateLimitSettings } from './rate-limit/rate-limit-policy.js';
 export {
   MemoryRateLimiter,

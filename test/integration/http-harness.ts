@@ -23,13 +23,13 @@ import {
   ADMIN_TOKEN_ISSUER,
   createHttpApp,
   type HttpAppDeps,
-  openApiDocument,
   Readiness,
   type RelayAllocationSummary,
   type RelayControl,
   rateLimiterFor,
   type TurnListener,
 } from '../../src/http/index.js';
+import { openApiDocument } from '../../src/http/openapi.js';
 import { LicenseService } from '../../src/licensing/index.js';
 import { NoisyAudit } from '../../src/licensing/noisy-audit.js';
 import type { Logger } from '../../src/log/logger.js';

@@ -1,11 +1,19 @@
 // Memory at rest (issue 19 point 3): an embedded node (no DATABASE_URL, no REDIS_URL) must not
 // load pg, ioredis or the holiday table at start; each is loaded when first needed. Checked on
 // the build output in a child process, where Node's own CommonJS cache says what was loaded.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// And an idle `icegate serve` (what npm start, the image and the chart run) loads neither the
+// command line (commander, the other commands) nor the OpenAPI document, and trims its C heap
+// once it is up (the native addon's malloc_trim).
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PORTS } from '../helpers/ports.js';
+import { eventually, LineCapture } from './drain-harness.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -52,5 +60,116 @@ const redis = m1.openRedis('redis://127.0.0.1:6379', health);
 await redis.close();`,
     );
     expect(loaded).toEqual(['ioredis', '@holiday-jp/holiday_jp']);
+  });
+});
+
+describe('an idle icegate serve', () => {
+  let dir: string;
+  let node: ChildProcess | undefined;
+  const output = new LineCapture();
+  /** Every module the node loaded: ES modules from a loader hook, CommonJS from require.cache. */
+  let loaded: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'icegate-lazy-serve-'));
+    const esmLog = join(dir, 'esm-loaded.txt');
+    const cjsLog = join(dir, 'cjs-loaded.json');
+    // The hook runs on the loader's thread and appends each ES module's URL as it is loaded.
+    writeFileSync(
+      join(dir, 'hooks.mjs'),
+      `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  appendFileSync(${JSON.stringify(esmLog)}, url + '\\n');
+  return next(url, context);
+}`,
+    );
+    writeFileSync(
+      join(dir, 'register.mjs'),
+      `import { register } from 'node:module';
+register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});
+process.on('SIGUSR2', async () => {
+  const { createRequire } = await import('node:module');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(${JSON.stringify(cjsLog)}, JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));
+});`,
+    );
+    const ports = PORTS.lazyServe;
+    node = spawn(
+      process.execPath,
+      [
+        '--import',
+        pathToFileURL(join(dir, 'register.mjs')).href,
+        join(ROOT, 'dist/src/cli/main.js'),
+        'serve',
+      ],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          DATA_DIR: join(dir, 'data'),
+          TURN_LISTEN_IP: '127.0.0.1',
+          TURN_PORT: String(ports.peer),
+          TURN_MIN_PORT: String(ports.relayMin),
+          TURN_MAX_PORT: String(ports.relayMax),
+          HTTP_PORT: String(ports.peer + 2),
+          HTTP_LISTEN_IP: '127.0.0.1',
+          METRICS_PORT: String(ports.peer + 3),
+          METRICS_LISTEN_IP: '127.0.0.1',
+          DRAIN_TIMEOUT_SECONDS: '0',
+          LOG_LEVEL: 'debug',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    node.stdout!.pipe(output.stream);
+    node.stderr!.pipe(output.stream);
+    // The trim runs TRIM_AFTER_START_MS (5 s) after the node has started.
+    await eventually(
+      () => output.json().some((l) => l['message'] === 'C heap trimmed'),
+      30_000,
+      `icegate serve started and trimmed\n${output.text}`,
+    );
+    node.kill('SIGUSR2');
+    await eventually(() => existsSync(cjsLog), 10_000, 'the CommonJS module list written');
+    loaded = [
+      ...readFileSync(esmLog, 'utf8').split('\n').filter(Boolean),
+      ...(JSON.parse(readFileSync(cjsLog, 'utf8')) as string[]).map((file) => pathToFileURL(file).href),
+    ];
+  }, 240_000);
+
+  afterAll(async () => {
+    node?.kill('SIGKILL');
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the native plane and trims the C heap once it is up', () => {
+    const started = output.json().find((l) => l['message'] === 'icegate started');
+    expect(started?.['dataPlane']).toBe('native');
+    const trims = output.json().filter((l) => l['message'] === 'C heap trimmed');
+    expect(trims.map((l) => l['reason'])).toEqual(['started']);
+    expect(typeof trims[0]?.['released']).toBe('boolean');
+  });
+
+  it('loads the relay and the HTTP API, not the command line, the OpenAPI document, pg or ioredis', () => {
+    const has = (part: string) => loaded.some((url) => url.includes(part));
+    // The check is only worth something if the lists are complete: the node's own modules are in.
+    expect(has('/dist/src/main.js')).toBe(true);
+    expect(has('/dist/src/http/app.js')).toBe(true);
+    expect(has('/node_modules/express/')).toBe(true);
+    for (const absent of [
+      '/node_modules/commander/',
+      '/dist/src/cli/program.js',
+      '/dist/src/cli/store-commands.js',
+      '/dist/src/cli/fleet-notice.js',
+      '/dist/src/http/openapi.js',
+      '/node_modules/pg/',
+      '/node_modules/ioredis/',
+      '/node_modules/@holiday-jp/',
+    ]) {
+      expect(
+        loaded.filter((url) => url.includes(absent)),
+        absent,
+      ).toEqual([]);
+    }
   });
 });

@@ -176,6 +176,11 @@ export interface NativeAddon {
    * packetsToPeer, bytesToPeer (unlike relayTraffic, without sendFromRelay's sends).
    */
   changedRelayTraffic(plane: PlaneHandle): Float64Array;
+  /**
+   * Gives the C heap's free pages back to the kernel (glibc malloc_trim(0), every arena); true
+   * when pages were returned, false when none were free or the C library has no such call.
+   */
+  trimMemory(): boolean;
 }
 
 /** Numbers per relay in changedRelayTraffic's answer. */
@@ -232,6 +237,7 @@ const EXPORTS = [
   'changedRelayTraffic',
   'planeInfo',
   'setActiveThreads',
+  'trimMemory',
 ] as const;
 
 /**

@@ -57,6 +57,11 @@ export class NativeDataPlane {
     );
   }
 
+  /** Returns the C heap's free pages to the kernel (NativeAddon.trimMemory); true when some were. */
+  trimMemory(): boolean {
+    return this.#addon.trimMemory();
+  }
+
   /** A relay plane with its own listening socket on `ip`:`port`, relaying both directions. */
   listen(ip: string, port: number, onControlPacket: ControlPacketHandler): NativeRelayPlane {
     return NativeRelayPlane.listen(this.#addon, ip, port, onControlPacket);

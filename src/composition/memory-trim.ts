@@ -1,0 +1,50 @@
+// Memory at rest (issue 19): glibc's malloc keeps the pages it freed. Start-up frees a few MiB
+// of C heap (module loading, V8's compile jobs on its worker threads), and so does closing many
+// relays (each native relay is a C++ object); without a trim they stay resident for the node's
+// lifetime. The native addon's trimMemory (malloc_trim(0)) gives them back. It costs a walk of
+// the arenas' free lists, a millisecond or so, so it runs once after start-up and then only after
+// a large fall in live allocations, never per packet or per allocation.
+
+/** A fall of this many live allocations below their peak since the last trim triggers one. */
+export const TRIM_AFTER_FREED_ALLOCATIONS = 1_000;
+
+/** Why a trim ran. */
+export type TrimReason = 'started' | 'allocations_freed';
+
+/** When to call `trim`: once after start-up, then after each large fall in live allocations. */
+export class MemoryTrim {
+  readonly #trim: () => boolean;
+  readonly #onTrim: ((reason: TrimReason, released: boolean) => void) | undefined;
+  readonly #minFreed: number;
+  #peak = 0;
+
+  constructor(
+    trim: () => boolean,
+    options: { minFreed?: number; onTrim?: (reason: TrimReason, released: boolean) => void } = {},
+  ) {
+    this.#trim = trim;
+    this.#onTrim = options.onTrim;
+    this.#minFreed = options.minFreed ?? TRIM_AFTER_FREED_ALLOCATIONS;
+  }
+
+  /** The node is up and idle: what start-up freed goes back. */
+  afterStart(): void {
+    this.#run('started');
+  }
+
+  /** With each gauge sample: trims when `live` is at least minFreed below its peak since the last trim. */
+  sample(live: number): void {
+    if (live >= this.#peak) {
+      this.#peak = live;
+      return;
+    }
+    if (this.#peak - live < this.#minFreed) return;
+    this.#peak = live;
+    this.#run('allocations_freed');
+  }
+
+  #run(reason: TrimReason): void {
+    const released = this.#trim();
+    this.#onTrim?.(reason, released);
+  }
+}
