@@ -66,6 +66,8 @@ export class NoisyAudit {
   readonly #onError: (err: unknown) => void;
   readonly #windows = new Map<string, Window>();
   readonly #pending = new Set<Promise<void>>();
+  /** The last write: each write waits for the one before, so records are stored in event order. */
+  #chain: Promise<void> = Promise.resolve();
   readonly #timer: NodeJS.Timeout;
 
   constructor(options: NoisyAuditOptions) {
@@ -177,7 +179,10 @@ export class NoisyAudit {
   }
 
   #write(record: NewAuditRecord): void {
-    const p = this.#store.recordAudit([record]).catch(this.#onError);
+    // One at a time: two writes in flight could reach the store in either order (a replay and the
+    // refusal after it swapped their sequence numbers once). Aggregation keeps this chain short.
+    const p = this.#chain.then(() => this.#store.recordAudit([record])).catch(this.#onError);
+    this.#chain = p;
     this.#pending.add(p);
     void p.finally(() => this.#pending.delete(p));
   }

@@ -24,6 +24,30 @@ const refusal = (keyId: string, client = '192.0.2.1', route = 'POST /v1/ice-serv
 });
 
 describe('NoisyAudit', () => {
+  it('stores records in the order they were noted, even when the store answers the first one last', async () => {
+    const stored: string[] = [];
+    let calls = 0;
+    const store = {
+      async recordAudit(records: readonly NewAuditRecord[]) {
+        // The first write is slow, the next ones fast: concurrent writes would land swapped.
+        const delay = calls++ === 0 ? 30 : 0;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        stored.push(...records.map((r) => r.keyId ?? ''));
+      },
+    };
+    const audit = new NoisyAudit({
+      store,
+      clock: () => Date.parse('2027-05-25T03:00:00Z'),
+      windowMs: 60_000,
+    });
+    audit.note(refusal('lk_first'));
+    audit.note(refusal('lk_second'));
+    audit.note(refusal('lk_third'));
+    await audit.idle();
+    expect(stored).toEqual(['lk_first', 'lk_second', 'lk_third']);
+    await audit.close();
+  });
+
   it('writes the first event of a key at once and the rest of its window as one summary', async () => {
     let now = Date.parse('2027-05-25T03:00:00Z');
     const { written, store } = recorder();
