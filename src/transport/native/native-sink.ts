@@ -298,8 +298,12 @@ export class NativeSink implements ActionSink {
       }));
       const channelKey = channels.map((c) => `${c.channel}>${c.ip}:${c.port}`).join(',');
       if (channelKey !== relay.channels) {
-        plane.setChannels(relay.nativeId, channels);
         relay.channels = channelKey;
+        // Pushed after the answer the core is about to send (ChannelBind succeeds right after this
+        // call): the data thread must not send ChannelData on a new channel before the client has
+        // its success response, or a client that reads channels from responses (libnice) drops it.
+        // A peer datagram in between leaves as a Data indication: the permission is already in.
+        queueMicrotask(() => this.#pushChannels(table.relayId, relay, channelKey, channels));
       }
     } catch (error) {
       // The plane refused the table. It takes everything the core makes (IP literals, channels
@@ -307,6 +311,22 @@ export class NativeSink implements ActionSink {
       // the JS path, on the same port, rather than relay nothing.
       this.#report('native relay table refused; the allocation moves to the JS path', error);
       this.#demote(table.relayId, relay);
+    }
+  }
+
+  #pushChannels(
+    relayId: number,
+    relay: NativeRelayRecord,
+    channelKey: string,
+    channels: NativeChannelBinding[],
+  ): void {
+    // Superseded by a later push, closed or moved to the JS path meanwhile: nothing to do.
+    if (this.#relays.get(relayId) !== relay || relay.socket !== null || relay.channels !== channelKey) return;
+    try {
+      relay.listener.plane.setChannels(relay.nativeId, channels);
+    } catch (error) {
+      this.#report('native relay table refused; the allocation moves to the JS path', error);
+      this.#demote(relayId, relay);
     }
   }
 

@@ -193,21 +193,28 @@ describe('NativeSink', () => {
     expect(owner.bound.get(5)?.address.port).toBe(50_001);
   });
 
-  it('pushes the client once and whole tables, skipping sets that did not change', () => {
+  it('pushes the client once and whole tables, skipping sets that did not change', async () => {
     const { plane, owner, sink } = setup(50_000, 50_000);
     sink.bindRelay(request(1));
     const relayId = owner.bound.get(1)!.relayId;
     plane.calls.length = 0;
+    const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
     sink.relayTableChanged({ relayId, tuple: UDP, permissions: [], channels: [] });
     sink.relayTableChanged({ relayId, tuple: UDP, permissions: ['127.0.0.2', '127.0.0.1'], channels: [] });
     sink.relayTableChanged({ relayId, tuple: UDP, permissions: ['127.0.0.1', '127.0.0.2'], channels: [] });
+    await settled();
     sink.relayTableChanged({
       relayId,
       tuple: UDP,
       permissions: ['127.0.0.1', '127.0.0.2'],
       channels: [{ number: 0x4001, peer: PEER }],
     });
+    // A new channel reaches the plane only after the caller's turn: after the ChannelBind success
+    // response the core sends right after this call (a client must not see ChannelData first).
+    expect(plane.calls.some((call) => call.startsWith('channels'))).toBe(false);
+    await settled();
     sink.relayTableChanged({ relayId, tuple: UDP, permissions: ['127.0.0.2'], channels: [] });
+    await settled();
     expect(plane.calls).toEqual([
       'client 1 127.0.0.1:40000',
       'permissions 1 127.0.0.1,127.0.0.2',
@@ -320,6 +327,7 @@ describe('NativeSink', () => {
       permissions: ['127.0.0.1'],
       channels: [{ number: 0x5001, peer: PEER }],
     });
+    await new Promise<void>((resolve) => setImmediate(resolve));
     expect(sink.movedToJs).toBe(1);
     expect(plane.calls).toContain('close 1');
     // Peer datagrams to that port now reach the core.
