@@ -161,6 +161,13 @@ bool MakeSockaddr(int family, const std::string& ip, uint16_t port, sockaddr_sto
   return true;
 }
 
+// The address a socket of this plane binds for the IP literal `ip`: its family and sockaddr.
+// False when `ip` is not an IP address literal.
+bool BindAddress(const std::string& ip, uint16_t port, int* family, sockaddr_storage* sa, socklen_t* len) {
+  uint8_t bytes[16];
+  return ParseIp(ip, family, bytes) && MakeSockaddr(*family, ip, port, sa, len);
+}
+
 // Writes a Data indication header with XOR-PEER-ADDRESS and the DATA attribute header
 // (RFC 8656 §11.6, §18.3, §18.4; XOR encoding RFC 8489 §14.2). Returns its length.
 size_t WriteDataIndicationHeader(uint8_t* out, const sockaddr_storage& peer, size_t payload_length,
@@ -1560,14 +1567,12 @@ uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* b
                                int* sys_errno, int buffer_bytes) {
   if (sys_errno != nullptr) *sys_errno = 0;
   int family;
-  uint8_t bytes[16];
-  if (!ParseIp(ip, &family, bytes)) {
+  sockaddr_storage sa;
+  socklen_t len;
+  if (!BindAddress(ip, port, &family, &sa, &len)) {
     *error = "not an IP address literal";
     return 0;
   }
-  sockaddr_storage sa;
-  socklen_t len;
-  MakeSockaddr(family, ip, port, &sa, &len);
   const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     if (sys_errno != nullptr) *sys_errno = errno;
@@ -1814,14 +1819,12 @@ bool RelayPlane::OpenListener(const std::string& ip, uint16_t port, ControlPacke
     return false;
   }
   int family;
-  uint8_t bytes[16];
-  if (!ParseIp(ip, &family, bytes)) {
+  sockaddr_storage sa;
+  socklen_t len;
+  if (!BindAddress(ip, port, &family, &sa, &len)) {
     *error = "not an IP address literal";
     return false;
   }
-  sockaddr_storage sa;
-  socklen_t len;
-  MakeSockaddr(family, ip, port, &sa, &len);
   const size_t wanted = workers_.size();
   std::vector<int> fds;
   const auto fail = [&](const char* what) {
@@ -1993,14 +1996,12 @@ bool RelayPlane::OpenStreamListener(const std::string& ip, uint16_t port, const 
     return false;
   }
   int family;
-  uint8_t bytes[16];
-  if (!ParseIp(ip, &family, bytes)) {
+  sockaddr_storage sa;
+  socklen_t len;
+  if (!BindAddress(ip, port, &family, &sa, &len)) {
     *error = "not an IP address literal";
     return false;
   }
-  sockaddr_storage sa;
-  socklen_t len;
-  MakeSockaddr(family, ip, port, &sa, &len);
   const int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const auto fail = [&](const char* what) {
     if (sys_errno != nullptr) *sys_errno = errno;
