@@ -6,11 +6,6 @@
 // exits, so no line is lost on a normal exit, process.exit() or a crash that reaches 'exit'; a
 // SIGKILL loses at most the last FLUSH_DELAY_MS of lines.
 
-/** Where finished log lines (without the newline) go. */
-export interface LineSink {
-  writeLine(line: string): void;
-}
-
 /** What a LineWriter writes to: a stream's write (stdout) and a way to be told of exit. */
 export interface LineTarget {
   write(text: string): void;
@@ -24,7 +19,7 @@ export const FLUSH_DELAY_MS = 10;
 /** Largest batch held before it is written at once, whatever the event loop does. */
 export const MAX_BATCH_CHARS = 64 * 1024;
 
-export class LineWriter implements LineSink {
+export class LineWriter {
   #pending = '';
   #scheduled = false;
 
