@@ -2,7 +2,7 @@
 // (W3C webrtc-pc section 4.2.1, RTCIceServer) with a TURN REST credential, and
 // GET /v1/turn-credentials answers the same credential in the draft-uberti-rtcweb-turn-rest-00
 // section 2.2 shape. Responses carry secrets: never cached (Cache-Control: no-store).
-import { Router as createRouter, type Request, type Router } from 'express';
+import { Router as createRouter, type Router } from 'express';
 import { z } from 'zod';
 import { mintCredential, type SecretRing } from '../auth/index.js';
 import type { CredentialApi } from '../metrics/label-sets.js';
@@ -45,25 +45,6 @@ function mint(deps: CredentialRouteDeps, admitted: AdmittedTenant, now: number, 
   return { ttl, credential };
 }
 
-/**
- * The answer of POST /v1/ice-servers to a request whose body was parsed (undefined when it had
- * none), at `now`: validates the body, admits the tenant, mints. Throws the refusal.
- */
-function iceServersAnswer(
-  deps: CredentialRouteDeps,
-): (req: Request, body: unknown, now: number) => Promise<unknown> {
-  const urls = iceUrlsOf(deps.listeners);
-  return async (req, rawBody, now) => {
-    const body = parseBody(iceServersBody, rawBody, {});
-    const admitted = await admitTenant(req, deps.gate, now);
-    const { ttl, credential } = mint(deps, admitted, now, body.ttl);
-    const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
-    if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
-    iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
-    return { iceServers, ttl, expiresAt: credential.expiresAt.toISOString() };
-  };
-}
-
 /** POST /v1/ice-servers and GET /v1/turn-credentials. */
 export function credentialRoutes(deps: CredentialRouteDeps): Router {
   const router = createRouter();
@@ -72,14 +53,20 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
     throw new RangeError('the credential endpoint needs at least one TURN listener');
   const count = (api: CredentialApi) => countCredentialOutcome(api, deps.metrics);
 
-  const answer = iceServersAnswer(deps);
   router.post(
     '/v1/ice-servers',
     count('ice_servers'),
     deps.intake.ipLimit,
     ...deps.intake.body,
     async (req, res) => {
-      res.json(await answer(req, req.body, deps.clock()));
+      const body = parseBody(iceServersBody, req.body, {});
+      const now = deps.clock();
+      const admitted = await admitTenant(req, deps.gate, now);
+      const { ttl, credential } = mint(deps, admitted, now, body.ttl);
+      const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
+      if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
+      iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
+      res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
     },
   );
 
