@@ -14,6 +14,7 @@ import { HttpError } from './http-error.js';
 import { iceUrlsOf, type TurnListener } from './ice-urls.js';
 import type { RouteIntake } from './intake.js';
 import { parseBody } from './json-body.js';
+import { chain } from './middleware-chain.js';
 import { type AdmittedTenant, admitTenant, type TenantGateDeps } from './tenant-gate.js';
 
 /** What the credential routes need. */
@@ -53,32 +54,42 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
     throw new RangeError('the credential endpoint needs at least one TURN listener');
   const count = (api: CredentialApi) => countCredentialOutcome(api, deps.metrics);
 
+  // Each route's middlewares and handler run as one router layer (middleware-chain.ts).
   router.post(
     '/v1/ice-servers',
-    count('ice_servers'),
-    deps.intake.ipLimit,
-    ...deps.intake.body,
-    async (req, res) => {
-      const body = parseBody(iceServersBody, req.body, {});
-      const now = deps.clock();
-      const admitted = await admitTenant(req, deps.gate, now);
-      const { ttl, credential } = mint(deps, admitted, now, body.ttl);
-      const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
-      if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
-      iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
-      res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
-    },
+    chain([
+      count('ice_servers'),
+      deps.intake.ipLimit,
+      ...deps.intake.body,
+      async (req, res) => {
+        const body = parseBody(iceServersBody, req.body, {});
+        const now = deps.clock();
+        const admitted = await admitTenant(req, deps.gate, now);
+        const { ttl, credential } = mint(deps, admitted, now, body.ttl);
+        const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
+        if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
+        iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
+        res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
+      },
+    ]),
   );
 
-  router.get('/v1/turn-credentials', count('turn_credentials'), deps.intake.ipLimit, async (req, res) => {
-    if (req.query.service !== 'turn') {
-      throw new HttpError('invalid_request', 'query parameter service must be "turn"');
-    }
-    const now = deps.clock();
-    const admitted = await admitTenant(req, deps.gate, now);
-    const { ttl, credential } = mint(deps, admitted, now);
-    res.json({ username: credential.username, password: credential.password, ttl, uris: urls.turn });
-  });
+  router.get(
+    '/v1/turn-credentials',
+    chain([
+      count('turn_credentials'),
+      deps.intake.ipLimit,
+      async (req, res) => {
+        if (req.query.service !== 'turn') {
+          throw new HttpError('invalid_request', 'query parameter service must be "turn"');
+        }
+        const now = deps.clock();
+        const admitted = await admitTenant(req, deps.gate, now);
+        const { ttl, credential } = mint(deps, admitted, now);
+        res.json({ username: credential.username, password: credential.password, ttl, uris: urls.turn });
+      },
+    ]),
+  );
 
   return router;
 }
