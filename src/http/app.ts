@@ -34,7 +34,6 @@ import {
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Readiness } from './readiness.js';
 import type { RelayControl } from './relay-control.js';
-import { requestMetrics } from './request-metrics.js';
 import { securityHeaders } from './security-headers.js';
 import type { UsageReader } from './usage-route.js';
 
@@ -104,14 +103,9 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.set('query parser', 'simple');
-  // What every request goes through, in this order, as one router layer (middleware-chain.ts).
-  app.use(
-    chain([
-      accessLog(deps.logger),
-      ...(deps.metrics === undefined ? [] : [requestMetrics(deps.metrics)]),
-      securityHeaders(),
-    ]),
-  );
+  // What every request goes through, in this order, as one router layer (middleware-chain.ts):
+  // request id, access log and latency metric (one listener), then helmet's headers.
+  app.use(chain([accessLog(deps.logger, deps.metrics), securityHeaders()]));
 
   // CORS first, so browsers can read refusals (429 included) and preflights cost nothing.
   app.use(

@@ -8,7 +8,7 @@ import { mintCredential, type SecretRing } from '../auth/index.js';
 import type { CredentialApi } from '../metrics/label-sets.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
 import { countCredentialOutcome } from './credential-metrics.js';
-import { credentialOpaque } from './credential-opaque.js';
+import { cachedPseudonyms, credentialOpaque, type PseudonymOf } from './credential-opaque.js';
 import { credentialTtl } from './credential-ttl.js';
 import { HttpError } from './http-error.js';
 import { iceUrlsOf, type TurnListener } from './ice-urls.js';
@@ -38,10 +38,16 @@ const iceServersBody = z.object({
 });
 
 /** Mints the credential of an admitted tenant. */
-function mint(deps: CredentialRouteDeps, admitted: AdmittedTenant, now: number, requestedTtl?: number) {
+function mint(
+  deps: CredentialRouteDeps,
+  pseudonymOf: PseudonymOf,
+  admitted: AdmittedTenant,
+  now: number,
+  requestedTtl?: number,
+) {
   const { tenant, keyId, subject } = admitted.token;
   const ttl = credentialTtl(admitted.entitlement, now, deps.maxTtlSeconds, requestedTtl);
-  const opaque = credentialOpaque(deps.ring, tenant, keyId, subject ?? undefined);
+  const opaque = credentialOpaque(deps.ring, tenant, keyId, subject ?? undefined, pseudonymOf);
   const credential = mintCredential(deps.ring, { tenant, ttlSeconds: ttl, now, opaque });
   return { ttl, credential };
 }
@@ -53,6 +59,7 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
   if (urls.turn.length === 0)
     throw new RangeError('the credential endpoint needs at least one TURN listener');
   const count = (api: CredentialApi) => countCredentialOutcome(api, deps.metrics);
+  const pseudonymOf = cachedPseudonyms(deps.ring);
 
   // Each route's middlewares and handler run as one router layer (middleware-chain.ts).
   router.post(
@@ -65,7 +72,7 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
         const body = parseBody(iceServersBody, req.body, {});
         const now = deps.clock();
         const admitted = await admitTenant(req, deps.gate, now);
-        const { ttl, credential } = mint(deps, admitted, now, body.ttl);
+        const { ttl, credential } = mint(deps, pseudonymOf, admitted, now, body.ttl);
         const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
         if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
         iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
@@ -85,7 +92,7 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
         }
         const now = deps.clock();
         const admitted = await admitTenant(req, deps.gate, now);
-        const { ttl, credential } = mint(deps, admitted, now);
+        const { ttl, credential } = mint(deps, pseudonymOf, admitted, now);
         res.json({ username: credential.username, password: credential.password, ttl, uris: urls.turn });
       },
     ]),
