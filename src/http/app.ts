@@ -1,7 +1,7 @@
 // The Express application: credential endpoint, self-service reissue, admin API, probes and
 // the OpenAPI document (/metrics has its own listener: metrics-server.ts). Everything it talks to is injected (`HttpAppDeps`); the
 // composition root (src/main.ts) builds the deps and listens.
-import express, { type Application } from 'express';
+import express, { type Application, type RequestHandler } from 'express';
 import type { SecretRing } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
@@ -17,7 +17,7 @@ import { adminRoutes } from './admin-routes.js';
 import { auditRevokedRefusals } from './audit-routes.js';
 import { type CheckPageOptions, checkPageRoutes } from './check-page/index.js';
 import { corsPolicy } from './cors-policy.js';
-import { type CredentialRouteDeps, credentialRoutes } from './credential-routes.js';
+import { addCredentialRoutes, type CredentialRouteDeps } from './credential-routes.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 import type { TurnListener } from './ice-urls.js';
@@ -107,15 +107,14 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   // request id, access log and latency metric (one listener), then helmet's headers.
   app.use(chain([accessLog(deps.logger, deps.metrics), securityHeaders()]));
 
-  // CORS first, so browsers can read refusals (429 included) and preflights cost nothing.
-  app.use(
-    ['/v1/ice-servers', '/v1/turn-credentials', '/v1/license-keys'],
-    corsPolicy(deps.config.CORS_ORIGINS),
-  );
-  app.use('/v1', (_req, res, next) => {
+  // CORS first, so browsers can read refusals (429 included) and preflights cost nothing; every
+  // /v1 answer carries Cache-Control: no-store. The credential routes run both first in their own
+  // layer (addCredentialRoutes' `front`), ahead of the path-matched layers that do it for the rest.
+  const tenantCors = corsPolicy(deps.config.CORS_ORIGINS);
+  const noStore: RequestHandler = (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
-  });
+  };
   const intake: RouteIntake = {
     ipLimit: async (req, _res, next) => {
       await enforceRateLimit(limiter, 'ip', clientKey(req.ip), limits.perIp, clock());
@@ -132,8 +131,11 @@ export function createHttpApp(deps: HttpAppDeps): Application {
     maxTtlSeconds: deps.config.CREDENTIAL_TTL_MAX,
     clock,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    front: [tenantCors, noStore],
   };
-  app.use(credentialRoutes(credentialDeps));
+  addCredentialRoutes(app, credentialDeps);
+  app.use(['/v1/ice-servers', '/v1/turn-credentials', '/v1/license-keys'], tenantCors);
+  app.use('/v1', noStore);
   // Probes and the OpenAPI document come after the credential routes (their paths are disjoint),
   // so the busiest route does not walk through their layers first.
   app.use(healthRoutes(deps.readiness));

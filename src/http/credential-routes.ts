@@ -2,7 +2,7 @@
 // (W3C webrtc-pc section 4.2.1, RTCIceServer) with a TURN REST credential, and
 // GET /v1/turn-credentials answers the same credential in the draft-uberti-rtcweb-turn-rest-00
 // section 2.2 shape. Responses carry secrets: never cached (Cache-Control: no-store).
-import { Router as createRouter, type Router } from 'express';
+import { Router as createRouter, type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { mintCredential, type SecretRing } from '../auth/index.js';
 import type { CredentialApi } from '../metrics/label-sets.js';
@@ -27,6 +27,11 @@ export interface CredentialRouteDeps {
   maxTtlSeconds: number;
   clock: () => number;
   metrics?: IcegateMetrics;
+  /**
+   * What runs first on these routes, in order (app.ts: the CORS policy, then Cache-Control:
+   * no-store), inside the routes' own layer rather than as path-matched layers ahead of them.
+   */
+  front?: readonly RequestHandler[];
 }
 
 const iceServersBody = z.object({
@@ -52,9 +57,19 @@ function mint(
   return { ttl, credential };
 }
 
-/** POST /v1/ice-servers and GET /v1/turn-credentials. */
+/** POST /v1/ice-servers and GET /v1/turn-credentials, in a router of their own. */
 export function credentialRoutes(deps: CredentialRouteDeps): Router {
   const router = createRouter();
+  addCredentialRoutes(router, deps);
+  return router;
+}
+
+/**
+ * Adds POST /v1/ice-servers and GET /v1/turn-credentials to `router` (or an app): the app adds
+ * them to its own stack, so the busiest route is not behind a nested router's layers (issue 19).
+ */
+export function addCredentialRoutes(router: Pick<Router, 'get' | 'post'>, deps: CredentialRouteDeps): void {
+  const front = deps.front ?? [];
   const urls = iceUrlsOf(deps.listeners);
   if (urls.turn.length === 0)
     throw new RangeError('the credential endpoint needs at least one TURN listener');
@@ -65,6 +80,7 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
   router.post(
     '/v1/ice-servers',
     chain([
+      ...front,
       count('ice_servers'),
       deps.intake.ipLimit,
       ...deps.intake.body,
@@ -84,6 +100,7 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
   router.get(
     '/v1/turn-credentials',
     chain([
+      ...front,
       count('turn_credentials'),
       deps.intake.ipLimit,
       async (req, res) => {
@@ -97,6 +114,4 @@ export function credentialRoutes(deps: CredentialRouteDeps): Router {
       },
     ]),
   );
-
-  return router;
 }
