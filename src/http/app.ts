@@ -1,7 +1,7 @@
 // The Express application: credential endpoint, self-service reissue, admin API, probes and
 // the OpenAPI document (/metrics has its own listener: metrics-server.ts). Everything it talks to is injected (`HttpAppDeps`); the
 // composition root (src/main.ts) builds the deps and listens.
-import express, { type Application } from 'express';
+import express, { type Application, type RequestHandler } from 'express';
 import type { SecretRing } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
@@ -17,13 +17,14 @@ import { adminRoutes } from './admin-routes.js';
 import { auditRevokedRefusals } from './audit-routes.js';
 import { type CheckPageOptions, checkPageRoutes } from './check-page/index.js';
 import { corsPolicy } from './cors-policy.js';
-import { type CredentialRouteDeps, credentialRoutes } from './credential-routes.js';
+import { addCredentialRoutes, type CredentialRouteDeps } from './credential-routes.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 import type { TurnListener } from './ice-urls.js';
 import type { RouteIntake } from './intake.js';
 import { requireJsonContent } from './json-body.js';
 import { licenseRoutes } from './license-routes.js';
+import { chain } from './middleware-chain.js';
 import { clientKey } from './rate-limit/client-key.js';
 import {
   DEFAULT_RATE_LIMITS,
@@ -33,7 +34,6 @@ import {
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Readiness } from './readiness.js';
 import type { RelayControl } from './relay-control.js';
-import { requestMetrics } from './request-metrics.js';
 import { securityHeaders } from './security-headers.js';
 import type { UsageReader } from './usage-route.js';
 
@@ -103,27 +103,18 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(accessLog(deps.logger));
-  if (deps.metrics !== undefined) app.use(requestMetrics(deps.metrics));
-  app.use(securityHeaders());
+  // What every request goes through, in this order, as one router layer (middleware-chain.ts):
+  // request id, access log and latency metric (one listener), then helmet's headers.
+  app.use(chain([accessLog(deps.logger, deps.metrics), securityHeaders()]));
 
-  app.use(healthRoutes(deps.readiness));
-  // The OpenAPI document (about 1 MiB of V8 heap once built) is loaded at its first request, not
-  // kept resident by every node that is never asked for it (memory at rest, issue 19).
-  app.get('/openapi.json', async (_req, res) => {
-    const { openApiDocument } = await import('./openapi.js');
-    res.json(openApiDocument);
-  });
-
-  // CORS first, so browsers can read refusals (429 included) and preflights cost nothing.
-  app.use(
-    ['/v1/ice-servers', '/v1/turn-credentials', '/v1/license-keys'],
-    corsPolicy(deps.config.CORS_ORIGINS),
-  );
-  app.use('/v1', (_req, res, next) => {
+  // CORS first, so browsers can read refusals (429 included) and preflights cost nothing; every
+  // /v1 answer carries Cache-Control: no-store. The credential routes run both first in their own
+  // layer (addCredentialRoutes' `front`), ahead of the path-matched layers that do it for the rest.
+  const tenantCors = corsPolicy(deps.config.CORS_ORIGINS);
+  const noStore: RequestHandler = (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
-  });
+  };
   const intake: RouteIntake = {
     ipLimit: async (req, _res, next) => {
       await enforceRateLimit(limiter, 'ip', clientKey(req.ip), limits.perIp, clock());
@@ -140,8 +131,20 @@ export function createHttpApp(deps: HttpAppDeps): Application {
     maxTtlSeconds: deps.config.CREDENTIAL_TTL_MAX,
     clock,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    front: [tenantCors, noStore],
   };
-  app.use(credentialRoutes(credentialDeps));
+  addCredentialRoutes(app, credentialDeps);
+  app.use(['/v1/ice-servers', '/v1/turn-credentials', '/v1/license-keys'], tenantCors);
+  app.use('/v1', noStore);
+  // Probes and the OpenAPI document come after the credential routes (their paths are disjoint),
+  // so the busiest route does not walk through their layers first.
+  app.use(healthRoutes(deps.readiness));
+  // The OpenAPI document (about 1 MiB of V8 heap once built) is loaded at its first request, not
+  // kept resident by every node that is never asked for it (memory at rest, issue 19).
+  app.get('/openapi.json', async (_req, res) => {
+    const { openApiDocument } = await import('./openapi.js');
+    res.json(openApiDocument);
+  });
   // Reissue reads the signing key from the store, not the cache: it decides between a new reissue
   // and a replay, and a reissue whose COMMIT reply was lost revoked that key without telling anyone.
   const reissueGate = { ...gate, keys: { lookup: (keyId: string) => deps.store.getKey(keyId) } };

@@ -8,6 +8,7 @@
 //   tools. Without `sub`, 12 random characters.
 // Both parts avoid ':' (the username separator) and '.' inside a part.
 import { randomBytes } from 'node:crypto';
+import { BoundedLru } from '../auth/bounded-lru.js';
 import type { SecretRing } from '../auth/index.js';
 
 const SAFE_KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -26,11 +27,37 @@ export function userPseudonym(ring: SecretRing, tenant: string, sub: string): st
   return mac.replaceAll('+', '-').replaceAll('/', '_').replaceAll('=', '').slice(0, USER_LENGTH);
 }
 
+/** The pseudonym of `sub` within `tenant` (userPseudonym, or a cache of it). */
+export type PseudonymOf = (tenant: string, sub: string) => string;
+
+/**
+ * userPseudonym under `ring`, remembered for the last `capacity` (tenant, sub) pairs: the same end
+ * user asks again and again, and the answer depends only on the pair and the ring's minting secret.
+ */
+export function cachedPseudonyms(ring: SecretRing, capacity = 4_096): PseudonymOf {
+  const known = new BoundedLru<string, string>(capacity);
+  return (tenant, sub) => {
+    const id = `${tenant}\u0000${sub}`;
+    let user = known.get(id);
+    if (user === undefined) {
+      user = userPseudonym(ring, tenant, sub);
+      known.set(id, user);
+    }
+    return user;
+  };
+}
+
 /** The opaque suffix for a credential minted from a token of `keyId`, with optional `sub`. */
-export function credentialOpaque(ring: SecretRing, tenant: string, keyId: string, sub?: string): string {
+export function credentialOpaque(
+  ring: SecretRing,
+  tenant: string,
+  keyId: string,
+  sub?: string,
+  pseudonymOf: PseudonymOf = (t, s) => userPseudonym(ring, t, s),
+): string {
   if (!SAFE_KEY_ID.test(keyId)) throw new RangeError('key id is not usable in a TURN username');
   const user =
-    sub === undefined || sub === '' ? randomBytes(9).toString('base64url') : userPseudonym(ring, tenant, sub);
+    sub === undefined || sub === '' ? randomBytes(9).toString('base64url') : pseudonymOf(tenant, sub);
   return `${keyId}.${user}`;
 }
 

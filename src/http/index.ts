@@ -8,6 +8,7 @@ export {
 export { BODY_LIMIT, createHttpApp, type HttpAppDeps } from './app.js';
 export {
   type CredentialOpaque,
+  cachedPseudonyms,
   credentialOpaque,
   parseCredentialOpaque,
   userPseudonym,

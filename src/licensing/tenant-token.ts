@@ -95,6 +95,95 @@ function refuse(code: TenantTokenErrorCode, message: string): TenantTokenError {
   return new TenantTokenError(code, message);
 }
 
+// Tokens whose signature verified, by their exact text: a client presents the same token for every
+// request of its lifetime (at most 10 minutes), and decoding and verifying it again was the largest
+// cost of a credential request after Express itself (issue 19). An entry only says "this text is
+// signed by this key id with this secret, and carries this payload": every request still looks the
+// key up (so a revoked or reissued key is refused at once), compares the key's current secret with
+// the one that verified, and checks the time-bound claims (nbf, exp) and the rest of the claims at
+// its own `now`. Bounded in count and in token length; the oldest entries go first.
+const VERIFIED_CACHE_MAX = 4_096;
+const VERIFIED_TOKEN_MAX_LENGTH = 1_024;
+
+interface VerifiedSignature {
+  readonly keyId: string;
+  readonly secret: string;
+  readonly payload: jwt.JwtPayload | string;
+}
+
+const verifiedSignatures = new Map<string, VerifiedSignature>();
+
+function rememberSignature(token: string, entry: VerifiedSignature): void {
+  if (token.length > VERIFIED_TOKEN_MAX_LENGTH) return;
+  if (verifiedSignatures.size >= VERIFIED_CACHE_MAX) {
+    const oldest = verifiedSignatures.keys().next();
+    if (!oldest.done) verifiedSignatures.delete(oldest.value);
+  }
+  verifiedSignatures.set(token, entry);
+}
+
+/** Forgets every verified signature (tests). */
+export function forgetVerifiedTokens(): void {
+  verifiedSignatures.clear();
+}
+
+/** How many verified signatures are remembered (tests). */
+export function verifiedTokenCount(): number {
+  return verifiedSignatures.size;
+}
+
+/** The payload of `token` once its HS256 signature is verified with `key`, and nbf/exp hold at `nowSeconds`. */
+function verifySignature(token: string, key: StoredKey, nowSeconds: number): jwt.JwtPayload | string {
+  let payload: jwt.JwtPayload | string;
+  try {
+    payload = jwt.verify(token, secretKeyFor(key), {
+      algorithms: ['HS256'],
+      clockTimestamp: nowSeconds,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    });
+  } catch (err) {
+    if (err instanceof jwt.TokenExpiredError) throw refuse('token_expired', 'the token has expired');
+    if (err instanceof jwt.NotBeforeError) throw refuse('invalid_token', 'the token is not valid yet (nbf)');
+    throw refuse('invalid_token', 'the token signature or claims are not valid');
+  }
+  if (typeof payload === 'object' && payload !== null) Object.freeze(payload);
+  rememberSignature(token, { keyId: key.keyId, secret: key.secret, payload });
+  return payload;
+}
+
+/**
+ * The time checks jsonwebtoken's verify makes (with our clock tolerance), for a payload whose
+ * signature verified before: `nbf` not ahead, `exp` not passed. Their types were checked then.
+ */
+function timeChecked(payload: jwt.JwtPayload | string, nowSeconds: number): jwt.JwtPayload | string {
+  if (typeof payload !== 'object' || payload === null) return payload;
+  if (typeof payload.nbf === 'number' && payload.nbf > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
+    throw refuse('invalid_token', 'the token is not valid yet (nbf)');
+  }
+  if (typeof payload.exp === 'number' && nowSeconds >= payload.exp + CLOCK_TOLERANCE_SECONDS) {
+    throw refuse('token_expired', 'the token has expired');
+  }
+  return payload;
+}
+
+/** The key id a token names in its header, after the header checks; throws the refusal. */
+function keyIdOf(token: string): string {
+  let header: jwt.JwtHeader;
+  try {
+    const decoded = jwt.decode(token, { complete: true });
+    if (decoded === null) throw new Error('not a JWT');
+    header = decoded.header;
+  } catch {
+    throw refuse('invalid_token', 'the token is not a well-formed JWT');
+  }
+  if (header.alg !== 'HS256') throw refuse('invalid_token', 'the token must be signed with HS256');
+  const keyId = header.kid;
+  if (typeof keyId !== 'string' || keyId.length === 0) {
+    throw refuse('invalid_token', 'the token header has no kid (the license key id)');
+  }
+  return keyId;
+}
+
 /**
  * Verifies a tenant JWT at `now`, looking its key up by `kid`. Throws TenantTokenError:
  * `invalid_token` (malformed, not HS256, bad signature, `exp` missing or too far ahead, `iat`
@@ -110,35 +199,19 @@ export async function verifyTenantToken(
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw refuse('invalid_token', 'the token is missing or too long');
   }
-  let header: jwt.JwtHeader;
-  try {
-    const decoded = jwt.decode(token, { complete: true });
-    if (decoded === null) throw new Error('not a JWT');
-    header = decoded.header;
-  } catch {
-    throw refuse('invalid_token', 'the token is not a well-formed JWT');
-  }
-  if (header.alg !== 'HS256') throw refuse('invalid_token', 'the token must be signed with HS256');
-  const keyId = header.kid;
-  if (typeof keyId !== 'string' || keyId.length === 0) {
-    throw refuse('invalid_token', 'the token header has no kid (the license key id)');
-  }
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const known = verifiedSignatures.get(token);
+  const keyId = known === undefined ? keyIdOf(token) : known.keyId;
   // A kid that cannot be a key id names no license; no need to ask the store.
   const key = isKeyId(keyId) ? await lookupKey(keyId) : null;
   if (key === null) throw refuse('unknown_license', 'the token names a license key that does not exist');
 
-  const nowSeconds = Math.floor(now.getTime() / 1000);
   let payload: jwt.JwtPayload | string;
-  try {
-    payload = jwt.verify(token, secretKeyFor(key), {
-      algorithms: ['HS256'],
-      clockTimestamp: nowSeconds,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-    });
-  } catch (err) {
-    if (err instanceof jwt.TokenExpiredError) throw refuse('token_expired', 'the token has expired');
-    if (err instanceof jwt.NotBeforeError) throw refuse('invalid_token', 'the token is not valid yet (nbf)');
-    throw refuse('invalid_token', 'the token signature or claims are not valid');
+  if (known !== undefined && known.secret === key.secret) payload = timeChecked(known.payload, nowSeconds);
+  else {
+    // Not seen, or the key's secret is no longer the one that verified it: verify in full.
+    if (known !== undefined) verifiedSignatures.delete(token);
+    payload = verifySignature(token, key, nowSeconds);
   }
   // Checked after the signature, so only a holder of the key's secret learns it was revoked.
   if (key.revokedAt !== null) {

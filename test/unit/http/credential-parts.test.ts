@@ -10,6 +10,7 @@ import { toHttpError } from '../../../src/http/error-mapping.js';
 import {
   ADMIN_TOKEN_AUDIENCE,
   ADMIN_TOKEN_ISSUER,
+  cachedPseudonyms,
   credentialOpaque,
   credentialTtl,
   entitlementRefusal,
@@ -198,5 +199,25 @@ describe('verifyAdminToken', () => {
   it('accepts what the CLI mints (icegate admin-token), up to its longest --ttl', () => {
     const minted = mintAdminToken(secret, { now, ttlSeconds: MAX_ADMIN_TOKEN_TTL_SECONDS, subject: 'ops' });
     expect(verifyAdminToken(minted.token, key, now)).toEqual({ subject: 'ops' });
+  });
+});
+
+describe('cachedPseudonyms', () => {
+  it('answers what userPseudonym answers, per tenant and sub and ring', () => {
+    const ring = new SecretRing(['mint-secret']);
+    const other = new SecretRing(['another-secret']);
+    const cached = cachedPseudonyms(ring, 2);
+    for (const [tenant, sub] of [
+      ['acme', 'alice'],
+      ['acme', 'bob'],
+      ['beta', 'alice'],
+      ['acme', 'alice'],
+    ] as const) {
+      expect(cached(tenant, sub)).toBe(userPseudonym(ring, tenant, sub));
+      expect(cached(tenant, sub)).not.toBe(userPseudonym(other, tenant, sub));
+    }
+    expect(credentialOpaque(ring, 'acme', 'lk_1', 'alice', cached)).toBe(
+      credentialOpaque(ring, 'acme', 'lk_1', 'alice'),
+    );
   });
 });

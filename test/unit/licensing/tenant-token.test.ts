@@ -11,6 +11,7 @@ import {
   type TenantTokenErrorCode,
   verifyTenantToken,
 } from '../../../src/licensing/index.js';
+import { forgetVerifiedTokens, verifiedTokenCount } from '../../../src/licensing/tenant-token.js';
 
 const NOW = new Date('2027-03-01T00:00:00Z');
 const nowSeconds = NOW.getTime() / 1000;
@@ -236,3 +237,81 @@ describe('verifyTenantToken', () => {
     expect(secretKeyFor(other)).not.toBe(first);
   });
 });
+
+describe('verifyTenantToken with a remembered signature', () => {
+  it('verifies a token once, and on later requests still looks its key up and checks its claims', async () => {
+    forgetVerifiedTokens();
+    const key = makeKey();
+    const { lookup, calls } = lookupOf(key);
+    const token = sign(key, { exp: nowSeconds + 300, sub: 'user-7' });
+    const first = await verifyTenantToken(token, lookup, NOW);
+    expect(verifiedTokenCount()).toBe(1);
+    const again = await verifyTenantToken(token, lookup, NOW);
+    expect(again).toEqual(first);
+    expect(calls).toEqual([key.keyId, key.keyId]);
+  });
+
+  it('refuses a remembered token at once when its key is revoked', async () => {
+    forgetVerifiedTokens();
+    const key = makeKey();
+    const token = sign(key, { exp: nowSeconds + 300 });
+    await verifyTenantToken(token, lookupOf(key).lookup, NOW);
+    const revoked = new StoredKey({ ...keyFields(key), revokedAt: NOW });
+    const err = await refusal(verifyTenantToken(token, lookupOf(revoked).lookup, NOW));
+    expect(err.code).toBe('license_revoked');
+  });
+
+  it('refuses a remembered token when its key is gone or its secret is no longer the one it was signed with', async () => {
+    forgetVerifiedTokens();
+    const key = makeKey();
+    const token = sign(key, { exp: nowSeconds + 300 });
+    await verifyTenantToken(token, lookupOf(key).lookup, NOW);
+    expect((await refusal(verifyTenantToken(token, lookupOf().lookup, NOW))).code).toBe('unknown_license');
+    const resecreted = new StoredKey({ ...keyFields(key), secret: newKeySecret() });
+    expect((await refusal(verifyTenantToken(token, lookupOf(resecreted).lookup, NOW))).code).toBe(
+      'invalid_token',
+    );
+    // The old secret's verdict is forgotten: the key as it was must verify the token in full again.
+    expect(verifiedTokenCount()).toBe(0);
+  });
+
+  it('honours exp and nbf at each request time, with the clock tolerance', async () => {
+    forgetVerifiedTokens();
+    const key = makeKey();
+    const { lookup } = lookupOf(key);
+    const token = sign(key, { exp: nowSeconds + 60, nbf: nowSeconds - 1 });
+    await verifyTenantToken(token, lookup, NOW);
+    const at = (s: number) => new Date((nowSeconds + s) * 1000);
+    await expect(
+      verifyTenantToken(token, lookup, at(60 + CLOCK_TOLERANCE_SECONDS - 1)),
+    ).resolves.toBeDefined();
+    expect((await refusal(verifyTenantToken(token, lookup, at(60 + CLOCK_TOLERANCE_SECONDS)))).code).toBe(
+      'token_expired',
+    );
+    expect(
+      (await refusal(verifyTenantToken(token, lookup, at(-2 - CLOCK_TOLERANCE_SECONDS)))).message,
+    ).toMatch(/nbf/);
+  });
+
+  it('remembers a bounded number of tokens', async () => {
+    forgetVerifiedTokens();
+    const key = makeKey();
+    const { lookup } = lookupOf(key);
+    for (let i = 0; i < 4_100; i += 1) {
+      await verifyTenantToken(sign(key, { exp: nowSeconds + 300, sub: `u${i}` }), lookup, NOW);
+    }
+    expect(verifiedTokenCount()).toBe(4_096);
+  });
+});
+
+function keyFields(key: StoredKey) {
+  return {
+    keyId: key.keyId,
+    tenant: key.tenant,
+    serverIdentity: key.serverIdentity,
+    secret: key.secret,
+    issuedAt: key.issuedAt,
+    revokedAt: key.revokedAt,
+    replacedBy: key.replacedBy,
+  };
+}
