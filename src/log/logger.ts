@@ -6,6 +6,10 @@ import winston from 'winston';
 import { LineWriter } from './line-writer.js';
 import { REDACTED, redact, redactText, SECRET_FIELD } from './redact.js';
 import { currentRequest } from './request-context.js';
+import { stableJson } from './stable-json.js';
+
+/** Where winston formats leave the finished line (triple-beam's MESSAGE). */
+const MESSAGE = Symbol.for('message');
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -25,6 +29,15 @@ const redactFormat = winston.format((info) => {
     if (SECRET_FIELD.test(key) && value !== undefined && value !== null) info[key] = REDACTED;
     else info[key] = key === 'message' && typeof value === 'string' ? redactText(value) : redact(value);
   }
+  return info;
+});
+
+/**
+ * The line's JSON with sorted keys, as winston.format.json() writes it (same text, see
+ * stable-json.ts) without configuring a stringifier for every line.
+ */
+const jsonFormat = winston.format((info) => {
+  info[MESSAGE] = stableJson(info);
   return info;
 });
 
@@ -75,7 +88,7 @@ export function createLogger(options: { level?: LogLevel; stream?: NodeJS.Writab
   const transport = new winston.transports.Stream({ stream: options.stream ?? batchedStdout() });
   const inner = winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
+    format: winston.format.combine(winston.format.timestamp(), redactFormat(), jsonFormat()),
     transports: [transport],
   });
   return new WinstonLogger(inner);

@@ -106,6 +106,18 @@ export class EntitlementService {
     return this.#flights.run(tenant, () => this.#load(tenant, at, local));
   }
 
+  /**
+   * What `get` would answer at once from the in-process cache (counted as a hit, as `get`
+   * counts it), or undefined when `get` would have to ask Redis or the store. Lets a caller
+   * decide synchronously in the common case.
+   */
+  peek(tenant: string, now?: Date | number): EntitlementAnswer | undefined {
+    const at = now === undefined ? this.#clock() : typeof now === 'number' ? now : now.getTime();
+    const local = this.#memory.get(tenant, at);
+    if (local === undefined || !this.#isFreshLocally(local, at)) return undefined;
+    return this.#answer(local, at, 'hit');
+  }
+
   /** Drops the tenant's answers here and in Redis; the next lookup asks the store. */
   async invalidate(tenant: string): Promise<void> {
     this.#epoch++;
