@@ -19,7 +19,7 @@ export interface EntitlementSource {
    * The answer `get` would give at once from memory, or undefined when `get` would have to ask
    * further (Redis, the store). Lets the policy decide without a promise or a timer.
    */
-  peek?(tenant: string, now: number): EntitlementAnswer | undefined;
+  peek?(tenant: string, now: number): Readonly<EntitlementAnswer> | undefined;
 }
 
 /** A license key as the policy sees it. */
@@ -107,7 +107,7 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
    * ledger: a refusal, or the limits to allow with.
    */
   const judge = (
-    answer: EntitlementAnswer,
+    answer: Readonly<EntitlementAnswer>,
     keyId: string | null,
     key: PolicyKey | null,
     tenant: string,

@@ -15,33 +15,40 @@ export type BindOutcome = dgram.Socket | 'in-use' | Error;
  */
 export function bindUdpSocket(type: 'udp4' | 'udp6', ip: string, port: number): BindOutcome {
   const socket = dgram.createSocket({ type, ipv6Only: type === 'udp6', lookup: literalLookup });
-  let failure: NodeJS.ErrnoException | null = null;
-  let listening = false;
-  const onError = (error: NodeJS.ErrnoException): void => {
-    failure = error;
-  };
-  const onListening = (): void => {
-    listening = true;
-  };
-  socket.on('error', onError);
-  socket.on('listening', onListening);
+  bindFailure = null;
+  bindListening = false;
+  socket.on('error', onBindError);
+  socket.on('listening', onBindListening);
   try {
     socket.bind({ port, address: ip, exclusive: true });
   } catch (error) {
-    failure = error instanceof Error ? error : new Error(String(error));
+    bindFailure = error instanceof Error ? error : new Error(String(error));
   }
-  socket.off('error', onError);
-  socket.off('listening', onListening);
+  socket.off('error', onBindError);
+  socket.off('listening', onBindListening);
+  const failure = bindFailure as NodeJS.ErrnoException | null;
+  const listening = bindListening;
+  bindFailure = null;
   if (failure !== null) {
     closeQuietly(socket);
-    const code = (failure as NodeJS.ErrnoException).code;
-    return code === 'EADDRINUSE' || code === 'EACCES' ? 'in-use' : failure;
+    return failure.code === 'EADDRINUSE' || failure.code === 'EACCES' ? 'in-use' : failure;
   }
   if (!listening) {
     closeQuietly(socket);
     return new Error(`binding ${ip}:${port} did not complete synchronously`);
   }
   return socket;
+}
+
+// What the bind in progress reported. A bind settles inside bindUdpSocket's call (see above), so
+// one pair of module-level handlers serves every bind, without two closures per relay socket.
+let bindFailure: NodeJS.ErrnoException | null = null;
+let bindListening = false;
+function onBindError(error: NodeJS.ErrnoException): void {
+  bindFailure = error;
+}
+function onBindListening(): void {
+  bindListening = true;
 }
 
 /** Closes a socket that may already be closed or never bound. */
