@@ -3,13 +3,14 @@
 // interleaved, each fresh, 3 s at rest, then bench/alloc-load.mjs opens 5,000 allocations (1,024
 // client addresses) with a checkpoint at 1,000. Prints, per server and round, its CPU time (/proc,
 // all threads) per allocation for the first 1,000 (cold JIT) and for the next 4,000, and the rates
-// of both segments. CPU per allocation moves far less than the rate with the machine's other work.
+// of both segments, and the next 4,000's CPU split into user and system (kernel) time. CPU per
+// allocation moves far less than the rate with the machine's other work.
 //
 // Usage: node bench/alloc-ab.mjs [js|redis] [rounds]
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { sleep, startChild, stopAllChildren } from './child-processes.mjs';
-import { cpuSeconds, machineLoad } from './proc-stats.mjs';
+import { cpuSeconds, cpuSplitSeconds, machineLoad } from './proc-stats.mjs';
 import { baselineTargets, ICEGATE_REDIS, launch, TARGETS } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -27,6 +28,7 @@ for (let round = 1; round <= rounds; round++) {
     await sleep(3000);
     const pid = server.child.pid;
     const cpu = [cpuSeconds(pid)];
+    const split = [cpuSplitSeconds(pid)];
     const times = [performance.now()];
     let done;
     const finished = new Promise((resolve) => {
@@ -51,6 +53,7 @@ for (let round = 1; round <= rounds; round++) {
           onLine: (line) => {
             if (line.includes('"checkpoint"')) {
               cpu.push(cpuSeconds(pid));
+              split.push(cpuSplitSeconds(pid));
               times.push(performance.now());
               gen.child.stdin.write('continue\n');
             }
@@ -73,6 +76,9 @@ for (let round = 1; round <= rounds; round++) {
         load,
         cpuUsFirst1000: Math.round(((cpu[1] - cpu[0]) * 1e6) / 1000),
         cpuUsNext4000: Math.round(((cpu[2] - cpu[1]) * 1e6) / 4000),
+        // The same split into the process's user and kernel time (system calls: sockets, sends).
+        userUsNext4000: split[2] && Math.round(((split[2].user - split[1].user) * 1e6) / 4000),
+        sysUsNext4000: split[2] && Math.round(((split[2].sys - split[1].sys) * 1e6) / 4000),
         rates: seg.map((s) => s.perSecond),
       }),
     );

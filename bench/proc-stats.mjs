@@ -29,6 +29,17 @@ export function cpuSeconds(pid) {
   }
 }
 
+/** CPU seconds split into user and system time (all threads); null when the process is gone. */
+export function cpuSplitSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / clockTicks(), sys: Number(fields[12]) / clockTicks() };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Resident memory split as /proc/PID/status gives it (KiB): `anon` is the process's own
  * (heap, stacks, buffers), `file` the mapped files' pages it touched (mostly the executable's

@@ -4,6 +4,9 @@
  */
 export class BoundedLru<K, V> {
   readonly #entries = new Map<K, V>();
+  /** The most recently used key: a hit on it is already in place (no delete+set, no map churn). */
+  #newest: K | undefined;
+  #hasNewest = false;
 
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -20,8 +23,11 @@ export class BoundedLru<K, V> {
   get(key: K): V | undefined {
     const value = this.#entries.get(key);
     if (value === undefined) return undefined;
+    if (this.#hasNewest && this.#newest === key) return value;
     this.#entries.delete(key);
     this.#entries.set(key, value);
+    this.#newest = key;
+    this.#hasNewest = true;
     return value;
   }
 
@@ -33,6 +39,8 @@ export class BoundedLru<K, V> {
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
     this.#entries.set(key, value);
+    this.#newest = key;
+    this.#hasNewest = true;
   }
 
   /** Whether `key` is held, without touching its recency. */
@@ -43,5 +51,7 @@ export class BoundedLru<K, V> {
   /** Drops every entry. */
   clear(): void {
     this.#entries.clear();
+    this.#newest = undefined;
+    this.#hasNewest = false;
   }
 }

@@ -11,6 +11,7 @@ import type {
   AuthFailureReason as MetricAuthReason,
   AllocationEndReason as MetricEndReason,
   PeerDenialReason,
+  Transport,
 } from '../metrics/label-sets.js';
 import { PEER_DENIAL_REASONS } from '../metrics/label-sets.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
@@ -145,6 +146,7 @@ export class RelayObserver {
   events(): TurnEvents {
     const m = this.metrics;
     const log = this.logger.child({ component: 'relay' });
+    const answered = new Map<Transport, Map<AllocateResult, { inc(): void }>>();
     return {
       allocationCreated: (a) => {
         recordAllocationCreated(m, a.tuple.transport);
@@ -215,7 +217,19 @@ export class RelayObserver {
       requestAnswered: (method, code, transport, withIntegrity) => {
         if (method !== Method.Allocate || code === 200) return; // 200s are counted by allocationCreated
         if (code === 486) m.quotaRefusals.inc({ transport });
-        m.allocateRequests.inc({ transport, result: allocateResult(code, withIntegrity, this.#draining) });
+        // Every allocation's 401 challenge lands here: a bound series per result, made once.
+        const result = allocateResult(code, withIntegrity, this.#draining);
+        let byResult = answered.get(transport);
+        if (byResult === undefined) {
+          byResult = new Map();
+          answered.set(transport, byResult);
+        }
+        let series = byResult.get(result);
+        if (series === undefined) {
+          series = m.allocateRequests.bound({ transport, result });
+          byResult.set(result, series);
+        }
+        series.inc();
       },
     };
   }

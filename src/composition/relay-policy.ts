@@ -15,11 +15,21 @@ import type { FleetAdmission } from './fleet-quota.js';
 /** What the policy reads entitlements from (the cached EntitlementService). */
 export interface EntitlementSource {
   get(tenant: string, now: number): Promise<EntitlementAnswer>;
+  /**
+   * The answer `get` would give at once from memory, or undefined when `get` would have to ask
+   * further (Redis, the store). Lets the policy decide without a promise or a timer.
+   */
+  peek?(tenant: string, now: number): Readonly<EntitlementAnswer> | undefined;
 }
+
+/** A license key as the policy sees it. */
+export type PolicyKey = { tenant: string; revokedAt: Date | null };
 
 /** Where the policy looks license keys up (the fleet-invalidated LicenseKeyCache). */
 export interface LicenseKeySource {
-  lookup(keyId: string): Promise<{ tenant: string; revokedAt: Date | null } | null>;
+  lookup(keyId: string): Promise<PolicyKey | null>;
+  /** What `lookup` would answer at once from memory (null: no such key), or undefined. */
+  peek?(keyId: string): PolicyKey | null | undefined;
 }
 
 /** Options of the relay policy. */
@@ -92,54 +102,105 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
   const clock = options.clock ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 3_000;
   const log = options.logger.child({ component: 'relay-policy' });
+  /**
+   * The decision once the entitlement and the credential's key are known, before the fleet
+   * ledger: a refusal, or the limits to allow with.
+   */
+  const judge = (
+    answer: Readonly<EntitlementAnswer>,
+    keyId: string | null,
+    key: PolicyKey | null,
+    tenant: string,
+  ): AuthDecision => {
+    if (answer.active && keyId !== null && options.keys !== undefined) {
+      if (key === null || key.tenant !== tenant) return { allowed: false, reason: 'unknown_license' };
+    }
+    if (!answer.active) {
+      return {
+        allowed: false,
+        reason: answer.state === 'not_started' ? 'support_not_started' : 'support_expired',
+      };
+    }
+    if (key !== null && key.revokedAt !== null) return { allowed: false, reason: 'license_revoked' };
+    const maxAllocations = Math.max(1, answer.licenses * options.allocationsPerLicense);
+    const perUser = keyId === null ? undefined : options.allocationsPerUser;
+    return perUser === undefined
+      ? { allowed: true, maxAllocations }
+      : { allowed: true, maxAllocations, maxAllocationsPerUser: perUser };
+  };
+
+  /** The fleet ledger's say on an allowed Allocate ('unknown' keeps the per-node limits). */
+  const admit = async (
+    tenant: string,
+    username: string,
+    context: AuthorizeContext,
+    allowed: AuthDecision,
+  ): Promise<AuthDecision> => {
+    if (!allowed.allowed || context.method !== 'allocate' || options.fleetQuota === undefined) return allowed;
+    const perUser = allowed.maxAllocationsPerUser;
+    const admission = await options.fleetQuota.admit(
+      tenant,
+      context,
+      allowed.maxAllocations ?? 1,
+      perUser === undefined ? undefined : { username, limit: perUser },
+    );
+    if (admission.result === 'full') {
+      const reason = admission.scope === 'user' ? USER_QUOTA_REASON : FLEET_QUOTA_REASON;
+      return { allowed: false, reason, code: 486 };
+    }
+    return allowed;
+  };
+
+  /** The lookups through promises with a timeout: what is not in memory. */
+  const lookUp = async (
+    tenant: string,
+    keyId: string | null,
+    context: AuthorizeContext,
+  ): Promise<{ answer: EntitlementAnswer; key: PolicyKey | null }> => {
+    try {
+      const answer = await withTimeout(options.entitlements.get(tenant, clock()), timeoutMs);
+      let key: PolicyKey | null = null;
+      if (answer.active && keyId !== null && options.keys !== undefined) {
+        key = await withTimeout(options.keys.lookup(keyId), timeoutMs);
+      }
+      return { answer, key };
+    } catch (err) {
+      log.warn('entitlement unavailable for a TURN request', {
+        tenant,
+        method: context.method,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    }
+  };
+
   return {
     checkPeer: options.checkPeer,
-    async authorize(tenant: string, username: string, context: AuthorizeContext): Promise<AuthDecision> {
+    authorize(
+      tenant: string,
+      username: string,
+      context: AuthorizeContext,
+    ): AuthDecision | Promise<AuthDecision> {
       // Credentials icegate minted name their key in the opaque part; others (an operator's
       // `turnutils_uclient -W SECRET`) carry none and are judged on the tenant alone.
       const keyId =
         context.opaque === undefined ? null : (parseCredentialOpaque(context.opaque)?.keyId ?? null);
-      let answer: EntitlementAnswer;
-      let key: { tenant: string; revokedAt: Date | null } | null = null;
-      try {
-        answer = await withTimeout(options.entitlements.get(tenant, clock()), timeoutMs);
-        if (answer.active && keyId !== null && options.keys !== undefined) {
-          key = await withTimeout(options.keys.lookup(keyId), timeoutMs);
-          if (key === null || key.tenant !== tenant) return { allowed: false, reason: 'unknown_license' };
-        }
-      } catch (err) {
-        log.warn('entitlement unavailable for a TURN request', {
-          tenant,
-          method: context.method,
-          error: err instanceof Error ? err.message : String(err),
-        });
-        throw err;
-      }
-      if (!answer.active) {
-        return {
-          allowed: false,
-          reason: answer.state === 'not_started' ? 'support_not_started' : 'support_expired',
-        };
-      }
-      if (key !== null && key.revokedAt !== null) return { allowed: false, reason: 'license_revoked' };
-      const maxAllocations = Math.max(1, answer.licenses * options.allocationsPerLicense);
-      const perUser = keyId === null ? undefined : options.allocationsPerUser;
-      if (context.method === 'allocate' && options.fleetQuota !== undefined) {
-        // 'unknown' (Redis not answering) falls back to the per-node limits below.
-        const admission = await options.fleetQuota.admit(
-          tenant,
-          context,
-          maxAllocations,
-          perUser === undefined ? undefined : { username, limit: perUser },
-        );
-        if (admission.result === 'full') {
-          const reason = admission.scope === 'user' ? USER_QUOTA_REASON : FLEET_QUOTA_REASON;
-          return { allowed: false, reason, code: 486 };
+      // The common case, everything in memory: decided here, without a promise or a timer.
+      const known = options.entitlements.peek?.(tenant, clock());
+      if (known !== undefined) {
+        const needsKey = known.active && keyId !== null && options.keys !== undefined;
+        const key = needsKey ? options.keys?.peek?.(keyId) : null;
+        if (key !== undefined) {
+          const decision = judge(known, keyId, key, tenant);
+          const needsLedger =
+            decision.allowed && context.method === 'allocate' && options.fleetQuota !== undefined;
+          if (!needsLedger) return decision;
+          return admit(tenant, username, context, decision);
         }
       }
-      return perUser === undefined
-        ? { allowed: true, maxAllocations }
-        : { allowed: true, maxAllocations, maxAllocationsPerUser: perUser };
+      return lookUp(tenant, keyId, context).then(({ answer, key }) =>
+        admit(tenant, username, context, judge(answer, keyId, key, tenant)),
+      );
     },
   };
 }

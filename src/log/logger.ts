@@ -1,11 +1,14 @@
 // winston JSON-lines logger: timestamp, level, component, message and fields; secrets redacted.
 // The process logger's lines reach stdout in batches (line-writer.ts): one write per line was one
 // system call per line, the largest single cost of an allocation under load (issue 19).
-import { Writable } from 'node:stream';
 import winston from 'winston';
 import { LineWriter } from './line-writer.js';
 import { REDACTED, redact, redactText, SECRET_FIELD } from './redact.js';
 import { currentRequest } from './request-context.js';
+import { stableJson } from './stable-json.js';
+
+/** Where winston formats leave the finished line (triple-beam's MESSAGE). */
+const MESSAGE = Symbol.for('message');
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -25,6 +28,15 @@ const redactFormat = winston.format((info) => {
     if (SECRET_FIELD.test(key) && value !== undefined && value !== null) info[key] = REDACTED;
     else info[key] = key === 'message' && typeof value === 'string' ? redactText(value) : redact(value);
   }
+  return info;
+});
+
+/**
+ * The line's JSON with sorted keys, as winston.format.json() writes it (same text, see
+ * stable-json.ts) without configuring a stringifier for every line.
+ */
+const jsonFormat = winston.format((info) => {
+  info[MESSAGE] = stableJson(info);
   return info;
 });
 
@@ -57,26 +69,46 @@ class WinstonLogger implements Logger {
   }
 }
 
-/** stdout through the process's LineWriter: lines leave together once per event-loop turn. */
-function batchedStdout(): NodeJS.WritableStream {
-  const writer = LineWriter.forStdout();
-  return new Writable({
-    decodeStrings: false,
-    write(chunk: string | Buffer, _encoding, done) {
-      const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-      writer.writeLine(text.endsWith('\n') ? text.slice(0, -1) : text);
-      done();
-    },
-  });
+/** A winston transport (winston-transport's TransportStream, as winston's typings describe it). */
+type WinstonTransport = Omit<winston.transports.StreamTransportInstance, 'eol' | 'log'>;
+
+/** What winston's transports are built on: winston.Transport at run time (its typings omit it). */
+const TransportBase = (winston as unknown as { Transport: new () => WinstonTransport }).Transport;
+
+/**
+ * The one transport: each finished line goes straight to `writeLine` (the process's LineWriter,
+ * or a test's stream), without winston's Stream transport and a Writable in between, which cost
+ * a stream write and a setImmediate per line. 'logged' is emitted only when someone listens.
+ */
+class LineTransport extends TransportBase {
+  constructor(private readonly writeLine: (line: string) => void) {
+    super();
+  }
+
+  log(info: Record<string | symbol, unknown>, next: () => void): void {
+    this.writeLine(String(info[MESSAGE]));
+    if (this.listenerCount('logged') > 0) setImmediate(() => this.emit('logged', info));
+    next();
+  }
 }
 
 /** Creates the process logger writing JSON lines to stdout (or to `stream`, for tests). */
 export function createLogger(options: { level?: LogLevel; stream?: NodeJS.WritableStream } = {}): Logger {
-  const transport = new winston.transports.Stream({ stream: options.stream ?? batchedStdout() });
+  const stream = options.stream;
+  let writeLine: (line: string) => void;
+  if (stream === undefined) {
+    // stdout through the process's LineWriter: lines leave together, once per event-loop turn.
+    const writer = LineWriter.forStdout();
+    writeLine = (line) => writer.writeLine(line);
+  } else {
+    writeLine = (line) => {
+      stream.write(`${line}\n`);
+    };
+  }
   const inner = winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
-    transports: [transport],
+    format: winston.format.combine(winston.format.timestamp(), redactFormat(), jsonFormat()),
+    transports: [new LineTransport(writeLine)],
   });
   return new WinstonLogger(inner);
 }

@@ -4,10 +4,36 @@
 import type { AllocationEndReason, Transport } from './label-sets.js';
 import type { IcegateMetrics } from './metrics.js';
 
+/** The series every allocation's start and end move, bound once per metrics object and transport. */
+interface LifecycleSeries {
+  readonly created: { inc(): void };
+  readonly active: { inc(): void; dec(): void };
+}
+
+const boundSeries = new WeakMap<IcegateMetrics, Map<Transport, LifecycleSeries>>();
+
+function seriesOf(metrics: IcegateMetrics, transport: Transport): LifecycleSeries {
+  let byTransport = boundSeries.get(metrics);
+  if (byTransport === undefined) {
+    byTransport = new Map();
+    boundSeries.set(metrics, byTransport);
+  }
+  let series = byTransport.get(transport);
+  if (series === undefined) {
+    series = {
+      created: metrics.allocateRequests.bound({ transport, result: 'ok' }),
+      active: metrics.allocationsActive.bound({ transport }),
+    };
+    byTransport.set(transport, series);
+  }
+  return series;
+}
+
 /** Records a successful Allocate (RFC 8656 section 7.2): one more active allocation. */
 export function recordAllocationCreated(metrics: IcegateMetrics, transport: Transport): void {
-  metrics.allocateRequests.inc({ transport, result: 'ok' });
-  metrics.allocationsActive.inc({ transport });
+  const series = seriesOf(metrics, transport);
+  series.created.inc();
+  series.active.inc();
 }
 
 /**
@@ -21,6 +47,6 @@ export function recordAllocationEnded(
   lifetimeSeconds: number,
 ): void {
   metrics.allocationsEnded.inc({ transport, reason });
-  metrics.allocationsActive.dec({ transport });
+  seriesOf(metrics, transport).active.dec();
   metrics.allocationLifetime.observe({ transport }, Math.max(0, lifetimeSeconds));
 }

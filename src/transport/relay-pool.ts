@@ -131,15 +131,20 @@ export class RelayPool {
     this.#owner = owner;
   }
 
-  /** Opens a relay for `request`, answering the owner's relayBound or relayFailed later. */
+  /**
+   * Opens a relay for `request` and answers the owner's relayBound or relayFailed. The answer
+   * comes before this returns: binding an IP literal is synchronous (bindUdpSocket), and the
+   * core registers a request before asking (ActionSink.bindRelay), as with the native plane.
+   */
   bind(request: RelayRequest): void {
-    this.#bind(request).then(
-      (outcome) => this.#answer(request.ref, outcome),
-      (error: unknown) => {
-        this.#report('relay bind failed', error);
-        this.#answer(request.ref, 'error');
-      },
-    );
+    let outcome: BoundRelay | RelayFailure;
+    try {
+      outcome = this.#bind(request);
+    } catch (error) {
+      this.#report('relay bind failed', error);
+      outcome = 'error';
+    }
+    this.#answer(request.ref, outcome);
   }
 
   /**
@@ -169,7 +174,7 @@ export class RelayPool {
   }
 
   /** Binds a relay for `request`: the relay, or why there is none. */
-  async #bind(request: RelayRequest): Promise<BoundRelay | RelayFailure> {
+  #bind(request: RelayRequest): BoundRelay | RelayFailure {
     const pool = this.#pools.get(request.family);
     if (pool === undefined || this.#closed || this.#owner === null) return 'error';
     let attempts = 0;
@@ -177,15 +182,11 @@ export class RelayPool {
       if (attempts >= this.#maxAttempts || this.#closed) break;
       if (pool.inUse.has(port) || (request.reserveNext && pool.inUse.has(port + 1))) continue;
       attempts++;
-      const bound = await this.#openPair(pool, port, request.reserveNext);
+      const bound = this.#openPair(pool, port, request.reserveNext);
       if (bound === 'in-use') continue;
       if (bound instanceof Error) {
         this.#report('relay bind failed', bound);
         return 'error';
-      }
-      if (this.#closed) {
-        for (const socket of bound) closeQuietly(socket);
-        break;
       }
       const [main, next] = bound;
       const relay: BoundRelay = {
@@ -218,20 +219,20 @@ export class RelayPool {
   }
 
   /** Binds `port` (and `port + 1` when `pair`); claims the ports meanwhile, frees them on failure. */
-  async #openPair(
+  #openPair(
     pool: FamilyPool,
     port: number,
     pair: boolean,
-  ): Promise<[dgram.Socket] | [dgram.Socket, dgram.Socket] | 'in-use' | Error> {
+  ): [dgram.Socket] | [dgram.Socket, dgram.Socket] | 'in-use' | Error {
     pool.inUse.add(port);
-    const main = await bindUdpSocket(pool.type, pool.bindIp, port);
+    const main = bindUdpSocket(pool.type, pool.bindIp, port);
     if (!(main instanceof dgram.Socket)) {
       pool.inUse.delete(port);
       return main;
     }
     if (!pair) return [main];
     pool.inUse.add(port + 1);
-    const next = await bindUdpSocket(pool.type, pool.bindIp, port + 1);
+    const next = bindUdpSocket(pool.type, pool.bindIp, port + 1);
     if (next instanceof dgram.Socket) return [main, next];
     pool.inUse.delete(port);
     pool.inUse.delete(port + 1);

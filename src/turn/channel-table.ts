@@ -31,13 +31,18 @@ export class ChannelBinding {
   }
 }
 
-/** The channel bindings of one allocation, by number (the peer side is indexed by Permission). */
+const NO_CHANNELS: ReadonlyMap<number, ChannelBinding> = new Map();
+
+/**
+ * The channel bindings of one allocation, by number (the peer side is indexed by Permission). The
+ * map is made at the first binding: many allocations never bind a channel.
+ */
 export class ChannelTable {
-  readonly #byNumber = new Map<number, ChannelBinding>();
+  #byNumber: Map<number, ChannelBinding> | null = null;
 
   /** The live binding of channel `number` at `now`, if any. */
   live(number: number, now: number): ChannelBinding | undefined {
-    const binding = this.#byNumber.get(number);
+    const binding = this.#byNumber?.get(number);
     return binding !== undefined && binding.expiresAt > now ? binding : undefined;
   }
 
@@ -49,12 +54,12 @@ export class ChannelTable {
 
   /** Every binding, expired ones not yet swept included (for pushing a relay's table, RelayTable). */
   values(): IterableIterator<ChannelBinding> {
-    return this.#byNumber.values();
+    return (this.#byNumber ?? NO_CHANNELS).values();
   }
 
   /** Bindings in the table, expired ones not yet swept included. */
   get size(): number {
-    return this.#byNumber.size;
+    return this.#byNumber?.size ?? 0;
   }
 
   /**
@@ -62,6 +67,7 @@ export class ChannelTable {
    * checked RFC 8656 section 12.2 (neither side bound to something else).
    */
   bind(number: number, peer: TransportAddress, permission: Permission, expiresAt: number): ChannelBinding {
+    this.#byNumber ??= new Map();
     const existing = this.#byNumber.get(number);
     if (existing !== undefined && existing.permission === permission && existing.peer.port === peer.port) {
       existing.expiresAt = expiresAt;
@@ -77,13 +83,14 @@ export class ChannelTable {
 
   /** Removes expired bindings (a channel number is free again once its binding expires, section 12). */
   sweep(now: number): void {
+    if (this.#byNumber === null) return;
     for (const binding of this.#byNumber.values()) {
       if (binding.expiresAt <= now) this.#unlink(binding);
     }
   }
 
   #unlink(binding: ChannelBinding): void {
-    this.#byNumber.delete(binding.number);
+    this.#byNumber?.delete(binding.number);
     const byPort = binding.permission.channels;
     if (byPort !== null && byPort.get(binding.peer.port) === binding) byPort.delete(binding.peer.port);
   }

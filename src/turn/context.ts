@@ -1,6 +1,6 @@
 // Shared state of one TURN server, handed to the per-method handlers.
 import type { NonceFactory, SecretRing } from '../auth/index.js';
-import { Attr, type MessageBuilder, type TransportAddress } from '../stun/index.js';
+import { Attr, encodeText, type MessageBuilder, type TransportAddress } from '../stun/index.js';
 import type { Allocation, AllocationEndReason } from './allocation.js';
 import { AllocationTable } from './allocation-table.js';
 import type { ActionSink, BoundRelay, DropReason, RelayFailure, TurnEvents, TurnPolicy } from './hooks.js';
@@ -65,6 +65,8 @@ export class TurnContext {
   draining = false;
   #nextAllocationId = 1;
   #nextRef = 1;
+  /** REALM's value, encoded (and checked against its limits) once for every challenge. */
+  readonly #realmValue: Buffer;
 
   constructor(
     readonly realm: string,
@@ -80,6 +82,7 @@ export class TurnContext {
   ) {
     this.transactions = new TransactionCache(limits.transactionCacheSize, limits.transactionLifetime * 1000);
     this.relayFamilies = new Set(relayFamilies);
+    this.#realmValue = encodeText(realm, Attr.REALM);
     this.unproven = new UnauthenticatedBudget({
       burst: limits.unauthenticatedBurst,
       ratePerSecond: limits.unauthenticatedRate,
@@ -151,7 +154,10 @@ export class TurnContext {
   challenge(request: TurnRequest, code: 401 | 438): void {
     const now = this.clock();
     this.fail(request, code, undefined, (b) => {
-      b.addText(Attr.REALM, this.realm).addText(Attr.NONCE, this.nonces.issue(request.tuple.clientKey, now));
+      b.add(Attr.REALM, this.#realmValue).addText(
+        Attr.NONCE,
+        this.nonces.issue(request.tuple.clientKey, now),
+      );
     });
   }
 

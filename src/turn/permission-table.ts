@@ -16,29 +16,34 @@ export class Permission {
   ) {}
 }
 
-/** The permissions of one allocation, keyed by peer IP text. */
+const NO_PERMISSIONS: ReadonlyMap<string, Permission> = new Map();
+
+/**
+ * The permissions of one allocation, keyed by peer IP text. The map is made at the first
+ * permission: every allocation has a table, and many never get a permission.
+ */
 export class PermissionTable {
-  readonly #byIp = new Map<string, Permission>();
+  #byIp: Map<string, Permission> | null = null;
 
   /** The permission record for `ip`, live or not (expired records linger while a channel uses them). */
   get(ip: string): Permission | undefined {
-    return this.#byIp.get(ip);
+    return this.#byIp?.get(ip);
   }
 
   /** Whether relaying to or from `ip` is permitted at `now`. */
   allows(ip: string, now: number): boolean {
-    const permission = this.#byIp.get(ip);
+    const permission = this.#byIp?.get(ip);
     return permission !== undefined && permission.expiresAt > now;
   }
 
   /** Every record, live or not (for pushing a relay's table, RelayTable). */
   values(): IterableIterator<Permission> {
-    return this.#byIp.values();
+    return (this.#byIp ?? NO_PERMISSIONS).values();
   }
 
   /** Records in the table (an upper bound on live permissions). */
   get size(): number {
-    return this.#byIp.size;
+    return this.#byIp?.size ?? 0;
   }
 
   /**
@@ -47,6 +52,7 @@ export class PermissionTable {
    * permission for the channel's 600 s, see channel-bind.ts) must not cut the channel's peer off early.
    */
   install(ip: string, expiresAt: number): Permission {
+    this.#byIp ??= new Map();
     let permission = this.#byIp.get(ip);
     if (permission === undefined) {
       permission = new Permission(ip, expiresAt);
@@ -60,12 +66,13 @@ export class PermissionTable {
   /** Live permissions at `now`. */
   liveCount(now: number): number {
     let n = 0;
-    for (const permission of this.#byIp.values()) if (permission.expiresAt > now) n++;
+    for (const permission of this.values()) if (permission.expiresAt > now) n++;
     return n;
   }
 
   /** Forgets expired permissions that no channel binding still refers to. */
   sweep(now: number): void {
+    if (this.#byIp === null) return;
     for (const [ip, permission] of this.#byIp) {
       if (permission.expiresAt <= now && (permission.channels === null || permission.channels.size === 0)) {
         this.#byIp.delete(ip);

@@ -1,5 +1,12 @@
 import type { RestUsername } from '../auth/index.js';
-import { Attr, getAttribute, MessageBuilder, StunClass, type StunMessage } from '../stun/index.js';
+import {
+  Attr,
+  encodeText,
+  getAttribute,
+  MessageBuilder,
+  StunClass,
+  type StunMessage,
+} from '../stun/index.js';
 import type { FiveTuple } from './five-tuple.js';
 
 /** The identity a request proved with the long-term credential mechanism (RFC 8489 section 9.2). */
@@ -65,11 +72,24 @@ export function finishResponse(
   request: TurnRequest,
   software: string | undefined,
 ): Buffer {
-  if (software !== undefined) builder.addText(Attr.SOFTWARE, software);
+  if (software !== undefined) builder.add(Attr.SOFTWARE, softwareValue(software));
   const key = request.credentials?.key;
   return builder.build(
     key === undefined
       ? { fingerprint: request.fingerprint }
       : { integrityKey: key, fingerprint: request.fingerprint },
   );
+}
+
+// The server's SOFTWARE text is one constant: encoded (and checked against the attribute's limits)
+// once, not for every response. The builder copies values at build() and never changes them.
+let lastSoftware: string | undefined;
+let lastSoftwareValue: Buffer | undefined;
+
+function softwareValue(software: string): Buffer {
+  if (software !== lastSoftware || lastSoftwareValue === undefined) {
+    lastSoftwareValue = encodeText(software, Attr.SOFTWARE);
+    lastSoftware = software;
+  }
+  return lastSoftwareValue;
 }

@@ -75,6 +75,16 @@ export class LicenseKeyCache {
     return this.#flights.run(keyId, () => this.#load(keyId, now, slot));
   }
 
+  /**
+   * What `lookup` would answer at once from memory (null: no key has this id), or undefined when
+   * `lookup` would have to ask the store.
+   */
+  peek(keyId: string): StoredKey | null | undefined {
+    const now = this.#clock();
+    const slot = this.#slots.get(keyId, now);
+    return slot !== undefined && this.#fresh(slot, now) ? slot.key : undefined;
+  }
+
   /** Drops one key id. */
   invalidateKey(keyId: string): void {
     this.#epoch++;

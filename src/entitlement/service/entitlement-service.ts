@@ -68,6 +68,8 @@ export class EntitlementService {
   readonly #maxAgeDisconnected: number;
   readonly #memory: ExpiringMap<CachedEntitlement>;
   readonly #flights = new SingleFlight<EntitlementAnswer>();
+  /** peek's answer for each cached entry, made once. */
+  readonly #freshViews = new WeakMap<CachedEntitlement, Readonly<EntitlementAnswer>>();
   readonly #unsubscribe: (() => void)[];
   // Bumped by every invalidation: a load that started before one must not write its answer back.
   #epoch = 0;
@@ -104,6 +106,26 @@ export class EntitlementService {
     const local = this.#memory.get(tenant, at);
     if (local !== undefined && this.#isFreshLocally(local, at)) return this.#answer(local, at, 'hit');
     return this.#flights.run(tenant, () => this.#load(tenant, at, local));
+  }
+
+  /**
+   * What `get` would answer at once from the in-process cache (counted as a hit, as `get`
+   * counts it), or undefined when `get` would have to ask Redis or the store. Lets a caller
+   * decide synchronously in the common case. The answer is shared by every peek of the same
+   * cached entry (frozen: read it, do not change it), so a hit allocates nothing.
+   */
+  peek(tenant: string, now?: Date | number): Readonly<EntitlementAnswer> | undefined {
+    const at = now === undefined ? this.#clock() : typeof now === 'number' ? now : now.getTime();
+    const local = this.#memory.get(tenant, at);
+    if (local === undefined || !this.#isFreshLocally(local, at)) return undefined;
+    this.#metrics.cacheLookup(local.entitlement.active ? 'hit' : 'negative_hit');
+    let view = this.#freshViews.get(local);
+    if (view === undefined) {
+      // Fresh, so `get` would give freshUntil as the deadline too.
+      view = Object.freeze(this.#view(local, local.freshUntil));
+      this.#freshViews.set(local, view);
+    }
+    return view;
   }
 
   /** Drops the tenant's answers here and in Redis; the next lookup asks the store. */

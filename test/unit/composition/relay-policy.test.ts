@@ -32,15 +32,25 @@ function policy(options: {
   entitlement?: EntitlementAnswer;
   key?: { tenant: string; revokedAt: Date | null } | null;
   fleet?: FleetAdmission;
+  /** The sources also answer synchronously from memory (peek), as the caches do on a hit. */
+  inMemory?: boolean;
+  perUser?: number;
 }) {
   const admitted: number[] = [];
+  const entitlement = () => options.entitlement ?? answer(true, 3);
+  const key = () => (options.key === undefined ? { tenant: 'acme', revokedAt: null } : options.key);
   const built = createRelayPolicy({
-    entitlements: { get: async () => options.entitlement ?? answer(true, 3) },
+    entitlements: {
+      get: async () => entitlement(),
+      ...(options.inMemory ? { peek: entitlement } : {}),
+    },
     allocationsPerLicense: 2,
+    ...(options.perUser === undefined ? {} : { allocationsPerUser: options.perUser }),
     checkPeer: () => ({ allowed: true }),
     logger: silentLogger,
     keys: {
-      lookup: async () => (options.key === undefined ? { tenant: 'acme', revokedAt: null } : options.key),
+      lookup: async () => key(),
+      ...(options.inMemory ? { peek: key } : {}),
     },
     ...(options.fleet === undefined
       ? {}
@@ -114,5 +124,32 @@ describe('createRelayPolicy', () => {
       allowed: true,
       maxAllocations: 6,
     });
+  });
+
+  it('decides at once from memory (no promise) what the lookups decide, the fleet ledger excepted', async () => {
+    const scenarios: Parameters<typeof policy>[0][] = [
+      {},
+      { perUser: 4 },
+      { entitlement: answer(false, 0) },
+      { entitlement: answer(false, 0, 'not_started') },
+      { key: { tenant: 'acme', revokedAt: new Date() } },
+      { key: null },
+      { key: { tenant: 'globex', revokedAt: null } },
+    ];
+    for (const scenario of scenarios) {
+      for (const ctx of [context('allocate'), context('refresh'), context('allocate', null)]) {
+        const slow = await policy(scenario).authorize('acme', 'u', ctx);
+        const fast = policy({ ...scenario, inMemory: true }).authorize('acme', 'u', ctx);
+        expect(fast).not.toBeInstanceOf(Promise);
+        expect(fast).toEqual(slow);
+      }
+    }
+    // With the fleet ledger an Allocate still asks it (a promise); a Refresh does not.
+    const fleet = policy({ fleet: { result: 'full', count: 6, scope: 'tenant' }, inMemory: true });
+    const allocate = fleet.authorize('acme', 'u', context('allocate'));
+    expect(allocate).toBeInstanceOf(Promise);
+    expect(await allocate).toEqual({ allowed: false, reason: FLEET_QUOTA_REASON, code: 486 });
+    expect(fleet.authorize('acme', 'u', context('refresh'))).toEqual({ allowed: true, maxAllocations: 6 });
+    expect(fleet.admitted).toEqual([6]);
   });
 });

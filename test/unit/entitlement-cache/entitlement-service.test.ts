@@ -118,6 +118,21 @@ describe('EntitlementService', () => {
     expect(t.metrics.lookups).toEqual({ miss: 2, hit: 1 });
   });
 
+  it('peek answers from memory what get would, and nothing it would have to fetch', async () => {
+    const t = setup();
+    t.store.histories.set('acme', acme);
+    expect(t.service.peek('acme')).toBeUndefined();
+    const fetched = await t.service.get('acme');
+    expect(t.service.peek('acme')).toEqual(fetched);
+    expect(t.metrics.lookups).toEqual({ miss: 1, hit: 1 });
+    await t.events.publish({ tenant: 'acme', kind: 'orders' });
+    expect(t.service.peek('acme')).toBeUndefined();
+    await t.service.get('acme');
+    t.advance(60_000);
+    expect(t.service.peek('acme')).toBeUndefined();
+    expect(t.store.calls).toBe(2);
+  });
+
   it("never keeps an answer past the tenant's next state change", async () => {
     const t = setup();
     t.store.histories.set('lastday', lastDay);

@@ -53,6 +53,21 @@ describe('LicenseKeyCache', () => {
     expect(t.store.calls).toBe(4);
   });
 
+  it('peek answers from memory only: a fresh key, a fresh unknown id (null), else undefined', async () => {
+    const t = setup();
+    t.keys.set('lk_a', key('lk_a', 'acme'));
+    expect(t.cache.peek('lk_a')).toBeUndefined();
+    await t.cache.lookup('lk_a');
+    await t.cache.lookup('lk_none');
+    expect(t.cache.peek('lk_a')?.tenant).toBe('acme');
+    expect(t.cache.peek('lk_none')).toBeNull();
+    await t.events.publish({ tenant: 'acme', kind: 'key_revoked', keyId: 'lk_a' });
+    expect(t.cache.peek('lk_a')).toBeUndefined();
+    t.advance(5_000);
+    expect(t.cache.peek('lk_none')).toBeUndefined();
+    expect(t.store.calls).toBe(2);
+  });
+
   it('drops the keys of a tenant on its events, so a revocation is seen at once', async () => {
     const t = setup();
     t.keys.set('lk_a', key('lk_a', 'acme'));

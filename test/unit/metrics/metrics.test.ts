@@ -230,6 +230,30 @@ describe('allocation lifecycle', () => {
   });
 });
 
+describe('bound series (hot paths)', () => {
+  it('show their pending changes, mixed with plain ones, to every reader: get(), the exposition text', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const ok = m.allocateRequests.bound({ transport: 'udp', result: 'ok' });
+    const active = m.allocationsActive.bound({ transport: 'udp' });
+    ok.inc();
+    ok.inc(2);
+    m.allocateRequests.inc({ transport: 'udp', result: 'ok' });
+    active.inc();
+    active.inc();
+    active.dec();
+    expect(await value(m.registry, METRIC_NAMES.allocateRequests, { transport: 'udp', result: 'ok' })).toBe(
+      4,
+    );
+    expect(await value(m.registry, METRIC_NAMES.allocationsActive, { transport: 'udp' })).toBe(1);
+    ok.inc();
+    active.dec();
+    const text = await m.registry.metrics();
+    expect(text).toContain('icegate_allocate_requests_total{transport="udp",result="ok"} 5');
+    expect(text).toContain('icegate_allocations_active{transport="udp"} 0');
+    expect(() => ok.inc(-1)).toThrow(RangeError);
+  });
+});
+
 describe('label sets shared with other layers', () => {
   it('mirror the peer filter deny reasons exactly', () => {
     expect([...PEER_DENIAL_REASONS].sort()).toEqual([...PEER_DENY_REASONS].sort());
