@@ -379,11 +379,13 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
           logger,
         });
   const relayFamilies = relay.relays.families;
-  // With the native plane (the addon loaded) the C heap's free pages go back to the kernel after
-  // start-up and after large falls in live allocations (composition/memory-trim.ts).
+  // With the native plane (the addon loaded) start-up's V8 garbage is collected once and the C
+  // heap's free pages go back to the kernel after start-up and after large falls in live
+  // allocations (composition/memory-trim.ts).
   const memoryTrim =
     dataPlane.mode === 'native'
       ? new MemoryTrim(() => dataPlane.plane.trimMemory(), {
+          collectGarbage: () => dataPlane.plane.collectIdleGarbage(),
           onTrim: (reason, released) => log.debug('C heap trimmed', { reason, released }),
         })
       : null;

@@ -9,6 +9,7 @@
 #endif
 #include <node_api.h>
 #include <sched.h>
+#include <v8.h>
 
 #include <algorithm>
 #include <cstring>
@@ -832,6 +833,21 @@ napi_value TrimMemory(napi_env env, napi_callback_info /*info*/) {
   return out;
 }
 
+// collectIdleGarbage() -> undefined: tells V8 that memory is short (Isolate::LowMemoryNotification,
+// the one call here outside Node-API): full collections that compact the old space, shrink the new
+// space to its minimum and drop the bytecode of functions that have not run since the previous
+// collections (start-up's: configuration, module bodies, store loading). This is what V8's memory
+// reducer does to an idle heap; npm start turns the reducer off (it ran full collections under
+// paced relay load), so the node asks for it once, idle after start. It blocks the JS thread for
+// some tens of ms on a 20 MiB heap.
+napi_value CollectIdleGarbage(napi_env env, napi_callback_info /*info*/) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  if (isolate != nullptr) isolate->LowMemoryNotification();
+  napi_value out;
+  CHECK_NAPI(env, napi_get_undefined(env, &out));
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"parseSendIndication", nullptr, ParseSend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -857,6 +873,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setStreamClient", nullptr, SetStreamClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setStreamTls", nullptr, SetStreamTls, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"trimMemory", nullptr, TrimMemory, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"collectIdleGarbage", nullptr, CollectIdleGarbage, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   InitTlsSession(env, exports);

@@ -181,6 +181,12 @@ export interface NativeAddon {
    * when pages were returned, false when none were free or the C library has no such call.
    */
   trimMemory(): boolean;
+  /**
+   * Full collections of the V8 heap that also compact it, shrink the new space and drop the
+   * bytecode of functions not run lately (V8's LowMemoryNotification: its memory reducer's work,
+   * which npm start turns off). Blocks the JS thread for some tens of ms.
+   */
+  collectIdleGarbage(): void;
 }
 
 /** Numbers per relay in changedRelayTraffic's answer. */
@@ -238,6 +244,7 @@ const EXPORTS = [
   'planeInfo',
   'setActiveThreads',
   'trimMemory',
+  'collectIdleGarbage',
 ] as const;
 
 /**

@@ -62,6 +62,11 @@ export class NativeDataPlane {
     return this.#addon.trimMemory();
   }
 
+  /** Compacts the V8 heap and drops bytecode not run lately (NativeAddon.collectIdleGarbage). */
+  collectIdleGarbage(): void {
+    this.#addon.collectIdleGarbage();
+  }
+
   /** A relay plane with its own listening socket on `ip`:`port`, relaying both directions. */
   listen(ip: string, port: number, onControlPacket: ControlPacketHandler): NativeRelayPlane {
     return NativeRelayPlane.listen(this.#addon, ip, port, onControlPacket);

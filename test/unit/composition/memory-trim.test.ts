@@ -37,6 +37,22 @@ describe('MemoryTrim', () => {
     expect(reasons).toEqual(['allocations_freed', 'allocations_freed']);
   });
 
+  it('collects the V8 heap once, before the trim after start-up, and not on later trims', () => {
+    const steps: string[] = [];
+    const trim = new MemoryTrim(
+      () => {
+        steps.push('trim');
+        return true;
+      },
+      { minFreed: 10, collectGarbage: () => steps.push('collect') },
+    );
+    trim.afterStart();
+    expect(steps).toEqual(['collect', 'trim']);
+    trim.sample(20);
+    trim.sample(0);
+    expect(steps).toEqual(['collect', 'trim', 'trim']);
+  });
+
   it('passes on what the trim answered', () => {
     const answers: boolean[] = [];
     new MemoryTrim(() => false, { onTrim: (_reason, released) => answers.push(released) }).afterStart();
@@ -49,5 +65,15 @@ describe.skipIf(process.env.ICEGATE_SKIP_NATIVE === '1')('the native addon trimM
     const plane = loadNativeDataPlane();
     expect(plane).not.toBeNull();
     expect(typeof plane!.trimMemory()).toBe('boolean');
+  });
+
+  it('collectIdleGarbage collects the V8 heap: garbage is gone after it', async () => {
+    const plane = loadNativeDataPlane();
+    expect(plane).not.toBeNull();
+    const held = new WeakRef(Array.from({ length: 2_000 }, (_, i) => Array.from({ length: 500 }, () => i)));
+    // A WeakRef's target stays alive until the end of the job that created or read it.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    plane!.collectIdleGarbage();
+    expect(held.deref()).toBeUndefined();
   });
 });
