@@ -6,6 +6,7 @@ import winston from 'winston';
 import { LineWriter } from './line-writer.js';
 import { REDACTED, redact, redactText, SECRET_FIELD } from './redact.js';
 import { currentRequest } from './request-context.js';
+import { utcTimestamp } from './utc-timestamp.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -75,7 +76,11 @@ export function createLogger(options: { level?: LogLevel; stream?: NodeJS.Writab
   const transport = new winston.transports.Stream({ stream: options.stream ?? batchedStdout() });
   const inner = winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp({ format: utcTimestamp }),
+      redactFormat(),
+      winston.format.json(),
+    ),
     transports: [transport],
   });
   return new WinstonLogger(inner);
