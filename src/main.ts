@@ -385,7 +385,17 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   const memoryTrim =
     dataPlane.mode === 'native'
       ? new MemoryTrim(() => dataPlane.plane.trimMemory(), {
-          collectGarbage: () => dataPlane.plane.collectIdleGarbage(),
+          collectGarbage: () => {
+            const before = process.memoryUsage();
+            dataPlane.plane.collectIdleGarbage();
+            const after = process.memoryUsage();
+            log.debug('V8 heap collected', {
+              heapUsedBefore: before.heapUsed,
+              heapUsedAfter: after.heapUsed,
+              heapTotalBefore: before.heapTotal,
+              heapTotalAfter: after.heapTotal,
+            });
+          },
           onTrim: (reason, released) => log.debug('C heap trimmed', { reason, released }),
         })
       : null;
