@@ -385,11 +385,14 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   const memoryTrim =
     dataPlane.mode === 'native'
       ? new MemoryTrim(() => dataPlane.plane.trimMemory(), {
-          collectGarbage: () => {
+          collectGarbage: async () => {
             const before = process.memoryUsage();
-            dataPlane.plane.collectIdleGarbage();
+            const startedAt = performance.now();
+            await dataPlane.plane.collectIdleGarbage();
+            const durationMs = Math.round(performance.now() - startedAt);
             const after = process.memoryUsage();
             log.debug('V8 heap collected', {
+              durationMs,
               heapUsedBefore: before.heapUsed,
               heapUsedAfter: after.heapUsed,
               heapTotalBefore: before.heapTotal,
@@ -504,7 +507,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     dataPlane: dataPlane.mode,
   });
   if (memoryTrim !== null) {
-    startTrim = setTimeout(() => memoryTrim.afterStart(), options.trimAfterStartMs ?? TRIM_AFTER_START_MS);
+    startTrim = setTimeout(
+      () => void memoryTrim.afterStart(),
+      options.trimAfterStartMs ?? TRIM_AFTER_START_MS,
+    );
     startTrim.unref();
   }
   if (config.TURN_ALLOW_LOOPBACK_PEERS)

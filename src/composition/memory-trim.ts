@@ -10,7 +10,8 @@
 // under paced relay load): compacted, its new space shrunk to the minimum and the bytecode of
 // start-up's functions (configuration, module bodies, loading the store) dropped. An idle node
 // otherwise keeps about 7 MiB of V8 heap that start-up left: a grown new space, fragmented old
-// space pages and bytecode that never runs again. It blocks the JS thread once, some tens of ms.
+// space pages and bytecode that never runs again. It blocks the JS thread once, some tens of ms
+// (the debug line 'V8 heap collected' gives the time and the heap before and after).
 
 /** A fall of this many live allocations below their peak since the last trim triggers one. */
 export const TRIM_AFTER_FREED_ALLOCATIONS = 1_000;
@@ -21,7 +22,7 @@ export type TrimReason = 'started' | 'allocations_freed';
 /** When to call `trim`: once after start-up, then after each large fall in live allocations. */
 export class MemoryTrim {
   readonly #trim: () => boolean;
-  readonly #collectGarbage: (() => void) | undefined;
+  readonly #collectGarbage: (() => Promise<void>) | undefined;
   readonly #onTrim: ((reason: TrimReason, released: boolean) => void) | undefined;
   readonly #minFreed: number;
   #peak = 0;
@@ -32,7 +33,7 @@ export class MemoryTrim {
       minFreed?: number;
       onTrim?: (reason: TrimReason, released: boolean) => void;
       /** Collects the V8 heap (NativeDataPlane.collectIdleGarbage); run once, before the trim after start-up. */
-      collectGarbage?: () => void;
+      collectGarbage?: () => Promise<void>;
     } = {},
   ) {
     this.#trim = trim;
@@ -42,9 +43,9 @@ export class MemoryTrim {
   }
 
   /** The node is up and idle: start-up's garbage is collected, then what it freed goes back. */
-  afterStart(): void {
+  async afterStart(): Promise<void> {
     // First: a compacting collection releases V8 pages and frees C memory that the trim returns.
-    this.#collectGarbage?.();
+    await this.#collectGarbage?.();
     this.#run('started');
   }
 

@@ -182,9 +182,14 @@ export interface NativeAddon {
    */
   trimMemory(): boolean;
   /**
-   * Full collections of the V8 heap that also compact it, shrink the new space and drop the
-   * bytecode of functions not run lately (V8's LowMemoryNotification: its memory reducer's work,
-   * which npm start turns off). Blocks the JS thread for some tens of ms.
+   * One full collection of the V8 heap for critical memory pressure; each ages the bytecode of
+   * functions that did not run since the previous one, and V8 drops bytecode after 5. Blocks the
+   * JS thread for some tens of ms.
+   */
+  ageIdleHeap(): void;
+  /**
+   * V8's LowMemoryNotification: full collections that compact the old space and shrink the new
+   * space to its minimum. Blocks the JS thread for some tens of ms.
    */
   collectIdleGarbage(): void;
 }
@@ -244,6 +249,7 @@ const EXPORTS = [
   'planeInfo',
   'setActiveThreads',
   'trimMemory',
+  'ageIdleHeap',
   'collectIdleGarbage',
 ] as const;
 
