@@ -9,6 +9,7 @@
 #endif
 #include <node_api.h>
 #include <sched.h>
+#include <v8.h>
 
 #include <algorithm>
 #include <cstring>
@@ -832,6 +833,35 @@ napi_value TrimMemory(napi_env env, napi_callback_info /*info*/) {
   return out;
 }
 
+// The V8 heap collected as V8's memory reducer would collect an idle one (npm start turns the
+// reducer off: it ran full collections under paced relay load). The addon's only calls outside
+// Node-API. The caller runs ageIdleHeap a few times, each in its own turn of the event loop, then
+// collectIdleGarbage; each blocks the JS thread for some tens of ms.
+//
+// ageIdleHeap() -> undefined: one full collection for critical memory pressure
+// (Isolate::MemoryPressureNotification, synchronous on this thread). Each such collection ages
+// the bytecode of functions that did not run since the previous one; V8 drops it once it is old
+// (--bytecode-old-age, 5 collections in Node 20's V8), to be compiled again if ever called: the
+// bytecode of start-up's functions (configuration, module bodies, loading the store). Only
+// collections V8 schedules itself age bytecode, not LowMemoryNotification's forced ones.
+napi_value AgeIdleHeap(napi_env env, napi_callback_info /*info*/) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  if (isolate != nullptr) isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kCritical);
+  napi_value out;
+  CHECK_NAPI(env, napi_get_undefined(env, &out));
+  return out;
+}
+
+// collectIdleGarbage() -> undefined: Isolate::LowMemoryNotification, full collections that
+// compact the old space and shrink the new space to its minimum.
+napi_value CollectIdleGarbage(napi_env env, napi_callback_info /*info*/) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  if (isolate != nullptr) isolate->LowMemoryNotification();
+  napi_value out;
+  CHECK_NAPI(env, napi_get_undefined(env, &out));
+  return out;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"parseSendIndication", nullptr, ParseSend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -857,6 +887,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setStreamClient", nullptr, SetStreamClient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setStreamTls", nullptr, SetStreamTls, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"trimMemory", nullptr, TrimMemory, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"ageIdleHeap", nullptr, AgeIdleHeap, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"collectIdleGarbage", nullptr, CollectIdleGarbage, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   InitTlsSession(env, exports);

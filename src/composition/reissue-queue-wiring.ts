@@ -1,10 +1,11 @@
 // Wires the reissue-request queue (issue 21) for a node: over the configured store, with the
 // company closing days of SUPPORT_CLOSING_DAYS, and its two gauges on the metrics registry.
-import type { Registry } from 'prom-client';
+
 import { type ClosingDaySpec, parseClosingDays } from '../entitlement/rules/index.js';
 import { type EntitlementStore, reissueRequestsOf } from '../entitlement/store/index.js';
 import { type LicenseService, ReissueQueue } from '../licensing/index.js';
 import type { Logger } from '../log/logger.js';
+import type { Registry } from '../metrics/prom-client.js';
 import { registerReissueRequestGauges } from '../metrics/reissue-request-gauges.js';
 
 /** The closing days of SUPPORT_CLOSING_DAYS (unset: the rules' default); the message names the variable. */

@@ -6,6 +6,7 @@ import { LineWriter } from './line-writer.js';
 import { REDACTED, redact, redactText, SECRET_FIELD } from './redact.js';
 import { currentRequest } from './request-context.js';
 import { stableJson } from './stable-json.js';
+import { utcTimestamp } from './utc-timestamp.js';
 
 /** Where winston formats leave the finished line (triple-beam's MESSAGE). */
 const MESSAGE = Symbol.for('message');
@@ -107,7 +108,11 @@ export function createLogger(options: { level?: LogLevel; stream?: NodeJS.Writab
   }
   const inner = winston.createLogger({
     level: options.level ?? 'info',
-    format: winston.format.combine(winston.format.timestamp(), redactFormat(), jsonFormat()),
+    format: winston.format.combine(
+      winston.format.timestamp({ format: utcTimestamp }),
+      redactFormat(),
+      jsonFormat(),
+    ),
     transports: [new LineTransport(writeLine)],
   });
   return new WinstonLogger(inner);

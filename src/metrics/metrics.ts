@@ -4,7 +4,7 @@
 // Process and event-loop metrics come from prom-client's collectDefaultMetrics and keep its
 // standard `process_` and `nodejs_` names (e.g. nodejs_eventloop_lag_seconds,
 // process_resident_memory_bytes) so stock Node.js dashboards and alerts apply to them unchanged.
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+
 import {
   ADDRESS_FAMILIES,
   type AddressFamily,
@@ -35,6 +35,7 @@ import {
   TRANSPORTS,
   type Transport,
 } from './label-sets.js';
+import { collectDefaultMetrics, Gauge, Registry } from './prom-client.js';
 import { RelayCounters } from './relay-counters.js';
 import {
   closedCounter,

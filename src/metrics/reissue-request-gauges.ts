@@ -3,7 +3,7 @@
 // scraped every few seconds costs PostgreSQL one indexed count per node per interval. The numbers
 // are the whole queue's, the same on every node: aggregate them with max(), not sum(). No tenant
 // label (DESIGN.md). A failed read keeps the last values (the store's own health shows the outage).
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom-client.js';
 
 /** The names, per DESIGN.md (`icegate_` prefix, no tenant label). */
 export const REISSUE_REQUEST_METRICS = {

@@ -1,7 +1,7 @@
 // Thin typed views over prom-client metrics. prom-client types label values as any string; these
 // views take them from the closed sets of ./label-sets.ts, so a call site cannot invent a value
 // (and with it a new series) without the compiler noticing.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from './prom-client.js';
 
 /** Label names to the type of their values (each a union of string literals). */
 export type LabelShape = Record<string, string>;

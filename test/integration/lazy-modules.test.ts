@@ -2,8 +2,8 @@
 // load pg, ioredis or the holiday table at start; each is loaded when first needed. Checked on
 // the build output in a child process, where Node's own CommonJS cache says what was loaded.
 // And an idle `icegate serve` (what npm start, the image and the chart run) loads neither the
-// command line (commander, the other commands) nor the OpenAPI document, and trims its C heap
-// once it is up (the native addon's malloc_trim).
+// command line (commander, the other commands) nor the OpenAPI document, and once it is up
+// collects its V8 heap (the addon's LowMemoryNotification) and trims its C heap (malloc_trim).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -142,9 +142,17 @@ process.on('SIGUSR2', async () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs the native plane and trims the C heap once it is up', () => {
+  it('runs the native plane, collects the V8 heap and trims the C heap once it is up', () => {
     const started = output.json().find((l) => l['message'] === 'icegate started');
     expect(started?.['dataPlane']).toBe('native');
+    const messages = output.json().map((l) => l['message']);
+    expect(messages.indexOf('V8 heap collected')).toBeGreaterThan(messages.indexOf('icegate started'));
+    expect(messages.indexOf('V8 heap collected')).toBeLessThan(messages.indexOf('C heap trimmed'));
+    const collected = output.json().find((l) => l['message'] === 'V8 heap collected');
+    // Start-up left garbage and a grown heap: the collection gives some of it back.
+    expect(collected?.['heapTotalAfter']).toBeLessThan(collected?.['heapTotalBefore'] as number);
+    // Log timestamps are ISO 8601 UTC (written from the UTC fields, log/utc-timestamp.ts).
+    expect(String(started?.['timestamp'])).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     const trims = output.json().filter((l) => l['message'] === 'C heap trimmed');
     expect(trims.map((l) => l['reason'])).toEqual(['started']);
     expect(typeof trims[0]?.['released']).toBe('boolean');

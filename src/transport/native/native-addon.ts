@@ -181,6 +181,17 @@ export interface NativeAddon {
    * when pages were returned, false when none were free or the C library has no such call.
    */
   trimMemory(): boolean;
+  /**
+   * One full collection of the V8 heap for critical memory pressure; each ages the bytecode of
+   * functions that did not run since the previous one, and V8 drops bytecode after 5. Blocks the
+   * JS thread for some tens of ms.
+   */
+  ageIdleHeap(): void;
+  /**
+   * V8's LowMemoryNotification: full collections that compact the old space and shrink the new
+   * space to its minimum. Blocks the JS thread for some tens of ms.
+   */
+  collectIdleGarbage(): void;
 }
 
 /** Numbers per relay in changedRelayTraffic's answer. */
@@ -238,6 +249,8 @@ const EXPORTS = [
   'planeInfo',
   'setActiveThreads',
   'trimMemory',
+  'ageIdleHeap',
+  'collectIdleGarbage',
 ] as const;
 
 /**

@@ -5,6 +5,7 @@ import {
   type TrimReason,
 } from '../../../src/composition/memory-trim.js';
 import { loadNativeDataPlane } from '../../../src/transport/native/index.js';
+import { IDLE_AGING_COLLECTIONS } from '../../../src/transport/native/native-data-plane.js';
 
 function recorder(minFreed?: number) {
   const reasons: TrimReason[] = [];
@@ -16,9 +17,9 @@ function recorder(minFreed?: number) {
 }
 
 describe('MemoryTrim', () => {
-  it('trims once after start-up', () => {
+  it('trims once after start-up', async () => {
     const { trim, reasons } = recorder();
-    trim.afterStart();
+    await trim.afterStart();
     expect(reasons).toEqual(['started']);
   });
 
@@ -37,9 +38,32 @@ describe('MemoryTrim', () => {
     expect(reasons).toEqual(['allocations_freed', 'allocations_freed']);
   });
 
-  it('passes on what the trim answered', () => {
+  it('collects the V8 heap once, before the trim after start-up, and not on later trims', async () => {
+    const steps: string[] = [];
+    const trim = new MemoryTrim(
+      () => {
+        steps.push('trim');
+        return true;
+      },
+      {
+        minFreed: 10,
+        collectGarbage: async () => {
+          steps.push('collect');
+          await new Promise((resolve) => setImmediate(resolve));
+          steps.push('collected');
+        },
+      },
+    );
+    await trim.afterStart();
+    expect(steps).toEqual(['collect', 'collected', 'trim']);
+    trim.sample(20);
+    trim.sample(0);
+    expect(steps).toEqual(['collect', 'collected', 'trim', 'trim']);
+  });
+
+  it('passes on what the trim answered', async () => {
     const answers: boolean[] = [];
-    new MemoryTrim(() => false, { onTrim: (_reason, released) => answers.push(released) }).afterStart();
+    await new MemoryTrim(() => false, { onTrim: (_reason, released) => answers.push(released) }).afterStart();
     expect(answers).toEqual([false]);
   });
 });
@@ -49,5 +73,30 @@ describe.skipIf(process.env.ICEGATE_SKIP_NATIVE === '1')('the native addon trimM
     const plane = loadNativeDataPlane();
     expect(plane).not.toBeNull();
     expect(typeof plane!.trimMemory()).toBe('boolean');
+  });
+
+  it('collectIdleGarbage collects the V8 heap: garbage is gone after it', async () => {
+    const plane = loadNativeDataPlane();
+    expect(plane).not.toBeNull();
+    const held = new WeakRef(Array.from({ length: 2_000 }, (_, i) => Array.from({ length: 500 }, () => i)));
+    // A WeakRef's target stays alive until the end of the job that created or read it.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await plane!.collectIdleGarbage();
+    expect(held.deref()).toBeUndefined();
+  });
+
+  it('collectIdleGarbage runs its collections in separate turns of the event loop', async () => {
+    const plane = loadNativeDataPlane();
+    expect(plane).not.toBeNull();
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    await plane!.collectIdleGarbage();
+    counting = false;
+    expect(turns).toBeGreaterThanOrEqual(IDLE_AGING_COLLECTIONS);
   });
 });
