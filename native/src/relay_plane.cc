@@ -487,8 +487,9 @@ class Worker {
         if (errno == EINTR) continue;
         break;
       }
-      // Reset the eventfd before taking the queue: a Post that finds the queue empty after the
-      // swap writes it again, so no wake-up is lost (Post only writes on empty -> non-empty).
+      // Reset the eventfd before taking the queue: a Post after the swap finds woken_ cleared and
+      // writes it again, one before the swap is taken by it, so no wake-up is lost (Post writes
+      // at most once per swap, and not at all for table pushes below kLazyWakeAt).
       for (int i = 0; i < n; ++i) {
         if (events[i].data.u64 == kWakeTag) {
           uint64_t value;
