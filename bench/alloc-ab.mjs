@@ -6,7 +6,10 @@
 // of both segments, and the next 4,000's CPU split into user and system (kernel) time. CPU per
 // allocation moves far less than the rate with the machine's other work.
 //
-// Usage: node bench/alloc-ab.mjs [js|redis] [rounds]
+// Usage: node bench/alloc-ab.mjs [js|redis|native] [rounds]
+//   js: this build (JS data plane), the baseline build, coturn; native: this build's native data
+//   plane against its JS data plane (issue 19, point 1).
+// ALLOC_AB_PROFILE_DIR=dir: each icegate run writes a --cpu-prof profile there.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { sleep, startChild, stopAllChildren } from './child-processes.mjs';
@@ -17,14 +20,25 @@ const root = new URL('..', import.meta.url).pathname;
 const tmpDir = join(root, 'bench/results/tmp');
 const icegate = TARGETS.find((t) => t.id === 'icegate');
 const base = baselineTargets(join(root, '.baseline-dist'));
+const icegateNative = TARGETS.find((t) => t.id === 'icegate-native');
 const coturn = TARGETS.find((t) => t.id === 'coturn');
 const which = process.argv[2] ?? 'js';
-const targets = which === 'redis' ? [ICEGATE_REDIS, base.redis] : [icegate, base.icegate, coturn];
+const targets =
+  which === 'redis'
+    ? [ICEGATE_REDIS, base.redis]
+    : which === 'native'
+      ? [icegateNative, icegate]
+      : [icegate, base.icegate, coturn];
+const profileDir = process.env.ALLOC_AB_PROFILE_DIR;
 const rounds = Number(process.argv[3] ?? 3);
 for (let round = 1; round <= rounds; round++) {
   for (const target of targets) {
     const secret = randomBytes(12).toString('hex');
-    const server = await launch(target, { secret, tmpDir });
+    const server = await launch(target, {
+      secret,
+      tmpDir,
+      ...(profileDir && target !== coturn ? { profileDir } : {}),
+    });
     await sleep(3000);
     const pid = server.child.pid;
     const cpu = [cpuSeconds(pid)];

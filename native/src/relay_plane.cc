@@ -35,6 +35,7 @@ namespace {
 
 constexpr unsigned kBatch = 32;             // datagrams per recvmmsg
 constexpr unsigned kBatchesPerWakeup = 8;   // then the next ready socket of this thread gets a turn
+constexpr size_t kLazyWakeAt = 256;         // table pushes a quiet data thread may have pending (Post)
 constexpr int kListenBufferBytes = 4 * 1024 * 1024;  // SO_RCVBUF/SO_SNDBUF of the listening sockets
 constexpr size_t kBufferSize = 65536;       // any UDP datagram fits: no MSG_TRUNC
 constexpr size_t kMaxUdpPayload = 65507;    // IPv4 limit; also applied to IPv6 for simplicity
@@ -295,7 +296,7 @@ struct Command {
   CommandType type;
   Relay* relay = nullptr;
   int fd = -1;        // kListen
-  bool poll = false;  // kListen: read from it too (else only send from it)
+  bool poll = false;  // kListen: read from it too (else only send from it); kAttach: already polled
   sockaddr_storage client{};
   socklen_t client_len = 0;
   AddrKey client_key{};
@@ -427,16 +428,35 @@ class Worker {
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
   }
 
-  /** From the JS thread: queued, applied by this thread before it handles its next batch. */
-  void Post(Command&& command) {
-    bool was_empty;
+  /**
+   * From the JS thread: queued, applied by this thread before it handles its next batch.
+   * `lazy`: a table push that only matters to the datagrams this thread reads (setClient for its
+   * own relay, setPermissions, setChannels, an attach whose socket the caller has already added to
+   * this thread's epoll set). The thread applies every pending command after each epoll_wait and
+   * after each recvmmsg that returned datagrams, before it looks at them, so such a push needs no
+   * wake-up: the eventfd is written only once kLazyWakeAt commands wait (bounding the queue of a
+   * quiet thread). Any other command (close, detach, streams) wakes the thread, as does a lazy
+   * one queued behind it. Issue 19: one eventfd write and one data-thread wake-up fewer per
+   * allocation.
+   */
+  void Post(Command&& command, bool lazy = false) {
+    bool wake;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      was_empty = queue_.empty();
       queue_.push_back(std::move(command));
       pending_.store(true, std::memory_order_release);
+      wake = !woken_ && (!lazy || queue_.size() >= kLazyWakeAt);
+      if (wake) woken_ = true;
     }
-    if (was_empty) Wake();
+    if (wake) Wake();
+  }
+
+  /** Adds a relay's socket to this thread's epoll set (any thread; epoll_ctl is thread-safe). */
+  bool Poll(Relay* relay) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = reinterpret_cast<uint64_t>(relay);
+    return epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, relay->fd, &ev) == 0;
   }
 
   PlaneCounters counters;
@@ -467,8 +487,9 @@ class Worker {
         if (errno == EINTR) continue;
         break;
       }
-      // Reset the eventfd before taking the queue: a Post that finds the queue empty after the
-      // swap writes it again, so no wake-up is lost (Post only writes on empty -> non-empty).
+      // Reset the eventfd before taking the queue: a Post after the swap finds woken_ cleared and
+      // writes it again, one before the swap is taken by it, so no wake-up is lost (Post writes
+      // at most once per swap, and not at all for table pushes below kLazyWakeAt).
       for (int i = 0; i < n; ++i) {
         if (events[i].data.u64 == kWakeTag) {
           uint64_t value;
@@ -511,6 +532,9 @@ class Worker {
       std::lock_guard<std::mutex> lock(mu_);
       commands.swap(queue_);
       pending_.store(false, std::memory_order_relaxed);
+      // Posts from now on wake the thread again; an eventfd written before the swap and not read
+      // yet only costs one spurious wake-up.
+      woken_ = false;
     }
     for (auto& command : commands) Apply(command);
   }
@@ -546,10 +570,7 @@ class Worker {
       }
       case CommandType::kAttach: {
         Index(relay);
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = reinterpret_cast<uint64_t>(relay);
-        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, relay->fd, &ev);
+        if (!c.poll) Poll(relay);  // else SetClient has added it (after queueing this command)
         break;
       }
       case CommandType::kSetClient:
@@ -1411,6 +1432,7 @@ class Worker {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::vector<Command> queue_;      // guarded by mu_
+  bool woken_ = false;              // guarded by mu_: the eventfd was written since the last swap
   std::atomic<bool> pending_{false};
   // Everything below is this thread's only.
   // Default-initialised (not zeroed): a std::vector would write all 2 MiB at start and keep it
@@ -1687,7 +1709,7 @@ bool RelayPlane::SetClient(uint32_t id, const std::string& ip, uint16_t port, st
     command.client = client;
     command.client_len = client_len;
     command.client_key = key;
-    workers_[worker]->Post(std::move(command));
+    workers_[worker]->Post(std::move(command), /*lazy=*/true);
   } else {
     // Unattached, or the new client belongs to another thread: take it back first (rare).
     if (relay->owner >= 0 && !DetachSync(relay, error)) return false;
@@ -1699,7 +1721,19 @@ bool RelayPlane::SetClient(uint32_t id, const std::string& ip, uint16_t port, st
     Command command;
     command.type = CommandType::kAttach;
     command.relay = relay;
-    workers_[worker]->Post(std::move(command));
+    command.poll = true;
+    // Queued first, then polled: an event of this relay can only be seen by the owner after
+    // epoll_wait, and the owner applies its pending commands (this attach) before it handles
+    // that round's events. No wake-up: the socket's own events wake the owner (issue 19).
+    workers_[worker]->Post(std::move(command), /*lazy=*/true);
+    if (!workers_[worker]->Poll(relay)) {
+      // Not expected (the fd is valid and new to this set): the owner tries itself, woken now
+      // (indexing twice is harmless).
+      Command retry;
+      retry.type = CommandType::kAttach;
+      retry.relay = relay;
+      workers_[worker]->Post(std::move(retry));
+    }
   }
   // The JS mirror of the client tables.
   if (relay->js_has_client && !(relay->js_client_key == key)) {
@@ -1740,7 +1774,7 @@ bool RelayPlane::SetPermissions(uint32_t id, const std::vector<std::string>& ips
   command.type = CommandType::kSetPermissions;
   command.relay = relay;
   command.permissions.swap(next);
-  workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command));
+  workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command), /*lazy=*/true);
   return true;
 }
 
@@ -1782,7 +1816,7 @@ bool RelayPlane::SetChannels(uint32_t id, const std::vector<ChannelBinding>& bin
   command.relay = relay;
   command.channels.swap(next);
   command.peers.swap(next_peers);
-  workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command));
+  workers_[static_cast<size_t>(relay->owner)]->Post(std::move(command), /*lazy=*/true);
   return true;
 }
 

@@ -271,7 +271,6 @@ export class NativeSink implements ActionSink {
   relayTableChanged(table: RelayTable): void {
     const relay = this.#relays.get(table.relayId);
     if (relay === undefined || relay.socket !== null) return;
-    const plane = relay.listener.plane;
     try {
       if (relay.client !== table.tuple.key) {
         if (table.tuple.serverKey !== relay.listener.serverKey) {
@@ -285,12 +284,9 @@ export class NativeSink implements ActionSink {
         relay.listener.attachRelay(relay.nativeId, table.tuple);
         relay.client = table.tuple.key;
       }
-      const permissions = [...table.permissions].sort();
-      const permissionKey = permissions.join(',');
-      if (permissionKey !== relay.permissions) {
-        plane.setPermissions(relay.nativeId, permissions);
-        relay.permissions = permissionKey;
-      }
+      // An empty table against an empty one (every allocation's first push) is not compared by key.
+      if (table.permissions.length > 0 || relay.permissions !== '') this.#pushPermissions(relay, table);
+      if (table.channels.length === 0 && relay.channels === '') return;
       const channels: NativeChannelBinding[] = table.channels.map((c) => ({
         ip: c.peer.address,
         port: c.peer.port,
@@ -312,6 +308,15 @@ export class NativeSink implements ActionSink {
       this.#report('native relay table refused; the allocation moves to the JS path', error);
       this.#demote(table.relayId, relay);
     }
+  }
+
+  /** Pushes the relay's permitted peer IPs when they differ from the last push. */
+  #pushPermissions(relay: NativeRelayRecord, table: RelayTable): void {
+    const permissions = [...table.permissions].sort();
+    const permissionKey = permissions.join(',');
+    if (permissionKey === relay.permissions) return;
+    relay.listener.plane.setPermissions(relay.nativeId, permissions);
+    relay.permissions = permissionKey;
   }
 
   #pushChannels(

@@ -238,6 +238,39 @@ describe.skipIf(skipNative)('native relay plane: peer -> client over UDP', () =>
     expect(Array.from(plane.changedRelayTraffic())).toEqual([relay.id, 3, 9, 0, 0]);
   });
 
+  // Issue 19: table pushes do not wake the data thread (it applies them before it reads its next
+  // batch), except every 256th while it sleeps; a close still wakes it.
+  it('applies table pushes queued on a sleeping data thread in order, past the wake-up threshold', async () => {
+    for (let i = 0; i < 601; i++) plane.setPermissions(relay.id, i % 2 === 0 ? [] : [LOOPBACK]);
+    peer.send(Buffer.from('denied'), relay.port, LOOPBACK);
+    await waitFor(() => plane.counters().droppedNoPermission === 1);
+    expect(plane.counters().droppedNoPermission).toBe(1);
+    for (let i = 0; i < 300; i++) plane.setPermissions(relay.id, i % 2 === 0 ? [] : [LOOPBACK]);
+    const arrived = collect(client, 1);
+    peer.send(Buffer.from('allowed'), relay.port, LOOPBACK);
+    expect(await arrived).toHaveLength(1);
+    expect(plane.counters()).toMatchObject({ received: 2, droppedNoPermission: 1 });
+  });
+
+  it('frees a closed relay port without waiting for traffic, also after unwoken table pushes', async () => {
+    plane.setPermissions(relay.id, [LOOPBACK]);
+    const port = relay.port;
+    expect(plane.closeRelay(relay.id)).toBe(true);
+    // The owner closes the socket when the close wakes it; nothing else is sent to that thread.
+    let rebound = false;
+    const end = Date.now() + 1000;
+    while (!rebound && Date.now() < end) {
+      const probe = dgram.createSocket('udp4');
+      rebound = await new Promise<boolean>((resolve) => {
+        probe.once('error', () => resolve(false));
+        probe.bind({ port, address: LOOPBACK, exclusive: true }, () => resolve(true));
+      });
+      probe.close();
+      if (!rebound) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(rebound).toBe(true);
+  });
+
   it('closes relays and the plane; a closed plane refuses calls', () => {
     expect(plane.closeRelay(relay.id)).toBe(true);
     expect(plane.closeRelay(relay.id)).toBe(false);
