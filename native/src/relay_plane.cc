@@ -839,8 +839,13 @@ class Worker {
         // client direction is gated by a permission (§9), as in the core (src/turn/channel-data.ts).
         // The core keeps a channel's peer permission for at least the channel's lifetime (issue 16,
         // src/turn/channel-bind.ts), so a pushed table lists no channel without its permission.
+        // A channel this table does not know goes to the core, which relays it if the channel is
+        // bound there and discards it otherwise: the core answers ChannelBind before it pushes the
+        // new table (native-sink.ts), and a client that uses the channel at once must not lose its
+        // first ChannelData in between.
         if (peer == nullptr) {
           Bump(counters.dropped_unbound_channel);
+          ToControl(data, size, clients[i]);
           continue;
         }
         AddToPeer(&out[n++], relay, const_cast<uint8_t*>(data) + kChannelDataHeader, c.payload_length,
@@ -1236,7 +1241,9 @@ class Worker {
           if (found != relay->peers_by_channel.end()) peer = &found->second;
         }
         if (peer == nullptr) {
-          Bump(counters.dropped_unbound_channel);  // RFC 8656 §12.6
+          // Not in this table: the core relays it if it has just bound the channel (see above).
+          Bump(counters.dropped_unbound_channel);
+          StreamToControl(conn, frame, kChannelDataHeader + length);
           continue;
         }
         AddToPeer(&out[n++], relay, frame + kChannelDataHeader, length, &peer->address, peer->length);

@@ -73,7 +73,9 @@ struct PlaneCounters {
   std::atomic<uint64_t> client_received{0};          // datagrams read from the listening sockets
   std::atomic<uint64_t> sent_to_peer{0};             // payloads sent from a relay socket
   std::atomic<uint64_t> handed_to_control{0};        // STUN and unknown clients, given to TypeScript
-  std::atomic<uint64_t> dropped_unbound_channel{0};  // RFC 8656 §12.6: silently discarded
+  // ChannelData on a channel not in the relay's table: not relayed here but handed to the core,
+  // which relays it if it bound the channel a moment ago and discards it otherwise (RFC 8656 §12.6).
+  std::atomic<uint64_t> dropped_unbound_channel{0};
   std::atomic<uint64_t> dropped_malformed{0};        // classifier said invalid
   std::atomic<uint64_t> send_indications{0};         // Send indications relayed natively (§11.4)
   std::atomic<uint64_t> dropped_send_no_permission{0};  // Send indication to a peer without permission

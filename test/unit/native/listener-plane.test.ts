@@ -101,25 +101,28 @@ describe.skipIf(skipNative)('native listener plane: both directions over UDP', (
     ).toThrow(/unknown relay/);
   });
 
-  it('discards unbound channels and malformed ChannelData, and hands unknown clients to JS', async () => {
+  it('relays no unbound channel and no malformed ChannelData, and hands unbound channels and unknown clients to JS', async () => {
     plane.setClient(relay.id, { family: 'IPv4', address: LOOPBACK, port: client.address().port });
     plane.setPermissions(relay.id, [LOOPBACK]);
     const listenPort = plane.listenPort ?? 0;
-    client.send(channelData(0x4003, Buffer.from('x')), listenPort, LOOPBACK); // not bound: §12.6
+    // Not in the table: the core decides (it relays a channel it has just bound, §12.6 otherwise).
+    client.send(channelData(0x4003, Buffer.from('x')), listenPort, LOOPBACK);
+    await waitFor(() => control.length === 1);
     client.send(Buffer.from([0x40, 0x03, 0x00, 0x09, 1]), listenPort, LOOPBACK); // length > bytes
     const stranger = await bound();
     try {
       stranger.send(channelData(0x4003, Buffer.from('y')), listenPort, LOOPBACK); // no table: to JS
       await waitFor(() => plane.counters().clientReceived === 3);
-      await waitFor(() => control.length === 1);
+      await waitFor(() => control.length === 2);
       expect(plane.counters()).toMatchObject({
         clientReceived: 3,
         droppedUnboundChannel: 1,
         droppedMalformed: 1,
-        handedToControl: 1,
+        handedToControl: 2,
         sentToPeer: 0,
       });
-      expect(control[0]?.port).toBe(stranger.address().port);
+      expect(control[0]?.port).toBe(client.address().port);
+      expect(control[1]?.port).toBe(stranger.address().port);
     } finally {
       stranger.close();
     }
