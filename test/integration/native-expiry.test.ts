@@ -177,7 +177,29 @@ async function permissionAloneEnds(mode: 'native' | 'js') {
   expect(s.client.inbox.some((d) => d.includes(Buffer.from('too late')))).toBe(false);
 }
 
+/**
+ * A channel used at once: the ChannelData follows the ChannelBind request before its answer (the
+ * tightest case of a client that sends on the channel as soon as it reads the success). The core
+ * answers ChannelBind before the native table has the channel; the data thread hands ChannelData
+ * on a channel its table lacks to the core, behind the ChannelBind, and the core relays it.
+ */
+async function channelUsedAtOnce(mode: 'native' | 'js') {
+  const s = await setup(mode);
+  expect((await s.client.allocate()).code).toBe(200);
+  const bound = s.client.channelBind(CHANNEL, s.peerAddress);
+  s.client.channelData(CHANNEL, Buffer.from('at once'));
+  expect((await bound).code).toBe(200);
+  await until(() => s.inbox.some((d) => d.toString() === 'at once'), 5_000, 'the first payload at the peer');
+  // Later ones take the data thread's own table.
+  s.client.channelData(CHANNEL, Buffer.from('then'));
+  await until(() => s.inbox.some((d) => d.toString() === 'then'), 5_000, 'the second payload at the peer');
+}
+
 describe('a channel keeps its peer permission: the JS path (the reference)', () => {
+  it('relays ChannelData sent right behind the ChannelBind', async () => {
+    await channelUsedAtOnce('js');
+  });
+
   it('relays the peer past 300 s while the channel lives, and ends both together', async () => {
     await channelKeepsPermission('js');
   });
@@ -188,6 +210,10 @@ describe('a channel keeps its peer permission: the JS path (the reference)', () 
 });
 
 describe.skipIf(NATIVE_UNAVAILABLE !== null)('a channel keeps its peer permission: the native path', () => {
+  it('relays ChannelData sent right behind the ChannelBind, before the table reaches the data thread', async () => {
+    await channelUsedAtOnce('native');
+  });
+
   it('does what the core does, on the data threads', async () => {
     await channelKeepsPermission('native');
   });
