@@ -15,6 +15,7 @@ import type {
 } from '../metrics/label-sets.js';
 import { PEER_DENIAL_REASONS } from '../metrics/label-sets.js';
 import type { IcegateMetrics } from '../metrics/metrics.js';
+import { seriesByKey } from '../metrics/typed-metric.js';
 import { Method } from '../stun/index.js';
 import type { AllocationEndReason, AllocationView, TurnEvents } from '../turn/index.js';
 import { FLEET_QUOTA_REASON } from './relay-policy.js';
@@ -146,7 +147,10 @@ export class RelayObserver {
   events(): TurnEvents {
     const m = this.metrics;
     const log = this.logger.child({ component: 'relay' });
-    const answered = new Map<Transport, Map<AllocateResult, { inc(): void }>>();
+    // Every allocation's 401 challenge is counted in requestAnswered: a bound series per result, made once.
+    const answered = seriesByKey((transport: Transport) =>
+      seriesByKey((result: AllocateResult) => m.allocateRequests.bound({ transport, result })),
+    );
     return {
       allocationCreated: (a) => {
         recordAllocationCreated(m, a.tuple.transport);
@@ -217,19 +221,7 @@ export class RelayObserver {
       requestAnswered: (method, code, transport, withIntegrity) => {
         if (method !== Method.Allocate || code === 200) return; // 200s are counted by allocationCreated
         if (code === 486) m.quotaRefusals.inc({ transport });
-        // Every allocation's 401 challenge lands here: a bound series per result, made once.
-        const result = allocateResult(code, withIntegrity, this.#draining);
-        let byResult = answered.get(transport);
-        if (byResult === undefined) {
-          byResult = new Map();
-          answered.set(transport, byResult);
-        }
-        let series = byResult.get(result);
-        if (series === undefined) {
-          series = m.allocateRequests.bound({ transport, result });
-          byResult.set(result, series);
-        }
-        series.inc();
+        answered(transport)(allocateResult(code, withIntegrity, this.#draining)).inc();
       },
     };
   }

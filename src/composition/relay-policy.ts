@@ -103,6 +103,12 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
   const timeoutMs = options.timeoutMs ?? 3_000;
   const log = options.logger.child({ component: 'relay-policy' });
   /**
+   * Whether the credential's license key must be known: the tenant's support is active (an
+   * inactive tenant is refused whatever its key), the credential names a key, and keys are checked.
+   */
+  const checksKey = (answer: Readonly<EntitlementAnswer>, keyId: string | null): keyId is string =>
+    answer.active && keyId !== null && options.keys !== undefined;
+  /**
    * The decision once the entitlement and the credential's key are known, before the fleet
    * ledger: a refusal, or the limits to allow with.
    */
@@ -112,8 +118,8 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
     key: PolicyKey | null,
     tenant: string,
   ): AuthDecision => {
-    if (answer.active && keyId !== null && options.keys !== undefined) {
-      if (key === null || key.tenant !== tenant) return { allowed: false, reason: 'unknown_license' };
+    if (checksKey(answer, keyId) && (key === null || key.tenant !== tenant)) {
+      return { allowed: false, reason: 'unknown_license' };
     }
     if (!answer.active) {
       return {
@@ -160,9 +166,8 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
     try {
       const answer = await withTimeout(options.entitlements.get(tenant, clock()), timeoutMs);
       let key: PolicyKey | null = null;
-      if (answer.active && keyId !== null && options.keys !== undefined) {
-        key = await withTimeout(options.keys.lookup(keyId), timeoutMs);
-      }
+      // options.keys is set: checksKey says so.
+      if (checksKey(answer, keyId)) key = await withTimeout(options.keys!.lookup(keyId), timeoutMs);
       return { answer, key };
     } catch (err) {
       log.warn('entitlement unavailable for a TURN request', {
@@ -188,8 +193,7 @@ export function createRelayPolicy(options: RelayPolicyOptions): TurnPolicy {
       // The common case, everything in memory: decided here, without a promise or a timer.
       const known = options.entitlements.peek?.(tenant, clock());
       if (known !== undefined) {
-        const needsKey = known.active && keyId !== null && options.keys !== undefined;
-        const key = needsKey ? options.keys?.peek?.(keyId) : null;
+        const key = checksKey(known, keyId) ? options.keys?.peek?.(keyId) : null;
         if (key !== undefined) {
           const decision = judge(known, keyId, key, tenant);
           const needsLedger =

@@ -3,6 +3,7 @@
 // are the only places that do it.
 import type { AllocationEndReason, Transport } from './label-sets.js';
 import type { IcegateMetrics } from './metrics.js';
+import { seriesByKey } from './typed-metric.js';
 
 /** The series every allocation's start and end move, bound once per metrics object and transport. */
 interface LifecycleSeries {
@@ -10,23 +11,18 @@ interface LifecycleSeries {
   readonly active: { inc(): void; dec(): void };
 }
 
-const boundSeries = new WeakMap<IcegateMetrics, Map<Transport, LifecycleSeries>>();
+const boundSeries = new WeakMap<IcegateMetrics, (transport: Transport) => LifecycleSeries>();
 
 function seriesOf(metrics: IcegateMetrics, transport: Transport): LifecycleSeries {
   let byTransport = boundSeries.get(metrics);
   if (byTransport === undefined) {
-    byTransport = new Map();
+    byTransport = seriesByKey((t) => ({
+      created: metrics.allocateRequests.bound({ transport: t, result: 'ok' }),
+      active: metrics.allocationsActive.bound({ transport: t }),
+    }));
     boundSeries.set(metrics, byTransport);
   }
-  let series = byTransport.get(transport);
-  if (series === undefined) {
-    series = {
-      created: metrics.allocateRequests.bound({ transport, result: 'ok' }),
-      active: metrics.allocationsActive.bound({ transport }),
-    };
-    byTransport.set(transport, series);
-  }
-  return series;
+  return byTransport(transport);
 }
 
 /** Records a successful Allocate (RFC 8656 section 7.2): one more active allocation. */

@@ -77,6 +77,23 @@ function labelNames<L extends LabelShape>(sets: LabelSets<L>): string[] {
   return Object.keys(sets);
 }
 
+/**
+ * Get-or-create by key: `bind(key)` runs on a key's first use only, and its result is kept. For
+ * hot paths that pick one of a few bound series (`bound(...)`) per event: each series is bound
+ * once, not per event. Keys are meant to come from closed sets (label values), so the map stays small.
+ */
+export function seriesByKey<K, S>(bind: (key: K) => S): (key: K) => S {
+  const series = new Map<K, S>();
+  return (key) => {
+    let found = series.get(key);
+    if (found === undefined) {
+      found = bind(key);
+      series.set(key, found);
+    }
+    return found;
+  };
+}
+
 /** Changes to one series kept as a number until the metric is read. */
 interface PendingSeries {
   readonly labels: Record<string, string>;

@@ -9,6 +9,7 @@ import {
   PEER_DENIAL_REASONS,
 } from '../../../src/metrics/label-sets.js';
 import { createMetrics, EVENT_LOOP_SAMPLE_MS, METRIC_NAMES } from '../../../src/metrics/metrics.js';
+import { seriesByKey } from '../../../src/metrics/typed-metric.js';
 import { PEER_DENY_REASONS } from '../../../src/turn/peer-filter/index.js';
 import { TrafficCounters } from '../../../src/turn/traffic.js';
 import { parseExposition } from './exposition.js';
@@ -251,6 +252,26 @@ describe('bound series (hot paths)', () => {
     expect(text).toContain('icegate_allocate_requests_total{transport="udp",result="ok"} 5');
     expect(text).toContain('icegate_allocations_active{transport="udp"} 0');
     expect(() => ok.inc(-1)).toThrow(RangeError);
+  });
+
+  it("seriesByKey binds a series on its key's first use only, and keys stay apart", async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const bound: string[] = [];
+    const byResult = seriesByKey((result: 'ok' | 'challenged') => {
+      bound.push(result);
+      return m.allocateRequests.bound({ transport: 'tcp', result });
+    });
+    byResult('ok').inc();
+    byResult('challenged').inc();
+    byResult('ok').inc();
+    expect(byResult('ok')).toBe(byResult('ok'));
+    expect(bound).toEqual(['ok', 'challenged']);
+    expect(await value(m.registry, METRIC_NAMES.allocateRequests, { transport: 'tcp', result: 'ok' })).toBe(
+      2,
+    );
+    expect(
+      await value(m.registry, METRIC_NAMES.allocateRequests, { transport: 'tcp', result: 'challenged' }),
+    ).toBe(1);
   });
 });
 
