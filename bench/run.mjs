@@ -5,7 +5,8 @@
 // Options: --phases relay,allocations,credentials  --targets coturn,icegate,…  --quick
 //          --repeat N  --profile  --alloc-count N  --loads paced,saturating
 //          --saturating-messages N  --warm-sessions N  --deadline-s S  --out FILE
-//          --baseline DIST (phases 2 and 3: the icegate columns also from another build's dist)
+//          --baseline DIST (phases 2 and 3: the icegate columns also from another build's dist;
+//          DIST/icegate_native.node, when there, is the native baseline's addon)
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -126,6 +127,9 @@ try {
     if (!checkpoints.includes(count)) checkpoints.push(count);
     result.allocationCheckpoints = checkpoints;
     const targets = available.filter((t) => ALLOCATION_TARGETS.includes(t.id));
+    if (values.baseline !== undefined && targets.some((t) => t.id === 'icegate-native')) {
+      targets.push(baselineTargets(values.baseline).native);
+    }
     if (targets.some((t) => t.id === 'icegate')) {
       if (values.baseline !== undefined) targets.push(baselineTargets(values.baseline).icegate);
       targets.push(ICEGATE_REDIS);

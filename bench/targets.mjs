@@ -310,13 +310,31 @@ export const ICEGATE_REDIS = {
 };
 
 /**
- * `--baseline DIR`: the `icegate` (JS plane) and `icegate-redis` columns run from another build's
- * dist directory (e.g. a copy of main's `dist/`), measured in the same run, beside this build, for
- * before/after figures on a machine whose load drifts.
+ * `--baseline DIR`: the `icegate` (JS plane), `icegate-native` and `icegate-redis` columns run from
+ * another build's dist directory (e.g. a copy of main's `dist/`), measured in the same run, beside
+ * this build, for before/after figures on a machine whose load drifts. The native column loads
+ * `DIR/icegate_native.node` (a copy of that build's addon) when present, else this build's addon.
  */
 export function baselineTargets(distDir) {
   const main = join(distDir, 'src/main.js');
+  const addon = join(distDir, 'icegate_native.node');
   return {
+    native: {
+      ...icegateNative,
+      id: 'icegate-native-baseline',
+      label: 'icegate native, baseline build',
+      note: `the icegate-native column run from ${distDir}${existsSync(addon) ? ` with ${addon}` : ''}`,
+      available: async () =>
+        existsSync(main)
+          ? icegateNative.available()
+          : { ok: false, reason: `not available: ${main} missing` },
+      start: (options) =>
+        icegateNative.start({
+          ...options,
+          main,
+          extraEnv: { ...(existsSync(addon) ? { ICEGATE_NATIVE_ADDON: addon } : {}), ...options.extraEnv },
+        }),
+    },
     icegate: {
       ...icegate,
       id: 'icegate-baseline',
