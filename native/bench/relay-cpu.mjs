@@ -52,6 +52,12 @@ function exitWithCount(count) {
 }
 
 // Child, peer -> client: `flows` relay sockets, relay i forwarding as ChannelData 0x4000 to client i.
+/** A loopback relay on any port: the addon answers id * 65536 + port. */
+function openRelay(addon, plane) {
+  const packed = addon.openRelay(plane, LOOPBACK, 0, 0);
+  return { id: Math.floor(packed / 65536), port: packed % 65536 };
+}
+
 async function serve(mode, clientPorts) {
   const { native, threads, gso } = parseMode(mode);
   const listener = await bind();
@@ -60,7 +66,7 @@ async function serve(mode, clientPorts) {
     const state = Object.getOwnPropertySymbols(listener).find((key) => key.description === 'state symbol');
     const plane = addon.createPlane(listener[state].handle.fd, { threads, gso });
     const relays = clientPorts.map((port) => {
-      const relay = addon.openRelay(plane, LOOPBACK, 0);
+      const relay = openRelay(addon, plane);
       addon.setClient(plane, relay.id, LOOPBACK, port);
       return relay;
     });
@@ -183,7 +189,7 @@ async function serveUpstream(mode, clientPorts, peerPort) {
     const plane = addon.createPlane(-1, { threads, gso });
     listenPort = addon.openListener(plane, LOOPBACK, 0, () => {}).port;
     for (const clientPort of clientPorts) {
-      const relay = addon.openRelay(plane, LOOPBACK, 0);
+      const relay = openRelay(addon, plane);
       addon.setClient(plane, relay.id, LOOPBACK, clientPort);
       addon.setPermissions(plane, relay.id, [LOOPBACK]);
       addon.setChannels(plane, relay.id, [{ ip: LOOPBACK, port: peerPort, channel: 0x4000 }]);

@@ -588,11 +588,9 @@ napi_value OpenRelay(napi_env env, napi_callback_info info) {
   const uint32_t id = plane->OpenRelay(ip, static_cast<uint16_t>(port), &bound, &error, &sys_errno,
                                        static_cast<int>(buffer_bytes));
   if (id == 0) return Throw(env, BindErrorCode(sys_errno), error);
-  napi_value out;
-  CHECK_NAPI(env, napi_create_object(env, &out));
-  SetNamed(env, out, "id", id);
-  SetNamed(env, out, "port", bound);
-  return out;
+  // One number, id * 65536 + port (exact in a double: id < 2^32), not an object: its two named
+  // properties (string-table lookups, map transitions) cost about 3 µs per allocation (issue 19).
+  return Number(env, static_cast<double>(id) * 65536.0 + static_cast<double>(bound));
 }
 
 napi_value SetClient(napi_env env, napi_callback_info info) {

@@ -1625,10 +1625,14 @@ uint32_t RelayPlane::OpenRelay(const std::string& ip, uint16_t port, uint16_t* b
     close(fd);
     return 0;
   }
-  sockaddr_storage bound{};
-  socklen_t bound_len = sizeof(bound);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  *bound_port = PortOf(bound);
+  if (port != 0) {
+    *bound_port = port;  // the port asked for (the relay pool picks them; no getsockname needed)
+  } else {
+    sockaddr_storage bound{};
+    socklen_t bound_len = sizeof(bound);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+    *bound_port = PortOf(bound);
+  }
 
   // Held by the JS thread until setClient says which data thread owns it. Until then its socket
   // is not polled: peer datagrams wait in the socket buffer and are judged by the tables in force
@@ -2059,10 +2063,14 @@ bool RelayPlane::OpenStreamListener(const std::string& ip, uint16_t port, const 
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) return fail("bind");
   if (listen(fd, 511) != 0) return fail("listen");
-  sockaddr_storage bound{};
-  socklen_t bound_len = sizeof(bound);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  *bound_port = PortOf(bound);
+  if (port != 0) {
+    *bound_port = port;  // the port asked for (the relay pool picks them; no getsockname needed)
+  } else {
+    sockaddr_storage bound{};
+    socklen_t bound_len = sizeof(bound);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+    *bound_port = PortOf(bound);
+  }
   stream_listen_fd_ = fd;
   stream_options_ = options;
   stream_options_.handshake_ms = stream_handshake_ms_;

@@ -155,7 +155,8 @@ export interface NativeAddon {
   planeInfo(plane: PlaneHandle): NativePlaneInfo;
   setActiveThreads(plane: PlaneHandle, active: number): { moved: number };
   closePlane(plane: PlaneHandle): void;
-  openRelay(plane: PlaneHandle, ip: string, port: number, bufferBytes: number): { id: number; port: number };
+  /** The relay's id and bound port as one number: id * 65536 + port (see NativeRelayPlane.openRelay). */
+  openRelay(plane: PlaneHandle, ip: string, port: number, bufferBytes: number): number;
   setClient(plane: PlaneHandle, relayId: number, ip: string, port: number): void;
   setPermissions(plane: PlaneHandle, relayId: number, ips: readonly string[]): void;
   setChannels(plane: PlaneHandle, relayId: number, bindings: readonly NativeChannelBinding[]): void;

@@ -160,7 +160,9 @@ export class NativeRelayPlane {
 
   /** Binds a relay socket on `ip`:`port` (0 = any free port); `bufferBytes` > 0 sizes its buffers. */
   openRelay(ip: string, port: number, bufferBytes = 0): NativeRelay {
-    return this.#addon.openRelay(this.#plane(), ip, port, bufferBytes);
+    // One number from the addon (an object built in C++ cost more than the bind's bookkeeping).
+    const packed = this.#addon.openRelay(this.#plane(), ip, port, bufferBytes);
+    return { id: Math.floor(packed / 65536), port: packed % 65536 };
   }
 
   /** Sets the client that receives this relay's peer data (the allocation's 5-tuple, UDP only). */
