@@ -38,7 +38,12 @@ export function readText(value: Buffer, type?: number): string | null {
 export function encodeText(text: string, type?: number): Buffer {
   const value = Buffer.from(text, 'utf8');
   const limits = limitsFor(type);
-  if (value.length > limits.bytes || countCodePoints(text) > limits.chars) {
+  // As in readText: up to 127 bytes hold at most 127 characters, so short values skip the count
+  // (every 401's reason phrase and NONCE, issue 19).
+  if (
+    value.length > limits.bytes ||
+    (value.length > MAX_TEXT_CHARS && countCodePoints(text) > limits.chars)
+  ) {
     throw new RangeError(`text too long for attribute 0x${(type ?? 0).toString(16)}`);
   }
   return value;
