@@ -153,6 +153,12 @@ export function decodeMessage(buf: Buffer): DecodeResult {
 
 /** First attribute of `type`, or undefined. */
 export function getAttribute(msg: StunMessage, type: number): RawAttribute | undefined {
-  for (const attr of msg.attributes) if (attr.type === type) return attr;
+  // Indexed: for...of allocates an iterator result per attribute until the function is optimised
+  // (the first thousands of requests: about 2 % of the bytes an Allocate allocated, issue 19).
+  const attributes = msg.attributes;
+  for (let i = 0; i < attributes.length; i++) {
+    const attr = attributes[i]!;
+    if (attr.type === type) return attr;
+  }
   return undefined;
 }
