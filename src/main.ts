@@ -507,20 +507,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     dataPlane: dataPlane.mode,
   });
   if (memoryTrim !== null) {
-    // Only once the node is idle (no live allocation): the collection blocks the JS thread for
-    // 100-160 ms and makes V8 compile again what it dropped, which a node already relaying calls
-    // should not pay (measured in the relay benchmark: paced 0.88x -> 1.19x coturn's CPU per
-    // packet when it ran during the load). A busy node tries again at the same interval.
-    const delayMs = options.trimAfterStartMs ?? TRIM_AFTER_START_MS;
-    const trimWhenIdle = (): void => {
-      if (relay.core.allocationCount > 0) {
-        startTrim = setTimeout(trimWhenIdle, delayMs);
-        startTrim.unref();
-        return;
-      }
-      void memoryTrim.afterStart();
-    };
-    startTrim = setTimeout(trimWhenIdle, delayMs);
+    // Once start-up has settled; MemoryTrim waits for a moment with no live allocation.
+    startTrim = setTimeout(() => {
+      void memoryTrim.afterStart(relay.core.allocationCount);
+    }, options.trimAfterStartMs ?? TRIM_AFTER_START_MS);
     startTrim.unref();
   }
   if (config.TURN_ALLOW_LOOPBACK_PEERS)

@@ -19,7 +19,7 @@ function recorder(minFreed?: number) {
 describe('MemoryTrim', () => {
   it('trims once after start-up', async () => {
     const { trim, reasons } = recorder();
-    await trim.afterStart();
+    await trim.afterStart(0);
     expect(reasons).toEqual(['started']);
   });
 
@@ -54,16 +54,70 @@ describe('MemoryTrim', () => {
         },
       },
     );
-    await trim.afterStart();
+    await trim.afterStart(0);
     expect(steps).toEqual(['collect', 'collected', 'trim']);
     trim.sample(20);
     trim.sample(0);
     expect(steps).toEqual(['collect', 'collected', 'trim', 'trim']);
   });
 
+  it('does not collect after start-up while allocations are live, and collects at the first sample that finds none', async () => {
+    const steps: string[] = [];
+    const trim = new MemoryTrim(
+      () => {
+        steps.push('trim');
+        return true;
+      },
+      {
+        collectGarbage: async () => {
+          steps.push('collect');
+        },
+      },
+    );
+    let done = false;
+    const afterStart = trim.afterStart(3).then(() => {
+      done = true;
+    });
+    for (const live of [3, 5, 1]) trim.sample(live);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(steps).toEqual([]);
+    expect(done).toBe(false);
+    // Asking again while it waits changes nothing: one collection, once the node is idle.
+    expect(trim.afterStart(0)).toBe(trim.afterStart(2));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(steps).toEqual([]);
+    trim.sample(0);
+    await afterStart;
+    expect(steps).toEqual(['collect', 'trim']);
+    // Later idle samples do not collect again.
+    for (const live of [0, 2, 0]) trim.sample(live);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(steps).toEqual(['collect', 'trim']);
+  });
+
+  it('collects nothing before start-up has settled, even when samples find the node idle', async () => {
+    const steps: string[] = [];
+    const trim = new MemoryTrim(
+      () => {
+        steps.push('trim');
+        return true;
+      },
+      {
+        collectGarbage: async () => {
+          steps.push('collect');
+        },
+      },
+    );
+    for (const live of [0, 0, 0]) trim.sample(live);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(steps).toEqual([]);
+  });
+
   it('passes on what the trim answered', async () => {
     const answers: boolean[] = [];
-    await new MemoryTrim(() => false, { onTrim: (_reason, released) => answers.push(released) }).afterStart();
+    await new MemoryTrim(() => false, { onTrim: (_reason, released) => answers.push(released) }).afterStart(
+      0,
+    );
     expect(answers).toEqual([false]);
   });
 });
