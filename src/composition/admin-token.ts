@@ -2,12 +2,12 @@
 // icegate's own issuer and audience, `iat` and an `exp` at most a year ahead: the shape
 // src/http/admin-auth.ts verifies (issue 15 point 4). Minted at the first embedded start and by
 // `icegate admin-token`.
-import jwt from 'jsonwebtoken';
 import {
   ADMIN_TOKEN_AUDIENCE,
   ADMIN_TOKEN_ISSUER,
   MAX_ADMIN_TOKEN_TTL_SECONDS,
 } from '../http/admin-token-claims.js';
+import { jsonwebtoken } from '../licensing/jsonwebtoken.js';
 
 export { ADMIN_TOKEN_AUDIENCE, ADMIN_TOKEN_ISSUER, MAX_ADMIN_TOKEN_TTL_SECONDS };
 
@@ -35,7 +35,7 @@ export function mintAdminToken(
     iat: now,
     exp,
   };
-  const token = jwt.sign(claims, secret, { algorithm: 'HS256' });
+  const token = jsonwebtoken().sign(claims, secret, { algorithm: 'HS256' });
   return { token, expiresAt: new Date(exp * 1000) };
 }
 

@@ -6,8 +6,8 @@
 // the clock leeway tenant tokens get.
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import jwt from 'jsonwebtoken';
 import { CLOCK_TOLERANCE_SECONDS } from '../licensing/index.js';
+import { type JwtPayload, jsonwebtoken } from '../licensing/jsonwebtoken.js';
 import {
   ADMIN_TOKEN_AUDIENCE,
   ADMIN_TOKEN_ISSUER,
@@ -29,18 +29,21 @@ function hasAdminScope(scope: unknown): boolean {
 /** Verifies an admin token against `key` at `now` (ms); throws 401/403 refusals. */
 export function verifyAdminToken(token: string, key: KeyObject, now: number): AdminIdentity {
   const nowSeconds = Math.floor(now / 1000);
-  let payload: jwt.JwtPayload | string;
+  let payload: JwtPayload | string;
   try {
-    payload = jwt.verify(token, key, {
+    payload = jsonwebtoken().verify(token, key, {
       algorithms: ['HS256'],
       clockTimestamp: nowSeconds,
       issuer: ADMIN_TOKEN_ISSUER,
       audience: ADMIN_TOKEN_AUDIENCE,
     });
   } catch (err) {
-    if (err instanceof jwt.TokenExpiredError)
+    if (err instanceof jsonwebtoken().TokenExpiredError)
       throw new HttpError('token_expired', 'the admin token has expired');
-    if (err instanceof jwt.JsonWebTokenError && /^jwt (issuer|audience) invalid/.test(err.message)) {
+    if (
+      err instanceof jsonwebtoken().JsonWebTokenError &&
+      /^jwt (issuer|audience) invalid/.test(err.message)
+    ) {
       throw new HttpError(
         'invalid_token',
         `the admin token must carry iss "${ADMIN_TOKEN_ISSUER}" and aud "${ADMIN_TOKEN_AUDIENCE}"`,

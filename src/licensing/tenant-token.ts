@@ -3,8 +3,8 @@
 // `exp` required and at most 10 minutes ahead, optional string `sub`. The tenant is the key's
 // tenant, never a claim of the token.
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import jwt from 'jsonwebtoken';
 import type { StoredKey } from '../entitlement/store/index.js';
+import { type JwtHeader, type JwtPayload, jsonwebtoken } from './jsonwebtoken.js';
 import { isKeyId } from './key-format.js';
 
 /** Stable refusal codes of DESIGN.md for token problems. */
@@ -108,7 +108,7 @@ const VERIFIED_TOKEN_MAX_LENGTH = 1_024;
 interface VerifiedSignature {
   readonly keyId: string;
   readonly secret: string;
-  readonly payload: jwt.JwtPayload | string;
+  readonly payload: JwtPayload | string;
 }
 
 const verifiedSignatures = new Map<string, VerifiedSignature>();
@@ -133,17 +133,19 @@ export function verifiedTokenCount(): number {
 }
 
 /** The payload of `token` once its HS256 signature is verified with `key`, and nbf/exp hold at `nowSeconds`. */
-function verifySignature(token: string, key: StoredKey, nowSeconds: number): jwt.JwtPayload | string {
-  let payload: jwt.JwtPayload | string;
+function verifySignature(token: string, key: StoredKey, nowSeconds: number): JwtPayload | string {
+  let payload: JwtPayload | string;
   try {
-    payload = jwt.verify(token, secretKeyFor(key), {
+    payload = jsonwebtoken().verify(token, secretKeyFor(key), {
       algorithms: ['HS256'],
       clockTimestamp: nowSeconds,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
   } catch (err) {
-    if (err instanceof jwt.TokenExpiredError) throw refuse('token_expired', 'the token has expired');
-    if (err instanceof jwt.NotBeforeError) throw refuse('invalid_token', 'the token is not valid yet (nbf)');
+    if (err instanceof jsonwebtoken().TokenExpiredError)
+      throw refuse('token_expired', 'the token has expired');
+    if (err instanceof jsonwebtoken().NotBeforeError)
+      throw refuse('invalid_token', 'the token is not valid yet (nbf)');
     throw refuse('invalid_token', 'the token signature or claims are not valid');
   }
   if (typeof payload === 'object' && payload !== null) Object.freeze(payload);
@@ -155,7 +157,7 @@ function verifySignature(token: string, key: StoredKey, nowSeconds: number): jwt
  * The time checks jsonwebtoken's verify makes (with our clock tolerance), for a payload whose
  * signature verified before: `nbf` not ahead, `exp` not passed. Their types were checked then.
  */
-function timeChecked(payload: jwt.JwtPayload | string, nowSeconds: number): jwt.JwtPayload | string {
+function timeChecked(payload: JwtPayload | string, nowSeconds: number): JwtPayload | string {
   if (typeof payload !== 'object' || payload === null) return payload;
   if (typeof payload.nbf === 'number' && payload.nbf > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
     throw refuse('invalid_token', 'the token is not valid yet (nbf)');
@@ -168,9 +170,9 @@ function timeChecked(payload: jwt.JwtPayload | string, nowSeconds: number): jwt.
 
 /** The key id a token names in its header, after the header checks; throws the refusal. */
 function keyIdOf(token: string): string {
-  let header: jwt.JwtHeader;
+  let header: JwtHeader;
   try {
-    const decoded = jwt.decode(token, { complete: true });
+    const decoded = jsonwebtoken().decode(token, { complete: true });
     if (decoded === null) throw new Error('not a JWT');
     header = decoded.header;
   } catch {
@@ -206,7 +208,7 @@ export async function verifyTenantToken(
   const key = isKeyId(keyId) ? await lookupKey(keyId) : null;
   if (key === null) throw refuse('unknown_license', 'the token names a license key that does not exist');
 
-  let payload: jwt.JwtPayload | string;
+  let payload: JwtPayload | string;
   if (known !== undefined && known.secret === key.secret) payload = timeChecked(known.payload, nowSeconds);
   else {
     // Not seen, or the key's secret is no longer the one that verified it: verify in full.
@@ -233,7 +235,7 @@ export async function verifyTenantToken(
 function claimsOrNull(
   keyId: string,
   key: StoredKey,
-  payload: jwt.JwtPayload | string,
+  payload: JwtPayload | string,
   nowSeconds: number,
 ): VerifiedTenantToken | null {
   try {
@@ -247,7 +249,7 @@ function claimsOrNull(
 function checkClaims(
   keyId: string,
   key: StoredKey,
-  payload: jwt.JwtPayload | string,
+  payload: JwtPayload | string,
   nowSeconds: number,
 ): VerifiedTenantToken {
   if (typeof payload !== 'object' || payload === null)

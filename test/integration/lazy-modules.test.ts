@@ -28,7 +28,7 @@ ${then}
 const { createRequire } = await import('node:module');
 const cache = Object.keys(createRequire(import.meta.url).cache);
 const hit = (name) => cache.some((file) => file.includes('/node_modules/' + name + '/'));
-console.log(JSON.stringify(['pg', 'ioredis', '@holiday-jp/holiday_jp'].filter(hit)));`;
+console.log(JSON.stringify(['pg', 'ioredis', '@holiday-jp/holiday_jp', 'jsonwebtoken'].filter(hit)));`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
   return JSON.parse(stdout.trim()) as string[];
 }
@@ -40,15 +40,30 @@ describe('lazily loaded dependencies', () => {
     });
   }, 180_000);
 
-  it('the entry point, the stores, the caches and the rules load none of pg, ioredis and the holiday table', async () => {
+  it('the entry point, the stores, the caches, the rules and the token code load none of pg, ioredis, the holiday table and jsonwebtoken', async () => {
     expect(
       await loadedPackages([
         'main.js',
         'entitlement/store/index.js',
         'entitlement/cache/index.js',
         'entitlement/rules/business-days.js',
+        'http/admin-auth.js',
+        'licensing/tenant-token.js',
+        'composition/admin-token.js',
       ]),
     ).toEqual([]);
+  });
+
+  it('jsonwebtoken is loaded by the first token signed or verified', async () => {
+    const loaded = await loadedPackages(
+      ['composition/admin-token.js', 'http/admin-auth.js'],
+      `const { createSecretKey } = await import('node:crypto');
+const secret = 'a'.repeat(32);
+const { token } = m0.mintAdminToken(secret, { subject: 'lazy-test' });
+const admin = m1.verifyAdminToken(token, createSecretKey(Buffer.from(secret)), Date.now());
+if (admin.subject !== 'lazy-test') throw new Error('the minted token did not verify');`,
+    );
+    expect(loaded).toEqual(['jsonwebtoken']);
   });
 
   it('each is loaded when first used: a business-day question, a Redis connection', async () => {
@@ -60,6 +75,43 @@ const redis = m1.openRedis('redis://127.0.0.1:6379', health);
 await redis.close();`,
     );
     expect(loaded).toEqual(['ioredis', '@holiday-jp/holiday_jp']);
+  });
+});
+
+/**
+ * Runs `script` (an ES module; `m` is dist/src/cli/start-up-compilers.js, `hot()` a function hot
+ * enough for TurboFan) under --trace-opt with `flags`: whether TurboFan optimized `hot`.
+ */
+async function optimizesHot(script: string, flags: string[] = []): Promise<boolean> {
+  const module = JSON.stringify(join(ROOT, 'dist/src/cli/start-up-compilers.js'));
+  const source = `const m = await import(${module});
+function hot(n) { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; }
+const spin = () => { for (let k = 0; k < 500; k++) hot(10_000); };
+${script}`;
+  const { stdout } = await run(
+    process.execPath,
+    [...flags, '--trace-opt', '--input-type=module', '-e', source],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+    },
+  );
+  return /completed optimizing .*<JSFunction hot /.test(stdout);
+}
+
+describe('the compilers during start-up (start-up-compilers.ts)', () => {
+  it('TurboFan optimizes nothing while paused, and works again once resumed', async () => {
+    expect(await optimizesHot('spin();')).toBe(true);
+    expect(await optimizesHot('m.pauseCompilersDuringStartUp(); spin();')).toBe(false);
+    expect(
+      await optimizesHot('const resume = m.pauseCompilersDuringStartUp(); spin(); resume(); spin();'),
+    ).toBe(true);
+  });
+
+  it('leaves the compilers alone when the operator chose compiler flags', async () => {
+    expect(await optimizesHot('m.pauseCompilersDuringStartUp(); spin();', ['--turbofan'])).toBe(true);
+    expect(await optimizesHot('m.pauseCompilersDuringStartUp(); spin();', ['--no-opt'])).toBe(false);
+    expect(await optimizesHot('m.pauseCompilersDuringStartUp()(); spin();', ['--no-opt'])).toBe(false);
   });
 });
 
