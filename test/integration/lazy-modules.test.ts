@@ -78,43 +78,6 @@ await redis.close();`,
   });
 });
 
-/**
- * Runs `script` (an ES module; `m` is dist/src/cli/start-up-compilers.js, `hot()` a function hot
- * enough for TurboFan) under --trace-opt with `flags`: whether TurboFan optimized `hot`.
- */
-async function optimizesHot(script: string, flags: string[] = []): Promise<boolean> {
-  const module = JSON.stringify(join(ROOT, 'dist/src/cli/start-up-compilers.js'));
-  const source = `const m = await import(${module});
-function hot(n) { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; }
-const spin = () => { for (let k = 0; k < 500; k++) hot(10_000); };
-${script}`;
-  const { stdout } = await run(
-    process.execPath,
-    [...flags, '--trace-opt', '--input-type=module', '-e', source],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-    },
-  );
-  return /completed optimizing .*<JSFunction hot /.test(stdout);
-}
-
-describe('the compilers during start-up (start-up-compilers.ts)', () => {
-  it('TurboFan optimizes nothing while paused, and works again once resumed', async () => {
-    expect(await optimizesHot('spin();')).toBe(true);
-    expect(await optimizesHot('m.pauseCompilersDuringStartUp(); spin();')).toBe(false);
-    expect(
-      await optimizesHot('const resume = m.pauseCompilersDuringStartUp(); spin(); resume(); spin();'),
-    ).toBe(true);
-  });
-
-  it('leaves the compilers alone when the operator chose compiler flags', async () => {
-    expect(await optimizesHot('m.pauseCompilersDuringStartUp(); spin();', ['--turbofan'])).toBe(true);
-    expect(await optimizesHot('m.pauseCompilersDuringStartUp(); spin();', ['--no-opt'])).toBe(false);
-    expect(await optimizesHot('m.pauseCompilersDuringStartUp()(); spin();', ['--no-opt'])).toBe(false);
-  });
-});
-
 describe('an idle icegate serve', () => {
   let dir: string;
   let node: ChildProcess | undefined;
