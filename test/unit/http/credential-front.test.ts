@@ -2,49 +2,18 @@
 // origins (refusals included, so a browser can read them), Cache-Control: no-store, helmet's
 // headers and the request id; preflights answered by the CORS policy alone.
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretRing } from '../../../src/auth/index.js';
-import { LocalTenantEvents } from '../../../src/entitlement/cache/index.js';
-import type { EntitlementStore } from '../../../src/entitlement/store/index.js';
-import { createHttpApp, Readiness } from '../../../src/http/index.js';
-import type { LicenseService } from '../../../src/licensing/index.js';
-import { silentLogger } from '../../../src/log/logger.js';
+import { closeServer, createRefusingApp, listenLocally } from './refusing-app.js';
 
 const ORIGIN = 'https://app.example';
 let server: Server;
 let base = '';
 beforeAll(async () => {
-  const app = createHttpApp({
-    config: { CREDENTIAL_TTL_MAX: 3600, CORS_ORIGINS: [ORIGIN] },
-    logger: silentLogger,
-    entitlements: {
-      get: async () => ({
-        tenant: 't',
-        active: false,
-        state: 'none',
-        licenses: 0,
-        until: null,
-        expiresAt: new Date(),
-      }),
-    },
-    keys: { lookup: async () => null },
-    licenses: {} as LicenseService,
-    store: {} as EntitlementStore,
-    events: new LocalTenantEvents(silentLogger),
-    ring: new SecretRing(['0123456789abcdef']),
-    relay: { listAllocations: () => [], closeAllocationsOfTenant: () => 0 },
-    listeners: [{ transport: 'udp', host: '127.0.0.1', port: 3478 }],
-    readiness: new Readiness(),
-  });
-  server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, url: base } = await listenLocally(
+    createRefusingApp({ config: { CREDENTIAL_TTL_MAX: 3600, CORS_ORIGINS: [ORIGIN] } }),
+  ));
 });
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => closeServer(server));
 
 const post = (path: string, origin?: string) =>
   fetch(`${base}${path}`, {
