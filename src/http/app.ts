@@ -5,9 +5,7 @@ import express, { type Application, type RequestHandler } from 'express';
 import type { SecretRing } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
-import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
 import type { EntitlementStore } from '../entitlement/store/store.js';
-import type { StoredKey } from '../entitlement/store/stored-key.js';
 import type { LicenseService, ReissueQueue } from '../licensing/index.js';
 import type { NoisyAudit } from '../licensing/noisy-audit.js';
 import type { Logger } from '../log/logger.js';
@@ -28,13 +26,14 @@ import { chain } from './middleware-chain.js';
 import { clientKey } from './rate-limit/client-key.js';
 import {
   DEFAULT_RATE_LIMITS,
-  enforceRateLimit,
+  enforceRateLimitNow,
   type RateLimitSettings,
 } from './rate-limit/rate-limit-policy.js';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Readiness } from './readiness.js';
 import type { RelayControl } from './relay-control.js';
 import { securityHeaders } from './security-headers.js';
+import type { TenantGateDeps } from './tenant-gate.js';
 import type { UsageReader } from './usage-route.js';
 
 /** Largest accepted request body. Every body of this API is a few hundred bytes. */
@@ -46,10 +45,10 @@ export interface HttpAppDeps {
   logger: Logger;
   /** The process metrics; requests are counted in them when given (served by metrics-server.ts). */
   metrics?: IcegateMetrics;
-  /** Cached entitlements (EntitlementService). */
-  entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
-  /** License keys by id for JWT verification (LicenseKeyCache). */
-  keys: { lookup(keyId: string): Promise<StoredKey | null> };
+  /** Cached entitlements (EntitlementService; `peek` lets a warm request decide without a promise). */
+  entitlements: TenantGateDeps['entitlements'];
+  /** License keys by id for JWT verification (LicenseKeyCache; `peek` as for entitlements). */
+  keys: TenantGateDeps['keys'];
   licenses: Pick<LicenseService, 'issue' | 'reissue' | 'replayReissue' | 'revoke'>;
   /** The form's reissue-request queue (issue 21); absent: /v1/admin/reissue-requests is not served. */
   reissueRequests?: ReissueQueue;
@@ -116,9 +115,11 @@ export function createHttpApp(deps: HttpAppDeps): Application {
     next();
   };
   const intake: RouteIntake = {
-    ipLimit: async (req, _res, next) => {
-      await enforceRateLimit(limiter, 'ip', clientKey(req.ip), limits.perIp, clock());
-      next();
+    // Without a promise when the limiter counts in memory (issue 19).
+    ipLimit: (req, _res, next) => {
+      const counting = enforceRateLimitNow(limiter, 'ip', clientKey(req.ip), limits.perIp, clock());
+      if (counting === undefined) next();
+      else return counting.then(() => next());
     },
     body: [requireJsonContent(), express.json({ limit: BODY_LIMIT, strict: true, type: 'application/json' })],
   };
