@@ -102,9 +102,12 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.set('query parser', 'simple');
-  // What every request goes through, in this order, as one router layer (middleware-chain.ts):
-  // request id, access log and latency metric (one listener), then helmet's headers.
-  app.use(chain([accessLog(deps.logger, deps.metrics), securityHeaders()]));
+  // What every request goes through, in this order (request id, access log and latency metric
+  // in one listener, then helmet's headers): first in the credential routes' own layer, then as
+  // one layer of its own (middleware-chain.ts) for every other request. A request the credential
+  // routes answer never reaches that layer; one they do not match (another path or method) never
+  // ran their layer, so each request goes through it exactly once.
+  const everyRequest = [accessLog(deps.logger, deps.metrics), securityHeaders()];
 
   // CORS first, so browsers can read refusals (429 included) and preflights cost nothing; every
   // /v1 answer carries Cache-Control: no-store. The credential routes run both first in their own
@@ -132,9 +135,11 @@ export function createHttpApp(deps: HttpAppDeps): Application {
     maxTtlSeconds: deps.config.CREDENTIAL_TTL_MAX,
     clock,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
-    front: [tenantCors, noStore],
+    front: [...everyRequest, tenantCors, noStore],
   };
+  // The busiest routes first, so their requests walk through one router layer only (issue 19).
   addCredentialRoutes(app, credentialDeps);
+  app.use(chain(everyRequest));
   app.use(['/v1/ice-servers', '/v1/turn-credentials', '/v1/license-keys'], tenantCors);
   app.use('/v1', noStore);
   // Probes and the OpenAPI document come after the credential routes (their paths are disjoint),

@@ -28,8 +28,9 @@ export interface CredentialRouteDeps {
   clock: () => number;
   metrics?: IcegateMetrics;
   /**
-   * What runs first on these routes, in order (app.ts: the CORS policy, then Cache-Control:
-   * no-store), inside the routes' own layer rather than as path-matched layers ahead of them.
+   * What runs first on these routes, in order (app.ts: the access log and helmet's headers, the
+   * CORS policy, then Cache-Control: no-store), inside the routes' own layer rather than as
+   * layers ahead of them.
    */
   front?: readonly RequestHandler[];
 }
