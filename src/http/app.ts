@@ -5,9 +5,7 @@ import express, { type Application, type RequestHandler } from 'express';
 import type { SecretRing } from '../auth/index.js';
 import type { Config } from '../config.js';
 import type { TenantEvents } from '../entitlement/cache/tenant-events.js';
-import type { EntitlementAnswer } from '../entitlement/service/entitlement-service.js';
 import type { EntitlementStore } from '../entitlement/store/store.js';
-import type { StoredKey } from '../entitlement/store/stored-key.js';
 import type { LicenseService, ReissueQueue } from '../licensing/index.js';
 import type { NoisyAudit } from '../licensing/noisy-audit.js';
 import type { Logger } from '../log/logger.js';
@@ -28,13 +26,14 @@ import { chain } from './middleware-chain.js';
 import { clientKey } from './rate-limit/client-key.js';
 import {
   DEFAULT_RATE_LIMITS,
-  enforceRateLimit,
+  enforceRateLimitNow,
   type RateLimitSettings,
 } from './rate-limit/rate-limit-policy.js';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limit/rate-limiter.js';
 import type { Readiness } from './readiness.js';
 import type { RelayControl } from './relay-control.js';
 import { securityHeaders } from './security-headers.js';
+import type { TenantGateDeps } from './tenant-gate.js';
 import type { UsageReader } from './usage-route.js';
 
 /** Largest accepted request body. Every body of this API is a few hundred bytes. */
@@ -46,10 +45,10 @@ export interface HttpAppDeps {
   logger: Logger;
   /** The process metrics; requests are counted in them when given (served by metrics-server.ts). */
   metrics?: IcegateMetrics;
-  /** Cached entitlements (EntitlementService). */
-  entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
-  /** License keys by id for JWT verification (LicenseKeyCache). */
-  keys: { lookup(keyId: string): Promise<StoredKey | null> };
+  /** Cached entitlements (EntitlementService; `peek` lets a warm request decide without a promise). */
+  entitlements: TenantGateDeps['entitlements'];
+  /** License keys by id for JWT verification (LicenseKeyCache; `peek` as for entitlements). */
+  keys: TenantGateDeps['keys'];
   licenses: Pick<LicenseService, 'issue' | 'reissue' | 'replayReissue' | 'revoke'>;
   /** The form's reissue-request queue (issue 21); absent: /v1/admin/reissue-requests is not served. */
   reissueRequests?: ReissueQueue;
@@ -103,9 +102,12 @@ export function createHttpApp(deps: HttpAppDeps): Application {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.set('query parser', 'simple');
-  // What every request goes through, in this order, as one router layer (middleware-chain.ts):
-  // request id, access log and latency metric (one listener), then helmet's headers.
-  app.use(chain([accessLog(deps.logger, deps.metrics), securityHeaders()]));
+  // What every request goes through, in this order (request id, access log and latency metric
+  // in one listener, then helmet's headers): first in the credential routes' own layer, then as
+  // one layer of its own (middleware-chain.ts) for every other request. A request the credential
+  // routes answer never reaches that layer; one they do not match (another path or method) never
+  // ran their layer, so each request goes through it exactly once.
+  const everyRequest = [accessLog(deps.logger, deps.metrics), securityHeaders()];
 
   // CORS first, so browsers can read refusals (429 included) and preflights cost nothing; every
   // /v1 answer carries Cache-Control: no-store. The credential routes run both first in their own
@@ -116,9 +118,11 @@ export function createHttpApp(deps: HttpAppDeps): Application {
     next();
   };
   const intake: RouteIntake = {
-    ipLimit: async (req, _res, next) => {
-      await enforceRateLimit(limiter, 'ip', clientKey(req.ip), limits.perIp, clock());
-      next();
+    // Without a promise when the limiter counts in memory (issue 19).
+    ipLimit: (req, _res, next) => {
+      const counting = enforceRateLimitNow(limiter, 'ip', clientKey(req.ip), limits.perIp, clock());
+      if (counting === undefined) next();
+      else return counting.then(() => next());
     },
     body: [requireJsonContent(), express.json({ limit: BODY_LIMIT, strict: true, type: 'application/json' })],
   };
@@ -131,9 +135,11 @@ export function createHttpApp(deps: HttpAppDeps): Application {
     maxTtlSeconds: deps.config.CREDENTIAL_TTL_MAX,
     clock,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
-    front: [tenantCors, noStore],
+    front: [...everyRequest, tenantCors, noStore],
   };
+  // The busiest routes first, so their requests walk through one router layer only (issue 19).
   addCredentialRoutes(app, credentialDeps);
+  app.use(chain(everyRequest));
   app.use(['/v1/ice-servers', '/v1/turn-credentials', '/v1/license-keys'], tenantCors);
   app.use('/v1', noStore);
   // Probes and the OpenAPI document come after the credential routes (their paths are disjoint),

@@ -15,7 +15,7 @@ import { iceUrlsOf, type TurnListener } from './ice-urls.js';
 import type { RouteIntake } from './intake.js';
 import { parseBody } from './json-body.js';
 import { chain } from './middleware-chain.js';
-import { type AdmittedTenant, admitTenant, type TenantGateDeps } from './tenant-gate.js';
+import { type AdmittedTenant, admitTenantNow, type TenantGateDeps } from './tenant-gate.js';
 
 /** What the credential routes need. */
 export interface CredentialRouteDeps {
@@ -28,8 +28,9 @@ export interface CredentialRouteDeps {
   clock: () => number;
   metrics?: IcegateMetrics;
   /**
-   * What runs first on these routes, in order (app.ts: the CORS policy, then Cache-Control:
-   * no-store), inside the routes' own layer rather than as path-matched layers ahead of them.
+   * What runs first on these routes, in order (app.ts: the access log and helmet's headers, the
+   * CORS policy, then Cache-Control: no-store), inside the routes' own layer rather than as
+   * layers ahead of them.
    */
   front?: readonly RequestHandler[];
 }
@@ -84,15 +85,24 @@ export function addCredentialRoutes(router: Pick<Router, 'get' | 'post'>, deps: 
       count('ice_servers'),
       deps.intake.ipLimit,
       ...deps.intake.body,
-      async (req, res) => {
+      (req, res) => {
         const body = parseBody(iceServersBody, req.body, {});
         const now = deps.clock();
-        const admitted = await admitTenant(req, deps.gate, now);
-        const { ttl, credential } = mint(deps, pseudonymOf, admitted, now, body.ttl);
-        const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
-        if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
-        iceServers.push({ urls: urls.turn, username: credential.username, credential: credential.password });
-        res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
+        const answer = (admitted: AdmittedTenant) => {
+          const { ttl, credential } = mint(deps, pseudonymOf, admitted, now, body.ttl);
+          const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
+          if (urls.stun.length > 0) iceServers.push({ urls: urls.stun });
+          iceServers.push({
+            urls: urls.turn,
+            username: credential.username,
+            credential: credential.password,
+          });
+          res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
+        };
+        // Without a promise when the gate decides from memory (admitTenantNow, issue 19).
+        const admitted = admitTenantNow(req, deps.gate, now);
+        if (admitted instanceof Promise) return admitted.then(answer);
+        answer(admitted);
       },
     ]),
   );
@@ -103,14 +113,18 @@ export function addCredentialRoutes(router: Pick<Router, 'get' | 'post'>, deps: 
       ...front,
       count('turn_credentials'),
       deps.intake.ipLimit,
-      async (req, res) => {
+      (req, res) => {
         if (req.query.service !== 'turn') {
           throw new HttpError('invalid_request', 'query parameter service must be "turn"');
         }
         const now = deps.clock();
-        const admitted = await admitTenant(req, deps.gate, now);
-        const { ttl, credential } = mint(deps, pseudonymOf, admitted, now);
-        res.json({ username: credential.username, password: credential.password, ttl, uris: urls.turn });
+        const answer = (admitted: AdmittedTenant) => {
+          const { ttl, credential } = mint(deps, pseudonymOf, admitted, now);
+          res.json({ username: credential.username, password: credential.password, ttl, uris: urls.turn });
+        };
+        const admitted = admitTenantNow(req, deps.gate, now);
+        if (admitted instanceof Promise) return admitted.then(answer);
+        answer(admitted);
       },
     ]),
   );

@@ -9,18 +9,27 @@ import {
   type VerifiedTenantToken,
   type VerifyTenantTokenOptions,
   verifyTenantToken,
+  verifyTenantTokenNow,
 } from '../licensing/index.js';
 import { noteRequestTenant } from '../log/request-context.js';
 import { bearerToken } from './bearer-token.js';
 import { HttpError } from './http-error.js';
-import { enforceRateLimit } from './rate-limit/rate-limit-policy.js';
+import { enforceRateLimit, enforceRateLimitNow } from './rate-limit/rate-limit-policy.js';
 import type { RateLimiter, RateLimitRule } from './rate-limit/rate-limiter.js';
 
 /** What the gate needs. */
 export interface TenantGateDeps {
   /** License keys by id (the fleet-invalidated cache). */
-  keys: { lookup(keyId: string): Promise<StoredKey | null> };
-  entitlements: { get(tenant: string, now: number): Promise<EntitlementAnswer> };
+  keys: {
+    lookup(keyId: string): Promise<StoredKey | null>;
+    /** What `lookup` would answer from memory, undefined when it would ask the store (LicenseKeyCache). */
+    peek?(keyId: string): StoredKey | null | undefined;
+  };
+  entitlements: {
+    get(tenant: string, now: number): Promise<EntitlementAnswer>;
+    /** What `get` would answer from memory, undefined when it would ask further (EntitlementService). */
+    peek?(tenant: string, now: number): Readonly<EntitlementAnswer> | undefined;
+  };
   limiter: RateLimiter;
   perTenant: RateLimitRule;
 }
@@ -62,15 +71,62 @@ export async function admitTenant(
   now: number,
   verifyOptions: VerifyTenantTokenOptions = {},
 ): Promise<AdmittedTenant> {
-  const token = await verifyTenantToken(
-    bearerToken(req),
-    (keyId) => deps.keys.lookup(keyId),
-    new Date(now),
-    verifyOptions,
-  );
+  return admitTenantNow(req, deps, now, verifyOptions);
+}
+
+/**
+ * `admitTenant` without a promise when everything it needs is in memory (the key and the
+ * entitlement cached, an in-process limiter): the admitted tenant, or else a promise of it. A
+ * refusal decided at once is thrown at once. The same checks in the same order (issue 19: the
+ * promises, their async-context hooks and the garbage they leave were a good part of a warm
+ * credential request's cost).
+ */
+export function admitTenantNow(
+  req: Request,
+  deps: TenantGateDeps,
+  now: number,
+  verifyOptions: VerifyTenantTokenOptions = {},
+): AdmittedTenant | Promise<AdmittedTenant> {
+  const text = bearerToken(req);
+  const at = new Date(now);
+  const peekKey = deps.keys.peek;
+  const token =
+    peekKey === undefined
+      ? undefined
+      : verifyTenantTokenNow(text, (keyId) => peekKey.call(deps.keys, keyId), at, verifyOptions);
+  if (token === undefined) {
+    return verifyTenantToken(text, (keyId) => deps.keys.lookup(keyId), at, verifyOptions).then((verified) =>
+      afterToken(verified, deps, now),
+    );
+  }
+  return afterToken(token, deps, now);
+}
+
+/** The tenant's rate limit, then its entitlement. */
+function afterToken(
+  token: VerifiedTenantToken,
+  deps: TenantGateDeps,
+  now: number,
+): AdmittedTenant | Promise<AdmittedTenant> {
   noteRequestTenant(token.tenant);
-  await enforceRateLimit(deps.limiter, 'tenant', token.tenant, deps.perTenant, now);
-  const entitlement = await deps.entitlements.get(token.tenant, now);
+  const counting = enforceRateLimitNow(deps.limiter, 'tenant', token.tenant, deps.perTenant, now);
+  if (counting !== undefined) return counting.then(() => withEntitlement(token, deps, now));
+  return withEntitlement(token, deps, now);
+}
+
+function withEntitlement(
+  token: VerifiedTenantToken,
+  deps: TenantGateDeps,
+  now: number,
+): AdmittedTenant | Promise<AdmittedTenant> {
+  const cached = deps.entitlements.peek?.(token.tenant, now);
+  if (cached === undefined) {
+    return deps.entitlements.get(token.tenant, now).then((entitlement) => admitted(token, entitlement));
+  }
+  return admitted(token, cached);
+}
+
+function admitted(token: VerifiedTenantToken, entitlement: EntitlementAnswer): AdmittedTenant {
   const refusal = entitlementRefusal(entitlement);
   if (refusal !== null) throw refusal;
   return { token, entitlement };

@@ -43,4 +43,5 @@ export {
   type VerifiedTenantToken,
   type VerifyTenantTokenOptions,
   verifyTenantToken,
+  verifyTenantTokenNow,
 } from './tenant-token.js';

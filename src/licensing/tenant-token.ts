@@ -198,14 +198,55 @@ export async function verifyTenantToken(
   now: Date = new Date(),
   options: VerifyTenantTokenOptions = {},
 ): Promise<VerifiedTenantToken> {
+  const named = keyNamedBy(token, now);
+  // A kid that cannot be a key id names no license; no need to ask the store.
+  const key = isKeyId(named.keyId) ? await lookupKey(named.keyId) : null;
+  return verifyWithKey(token, named, key, options);
+}
+
+/**
+ * `verifyTenantToken` without waiting: `peekKey` answers from memory what `lookupKey` would
+ * (LicenseKeyCache.peek), or undefined when it would have to ask the store; then this answers
+ * undefined and the caller verifies with `verifyTenantToken`. The same checks in the same order,
+ * the same refusals (thrown), and no promise on a warm cache (issue 19).
+ */
+export function verifyTenantTokenNow(
+  token: string,
+  peekKey: (keyId: string) => StoredKey | null | undefined,
+  now: Date = new Date(),
+  options: VerifyTenantTokenOptions = {},
+): VerifiedTenantToken | undefined {
+  const named = keyNamedBy(token, now);
+  const key = isKeyId(named.keyId) ? peekKey(named.keyId) : null;
+  if (key === undefined) return undefined;
+  return verifyWithKey(token, named, key, options);
+}
+
+/** What a token names before its key is looked up. */
+interface NamedKey {
+  keyId: string;
+  known: VerifiedSignature | undefined;
+  nowSeconds: number;
+}
+
+/** The key id `token` names (from its remembered signature or its header); throws the refusal. */
+function keyNamedBy(token: string, now: Date): NamedKey {
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw refuse('invalid_token', 'the token is missing or too long');
   }
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const known = verifiedSignatures.get(token);
   const keyId = known === undefined ? keyIdOf(token) : known.keyId;
-  // A kid that cannot be a key id names no license; no need to ask the store.
-  const key = isKeyId(keyId) ? await lookupKey(keyId) : null;
+  return { keyId, known, nowSeconds };
+}
+
+/** The checks once the key the token names is known (null: no such key); throws the refusal. */
+function verifyWithKey(
+  token: string,
+  { keyId, known, nowSeconds }: NamedKey,
+  key: StoredKey | null,
+  options: VerifyTenantTokenOptions,
+): VerifiedTenantToken {
   if (key === null) throw refuse('unknown_license', 'the token names a license key that does not exist');
 
   let payload: JwtPayload | string;

@@ -1,7 +1,7 @@
 // Which limits apply: per client IP before any token work (so floods stay cheap) and per
 // tenant once the token is verified (so one customer cannot starve the others).
 import { HttpError } from '../http-error.js';
-import type { RateLimiter, RateLimitRule } from './rate-limiter.js';
+import type { RateDecision, RateLimiter, RateLimitRule } from './rate-limiter.js';
 
 /** The limits of the credential and admin routes. */
 export interface RateLimitSettings {
@@ -25,7 +25,27 @@ export async function enforceRateLimit(
   rule: RateLimitRule,
   now: number,
 ): Promise<void> {
-  const decision = await limiter.hit(scope, key, rule, now);
+  refuseOverLimit(scope, await limiter.hit(scope, key, rule, now), now);
+}
+
+/**
+ * `enforceRateLimit` without a promise when the limiter counts in memory (`hitNow`): undefined
+ * once counted and allowed, else the promise of `enforceRateLimit`. Throws the 429 itself.
+ */
+export function enforceRateLimitNow(
+  limiter: RateLimiter,
+  scope: 'ip' | 'tenant',
+  key: string,
+  rule: RateLimitRule,
+  now: number,
+): Promise<void> | undefined {
+  if (limiter.hitNow === undefined) return enforceRateLimit(limiter, scope, key, rule, now);
+  refuseOverLimit(scope, limiter.hitNow(scope, key, rule, now), now);
+  return undefined;
+}
+
+/** Throws the 429 of a request `decision` did not allow. */
+function refuseOverLimit(scope: 'ip' | 'tenant', decision: RateDecision, now: number): void {
   if (decision.allowed) return;
   const retryAfter = Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
   throw new HttpError(

@@ -21,6 +21,11 @@ export interface RateLimitRule {
 export interface RateLimiter {
   /** Counts one request of `key` under `rule` (named `scope`, e.g. 'ip') at `now`. */
   hit(scope: string, key: string, rule: RateLimitRule, now: number): Promise<RateDecision>;
+  /**
+   * `hit` answered at once, for a limiter that counts in memory (absent on one that must ask
+   * another process): the credential route then decides without a promise (issue 19).
+   */
+  hitNow?(scope: string, key: string, rule: RateLimitRule, now: number): RateDecision;
 }
 
 /** The window index and its end for `now`. */
@@ -39,7 +44,7 @@ export class MemoryRateLimiter implements RateLimiter {
     return this.hitNow(scope, key, rule, now);
   }
 
-  /** The synchronous form, for the Redis limiter's fallback. */
+  /** The synchronous form (the credential route's, and the Redis limiter's fallback). */
   hitNow(scope: string, key: string, rule: RateLimitRule, now: number): RateDecision {
     const { resetAt } = windowOf(rule, now);
     const id = `${scope}\u0000${key}`;

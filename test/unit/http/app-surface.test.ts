@@ -4,39 +4,19 @@
 import type { AddressInfo } from 'node:net';
 import type { Application } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretRing } from '../../../src/auth/index.js';
-import { LocalTenantEvents } from '../../../src/entitlement/cache/index.js';
-import type { EntitlementStore } from '../../../src/entitlement/store/index.js';
-import { createHttpApp, createMetricsServer, Readiness } from '../../../src/http/index.js';
+import { createMetricsServer, Readiness } from '../../../src/http/index.js';
 import { openApiDocument } from '../../../src/http/openapi.js';
-import type { LicenseService, ReissueQueue } from '../../../src/licensing/index.js';
+import type { ReissueQueue } from '../../../src/licensing/index.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { createMetrics } from '../../../src/metrics/metrics.js';
+import { closeServer, createRefusingApp, listenLocally } from './refusing-app.js';
 
 const readiness = new Readiness();
 const metrics = createMetrics({ defaultMetrics: false });
-const app = createHttpApp({
+const app = createRefusingApp({
   config: { CREDENTIAL_TTL_MAX: 3600, CORS_ORIGINS: [], ADMIN_TOKEN_SECRET: 'x'.repeat(32) },
-  logger: silentLogger,
   metrics,
-  entitlements: {
-    get: async () => ({
-      tenant: 't',
-      active: false,
-      state: 'none',
-      licenses: 0,
-      until: null,
-      expiresAt: new Date(),
-    }),
-  },
-  keys: { lookup: async () => null },
-  licenses: {} as LicenseService,
   reissueRequests: {} as ReissueQueue,
-  store: {} as EntitlementStore,
-  events: new LocalTenantEvents(silentLogger),
-  ring: new SecretRing(['0123456789abcdef']),
-  relay: { listAllocations: () => [], closeAllocationsOfTenant: () => 0 },
-  listeners: [{ transport: 'udp', host: '127.0.0.1', port: 3478 }],
   readiness,
 });
 
@@ -65,15 +45,12 @@ let metricsUrl = '';
 let server: import('node:http').Server;
 const metricsServer = createMetricsServer(metrics.registry, silentLogger);
 beforeAll(async () => {
-  server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, url } = await listenLocally(app));
   await new Promise<void>((resolve) => metricsServer.listen(0, '127.0.0.1', resolve));
   metricsUrl = `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeServer(server);
   await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
 });
 

@@ -2,49 +2,20 @@
 // origins (refusals included, so a browser can read them), Cache-Control: no-store, helmet's
 // headers and the request id; preflights answered by the CORS policy alone.
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretRing } from '../../../src/auth/index.js';
-import { LocalTenantEvents } from '../../../src/entitlement/cache/index.js';
-import type { EntitlementStore } from '../../../src/entitlement/store/index.js';
-import { createHttpApp, Readiness } from '../../../src/http/index.js';
-import type { LicenseService } from '../../../src/licensing/index.js';
-import { silentLogger } from '../../../src/log/logger.js';
+import { createLogger } from '../../../src/log/logger.js';
+import { closeServer, createRefusingApp, listenLocally } from './refusing-app.js';
 
 const ORIGIN = 'https://app.example';
 let server: Server;
 let base = '';
 beforeAll(async () => {
-  const app = createHttpApp({
-    config: { CREDENTIAL_TTL_MAX: 3600, CORS_ORIGINS: [ORIGIN] },
-    logger: silentLogger,
-    entitlements: {
-      get: async () => ({
-        tenant: 't',
-        active: false,
-        state: 'none',
-        licenses: 0,
-        until: null,
-        expiresAt: new Date(),
-      }),
-    },
-    keys: { lookup: async () => null },
-    licenses: {} as LicenseService,
-    store: {} as EntitlementStore,
-    events: new LocalTenantEvents(silentLogger),
-    ring: new SecretRing(['0123456789abcdef']),
-    relay: { listAllocations: () => [], closeAllocationsOfTenant: () => 0 },
-    listeners: [{ transport: 'udp', host: '127.0.0.1', port: 3478 }],
-    readiness: new Readiness(),
-  });
-  server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ({ server, url: base } = await listenLocally(
+    createRefusingApp({ config: { CREDENTIAL_TTL_MAX: 3600, CORS_ORIGINS: [ORIGIN] } }),
+  ));
 });
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => closeServer(server));
 
 const post = (path: string, origin?: string) =>
   fetch(`${base}${path}`, {
@@ -92,5 +63,50 @@ describe('the credential routes front', () => {
     expect(elsewhere.status).toBe(404);
     expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull();
     expect(elsewhere.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('logs each request once, whether the credential routes or a later layer answer it', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line));
+    });
+    const logged = await listenLocally(
+      createRefusingApp({
+        config: { CREDENTIAL_TTL_MAX: 3600, CORS_ORIGINS: [ORIGIN] },
+        logger: createLogger({ level: 'debug', stream }),
+      }),
+    );
+    try {
+      const asked = [
+        ['POST', '/v1/ice-servers', 401],
+        ['GET', '/v1/turn-credentials?service=turn', 401],
+        ['PUT', '/v1/ice-servers', 404],
+        ['OPTIONS', '/v1/ice-servers', 204],
+        ['GET', '/healthz', 200],
+      ] as const;
+      for (const [method, path, status] of asked) {
+        const res = await fetch(`${logged.url}${path}`, {
+          method,
+          headers: {
+            origin: ORIGIN,
+            'x-request-id': `${method}-${path}`,
+            'access-control-request-method': 'POST',
+          },
+        });
+        expect(res.status, `${method} ${path}`).toBe(status);
+        expect(res.headers.get('x-content-type-options'), `${method} ${path}`).toBe('nosniff');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const [method, path, status] of asked) {
+        const access = lines.filter(
+          (l) => l.message === 'http request' && l.requestId === `${method}-${path}`,
+        );
+        expect(access, `${method} ${path}`).toHaveLength(1);
+        expect(access[0]).toMatchObject({ method, status });
+      }
+    } finally {
+      await closeServer(logged.server);
+    }
   });
 });
