@@ -507,9 +507,10 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     dataPlane: dataPlane.mode,
   });
   if (memoryTrim !== null) {
-    // Once start-up has settled; MemoryTrim waits for a moment with no live allocation.
+    // Once start-up has settled; MemoryTrim collects the V8 heap only on a node that has had no
+    // allocation yet (one that has is in service: its code is hot).
     startTrim = setTimeout(() => {
-      void memoryTrim.afterStart(relay.core.allocationCount);
+      void memoryTrim.afterStart(relay.core.allocationsCreated);
     }, options.trimAfterStartMs ?? TRIM_AFTER_START_MS);
     startTrim.unref();
   }

@@ -5,17 +5,20 @@
 // the arenas' free lists, a millisecond or so, so it runs once after start-up and then only after
 // a large fall in live allocations, never per packet or per allocation.
 //
-// After start-up, before that trim, the V8 heap is collected once as V8's memory reducer would
-// collect an idle heap (npm start runs with --no-memory-reducer: the reducer ran full collections
-// under paced relay load): compacted, its new space shrunk to the minimum and the bytecode of
-// start-up's functions (configuration, module bodies, loading the store) dropped. An idle node
-// otherwise keeps about 7 MiB of V8 heap that start-up left: a grown new space, fragmented old
-// space pages and bytecode that never runs again. It blocks the JS thread once, some tens of ms
-// (the debug line 'V8 heap collected' gives the time and the heap before and after), and makes V8
-// compile again the functions whose bytecode it dropped: so it waits until no allocation is live.
-// Run during a relay load it cost the JS and V8 helper threads 0.2-0.3 s and turned paced 0.88x
-// into 1.19x coturn's CPU per packet (bench/README.md); a node that is busy when start-up has
-// settled collects at the first gauge sample that finds it idle.
+// After start-up, before that trim, the V8 heap of a node at rest is collected once as V8's memory
+// reducer would collect an idle heap (npm start runs with --no-memory-reducer: the reducer ran
+// full collections under paced relay load): compacted, its new space shrunk to the minimum and the
+// bytecode of start-up's functions (configuration, module bodies, loading the store) dropped. An
+// idle node otherwise keeps about 7 MiB of V8 heap that start-up left: a grown new space,
+// fragmented old space pages and bytecode that never runs again. It blocks the JS thread once,
+// some tens of ms (the debug line 'V8 heap collected' gives the time and the heap before and
+// after), and makes V8 compile again every function whose bytecode it dropped. So it runs only on
+// a node still at rest when start-up has settled, one that has had no allocation yet: a node that
+// has is in service, its code is hot, and the collection would only cost a pause and a
+// recompilation when the next calls come (run during a relay load it cost the JS and V8 helper
+// threads 0.2-0.3 s and turned paced 0.88x into 1.19x coturn's CPU per packet; run at the first
+// moment with no live allocation, it still landed in the first seconds of the next load, paced
+// 0.77x -> 1.09x: bench/README.md). Such a node gets the trim alone.
 
 /** A fall of this many live allocations below their peak since the last trim triggers one. */
 export const TRIM_AFTER_FREED_ALLOCATIONS = 1_000;
@@ -32,8 +35,6 @@ export class MemoryTrim {
   #peak = 0;
   /** What afterStart returned; undefined until it is called. */
   #afterStart: Promise<void> | undefined;
-  /** Set while the collection after start-up waits for a moment with no live allocation: runs it. */
-  #whenIdle: (() => void) | undefined;
 
   constructor(
     trim: () => boolean,
@@ -51,26 +52,27 @@ export class MemoryTrim {
   }
 
   /**
-   * Start-up has settled (`live`: the allocations live now): start-up's garbage is collected, then
-   * what it freed goes back; at once if no allocation is live, otherwise at the first sample that
-   * finds none. Resolves when that has run; asking again returns the same promise.
+   * Start-up has settled (`created`: the allocations created so far, live or ended): on a node at
+   * rest (none yet), start-up's garbage is collected first; then what was freed goes back. Resolves
+   * when that has run; asking again returns the same promise.
    */
-  afterStart(live: number): Promise<void> {
-    if (this.#afterStart !== undefined) return this.#afterStart;
-    this.#afterStart = new Promise((resolve, reject) => {
-      this.#whenIdle = () => this.#collectAndTrim().then(resolve, reject);
-    });
-    this.#collectIfIdle(live);
+  afterStart(created: number): Promise<void> {
+    if (this.#afterStart === undefined) {
+      if (created === 0) {
+        this.#afterStart = this.#collectAndTrim();
+      } else {
+        this.#run('started');
+        this.#afterStart = Promise.resolve();
+      }
+    }
     return this.#afterStart;
   }
 
   /**
-   * With each gauge sample (`live`: the allocations live now): runs the collection and trim after
-   * start-up if it waits and no allocation is live; trims when `live` is at least minFreed below its
-   * peak since the last trim.
+   * With each gauge sample (`live`: the allocations live now): trims when `live` is at least
+   * minFreed below its peak since the last trim.
    */
   sample(live: number): void {
-    this.#collectIfIdle(live);
     if (live >= this.#peak) {
       this.#peak = live;
       return;
@@ -78,13 +80,6 @@ export class MemoryTrim {
     if (this.#peak - live < this.#minFreed) return;
     this.#peak = live;
     this.#run('allocations_freed');
-  }
-
-  #collectIfIdle(live: number): void {
-    const run = this.#whenIdle;
-    if (run === undefined || live > 0) return;
-    this.#whenIdle = undefined;
-    run();
   }
 
   async #collectAndTrim(): Promise<void> {

@@ -16,6 +16,9 @@ export class AllocationTable {
   readonly #pendingByUser = new Map<string, number>();
 
   /** Live allocations. */
+  /** Allocations added since the table was made (live or ended since). */
+  #added = 0;
+
   get size(): number {
     return this.#byTuple.size;
   }
@@ -55,7 +58,13 @@ export class AllocationTable {
     bump(this.#pendingByUser, username, -1);
   }
 
+  /** How many allocations were ever added (live or ended since). */
+  get added(): number {
+    return this.#added;
+  }
+
   add(allocation: Allocation): void {
+    this.#added++;
     this.#byTuple.set(allocation.tuple.key, allocation);
     for (const relayId of allocation.relayIds()) this.#byRelay.set(relayId, allocation);
     let set = this.#byTenant.get(allocation.tenant);

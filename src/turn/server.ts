@@ -67,6 +67,11 @@ export class TurnServer {
     return this.#ctx.allocations.size;
   }
 
+  /** Allocations created since the server was made, live or ended since. */
+  get allocationsCreated(): number {
+    return this.#ctx.allocations.added;
+  }
+
   /** A datagram (or one deframed stream message) from a client. */
   handleClientPacket(tuple: FiveTuple, data: Buffer): void {
     dispatchClientPacket(this.#ctx, tuple, data);

@@ -9,6 +9,17 @@ function lifetime(response: Response): number | null {
 }
 
 describe('allocation lifetime', () => {
+  it('counts the allocations ever created, live and ended, beside the live count', () => {
+    const core = makeCore();
+    expect(core.server.allocationsCreated).toBe(0);
+    const first = core.client();
+    expect(first.allocate().code).toBe(200);
+    expect(core.client().allocate().code).toBe(200);
+    expect(first.refresh(0).code).toBe(200);
+    expect(core.server.allocationCount).toBe(1);
+    expect(core.server.allocationsCreated).toBe(2);
+  });
+
   it('expires after 600 s without refresh: tick closes the relay and reports the end', () => {
     const core = makeCore();
     expect(core.client().allocate().code).toBe(200);
