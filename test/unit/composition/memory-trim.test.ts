@@ -16,6 +16,23 @@ function recorder(minFreed?: number) {
   return { trim, reasons };
 }
 
+/** A MemoryTrim whose trim and V8 collection each record a step. */
+function stepRecorder() {
+  const steps: string[] = [];
+  const trim = new MemoryTrim(
+    () => {
+      steps.push('trim');
+      return true;
+    },
+    {
+      collectGarbage: async () => {
+        steps.push('collect');
+      },
+    },
+  );
+  return { trim, steps };
+}
+
 describe('MemoryTrim', () => {
   it('trims once after start-up', async () => {
     const { trim, reasons } = recorder();
@@ -62,18 +79,7 @@ describe('MemoryTrim', () => {
   });
 
   it('on a node in service when start-up settles (allocations created): trims only, and never collects later', async () => {
-    const steps: string[] = [];
-    const trim = new MemoryTrim(
-      () => {
-        steps.push('trim');
-        return true;
-      },
-      {
-        collectGarbage: async () => {
-          steps.push('collect');
-        },
-      },
-    );
+    const { trim, steps } = stepRecorder();
     await trim.afterStart(3);
     expect(steps).toEqual(['trim']);
     // Asking again, idle samples, a later idle afterStart: no collection, no second trim.
@@ -84,18 +90,7 @@ describe('MemoryTrim', () => {
   });
 
   it('collects nothing before start-up has settled, even when samples find the node idle', async () => {
-    const steps: string[] = [];
-    const trim = new MemoryTrim(
-      () => {
-        steps.push('trim');
-        return true;
-      },
-      {
-        collectGarbage: async () => {
-          steps.push('collect');
-        },
-      },
-    );
+    const { trim, steps } = stepRecorder();
     for (const live of [0, 0, 0]) trim.sample(live);
     await new Promise((resolve) => setImmediate(resolve));
     expect(steps).toEqual([]);
