@@ -97,9 +97,13 @@ describe('graceful drain of a node (in process)', () => {
     expect(await ready.json()).toEqual({ status: 'draining' });
     expect(await scrapeMetric(METRICS, 'icegate_draining')).toBe(1);
 
+    // From 127.0.0.2, a source address uclient never uses: the probe's 5-tuple cannot be one that
+    // holds an allocation (an uclient socket that uclient dropped under load leaves its allocation
+    // behind, and the kernel may give its port to the next socket: 437, once, in CI).
     const probe = await TurnClient.open({
       address: '127.0.0.1',
       port: PORTS_OF_NODE.turn,
+      localAddress: '127.0.0.2',
       username: secrets.username,
       password: secrets.credential,
     });
