@@ -177,6 +177,8 @@ describe.skipIf(skipNative)('native listener plane: both directions over UDP', (
       LOOPBACK,
     );
     expect(await trailed).toEqual({ data: Buffer.from('pad'), port: relay.port });
+    // The data thread counts a datagram after its send returns: the peer may have it first.
+    await waitFor(() => plane.counters().sentToPeer >= 2);
     expect(plane.counters()).toMatchObject({
       sentToPeer: 2,
       sentChannelData: 1,
