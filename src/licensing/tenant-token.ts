@@ -134,18 +134,17 @@ export function verifiedTokenCount(): number {
 
 /** The payload of `token` once its HS256 signature is verified with `key`, and nbf/exp hold at `nowSeconds`. */
 function verifySignature(token: string, key: StoredKey, nowSeconds: number): JwtPayload | string {
+  const jwt = jsonwebtoken();
   let payload: JwtPayload | string;
   try {
-    payload = jsonwebtoken().verify(token, secretKeyFor(key), {
+    payload = jwt.verify(token, secretKeyFor(key), {
       algorithms: ['HS256'],
       clockTimestamp: nowSeconds,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
   } catch (err) {
-    if (err instanceof jsonwebtoken().TokenExpiredError)
-      throw refuse('token_expired', 'the token has expired');
-    if (err instanceof jsonwebtoken().NotBeforeError)
-      throw refuse('invalid_token', 'the token is not valid yet (nbf)');
+    if (err instanceof jwt.TokenExpiredError) throw refuse('token_expired', 'the token has expired');
+    if (err instanceof jwt.NotBeforeError) throw refuse('invalid_token', 'the token is not valid yet (nbf)');
     throw refuse('invalid_token', 'the token signature or claims are not valid');
   }
   if (typeof payload === 'object' && payload !== null) Object.freeze(payload);
