@@ -94,12 +94,19 @@ async function runLoad(url, tokensFile, { durationS, connections }) {
 }
 
 /** The bare Express 5 route (bench/bare-express.mjs), started like icegate: {child, httpPort}. */
-async function startBareExpress() {
+async function startBareExpress(profileDir, presetPrototypes = false) {
   const httpPort = await takeFreePort(1);
   const child = startChild(
     'bare-express',
     process.execPath,
-    [join(root, 'bench/bare-express.mjs'), '--port', String(httpPort)],
+    [
+      // With --profile, the reference is profiled too, so the two profiles compare like for like.
+      ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
+      join(root, 'bench/bare-express.mjs'),
+      '--port',
+      String(httpPort),
+      ...(presetPrototypes ? ['--preset-prototypes'] : []),
+    ],
     { timeoutMs: 120_000 },
   );
   return { child, httpPort };
@@ -111,7 +118,7 @@ async function measureVariant(
 ) {
   const serverStartedAt = Date.now();
   const server = variant.bare
-    ? await startBareExpress()
+    ? await startBareExpress(profileDir, variant.preset === true)
     : await launch(ICEGATE, {
         secret,
         tmpDir,
@@ -201,6 +208,9 @@ export async function credentialPhase({
   writeFileSync(tokensFile, JSON.stringify(tokens));
   const variants = [
     { id: 'bare-express', bare: true },
+    // The same bare route on a server built as icegate builds its own (app-server.ts): reported
+    // beside the reference, so the ratio to the plain route is not read as icegate's logic alone.
+    { id: 'bare-express-preset', bare: true, preset: true },
     { id: 'embedded', env: {} },
     { id: 'redis', env: { REDIS_URL: BENCH_REDIS_URL } },
     // --baseline: the same two from another build, in the same round.
@@ -237,6 +247,10 @@ export async function credentialPhase({
     const bare = results.find((b) => b.round === r.round && b.variant === 'bare-express');
     if (r.requestsPerSecond !== undefined && bare?.requestsPerSecond) {
       r.vsBareExpress = Math.round((r.requestsPerSecond / bare.requestsPerSecond) * 100) / 100;
+    }
+    const preset = results.find((b) => b.round === r.round && b.variant === 'bare-express-preset');
+    if (r.requestsPerSecond !== undefined && preset?.requestsPerSecond) {
+      r.vsBarePreset = Math.round((r.requestsPerSecond / preset.requestsPerSecond) * 100) / 100;
     }
   }
   return {

@@ -161,6 +161,21 @@ function credentialRows(result) {
         runs.length > 1 ? `median of ${runs.length} rounds` : '',
       ),
     );
+    // The same comparison with the bare route on a server built as icegate's is (reported).
+    const preset = c.results.filter((r) => r.variant === 'bare-express-preset' && !r.error);
+    if (preset.length > 0) {
+      rows.push(
+        row(
+          'POST /v1/ice-servers x bare route on a server built as icegate builds its own (reported, no goal)',
+          variant,
+          `${round(median(runs.map((r) => r.requestsPerSecond)), 0)} req/s`,
+          `bare, preset prototypes ${round(median(preset.map((r) => r.requestsPerSecond)), 0)} req/s, p99 ${median(preset.map((r) => r.latencyMs?.p99))} ms`,
+          median(runs.map((r) => r.vsBarePreset)),
+          null,
+          runs.length > 1 ? `median of ${runs.length} rounds` : '',
+        ),
+      );
+    }
   }
   return rows;
 }

@@ -230,6 +230,7 @@ export function renderReport(result) {
             'variant',
             'requests/s',
             'x bare Express',
+            'x bare, preset prototypes',
             'server CPU µs per request',
             'p50 ms',
             'p99 ms',
@@ -239,12 +240,13 @@ export function renderReport(result) {
           ],
           result.credentials.results.map((r) =>
             r.error
-              ? [r.round, r.variant, `error: ${r.error}`, '', '', '', '', '', '', '']
+              ? [r.round, r.variant, `error: ${r.error}`, '', '', '', '', '', '', '', '']
               : [
                   r.round,
                   r.variant,
                   r.requestsPerSecond,
                   r.vsBareExpress ?? (r.variant === 'bare-express' ? 1 : null),
+                  r.vsBarePreset ?? null,
                   r.serverCpuUsPerRequest ?? null,
                   r.latencyMs.p50,
                   r.latencyMs.p99,

@@ -147,6 +147,7 @@ try {
           tmpDir,
           rounds: Number(values.repeat),
           log,
+          ...(values.profile ? { profileDir } : {}),
           ...(values.baseline === undefined ? {} : { baselineMain: join(values.baseline, 'src/main.js') }),
         })
       : { available: false, reason: 'icegate not selected' };

@@ -1,7 +1,7 @@
 // The composition root: the only place that wires adapters together (DESIGN.md). It reads the
 // validated configuration, opens the store and the entitlement layer, starts the relay and the
 // HTTP API, connects enforcement, and drains gracefully on SIGTERM.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { deriveNonceKey, NonceFactory, SecretRing } from './auth/index.js';
@@ -26,6 +26,7 @@ import { cacheMetricsFrom } from './entitlement/cache/index.js';
 import { createEntitlementRuntime, type EntitlementRuntime } from './entitlement/service/index.js';
 import { type EntitlementStore, openStore } from './entitlement/store/index.js';
 import {
+  createAppServer,
   createHttpApp,
   createMetricsServer,
   parseCredentialOpaque,
@@ -450,15 +451,13 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   // Bounded header size and timeouts: a slow or oversized request cannot hold a socket forever.
   // connectionsCheckingInterval: Node checks these timeouts every 30 s by default, which would let
   // a slowloris connection outlive headersTimeout by that much.
-  const http = createServer(
-    {
-      maxHeaderSize: 16 * 1024,
-      requestTimeout: 30_000,
-      headersTimeout: 10_000,
-      connectionsCheckingInterval: 1_000,
-    },
-    app,
-  );
+  // Requests and responses are built with the app's prototypes (app-server.ts, issue 19).
+  const http = createAppServer(app, {
+    maxHeaderSize: 16 * 1024,
+    requestTimeout: 30_000,
+    headersTimeout: 10_000,
+    connectionsCheckingInterval: 1_000,
+  });
   http.keepAliveTimeout = 5_000;
   const metricsServer = createMetricsServer(metrics.registry, logger);
   let startTrim: NodeJS.Timeout | undefined;

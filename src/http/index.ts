@@ -6,6 +6,7 @@ export {
   MAX_ADMIN_TOKEN_TTL_SECONDS,
 } from './admin-token-claims.js';
 export { BODY_LIMIT, createHttpApp, type HttpAppDeps } from './app.js';
+export { appPrototypes, createAppServer } from './app-server.js';
 export {
   type CredentialOpaque,
   cachedPseudonyms,
