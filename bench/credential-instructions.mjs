@@ -44,10 +44,14 @@ async function tenantTokens(dataDir) {
   const note = await importTenants(dataDir, tenants);
   if (note) throw new Error(note);
   return tenants.map((tenant) => {
-    const out = execFileSync(process.execPath, [cli, 'license', 'issue', tenant, '--server', 'bench.invalid'], {
-      env: { ...process.env, DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const out = execFileSync(
+      process.execPath,
+      [cli, 'license', 'issue', tenant, '--server', 'bench.invalid'],
+      {
+        env: { ...process.env, DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
     const { keyId, key } = JSON.parse(out.toString());
     const secret = key.slice(key.indexOf('.') + 1);
     return jwt.sign({ sub: 'bench-user' }, secret, { algorithm: 'HS256', keyid: keyId, expiresIn: 540 });
@@ -57,7 +61,12 @@ async function tenantTokens(dataDir) {
 const dataDir = join(work, 'data');
 const tokens = values.bare ? ['unused'] : await tenantTokens(dataDir);
 const serverArgs = values.bare
-  ? [join(root, 'bench/bare-express.mjs'), '--port', String(port), ...(values['preset-prototypes'] ? ['--preset-prototypes'] : [])]
+  ? [
+      join(root, 'bench/bare-express.mjs'),
+      '--port',
+      String(port),
+      ...(values['preset-prototypes'] ? ['--preset-prototypes'] : []),
+    ]
   : ['--no-memory-reducer', '--max-semi-space-size=2', resolve(values.main), 'serve'];
 const env = {
   ...process.env,
@@ -153,7 +162,9 @@ try {
   if (instructions === null) throw new Error('callgrind wrote no totals');
   console.log(
     JSON.stringify({
-      server: values.bare ? `bare-express${values['preset-prototypes'] ? ' --preset-prototypes' : ''}` : values.main,
+      server: values.bare
+        ? `bare-express${values['preset-prototypes'] ? ' --preset-prototypes' : ''}`
+        : values.main,
       redis: values.redis ?? null,
       requests,
       answered: measured['2xx'],
