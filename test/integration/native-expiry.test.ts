@@ -139,9 +139,12 @@ async function channelKeepsPermission(mode: 'native' | 'js') {
   s.peer.send(Buffer.from('kept by the refresh'), relay.port, relay.address);
   await s.client.receive((d) => payloadOn(CHANNEL, d) === 'kept by the refresh', 5_000);
   if (s.plane !== null && before !== undefined) {
-    // The data threads built both ChannelData messages; the core saw neither.
-    const after = s.plane.counters();
-    expect(after.sentChannelData - before.sentChannelData).toBe(2);
+    // The data threads built both ChannelData messages; the core saw neither. A data thread counts
+    // a batch after its sendmmsg returns, so the client can hold the second one first.
+    const plane = s.plane;
+    await expect
+      .poll(() => plane.counters().sentChannelData - before.sentChannelData, { timeout: 2_000 })
+      .toBe(2);
     expect(s.host.native?.movedToJs).toBe(0);
   }
 
