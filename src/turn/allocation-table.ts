@@ -15,10 +15,10 @@ export class AllocationTable {
   readonly #byUser = new Map<string, number>();
   readonly #pendingByUser = new Map<string, number>();
 
-  /** Live allocations. */
   /** Allocations added since the table was made (live or ended since). */
   #added = 0;
 
+  /** Live allocations. */
   get size(): number {
     return this.#byTuple.size;
   }
