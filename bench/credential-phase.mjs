@@ -12,7 +12,7 @@ import jwt from 'jsonwebtoken';
 import { sleep, startChild } from './child-processes.mjs';
 import { takeFreePort } from './ports.mjs';
 import { cpuSeconds, machineLoad } from './proc-stats.mjs';
-import { BENCH_REDIS_URL, ICEGATE, importTenants, launch } from './targets.mjs';
+import { BENCH_REDIS_URL, ICEGATE, importTenants, launch, nodeArgs } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'dist/src/cli/main.js');
@@ -101,7 +101,7 @@ async function startBareExpress(profileDir, presetPrototypes = false) {
     process.execPath,
     [
       // With --profile, the reference is profiled too, so the two profiles compare like for like.
-      ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
+      ...nodeArgs(profileDir),
       join(root, 'bench/bare-express.mjs'),
       '--port',
       String(httpPort),

@@ -14,7 +14,8 @@ export const BENCH_TENANTS = Object.freeze(['acme', 'bench']);
 
 const root = new URL('..', import.meta.url).pathname;
 
-function nodeArgs(profileDir) {
+/** Node's flags for a server run under the CPU profiler when `profileDir` is given (bench --profile). */
+export function nodeArgs(profileDir) {
   return profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 }
 
