@@ -52,8 +52,8 @@ export function openRedis(
     maxRetriesPerRequest: 1,
     commandTimeout: options.commandTimeoutMs ?? 500,
     // Commands issued in the same event-loop turn leave in one write (ioredis auto-pipelining):
-    // the credential route's rate-limit counts of the requests one turn handles (two per request)
-    // and the allocation ledger's scripts no longer cost a system call each (issue 19).
+    // the allocation ledger's scripts and the rate limiter's (one call per turn, for all the
+    // requests the turn handled: redis-rate-limiter.ts) no longer cost a system call each (issue 19).
     enableAutoPipelining: true,
     connectionName: 'icegate',
   });
