@@ -124,6 +124,7 @@ export function createHttpApp(deps: HttpAppDeps): Application {
       if (counting === undefined) next();
       else return counting.then(() => next());
     },
+    ipHit: (req) => ({ scope: 'ip', key: clientKey(req.ip), rule: limits.perIp }),
     body: [requireJsonContent(), express.json({ limit: BODY_LIMIT, strict: true, type: 'application/json' })],
   };
 

@@ -2,7 +2,7 @@
 // (W3C webrtc-pc section 4.2.1, RTCIceServer) with a TURN REST credential, and
 // GET /v1/turn-credentials answers the same credential in the draft-uberti-rtcweb-turn-rest-00
 // section 2.2 shape. Responses carry secrets: never cached (Cache-Control: no-store).
-import { Router as createRouter, type RequestHandler, type Router } from 'express';
+import { Router as createRouter, type Request, type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { mintCredential, type SecretRing } from '../auth/index.js';
 import type { CredentialApi } from '../metrics/label-sets.js';
@@ -15,7 +15,13 @@ import { iceUrlsOf, type TurnListener } from './ice-urls.js';
 import type { RouteIntake } from './intake.js';
 import { parseBody } from './json-body.js';
 import { chain } from './middleware-chain.js';
-import { type AdmittedTenant, admitTenantNow, type TenantGateDeps } from './tenant-gate.js';
+import {
+  type AdmittedTenant,
+  admitTenantNow,
+  countIpAndTenant,
+  type EarlyTenantCount,
+  type TenantGateDeps,
+} from './tenant-gate.js';
 
 /** What the credential routes need. */
 export interface CredentialRouteDeps {
@@ -76,6 +82,21 @@ export function addCredentialRoutes(router: Pick<Router, 'get' | 'post'>, deps: 
     throw new RangeError('the credential endpoint needs at least one TURN listener');
   const count = (api: CredentialApi) => countCredentialOutcome(api, deps.metrics);
   const pseudonymOf = cachedPseudonyms(deps.ring);
+  // With Redis, the IP and the tenant are counted in one call when the token verifies from
+  // memory (countIpAndTenant); the gate then takes that count. In memory, ipLimit and the gate
+  // count without a promise, as before.
+  const early = new WeakMap<Request, EarlyTenantCount>();
+  const limits: RequestHandler =
+    deps.gate.limiter.hitBoth === undefined
+      ? deps.intake.ipLimit
+      : (req, res, next) => {
+          const counting = countIpAndTenant(req, deps.gate, deps.intake.ipHit(req), deps.clock());
+          if (counting === undefined) return deps.intake.ipLimit(req, res, next);
+          return counting.then((counted) => {
+            early.set(req, counted);
+            next();
+          });
+        };
 
   // Each route's middlewares and handler run as one router layer (middleware-chain.ts).
   router.post(
@@ -83,7 +104,7 @@ export function addCredentialRoutes(router: Pick<Router, 'get' | 'post'>, deps: 
     chain([
       ...front,
       count('ice_servers'),
-      deps.intake.ipLimit,
+      limits,
       ...deps.intake.body,
       (req, res) => {
         const body = parseBody(iceServersBody, req.body, {});
@@ -100,7 +121,7 @@ export function addCredentialRoutes(router: Pick<Router, 'get' | 'post'>, deps: 
           res.json({ iceServers, ttl, expiresAt: credential.expiresAt.toISOString() });
         };
         // Without a promise when the gate decides from memory (admitTenantNow, issue 19).
-        const admitted = admitTenantNow(req, deps.gate, now);
+        const admitted = admitTenantNow(req, deps.gate, now, {}, early.get(req));
         if (admitted instanceof Promise) return admitted.then(answer);
         answer(admitted);
       },
@@ -112,7 +133,7 @@ export function addCredentialRoutes(router: Pick<Router, 'get' | 'post'>, deps: 
     chain([
       ...front,
       count('turn_credentials'),
-      deps.intake.ipLimit,
+      limits,
       (req, res) => {
         if (req.query.service !== 'turn') {
           throw new HttpError('invalid_request', 'query parameter service must be "turn"');
@@ -122,7 +143,7 @@ export function addCredentialRoutes(router: Pick<Router, 'get' | 'post'>, deps: 
           const { ttl, credential } = mint(deps, pseudonymOf, admitted, now);
           res.json({ username: credential.username, password: credential.password, ttl, uris: urls.turn });
         };
-        const admitted = admitTenantNow(req, deps.gate, now);
+        const admitted = admitTenantNow(req, deps.gate, now, {}, early.get(req));
         if (admitted instanceof Promise) return admitted.then(answer);
         answer(admitted);
       },

@@ -14,8 +14,8 @@ import {
 import { noteRequestTenant } from '../log/request-context.js';
 import { bearerToken } from './bearer-token.js';
 import { HttpError } from './http-error.js';
-import { enforceRateLimit, enforceRateLimitNow } from './rate-limit/rate-limit-policy.js';
-import type { RateLimiter, RateLimitRule } from './rate-limit/rate-limiter.js';
+import { enforceRateLimit, enforceRateLimitNow, refuseOverLimit } from './rate-limit/rate-limit-policy.js';
+import type { RateDecision, RateHit, RateLimiter, RateLimitRule } from './rate-limit/rate-limiter.js';
 
 /** What the gate needs. */
 export interface TenantGateDeps {
@@ -64,6 +64,49 @@ export function entitlementRefusal(entitlement: EntitlementAnswer): HttpError | 
   }
 }
 
+/** A token verified and its tenant counted before the gate, with the client's IP (countIpAndTenant). */
+export interface EarlyTenantCount {
+  token: VerifiedTenantToken;
+  /** The tenant's count, made because the IP was within its limit. */
+  decision: RateDecision;
+}
+
+/**
+ * The IP and tenant limits in one step, for a limiter that counts in Redis (`hitBoth`) and a
+ * token that a cached key verifies: the client's IP (`ip`) and the token's tenant are counted in
+ * one Redis call, the tenant only when the IP is within its limit, as when the gate counts it after
+ * the IP limit; the IP's refusal is thrown as the IP limit throws it. The gate then uses what this
+ * resolves to instead of verifying and counting again (admitTenantNow's `early`), so a request
+ * waits for Redis once, not twice (issue 19). Undefined, with nothing counted, when the limiter
+ * counts in memory or the token cannot be verified from memory (unknown key, bad token): the
+ * route then counts the IP alone, before any key lookup, and the gate goes on as usual, so a bad
+ * token is still refused after the IP limit and the body rules, as before. The tenant's count
+ * (not its refusal, which the gate answers) now comes before the body rules, so a tenant's
+ * requests with a malformed body count toward its limit too.
+ */
+export function countIpAndTenant(
+  req: Request,
+  deps: TenantGateDeps,
+  ip: RateHit,
+  now: number,
+): Promise<EarlyTenantCount> | undefined {
+  const { limiter, keys } = deps;
+  if (limiter.hitBoth === undefined || keys.peek === undefined) return undefined;
+  let token: VerifiedTenantToken | undefined;
+  try {
+    token = verifyTenantTokenNow(bearerToken(req), (keyId) => keys.peek?.(keyId), new Date(now));
+  } catch {
+    return undefined;
+  }
+  if (token === undefined) return undefined;
+  const verified = token;
+  const tenant: RateHit = { scope: 'tenant', key: verified.tenant, rule: deps.perTenant };
+  return limiter.hitBoth(ip, tenant, now).then(([ipDecision, tenantDecision]) => {
+    refuseOverLimit('ip', ipDecision, now);
+    return { token: verified, decision: tenantDecision as RateDecision };
+  });
+}
+
 /** Admits the request's tenant at `now` (ms) or throws the refusal. */
 export async function admitTenant(
   req: Request,
@@ -86,7 +129,14 @@ export function admitTenantNow(
   deps: TenantGateDeps,
   now: number,
   verifyOptions: VerifyTenantTokenOptions = {},
+  /** The token and tenant count countIpAndTenant made for this request, if it did. */
+  early?: EarlyTenantCount,
 ): AdmittedTenant | Promise<AdmittedTenant> {
+  if (early !== undefined) {
+    noteRequestTenant(early.token.tenant);
+    refuseOverLimit('tenant', early.decision, now);
+    return withEntitlement(early.token, deps, now);
+  }
   const text = bearerToken(req);
   const at = new Date(now);
   const peekKey = deps.keys.peek;

@@ -1,5 +1,7 @@
 // Rate limits over real HTTP: per client IP and per tenant, 429 with Retry-After; held across
-// two app instances sharing Redis; and still enforced (in-process) when Redis is unreachable.
+// two app instances sharing Redis, where a credential request counts its IP and its tenant in one
+// Redis call; and still enforced (in-process) when Redis is unreachable.
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RateLimitSettings } from '../../src/http/index.js';
 import {
@@ -104,6 +106,48 @@ describe('rate limits', () => {
     expect(await statuses(b, key, 2)).toEqual([200, 200]);
     expect((await ice(a, key)).status).toBe(429);
     expect((await ice(b, key)).status).toBe(429);
+  });
+
+  it('with Redis, counts the IP and the tenant of a credential request in one call, the tenant only within the IP limit', async () => {
+    await requireRedis();
+    const s = await fileTestStore();
+    cleanups.push(() => s.dispose());
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteRedisPrefix(prefix));
+    const node = await startNode({
+      store: s.store,
+      clock: clock.now,
+      redisUrl: TEST_REDIS_URL,
+      redisPrefix: prefix,
+      http: { rateLimits: limits(3, 100) },
+    });
+    cleanups.push(() => node.close());
+    const key = await tenantWithKey(s.store, node.licenses, 'acme', ACTIVE_ORDERS);
+    // The first request warms the key cache (its key is looked up after the IP limit, as before).
+    expect((await ice(node, key)).status).toBe(200);
+    // What the node sends Redis from here on, read off the server itself (MONITOR).
+    const monitor = await new Redis(TEST_REDIS_URL).monitor();
+    cleanups.push(async () => void monitor.disconnect());
+    const scripts: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (/^evalsha$/i.test(args[0] ?? '') && args.some((a) => a.startsWith(`${prefix}ratelimit:`))) {
+        scripts.push(args);
+      }
+    });
+    expect(await statuses(node, key, 3)).toEqual([200, 200, 429]);
+    await expect.poll(() => scripts.length).toBe(3);
+    // One call per request, naming the IP's key and then the tenant's.
+    for (const args of scripts) {
+      expect(args[2]).toBe('2');
+      expect(args[3]).toMatch(new RegExp(`^${prefix}ratelimit:ip:`));
+      expect(args[4]).toMatch(new RegExp(`^${prefix}ratelimit:tenant:60000:\\d+:acme$`));
+    }
+    // The refused request (its IP's fourth) did not count the tenant: 3 of the 4 did.
+    const reader = new Redis(TEST_REDIS_URL);
+    cleanups.push(async () => void reader.disconnect());
+    const tenantKeys = await reader.keys(`${prefix}ratelimit:tenant:*`);
+    expect(tenantKeys).toHaveLength(1);
+    expect(await reader.get(tenantKeys[0] as string)).toBe('3');
   });
 
   it('counts the forwarded client address only when trust proxy is configured', async () => {

@@ -1,12 +1,13 @@
 // The Redis rate limiter against a real Redis: the hits of one event-loop turn leave as one script
 // call (issue 19), and the counts they get are the ones one call per hit would have given: in the
 // order the hits were made, continuing what other nodes counted, each window's key expiring with
-// it. Redis down or answering nonsense: every hit is still counted, in-process.
+// it; hitBoth's second count is made only when its first is within its limit. Redis down or
+// answering nonsense: every hit is still counted, in-process.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisHealth } from '../../src/entitlement/cache/redis-health.js';
 import type { RateLimitRule } from '../../src/http/rate-limit/rate-limiter.js';
-import { MAX_KEYS_PER_CALL, RedisRateLimiter } from '../../src/http/rate-limit/redis-rate-limiter.js';
+import { MAX_HITS_PER_CALL, RedisRateLimiter } from '../../src/http/rate-limit/redis-rate-limiter.js';
 import {
   CapturingLogger,
   deleteRedisPrefix,
@@ -105,14 +106,56 @@ describe('RedisRateLimiter (real Redis)', () => {
     expect(next.count).toBe(1);
   });
 
-  it(`splits a turn of more than ${MAX_KEYS_PER_CALL} keys into several calls, every count right`, async () => {
+  it(`splits a turn of more than ${MAX_HITS_PER_CALL} counts into several calls, every count right`, async () => {
     const { limiter, calls } = limiterOn(open(), prefix());
-    const keys = Array.from({ length: MAX_KEYS_PER_CALL * 2 + 10 }, (_, i) => `203.0.113.${i}`);
+    const keys = Array.from({ length: MAX_HITS_PER_CALL * 2 + 10 }, (_, i) => `203.0.113.${i}`);
     const first = await Promise.all(keys.map((k) => limiter.hit('ip', k, RULE, NOW)));
     expect(calls()).toBe(3);
     expect(first.every((d) => d.count === 1)).toBe(true);
     const second = await Promise.all(keys.map((k) => limiter.hit('ip', k, RULE, NOW)));
     expect(second.every((d) => d.count === 2)).toBe(true);
+  });
+
+  it('hitBoth counts the second only while the first is within its limit, in the same call', async () => {
+    const p = prefix();
+    const { limiter, calls } = limiterOn(open(), p);
+    const ip = { scope: 'ip', key: '198.51.100.20', rule: { limit: 2, windowMs: 60_000 } };
+    const tenant = { scope: 'tenant', key: 'acme', rule: RULE };
+    const single = limiter.hit('tenant', 'acme', RULE, NOW);
+    const pairs = await Promise.all([
+      limiter.hitBoth(ip, tenant, NOW),
+      limiter.hitBoth(ip, tenant, NOW),
+      limiter.hitBoth(ip, tenant, NOW),
+    ]);
+    expect(calls()).toBe(1);
+    expect(pairs.map(([a, b]) => [a.count, a.allowed, b?.count, b?.allowed])).toEqual([
+      [1, true, 2, true],
+      [2, true, 3, true],
+      // The IP is over its limit: the tenant is not counted, as when the gate never ran.
+      [3, false, undefined, undefined],
+    ]);
+    // The single hit came first in the turn: 1, then the two pairs' counts of the tenant.
+    expect((await single).count).toBe(1);
+    const index = Math.floor(NOW / RULE.windowMs);
+    expect(await open().get(`${p}ratelimit:tenant:${RULE.windowMs}:${index}:acme`)).toBe('3');
+  });
+
+  it('keeps a hitBoth pair in one call when the turn is split', async () => {
+    const { limiter, calls } = limiterOn(open(), prefix());
+    const singles = Array.from({ length: MAX_HITS_PER_CALL - 1 }, (_, i) =>
+      limiter.hit('ip', `203.0.113.${i}`, RULE, NOW),
+    );
+    const pair = limiter.hitBoth(
+      { scope: 'ip', key: '198.51.100.30', rule: { limit: 0, windowMs: 60_000 } },
+      { scope: 'tenant', key: 'acme', rule: RULE },
+      NOW,
+    );
+    const later = limiter.hit('tenant', 'acme', RULE, NOW);
+    await Promise.all(singles);
+    const [ip, tenant] = await pair;
+    expect(calls()).toBe(2);
+    expect([ip.count, ip.allowed, tenant]).toEqual([1, false, undefined]);
+    expect((await later).count).toBe(1);
   });
 
   it('loads the script again when Redis has lost it (SCRIPT FLUSH)', async () => {
@@ -150,6 +193,20 @@ describe('RedisRateLimiter (real Redis)', () => {
       [4, false],
     ]);
     expect(failures()).toBe(1);
+    // hitBoth in-process: the second is counted only while the first is within its limit.
+    const ip = { scope: 'ip', key: '192.0.2.11', rule: { limit: 1, windowMs: 60_000 } };
+    const tenant = { scope: 'tenant', key: 'acme', rule: RULE };
+    const [first, second] = await Promise.all([
+      limiter.hitBoth(ip, tenant, NOW),
+      limiter.hitBoth(ip, tenant, NOW),
+    ]);
+    expect([first[0].allowed, first[1]?.count, second[0].allowed, second[1]]).toEqual([
+      true,
+      1,
+      false,
+      undefined,
+    ]);
+    expect(failures()).toBe(2);
   });
 
   it('counts in-process when the script answers something other than one count per key', async () => {

@@ -45,7 +45,7 @@ export function enforceRateLimitNow(
 }
 
 /** Throws the 429 of a request `decision` did not allow. */
-function refuseOverLimit(scope: 'ip' | 'tenant', decision: RateDecision, now: number): void {
+export function refuseOverLimit(scope: 'ip' | 'tenant', decision: RateDecision, now: number): void {
   if (decision.allowed) return;
   const retryAfter = Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
   throw new HttpError(

@@ -17,6 +17,13 @@ export interface RateLimitRule {
   windowMs: number;
 }
 
+/** One count to make: `key` under `rule`, named `scope` (e.g. 'ip'). */
+export interface RateHit {
+  scope: string;
+  key: string;
+  rule: RateLimitRule;
+}
+
 /** Counts requests per key in fixed windows. */
 export interface RateLimiter {
   /** Counts one request of `key` under `rule` (named `scope`, e.g. 'ip') at `now`. */
@@ -26,6 +33,12 @@ export interface RateLimiter {
    * another process): the credential route then decides without a promise (issue 19).
    */
   hitNow?(scope: string, key: string, rule: RateLimitRule, now: number): RateDecision;
+  /**
+   * Counts `first`, then `then` only if `first` was allowed (undefined otherwise), in one step:
+   * the credential routes' IP and tenant limits in one Redis call instead of two, one after the
+   * other (issue 19). Absent on a limiter that counts in memory.
+   */
+  hitBoth?(first: RateHit, then: RateHit, now: number): Promise<[RateDecision, RateDecision | undefined]>;
 }
 
 /** The window index and its end for `now`. */

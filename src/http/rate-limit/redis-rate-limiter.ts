@@ -1,65 +1,68 @@
-// Fixed windows counted in Redis, so a limit holds across replicas: each key's count is an
-// INCRBY, the key expiring with its window (set atomically with the first count by a Lua script).
-// When Redis fails the request is counted in-process instead: limits stay on (per node) and the
-// failure is counted and logged through RedisHealth; it never fails open silently.
+// Fixed windows counted in Redis, so a limit holds across replicas: each hit is an INCR, the key
+// expiring with its window (set atomically with the first count by a Lua script). When Redis
+// fails the request is counted in-process instead: limits stay on (per node) and the failure is
+// counted and logged through RedisHealth; it never fails open silently.
 //
-// The counts of one event-loop turn leave together: `hit` queues its key and the queue is sent
-// as one script call from setImmediate, at the end of the turn that handled the requests. Under
-// load a turn handles many requests (50 keep-alive connections give about ten per turn here),
-// and a Redis command through ioredis costs more CPU than the rest of a credential request
-// (issue 19: two script calls per request made the Redis-backed route 0.73-0.84x a bare Express
-// route). The counting is the same as one call per request: a key hit k times in a batch is
-// raised by k at once and its hits get the k counts that end at the new value, in the order
-// they were made. One Redis server holds every key (openRedis connects to one server; a Redis
-// Cluster would refuse a script over keys of several slots).
+// The hits of one event-loop turn leave together: `hit` and `hitBoth` queue their counts and the
+// queue is sent as one script call from setImmediate, at the end of the turn that handled the
+// requests. Under load a turn handles many requests, and a Redis command through ioredis costs
+// more CPU than the rest of a credential request (issue 19: two script calls per request made
+// the Redis-backed route 0.73-0.84x a bare Express route). Redis runs the queue's counts in the
+// order they were made, so each gets the count one call per hit would have given it. One Redis
+// server holds every key (openRedis connects to one server; a Redis Cluster would refuse a script
+// over keys of several slots).
 import type { Redis } from 'ioredis';
 import type { RedisHealth } from '../../entitlement/cache/redis-health.js';
 import { RedisScript } from '../../entitlement/cache/redis-script.js';
 import {
   MemoryRateLimiter,
   type RateDecision,
+  type RateHit,
   type RateLimiter,
   type RateLimitRule,
   windowOf,
 } from './rate-limiter.js';
 
-// KEYS[i] is raised by ARGV[2i] and, when that made it (it did not exist), expires after
-// ARGV[2i-1] ms. Returns the new counts, in the order of KEYS.
+// KEYS[i] is counted (INCR) unless ARGV[3i-1] names an earlier count j (1-based) that is 0 (not
+// counted) or above ARGV[3i]; a key its count made expires after ARGV[3i-2] ms. Returns the
+// counts in the order of KEYS, 0 for one not counted.
 const HIT_SCRIPT = `
 local counts = {}
 for i = 1, #KEYS do
-  local by = tonumber(ARGV[2 * i])
-  local n = redis.call('INCRBY', KEYS[i], by)
-  if n == by then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i - 1]) end
-  counts[i] = n
+  local after = tonumber(ARGV[3 * i - 1])
+  if after == 0 or (counts[after] > 0 and counts[after] <= tonumber(ARGV[3 * i])) then
+    local n = redis.call('INCR', KEYS[i])
+    if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[3 * i - 2]) end
+    counts[i] = n
+  else
+    counts[i] = 0
+  end
 end
 return counts`;
 const HIT = new RedisScript(HIT_SCRIPT);
 
-/** Most keys in one script call; a longer queue is sent as several calls. */
-export const MAX_KEYS_PER_CALL = 256;
+/** Most counts in one script call; a longer queue is sent as several calls. */
+export const MAX_HITS_PER_CALL = 256;
 
-/** One request waiting for its count. */
-interface Waiter {
-  scope: string;
-  key: string;
-  rule: RateLimitRule;
+/** One count in the queue. */
+interface QueuedHit {
+  hit: RateHit;
+  redisKey: string;
   now: number;
   resetAt: number;
-  resolve(decision: RateDecision): void;
-}
-
-/** The hits of one Redis key in the queue. */
-interface Pending {
-  ttlMs: number;
-  waiters: Waiter[];
+  /** The count this one depends on (hitBoth's first): counted only if that one was allowed. */
+  after: QueuedHit | undefined;
+  /** Its place in the call that sent it, from 1; set when sent. */
+  index: number;
+  /** Its count once known; 0 when not counted. */
+  count: number;
+  done(decision: RateDecision | undefined): void;
 }
 
 /** Redis fixed windows, counted in one script call per event-loop turn, with an in-process fallback. */
 export class RedisRateLimiter implements RateLimiter {
   readonly #fallback = new MemoryRateLimiter();
-  #queue = new Map<string, Pending>();
-  #flushScheduled = false;
+  #queue: QueuedHit[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -69,67 +72,92 @@ export class RedisRateLimiter implements RateLimiter {
   ) {}
 
   hit(scope: string, key: string, rule: RateLimitRule, now: number): Promise<RateDecision> {
-    const { index, resetAt } = windowOf(rule, now);
-    const redisKey = `${this.prefix}ratelimit:${scope}:${rule.windowMs}:${index}:${key}`;
     return new Promise((resolve) => {
-      const waiter: Waiter = { scope, key, rule, now, resetAt, resolve };
-      const pending = this.#queue.get(redisKey);
-      // A little slack past the window end covers clock differences between nodes.
-      if (pending === undefined)
-        this.#queue.set(redisKey, { ttlMs: rule.windowMs + 5_000, waiters: [waiter] });
-      else pending.waiters.push(waiter);
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#enqueue({ scope, key, rule }, now, undefined, resolve as (d: RateDecision | undefined) => void);
     });
+  }
+
+  hitBoth(first: RateHit, then: RateHit, now: number): Promise<[RateDecision, RateDecision | undefined]> {
+    return new Promise((resolve) => {
+      let firstDecision: RateDecision | undefined;
+      const queued = this.#enqueue(first, now, undefined, (d) => {
+        firstDecision = d;
+      });
+      // Settled after `first` (the queue is answered in order), so firstDecision is known.
+      this.#enqueue(then, now, queued, (d) => resolve([firstDecision as RateDecision, d]));
+    });
+  }
+
+  #enqueue(
+    hit: RateHit,
+    now: number,
+    after: QueuedHit | undefined,
+    done: (decision: RateDecision | undefined) => void,
+  ): QueuedHit {
+    const { index, resetAt } = windowOf(hit.rule, now);
+    const redisKey = `${this.prefix}ratelimit:${hit.scope}:${hit.rule.windowMs}:${index}:${hit.key}`;
+    const queued: QueuedHit = { hit, redisKey, now, resetAt, after, index: 0, count: 0, done };
+    if (this.#queue.length === 0) setImmediate(() => this.#flush());
+    this.#queue.push(queued);
+    return queued;
   }
 
   #flush(): void {
     const queue = this.#queue;
-    this.#queue = new Map();
-    this.#flushScheduled = false;
-    let batch: Array<[string, Pending]> = [];
-    for (const entry of queue) {
-      batch.push(entry);
-      if (batch.length === MAX_KEYS_PER_CALL) {
-        void this.#send(batch);
-        batch = [];
-      }
+    this.#queue = [];
+    // A count and the one that depends on it go in the same call.
+    let start = 0;
+    while (start < queue.length) {
+      let end = Math.min(start + MAX_HITS_PER_CALL, queue.length);
+      if (end < queue.length && queue[end]?.after !== undefined) end -= 1;
+      void this.#send(queue.slice(start, end));
+      start = end;
     }
-    if (batch.length > 0) void this.#send(batch);
   }
 
-  async #send(batch: Array<[string, Pending]>): Promise<void> {
+  async #send(batch: QueuedHit[]): Promise<void> {
     const keys: string[] = [];
     const args: string[] = [];
-    for (const [redisKey, pending] of batch) {
-      keys.push(redisKey);
-      args.push(String(pending.ttlMs), String(pending.waiters.length));
+    for (const [i, q] of batch.entries()) {
+      q.index = i + 1;
+      keys.push(q.redisKey);
+      // A little slack past the window end covers clock differences between nodes.
+      args.push(
+        String(q.hit.rule.windowMs + 5_000),
+        String(q.after?.index ?? 0),
+        String(q.after?.hit.rule.limit ?? 0),
+      );
     }
     let counts: unknown;
     try {
       counts = await HIT.run(this.redis, keys, args);
       if (!Array.isArray(counts) || counts.length !== batch.length) {
-        throw new Error(`rate-limit script answered ${JSON.stringify(counts)} for ${batch.length} keys`);
+        throw new Error(`rate-limit script answered ${JSON.stringify(counts)} for ${batch.length} counts`);
       }
     } catch (err) {
       this.health.failure('command', err);
-      for (const [, pending] of batch) {
-        for (const w of pending.waiters) w.resolve(this.#fallback.hitNow(w.scope, w.key, w.rule, w.now));
-      }
+      for (const q of batch) this.#countInProcess(q);
       return;
     }
     this.health.success();
-    for (let i = 0; i < batch.length; i++) {
-      const waiters = (batch[i] as [string, Pending])[1].waiters;
-      // The key now holds `last`; its hits in this batch took the counts up to it, in order.
-      const first = Number(counts[i]) - waiters.length + 1;
-      for (let j = 0; j < waiters.length; j++) {
-        const w = waiters[j] as Waiter;
-        const count = first + j;
-        w.resolve({ allowed: count <= w.rule.limit, count, limit: w.rule.limit, resetAt: w.resetAt });
-      }
+    for (const [i, q] of batch.entries()) {
+      q.count = Number(counts[i]);
+      q.done(q.count === 0 ? undefined : decisionOf(q, q.count));
     }
   }
+
+  /** Redis failed: the same count, in this process. */
+  #countInProcess(q: QueuedHit): void {
+    if (q.after !== undefined && (q.after.count === 0 || q.after.count > q.after.hit.rule.limit)) {
+      q.done(undefined);
+      return;
+    }
+    const decision = this.#fallback.hitNow(q.hit.scope, q.hit.key, q.hit.rule, q.now);
+    q.count = decision.count;
+    q.done(decision);
+  }
+}
+
+function decisionOf(q: QueuedHit, count: number): RateDecision {
+  return { allowed: count <= q.hit.rule.limit, count, limit: q.hit.rule.limit, resetAt: q.resetAt };
 }

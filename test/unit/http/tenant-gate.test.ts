@@ -6,8 +6,17 @@ import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
 import type { EntitlementAnswer } from '../../../src/entitlement/service/entitlement-service.js';
 import { StoredKey } from '../../../src/entitlement/store/index.js';
-import { MemoryRateLimiter, type RateLimiter } from '../../../src/http/rate-limit/rate-limiter.js';
-import { admitTenant, admitTenantNow, type TenantGateDeps } from '../../../src/http/tenant-gate.js';
+import {
+  MemoryRateLimiter,
+  type RateHit,
+  type RateLimiter,
+} from '../../../src/http/rate-limit/rate-limiter.js';
+import {
+  admitTenant,
+  admitTenantNow,
+  countIpAndTenant,
+  type TenantGateDeps,
+} from '../../../src/http/tenant-gate.js';
 import {
   newKeyId,
   newKeySecret,
@@ -185,5 +194,81 @@ describe('admitTenantNow', () => {
     const pending = admitTenantNow(request(tokens.valid!), gateDeps(true, remote).deps, NOW);
     expect(pending).toBeInstanceOf(Promise);
     expect(await pending).toMatchObject({ token: { tenant: 'acme' } });
+  });
+});
+
+/** A limiter that counts in memory but, like the Redis one, only through promises and hitBoth. */
+function pairLimiter() {
+  const memory = new MemoryRateLimiter();
+  const pairs: string[] = [];
+  const limiter: RateLimiter = {
+    hit: (...args) => memory.hit(...args),
+    async hitBoth(first, then, now) {
+      pairs.push(`${first.key}+${then.key}`);
+      const a = memory.hitNow(first.scope, first.key, first.rule, now);
+      return [a, a.allowed ? memory.hitNow(then.scope, then.key, then.rule, now) : undefined];
+    },
+  };
+  return { limiter, pairs, memory };
+}
+
+describe('countIpAndTenant (the IP and tenant limits in one step, for a Redis limiter)', () => {
+  const ip: RateHit = { scope: 'ip', key: '198.51.100.1', rule: { limit: 2, windowMs: 60_000 } };
+
+  it('counts both for a token verified from memory; the gate then admits without counting again', async () => {
+    const { limiter, pairs, memory } = pairLimiter();
+    const warm = gateDeps(true, limiter);
+    const early = await countIpAndTenant(request(tokens.valid!), warm.deps, ip, NOW);
+    expect(pairs).toEqual(['198.51.100.1+acme']);
+    expect(early).toMatchObject({ token: { tenant: 'acme' }, decision: { count: 1, allowed: true } });
+    const admitted = admitTenantNow(request(tokens.valid!), warm.deps, NOW, {}, early);
+    expect(admitted).toMatchObject({ token: { tenant: 'acme' }, entitlement: { active: true } });
+    // The gate took the early count: the tenant's next count is 2, not 3.
+    expect(memory.hitNow('tenant', 'acme', warm.deps.perTenant, NOW).count).toBe(2);
+  });
+
+  it("throws the IP's 429 when the IP is over its limit, and does not count the tenant", async () => {
+    const { limiter, memory } = pairLimiter();
+    const warm = gateDeps(true, limiter);
+    await countIpAndTenant(request(tokens.valid!), warm.deps, ip, NOW);
+    await countIpAndTenant(request(tokens.valid!), warm.deps, ip, NOW);
+    await expect(countIpAndTenant(request(tokens.valid!), warm.deps, ip, NOW)).rejects.toMatchObject({
+      code: 'rate_limited',
+      message: 'too many requests from this address',
+    });
+    expect(memory.hitNow('tenant', 'acme', warm.deps.perTenant, NOW).count).toBe(3);
+  });
+
+  it("hands the gate the tenant's refusal, answered by the gate as it answers its own count", async () => {
+    const { limiter } = pairLimiter();
+    const warm = gateDeps(true, limiter);
+    const wide: RateHit = { ...ip, rule: { limit: 100, windowMs: 60_000 } };
+    for (let i = 0; i < 3; i++) await countIpAndTenant(request(tokens.valid!), warm.deps, wide, NOW);
+    const fourth = await countIpAndTenant(request(tokens.valid!), warm.deps, wide, NOW);
+    expect(fourth?.decision).toMatchObject({ count: 4, allowed: false });
+    const early = await outcome(() => admitTenantNow(request(tokens.valid!), warm.deps, NOW, {}, fourth));
+    const counted = gateDeps(true, new MemoryRateLimiter());
+    for (let i = 0; i < 3; i++) admitTenantNow(request(tokens.valid!), counted.deps, NOW);
+    const usual = await outcome(() => admitTenantNow(request(tokens.valid!), counted.deps, NOW));
+    expect(early).toEqual(usual);
+    expect(early).toMatchObject({ refused: { code: 'rate_limited' } });
+  });
+
+  it('counts nothing, leaving the IP limit and the gate to go on as before, when it cannot decide from memory', async () => {
+    for (const [kind, token] of Object.entries(tokens)) {
+      if (kind === 'valid' || kind === 'lapsedTenant') continue;
+      const { limiter, pairs } = pairLimiter();
+      expect(countIpAndTenant(request(token), gateDeps(true, limiter).deps, ip, NOW), kind).toBeUndefined();
+      expect(pairs, kind).toEqual([]);
+    }
+    const { limiter, pairs } = pairLimiter();
+    // A key not in memory: the store is not asked before the IP limit.
+    const cold = gateDeps(false, limiter);
+    expect(countIpAndTenant(request(tokens.valid!), cold.deps, ip, NOW)).toBeUndefined();
+    expect(countIpAndTenant({ headers: {} } as Request, cold.deps, ip, NOW)).toBeUndefined();
+    expect(cold.calls).toEqual({ lookup: 0, get: 0 });
+    expect(pairs).toEqual([]);
+    // A limiter that counts in memory: ipLimit and the gate count, without promises.
+    expect(countIpAndTenant(request(tokens.valid!), gateDeps(true).deps, ip, NOW)).toBeUndefined();
   });
 });
