@@ -85,6 +85,8 @@ STOPSIGNAL SIGTERM
 # --no-memory-reducer: V8's memory reducer runs full collections whenever the allocation rate
 # drops, which a relay under paced media load looks like (docs/benchmarks.md).
 # --max-semi-space-size=2: V8 lets the young generation grow to 2 x 16 MiB and keeps it, about
-# 10 MiB of an idle node's RSS; the control plane's garbage is short-lived and small, so 2 MiB
-# semi-spaces cost little (bench/README.md, memory at rest). Same as `npm start`.
+# 10 MiB of RSS once a node has served load (and at rest on the JS plane; the native plane's
+# start-up collection shrinks it), and about 1.3 KB more per live allocation at 10,000; the control
+# plane's garbage is short-lived and small, so 2 MiB semi-spaces cost little (bench/README.md,
+# memory at rest and the 16:20 run of 2026-12-07). Same as `npm start`.
 CMD ["node", "--no-memory-reducer", "--max-semi-space-size=2", "dist/src/cli/main.js", "serve"]
