@@ -81,8 +81,8 @@ export interface EarlyTenantCount {
  * counts in memory or the token cannot be verified from memory (unknown key, bad token): the
  * route then counts the IP alone, before any key lookup, and the gate goes on as usual, so a bad
  * token is still refused after the IP limit and the body rules, as before. The tenant's count
- * (not its refusal, which the gate answers) now comes before the body rules, so a tenant's
- * requests with a malformed body count toward its limit too.
+ * (not its refusal, which the gate answers) now comes before the route's body and query rules, so
+ * a tenant's requests that those refuse count toward its limit too.
  */
 export function countIpAndTenant(
   req: Request,
