@@ -126,8 +126,13 @@ describe('rate limits', () => {
     // The first request warms the key cache (its key is looked up after the IP limit, as before).
     expect((await ice(node, key)).status).toBe(200);
     // What the node sends Redis from here on, read off the server itself (MONITOR).
-    const monitor = await new Redis(TEST_REDIS_URL).monitor();
-    cleanups.push(async () => void monitor.disconnect());
+    // monitor() opens a connection of its own; both are closed afterwards.
+    const client = new Redis(TEST_REDIS_URL);
+    const monitor = await client.monitor();
+    cleanups.push(async () => {
+      monitor.disconnect();
+      client.disconnect();
+    });
     const scripts: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (/^evalsha$/i.test(args[0] ?? '') && args.some((a) => a.startsWith(`${prefix}ratelimit:`))) {
