@@ -17,15 +17,9 @@
 // and the maps are the same from one request to the next. The objects are what Express would have
 // made: the same prototype chain (app.request -> express's request -> IncomingMessage.prototype),
 // the same fields, set by Node's own constructors.
-import {
-  createServer,
-  type Server as HttpServer,
-  IncomingMessage,
-  type RequestListener,
-  type ServerOptions,
-  ServerResponse,
-} from 'node:http';
+import type { Server as HttpServer, RequestListener, ServerOptions } from 'node:http';
 import type { Application } from 'express';
+import { createServer, IncomingMessage, ServerResponse } from '../node-builtins.js';
 
 /** What Express keeps on every application (not in its typings): the prototypes it gives req and res. */
 interface ExpressPrototypes {

@@ -3,9 +3,10 @@
 // asks. A plain node:http handler (no Express): one route, nothing to parse. Scrapes that arrive
 // while one is being rendered share its text, so a burst of scrapers costs one render, and the
 // connection count is bounded (Prometheus holds one keep-alive connection per target).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import type { Registry } from '../metrics/prom-client.js';
+import { createServer } from '../node-builtins.js';
 import type { ErrorBody } from './http-error.js';
 
 /** Most connections the metrics listener holds at once; more are refused by the kernel backlog. */

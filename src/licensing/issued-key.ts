@@ -1,7 +1,7 @@
 // A key just issued: the only moment its full text is shown. The text is revealed by an
 // explicit call, so logging the result object by accident shows no secret.
-import { inspect } from 'node:util';
 import { REDACTED, type StoredKey } from '../entitlement/store/index.js';
+import { inspect } from '../node-builtins.js';
 import { formatLicenseKey } from './key-format.js';
 
 /** A newly issued license key; `reveal()` gives the `<keyId>.<secret>` text for the customer. */

@@ -1,7 +1,8 @@
 // A TCP or TLS listening socket (`turn:host:3478?transport=tcp`, `turns:host:5349?transport=tcp`,
 // RFC 7065): connection limits at accept, then one StreamConnection per client.
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { nodeTls } from '../node-builtins.js';
 import type { TransportAddress } from '../stun/index.js';
 import { FiveTuple } from '../turn/index.js';
 import { familyOf } from './address-family.js';
@@ -66,7 +67,7 @@ export class StreamListener implements StreamListening {
       if (certificates === undefined) {
         throw new TransportError('ICEGATE_TRANSPORT_BAD_OPTION', 'a TLS listener needs certificates');
       }
-      const server = tls.createServer({
+      const server = nodeTls().createServer({
         ...certificates.secureOptions,
         minVersion: TLS_MIN_VERSION,
         handshakeTimeout: limits.handshakeTimeoutMs,

@@ -5,7 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { nodeTls } from '../node-builtins.js';
 import { IGNORE_ERRORS, TransportError, type TransportErrorReporter } from './errors.js';
 
 /** Where the certificate chain and its private key are (PEM). */
@@ -191,7 +192,7 @@ async function readPair(
     const [cert, key] = await Promise.all([readFile(files.certFile), readFile(files.keyFile)]);
     const options: tls.SecureContextOptions = { cert, key, minVersion: TLS_MIN_VERSION };
     // Builds a context once to check the pair: bad PEM and a key that does not match throw here.
-    tls.createSecureContext(options);
+    nodeTls().createSecureContext(options);
     return { options, signature };
   } catch (error) {
     return new TransportError(

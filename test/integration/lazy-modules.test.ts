@@ -84,11 +84,14 @@ describe('an idle icegate serve', () => {
   const output = new LineCapture();
   /** Every module the node loaded: ES modules from a loader hook, CommonJS from require.cache. */
   let loaded: string[] = [];
+  /** Node's built-in modules the node loaded (process.moduleLoadList: 'NativeModule <id>'). */
+  let builtins: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'icegate-lazy-serve-'));
     const esmLog = join(dir, 'esm-loaded.txt');
     const cjsLog = join(dir, 'cjs-loaded.json');
+    const builtinLog = join(dir, 'builtins-loaded.json');
     // The hook runs on the loader's thread and appends each ES module's URL as it is loaded.
     writeFileSync(
       join(dir, 'hooks.mjs'),
@@ -105,6 +108,7 @@ register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});
 process.on('SIGUSR2', async () => {
   const { createRequire } = await import('node:module');
   const { writeFileSync } = await import('node:fs');
+  writeFileSync(${JSON.stringify(builtinLog)}, JSON.stringify(process.moduleLoadList));
   writeFileSync(${JSON.stringify(cjsLog)}, JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));
 });`,
     );
@@ -132,6 +136,10 @@ process.on('SIGUSR2', async () => {
           METRICS_LISTEN_IP: '127.0.0.1',
           DRAIN_TIMEOUT_SECONDS: '0',
           LOG_LEVEL: 'debug',
+          // scripts/node24.sh runs this file on Node 24 with the addon built for it.
+          ...(process.env['ICEGATE_NATIVE_ADDON']
+            ? { ICEGATE_NATIVE_ADDON: process.env['ICEGATE_NATIVE_ADDON'] }
+            : {}),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -146,6 +154,7 @@ process.on('SIGUSR2', async () => {
     );
     node.kill('SIGUSR2');
     await eventually(() => existsSync(cjsLog), 10_000, 'the CommonJS module list written');
+    builtins = JSON.parse(readFileSync(builtinLog, 'utf8')) as string[];
     loaded = [
       ...readFileSync(esmLog, 'utf8').split('\n').filter(Boolean),
       ...(JSON.parse(readFileSync(cjsLog, 'utf8')) as string[]).map((file) => pathToFileURL(file).href),
@@ -193,6 +202,25 @@ process.on('SIGUSR2', async () => {
         loaded.filter((url) => url.includes(absent)),
         absent,
       ).toEqual([]);
+    }
+  });
+  it("loads no TLS code without a TLS listener, and none of Node's undici, http2 or assert", () => {
+    // The list is complete: what every node uses is in it.
+    for (const present of ['dgram', 'net', 'http', 'crypto', 'zlib']) {
+      expect(builtins, present).toContain(`NativeModule ${present}`);
+    }
+    // tls only with TURN_TLS_CERT (src/node-builtins.ts loads it on first use). undici (and with
+    // it http2, assert and tls) is what an ESM import of node:http loads on Node 24, through the
+    // module's lazy WebSocket getters; icegate takes http through require() and never loads it.
+    for (const absent of [
+      'tls',
+      '_tls_wrap',
+      'internal/tls/wrap',
+      'http2',
+      'assert',
+      'internal/deps/undici/undici',
+    ]) {
+      expect(builtins, absent).not.toContain(`NativeModule ${absent}`);
     }
   });
 });

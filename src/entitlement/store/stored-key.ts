@@ -1,6 +1,6 @@
 // A license key as the store keeps it. The secret is needed to verify tenant JWTs, so it is
 // stored, but it must never reach a log line: JSON and util.inspect show it redacted.
-import { inspect } from 'node:util';
+import { inspect } from '../../node-builtins.js';
 
 /** The fields of a stored license key, secret included (DOMAIN.md "License keys"). */
 export interface StoredKeyFields {
