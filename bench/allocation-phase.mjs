@@ -117,7 +117,33 @@ async function measureServer(
   }
 }
 
-/** Runs phase 2 on the given targets (icegate and coturn). */
+/**
+ * A bare Node process at rest (`node -e` with a timer and nothing else), for scale beside a
+ * server's RSS at rest: what any program on that Node holds before its own code. `nodePath` is the
+ * binary, `restMs` as long as the servers' rest. Returns {node, rssAtRest} (KiB, as rssSplitKiB).
+ */
+export async function bareNodeAtRest(nodePath, restMs) {
+  const child = startChild(
+    'bare-node',
+    nodePath,
+    ['-e', 'process.stdout.write(process.version + "\\n"); setInterval(() => {}, 1 << 30);'],
+    { timeoutMs: restMs + 30_000 },
+  );
+  try {
+    await sleep(restMs);
+    return { node: child.stdoutLines[0] ?? null, path: nodePath, rssAtRest: rssSplitKiB(child.pid) };
+  } finally {
+    await child.stop('SIGKILL');
+  }
+}
+
+/**
+ * Runs phase 2 on the given targets (icegate and coturn), `rounds` times (bench --repeat). Each
+ * round measures every target once on a fresh server, the order reversed every other round so
+ * that a drift in the machine's load over the run falls on both sides; each result names its
+ * round. The goals compare each icegate figure with coturn's of the same round, then take the
+ * median over the rounds (bench/goals.mjs).
+ */
 export async function allocationPhase({
   targets,
   count,
@@ -127,14 +153,16 @@ export async function allocationPhase({
   secret,
   tmpDir,
   restMs = 10_000,
+  rounds = 1,
   log,
 }) {
   const results = [];
-  for (const target of targets) {
-    log(`allocations: ${target.id}, up to ${count}`);
-    try {
-      results.push(
-        await measureServer(target, {
+  for (let round = 1; round <= rounds; round += 1) {
+    const order = round % 2 === 1 ? targets : [...targets].reverse();
+    for (const target of order) {
+      log(`allocations: ${target.id}, up to ${count}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}`);
+      try {
+        const measured = await measureServer(target, {
           count,
           checkpoints,
           window,
@@ -144,10 +172,15 @@ export async function allocationPhase({
           settleMs: 1000,
           restMs,
           log,
-        }),
-      );
-    } catch (err) {
-      results.push({ target: target.id, error: String(err.message ?? err) });
+        });
+        results.push(rounds > 1 ? { round, ...measured } : measured);
+      } catch (err) {
+        results.push({
+          ...(rounds > 1 ? { round } : {}),
+          target: target.id,
+          error: String(err.message ?? err),
+        });
+      }
     }
   }
   return results;

@@ -178,7 +178,10 @@ export function renderReport(result) {
     );
     const cps = result.allocationCheckpoints;
     const restMib = (a) => (a.error || a.rssBaselineKiB == null ? null : mib(a.rssBaselineKiB));
-    const coturnRest = restMib(result.allocations.find((a) => a.target === 'coturn') ?? {});
+    // Each server beside coturn of its own round (bench --repeat runs phase 2 in rounds).
+    const coturnRest = (a) =>
+      restMib(result.allocations.find((c) => c.target === 'coturn' && c.round === a.round) ?? {});
+    const label = (a) => (a.round === undefined ? a.target : `${a.target} (round ${a.round})`);
     out.push(
       table(
         [
@@ -196,16 +199,18 @@ export function renderReport(result) {
         ],
         result.allocations.map((a) =>
           a.error
-            ? [a.target, `error: ${a.error}`, '', '', '', '', '', '', '', ...cps.map(() => ''), '']
+            ? [label(a), `error: ${a.error}`, '', '', '', '', '', '', '', ...cps.map(() => ''), '']
             : [
-                a.target,
+                label(a),
                 a.allocationsPerSecond,
                 a.serverCpuSeconds && a.live ? Math.round((a.serverCpuSeconds / a.live) * 1e6) : null,
                 a.live,
                 a.firstError ? `${a.firstError.code} at ${a.firstError.atLive ?? '?'}` : 'none',
                 restMib(a),
                 a.rssAtRest ? `${mib(a.rssAtRest.anon)} / ${mib(a.rssAtRest.file)}` : null,
-                restMib(a) === null || !coturnRest ? null : Math.round((restMib(a) / coturnRest) * 10) / 10,
+                restMib(a) === null || !coturnRest(a)
+                  ? null
+                  : Math.round((restMib(a) / coturnRest(a)) * 10) / 10,
                 a.target.startsWith('icegate') ? goalFlag(restMib(a)) : '',
                 ...cps.map(
                   (c) => a.checkpoints.find((p) => p.live === c)?.bytesPerAllocation ?? 'not reached',
@@ -215,6 +220,12 @@ export function renderReport(result) {
         ),
       ),
     );
+    for (const bare of result.bareNode ?? []) {
+      const r = bare.rssAtRest;
+      out.push(
+        `bare Node ${bare.node ?? bare.path} at rest (for scale): ${r ? `${mib(r.rss)} MiB (anon ${mib(r.anon)} / file ${mib(r.file)})` : 'not measured'}`,
+      );
+    }
   }
   if (result.credentials) {
     out.push(

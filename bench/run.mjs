@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allocationPhase } from './allocation-phase.mjs';
+import { allocationPhase, bareNodeAtRest } from './allocation-phase.mjs';
 import { stopAllChildren } from './child-processes.mjs';
 import { credentialPhase } from './credential-phase.mjs';
 import { judgeGoals } from './goals.mjs';
@@ -20,11 +20,11 @@ import { machineLoad } from './proc-stats.mjs';
 import { LOADS, relayPhase } from './relay-phase.mjs';
 import { renderReport, summariseRelay } from './report.mjs';
 import { makeCertificate } from './self-signed.mjs';
-import { baselineTargets, DEFAULT_TARGET_IDS, ICEGATE_REDIS, TARGETS } from './targets.mjs';
+import { baselineTargets, DEFAULT_TARGET_IDS, ICEGATE_REDIS, NODE24_BIN, TARGETS } from './targets.mjs';
 import { DEFAULT_WARM_SESSIONS } from './warm-up.mjs';
 
 /** The servers phase 2 measures (plus icegate with Redis when icegate is measured). */
-const ALLOCATION_TARGETS = Object.freeze(['coturn', 'icegate', 'icegate-native']);
+const ALLOCATION_TARGETS = Object.freeze(['coturn', 'icegate', 'icegate-native', 'icegate-native-node24']);
 
 const { values } = parseArgs({
   options: {
@@ -127,6 +127,14 @@ try {
     if (!checkpoints.includes(count)) checkpoints.push(count);
     result.allocationCheckpoints = checkpoints;
     const targets = available.filter((t) => ALLOCATION_TARGETS.includes(t.id));
+    // Beside icegate-native, the same on Node 24 (the production image's runtime) when
+    // scripts/node24.sh has fetched it; otherwise the report says why it is missing.
+    if (targets.some((t) => t.id === 'icegate-native') && !wanted.has('icegate-native-node24')) {
+      const node24 = TARGETS.find((t) => t.id === 'icegate-native-node24');
+      const status = await node24.available();
+      if (status.ok) targets.push(node24);
+      else unavailable.push({ target: node24.id, reason: status.reason });
+    }
     if (values.baseline !== undefined && targets.some((t) => t.id === 'icegate-native')) {
       targets.push(baselineTargets(values.baseline).native);
     }
@@ -135,7 +143,25 @@ try {
       targets.push(ICEGATE_REDIS);
       if (values.baseline !== undefined) targets.push(baselineTargets(values.baseline).redis);
     }
-    result.allocations = await allocationPhase({ targets, count, checkpoints, secret, tmpDir, log });
+    result.allocations = await allocationPhase({
+      targets,
+      count,
+      checkpoints,
+      secret,
+      tmpDir,
+      rounds: Number(values.repeat),
+      log,
+    });
+    // For scale beside the servers' RSS at rest: a bare Node at rest on each Node the phase ran.
+    result.bareNode = [];
+    const nodes = [
+      process.execPath,
+      ...(targets.some((t) => t.id === 'icegate-native-node24') ? [NODE24_BIN] : []),
+    ];
+    for (const nodePath of nodes) {
+      log(`allocations: a bare ${nodePath} at rest`);
+      result.bareNode.push(await bareNodeAtRest(nodePath, 10_000));
+    }
     for (const u of unavailable.filter((x) => ALLOCATION_TARGETS.includes(x.target))) {
       result.allocations.push({ target: u.target, error: u.reason });
     }

@@ -143,7 +143,16 @@ const icegate = {
     return { ok: true };
   },
   /** `dataDir`: a file store already prepared (tenants imported); otherwise a fresh one is made. */
-  async start({ secret, tmpDir, profileDir, extraEnv = {}, dataDir: readyDataDir, tls, main = icegateMain }) {
+  async start({
+    secret,
+    tmpDir,
+    profileDir,
+    extraEnv = {},
+    dataDir: readyDataDir,
+    tls,
+    main = icegateMain,
+    nodePath = process.execPath,
+  }) {
     const port = await takeFreePort(2);
     const httpPort = await takeFreePort(1);
     const metricsPort = await takeFreePort(1);
@@ -174,7 +183,7 @@ const icegate = {
     };
     const child = startChild(
       'icegate',
-      process.execPath,
+      nodePath,
       // A --baseline build runs its dist/src/main.js; this build runs as npm start runs it.
       [...icegateNodeFlags, ...nodeArgs(profileDir), ...(main === icegateMain ? icegateEntry : [main])],
       {
@@ -215,6 +224,43 @@ const icegateNative = {
   },
   start(options) {
     return icegate.start({ ...options, extraEnv: { TURN_DATA_PLANE: 'native', ...options.extraEnv } });
+  },
+};
+
+/**
+ * Node 24, the production image's runtime (DESIGN.md "Runtime"), and the addon built for it, as
+ * scripts/node24.sh leaves them (CI runs it; so can anyone: `scripts/node24.sh
+ * test/unit/native/packet-class.test.ts` fetches Node 24, builds the addon and runs one file).
+ */
+const node24Dir = join(root, '.cache/node24');
+export const NODE24_BIN = join(node24Dir, 'package/bin/node');
+const node24Bin = NODE24_BIN;
+const node24Addon = join(node24Dir, 'native/build/Release/icegate_native.node');
+
+/**
+ * icegate-native's command line on Node 24: the figures of the process the image runs, beside
+ * those on this machine's Node 20 (phase 2 adds it to icegate-native when it is there).
+ */
+const icegateNativeNode24 = {
+  id: 'icegate-native-node24',
+  label: 'icegate native on Node 24',
+  note: "npm start's command line with TURN_DATA_PLANE=native on Node 24 (the production image's runtime), its addon built for Node 24 by scripts/node24.sh",
+  transports: ['udp', 'tcp', 'tls'],
+  async available() {
+    if (!existsSync(node24Bin) || !existsSync(node24Addon)) {
+      return {
+        ok: false,
+        reason: 'not available: Node 24 and its addon build are made by scripts/node24.sh (.cache/node24)',
+      };
+    }
+    return icegate.available();
+  },
+  start(options) {
+    return icegate.start({
+      ...options,
+      nodePath: node24Bin,
+      extraEnv: { TURN_DATA_PLANE: 'native', ICEGATE_NATIVE_ADDON: node24Addon, ...options.extraEnv },
+    });
   },
 };
 
@@ -368,6 +414,7 @@ export const TARGETS = Object.freeze([
   ),
   icegate,
   icegateNative,
+  icegateNativeNode24,
   floorTarget('floor', 'Node floor', false),
   floorTarget('floor-plain', 'Node floor, default lookup', true),
   nodeTurn,

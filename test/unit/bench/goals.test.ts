@@ -98,4 +98,71 @@ describe('bench goals', () => {
     expect(printed).toContain('not measured');
     expect(printed).toContain('| NO |');
   });
+  it('judges phase 2 run in rounds by the median of same-round ratios to coturn', () => {
+    const run = (round: number, target: string, rate: number, cpuSeconds: number, restKiB: number) => ({
+      round,
+      target,
+      allocationsPerSecond: rate,
+      serverCpuSeconds: cpuSeconds,
+      live: 1000,
+      rssBaselineKiB: restKiB,
+      checkpoints: [{ live: 1000, bytesPerAllocation: target === 'coturn' ? 22_000 : 4_000 }],
+    });
+    const goals: Goal[] = judgeGoals({
+      allocationCheckpoints: [1000],
+      allocations: [
+        // Round 1: a quiet moment for both; round 2: the machine busy for both; round 3: icegate
+        // slower. Against the median coturn rate (4,000) icegate's median (3,900) would fail; the
+        // same-round ratios (1.05, 1.1, 0.9) give a median of 1.05.
+        run(1, 'coturn', 4000, 0.2, 15_000),
+        run(1, 'icegate-native', 4200, 0.18, 66 * 1024),
+        run(2, 'icegate-native', 2200, 0.19, 67 * 1024),
+        run(2, 'coturn', 2000, 0.21, 15_100),
+        run(3, 'coturn', 5000, 0.19, 15_000),
+        run(3, 'icegate-native', 4500, 0.2, 65 * 1024),
+        // A failed run counts in no round.
+        { round: 3, target: 'icegate', error: 'exited' },
+        // Node 24 (the image's runtime), measured in one round: reported, never judged.
+        run(1, 'icegate-native-node24', 3600, 0.21, 82 * 1024),
+      ],
+      machine: { node: '20.20.2' },
+      bareNode: [
+        { node: 'v20.20.2', rssAtRest: { rss: 40 * 1024, anon: 6 * 1024, file: 34 * 1024 } },
+        { node: 'v24.22.3', rssAtRest: { rss: 43 * 1024, anon: 8 * 1024, file: 35 * 1024 } },
+      ],
+    });
+    const find = (prefix: string, subject: string) =>
+      goals.find((g) => g.goal.startsWith(prefix) && g.subject === subject);
+    const rate = find('allocations/s >=', 'icegate-native') as Goal & { value: number; note: string };
+    expect(rate).toMatchObject({ ratio: 1.05, met: true, value: 4200 });
+    expect(rate.note).toBe('median of 3 rounds: 1.05, 1.1, 0.9');
+    // CPU per allocation is reported beside it (icegate / coturn, lower is better), never judged.
+    expect(find('server CPU', 'icegate-native')).toMatchObject({ ratio: 0.9, met: null });
+    expect(find('allocations/s >=', 'icegate')).toMatchObject({ met: null, ratio: null });
+    const rest = find('RSS at rest', 'icegate-native') as Goal & { value: string; note: string };
+    expect(rest).toMatchObject({ value: '66 MiB', met: false });
+    expect(rest.note).toContain('median of 3 rounds: 66, 67, 65 MiB');
+    // Beside coturn, the bare Node of the same major version.
+    expect(rest).toMatchObject({ reference: 'coturn 14.6 MiB; bare Node 40 MiB' });
+    expect(find('RSS at rest on Node 24', 'icegate-native-node24')).toMatchObject({
+      value: '82 MiB',
+      reference: 'coturn 14.6 MiB; bare Node 43 MiB',
+      met: null,
+    });
+    expect(find('allocations/s on Node 24', 'icegate-native-node24')).toMatchObject({
+      ratio: 0.9,
+      met: null,
+    });
+  });
+
+  it('leaves Node 24 out when it was not measured, and keeps missing goals visible', () => {
+    const goals: Goal[] = judgeGoals({
+      allocationCheckpoints: [1000],
+      allocations: [
+        { target: 'coturn', allocationsPerSecond: 1000, rssBaselineKiB: 15_000, checkpoints: [] },
+      ],
+    });
+    expect(goals.some((g) => g.subject === 'icegate-native-node24')).toBe(false);
+    expect(goals.find((g) => g.goal.startsWith('RSS at rest <='))).toMatchObject({ met: null, value: null });
+  });
 });
