@@ -203,29 +203,45 @@ const icegate = {
   },
 };
 
-const nativeAddon = join(root, 'native/build/Release/icegate_native.node');
+/**
+ * icegate on its native data plane, started as `icegate` is: `nodePath` runs it with the addon
+ * at `addon` (the default Node's own build, or ICEGATE_NATIVE_ADDON for another Node's), not
+ * available (with `missing` as the reason) while either file is absent.
+ */
+function nativeTarget({ id, label, note, nodePath = process.execPath, addon, missing, addonEnv = {} }) {
+  return {
+    id,
+    label,
+    note,
+    // The relay loads it takes: UDP, and TCP and TLS clients (native/README.md says which plane serves each).
+    transports: ['udp', 'tcp', 'tls'],
+    async available() {
+      if (!existsSync(nodePath) || !existsSync(addon))
+        return { ok: false, reason: `not available: ${missing}` };
+      return icegate.available();
+    },
+    start(options) {
+      return icegate.start({
+        ...options,
+        nodePath,
+        extraEnv: { TURN_DATA_PLANE: 'native', ...addonEnv, ...options.extraEnv },
+      });
+    },
+  };
+}
 
 /**
  * icegate with TURN_DATA_PLANE=native (issue 9): the same process and settings, UDP clients'
  * ChannelData and peer data relayed by the addon. Not available when `npm ci` could not build it
  * (icegate would then run its JS path, which the `icegate` column already measures).
  */
-const icegateNative = {
+const icegateNative = nativeTarget({
   id: 'icegate-native',
   label: 'icegate native',
   note: 'npm start (node dist/src/cli/main.js serve) with TURN_DATA_PLANE=native, embedded mode',
-  // TCP and TLS clients are relayed by the JavaScript path whichever plane is chosen.
-  transports: ['udp', 'tcp', 'tls'],
-  async available() {
-    if (!existsSync(nativeAddon)) {
-      return { ok: false, reason: 'not available: native addon not built (npm run build:native)' };
-    }
-    return icegate.available();
-  },
-  start(options) {
-    return icegate.start({ ...options, extraEnv: { TURN_DATA_PLANE: 'native', ...options.extraEnv } });
-  },
-};
+  addon: join(root, 'native/build/Release/icegate_native.node'),
+  missing: 'native addon not built (npm run build:native)',
+});
 
 /**
  * Node 24, the production image's runtime (DESIGN.md "Runtime"), and the addon built for it, as
@@ -234,35 +250,21 @@ const icegateNative = {
  */
 const node24Dir = join(root, '.cache/node24');
 export const NODE24_BIN = join(node24Dir, 'package/bin/node');
-const node24Bin = NODE24_BIN;
 const node24Addon = join(node24Dir, 'native/build/Release/icegate_native.node');
 
 /**
  * icegate-native's command line on Node 24: the figures of the process the image runs, beside
  * those on this machine's Node 20 (phase 2 adds it to icegate-native when it is there).
  */
-const icegateNativeNode24 = {
+const icegateNativeNode24 = nativeTarget({
   id: 'icegate-native-node24',
   label: 'icegate native on Node 24',
   note: "npm start's command line with TURN_DATA_PLANE=native on Node 24 (the production image's runtime), its addon built for Node 24 by scripts/node24.sh",
-  transports: ['udp', 'tcp', 'tls'],
-  async available() {
-    if (!existsSync(node24Bin) || !existsSync(node24Addon)) {
-      return {
-        ok: false,
-        reason: 'not available: Node 24 and its addon build are made by scripts/node24.sh (.cache/node24)',
-      };
-    }
-    return icegate.available();
-  },
-  start(options) {
-    return icegate.start({
-      ...options,
-      nodePath: node24Bin,
-      extraEnv: { TURN_DATA_PLANE: 'native', ICEGATE_NATIVE_ADDON: node24Addon, ...options.extraEnv },
-    });
-  },
-};
+  nodePath: NODE24_BIN,
+  addon: node24Addon,
+  addonEnv: { ICEGATE_NATIVE_ADDON: node24Addon },
+  missing: 'Node 24 and its addon build are made by scripts/node24.sh (.cache/node24)',
+});
 
 /**
  * The Node floor (bench/floor-relay.mjs). `plainLookup` leaves dgram's default address lookup in
