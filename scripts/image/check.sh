@@ -142,6 +142,15 @@ grep -q '`icegate admin-token`' <<<"$logs" || fail 'the start-up hint does not n
 ! grep -q 'npx icegate' <<<"$logs" || fail 'the start-up hint says `npx icegate`, which does not work in the image'
 echo 'start-up hint names `icegate admin-token`'
 
+# 6b. Memory at rest of the image's process (issue 19; reported, not judged): VmRSS of the
+# container's PID 1 from the host's /proc, once the node has collected its start-up garbage and
+# trimmed its C heap (5 s after start; the log says 'C heap trimmed' at debug level only).
+step 'RSS at rest'
+sleep 8
+host_pid=$(docker inspect -f '{{.State.Pid}}' "$container")
+rest=$(awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s %.1f MiB  ", $1, $2 / 1024 }' "/proc/$host_pid/status")
+echo "idle node in the image (Node $(docker exec "$container" node --version), native plane): $rest"
+
 # 5. Tenant, key, credentials, relay.
 step 'tenant import with the image icegate command'
 docker cp examples/acme-orders.json "$container":/tmp/acme-orders.json
