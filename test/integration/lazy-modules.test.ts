@@ -204,6 +204,7 @@ process.on('SIGUSR2', async () => {
       ).toEqual([]);
     }
   });
+
   it("loads no TLS code without a TLS listener, and none of Node's undici, http2 or assert", () => {
     // The list is complete: what every node uses is in it.
     for (const present of ['dgram', 'net', 'http', 'crypto', 'zlib']) {
