@@ -215,10 +215,21 @@ function credentialRows(result) {
       rows.push(missing(goal, variant, c.reason ?? 'not measured'));
       continue;
     }
-    const runs = c.results.filter((r) => r.variant === variant && !r.error);
+    // A run that got answers other than 200 (a rate limit met, errors) measured something else.
+    const allAnswered = (r) => Object.keys(r.statusCodes ?? { 200: 1 }).every((code) => code === '200');
+    const measured = c.results.filter((r) => r.variant === variant && !r.error);
+    const runs = measured.filter(allAnswered);
+    const leftOut = measured.filter((r) => !allAnswered(r)).map((r) => `round ${r.round ?? 1}`);
     const bare = c.results.filter((r) => r.variant === 'bare-express' && !r.error);
+    const leftOutNote = leftOut.length > 0 ? `left out (answers other than 200): ${leftOut.join(', ')}` : '';
     if (runs.length === 0 || bare.length === 0) {
-      rows.push(missing(goal, variant, 'no successful run beside the bare route'));
+      rows.push(
+        missing(
+          goal,
+          variant,
+          ['no successful run beside the bare route', leftOutNote].filter(Boolean).join('; '),
+        ),
+      );
       continue;
     }
     const ratio = median(runs.map((r) => r.vsBareExpress));
@@ -233,7 +244,7 @@ function credentialRows(result) {
         `bare ${round(bareRps, 0)} req/s, p99 ${bareP99} ms`,
         ratio,
         ratio !== null && ratio >= 0.8 && p99 !== null && p99 <= 20,
-        runs.length > 1 ? `median of ${runs.length} rounds` : '',
+        [runs.length > 1 ? `median of ${runs.length} rounds` : '', leftOutNote].filter(Boolean).join('; '),
       ),
     );
     // The same comparison with the bare route on a server built as icegate's is (reported).

@@ -165,4 +165,45 @@ describe('bench goals', () => {
     expect(goals.some((g) => g.subject === 'icegate-native-node24')).toBe(false);
     expect(goals.find((g) => g.goal.startsWith('RSS at rest <='))).toMatchObject({ met: null, value: null });
   });
+  it('leaves out of the credential goal a run that got answers other than 200', () => {
+    const run = (
+      round: number,
+      variant: string,
+      ratio: number,
+      p99: number,
+      statusCodes: Record<string, number>,
+    ) => ({
+      round,
+      variant,
+      requestsPerSecond: 1000 * ratio,
+      vsBareExpress: ratio,
+      vsBarePreset: ratio / 3,
+      latencyMs: { p99 },
+      statusCodes,
+    });
+    const goals: Goal[] = judgeGoals({
+      credentials: {
+        available: true,
+        results: [
+          run(1, 'bare-express', 1, 25, { 200: 8000 }),
+          run(1, 'redis', 0.9, 18, { 200: 7200 }),
+          // Half its answers were 429s (the tenants' rate limit): cheap answers, a higher ratio.
+          run(2, 'bare-express', 1, 25, { 200: 8000 }),
+          run(2, 'redis', 1.6, 12, { 200: 6000, 429: 6800 }),
+          run(3, 'bare-express', 1, 25, { 200: 8000 }),
+          run(3, 'redis', 1.1, 19, { 200: 8800 }),
+          run(1, 'embedded', 1.2, 30, { 200: 9600, 429: 1 }),
+        ],
+      },
+    });
+    const find = (subject: string) =>
+      goals.find((g) => g.goal.startsWith('POST /v1/ice-servers >=') && g.subject === subject);
+    const redis = find('redis') as Goal & { note: string };
+    expect(redis).toMatchObject({ ratio: 1, met: true });
+    expect(redis.note).toBe('median of 2 rounds; left out (answers other than 200): round 2');
+    // Its only run left out: not measured, never met.
+    const embedded = find('embedded') as Goal & { note: string };
+    expect(embedded).toMatchObject({ met: null, value: null });
+    expect(embedded.note).toContain('round 1');
+  });
 });
