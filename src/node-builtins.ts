@@ -24,8 +24,7 @@ const util: typeof NodeUtil = load('node:util');
 
 export const { createServer, IncomingMessage, ServerResponse } = http;
 export type IncomingMessage = NodeHttp.IncomingMessage;
-export type ServerResponse<Request extends NodeHttp.IncomingMessage = NodeHttp.IncomingMessage> =
-  NodeHttp.ServerResponse<Request>;
+export type ServerResponse = NodeHttp.ServerResponse;
 export const { inspect } = util;
 
 /**
