@@ -7,10 +7,12 @@
 // Protocol with the caller: JSON lines on stdout
 //   {"event":"checkpoint","live":N,"activeMs":…}  then waits for a "continue" line on stdin
 //   {"event":"done","live":…,"attempted":…,"activeMs":…,"firstError":…,"segments":[…]}
-// then holds its allocations until killed.
+// then holds its allocations until killed; or, with --release, deletes them all (Refresh with
+// LIFETIME 0, --window at a time) before `done` (which then also has "released") and exits.
 //
 // Usage: node bench/alloc-load.mjs --port P --secret S [--tenant bench] [--count 10000]
 //        [--checkpoints 1000,10000] [--window 64] [--sources N (client addresses in 127.1/16)]
+//        [--release]
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { restCredential } from './rest-credential.mjs';
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     checkpoints: { type: 'string', default: '1000,10000' },
     window: { type: 'string', default: '64' },
     sources: { type: 'string', default: '1' },
+    release: { type: 'boolean', default: false },
   },
 });
 const server = { address: '127.0.0.1', port: Number(values.port) };
@@ -137,6 +140,7 @@ async function main() {
   }
   while (inflight > 0) await new Promise((r) => setTimeout(r, 5));
   if (performance.now() > segmentStart && segmentLive !== live) closeSegment();
+  const released = values.release ? await releaseAll() : undefined;
   emit({
     event: 'done',
     live,
@@ -145,9 +149,34 @@ async function main() {
     perSecond: activeMs > 0 ? Math.round((live * 1000) / activeMs) : null,
     firstError,
     segments,
+    ...(released === undefined ? {} : { released }),
   });
+}
+
+/** Deletes every allocation held (Refresh, LIFETIME 0), --window at a time; the number deleted. */
+async function releaseAll() {
+  let released = 0;
+  let next = 0;
+  const lane = async () => {
+    while (next < clients.length) {
+      const client = clients[next++];
+      try {
+        await client.request(Method.refresh, [[Attr.lifetime, u32(0)]]);
+        released += 1;
+      } catch {
+        // Counted by its absence: `released` below `live`.
+      } finally {
+        client.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(windowSize, clients.length) }, lane));
+  clients.length = 0;
+  return released;
 }
 
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
 await main();
-// Hold the allocations (the sockets keep the process alive) until the caller kills us.
+// Hold the allocations (the sockets keep the process alive) until the caller kills us; after a
+// release nothing is left to hold.
+if (values.release) process.exit(0);

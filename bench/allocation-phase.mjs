@@ -1,5 +1,6 @@
 // Phase 2: allocation rate and memory per allocation. A fresh server; its resident memory at
-// rest; then bench/alloc-load.mjs opens allocations until the target count or the first refusal,
+// rest; a warm-up (a batch of allocations opened and deleted, whose figures are kept as the cold
+// ones); then bench/alloc-load.mjs opens allocations until the target count or the first refusal,
 // pausing at each checkpoint so the server's VmRSS is read with nothing in flight.
 import { join } from 'node:path';
 import { sleep, startChild } from './child-processes.mjs';
@@ -8,9 +9,99 @@ import { launch } from './targets.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
+/**
+ * Runs bench/alloc-load.mjs against `server` (`release`: it deletes its allocations at the end);
+ * `onCheckpoint(event)` runs at each checkpoint before the generator is told to go on. Resolves
+ * to {done, generator}: the generator's `done` event (null when it never sent one) and its handle,
+ * still running unless it released.
+ */
+function runGenerator(
+  server,
+  { count, checkpoints, window, sources, secret, release = false, onCheckpoint },
+) {
+  let done = null;
+  let generator = null;
+  const finished = new Promise((resolve) => {
+    generator = startChild(
+      'alloc-load',
+      process.execPath,
+      [
+        join(root, 'bench/alloc-load.mjs'),
+        '--port',
+        String(server.port),
+        '--count',
+        String(count),
+        '--checkpoints',
+        checkpoints.join(','),
+        '--window',
+        String(window),
+        '--sources',
+        String(sources),
+        ...(release ? ['--release'] : []),
+      ],
+      {
+        env: { ...process.env, BENCH_SECRET: secret },
+        stdin: 'pipe',
+        timeoutMs: 240_000,
+        onLine: async (line) => {
+          let event;
+          try {
+            event = JSON.parse(line);
+          } catch {
+            return;
+          }
+          if (event.event === 'checkpoint') {
+            await onCheckpoint?.(event);
+            generator.child.stdin.write('continue\n');
+          } else if (event.event === 'done') {
+            done = event;
+            resolve();
+          }
+        },
+      },
+    );
+    generator.exited.then(() => resolve());
+  });
+  return finished.then(() => ({ done, generator }));
+}
+
+/**
+ * The warm-up before the measured run: `count` allocations opened as the measured run opens them,
+ * then deleted (Refresh with LIFETIME 0). A JIT runtime spends its first few thousand Allocate
+ * transactions interpreting and compiling; coturn gets the same treatment, so all servers are
+ * treated alike, and the figures of this first batch after start are kept as the cold ones:
+ * {count, live, released, allocationsPerSecond, serverCpuSeconds (while opening)}.
+ */
+async function warmUpServer(server, { count, window, sources, secret }) {
+  const pid = server.child.pid;
+  const cpuBefore = cpuSeconds(pid);
+  let cpuOpened = null;
+  const { done, generator } = await runGenerator(server, {
+    count,
+    checkpoints: [count],
+    window,
+    sources,
+    secret,
+    release: true,
+    onCheckpoint: () => {
+      cpuOpened = cpuSeconds(pid);
+    },
+  });
+  await generator.stop('SIGKILL');
+  return {
+    count,
+    live: done?.live ?? null,
+    released: done?.released ?? null,
+    allocationsPerSecond: done?.perSecond ?? null,
+    serverCpuSeconds:
+      cpuBefore === null || cpuOpened === null ? null : Math.round((cpuOpened - cpuBefore) * 1000) / 1000,
+    firstError: done?.firstError ?? (done ? null : { code: 'generator_failed' }),
+  };
+}
+
 async function measureServer(
   target,
-  { count, checkpoints, window, sources, secret, tmpDir, settleMs, restMs, log },
+  { count, checkpoints, window, sources, secret, tmpDir, settleMs, restMs, warmCount, log },
 ) {
   const server = await launch(target, { secret, tmpDir });
   const pid = server.child.pid;
@@ -21,62 +112,39 @@ async function measureServer(
     await sleep(restMs);
     const rssBaseline = rssKiB(pid);
     const restSplit = rssSplitKiB(pid);
+    let warmUp = null;
+    if (warmCount > 0) {
+      warmUp = await warmUpServer(server, { count: warmCount, window, sources, secret });
+      log(
+        `allocations: ${target.id} warm-up, ${warmUp.live} opened at ${warmUp.allocationsPerSecond}/s, ${warmUp.released} deleted`,
+      );
+      await sleep(settleMs);
+    }
     const cpuBefore = cpuSeconds(pid);
     const loadBefore = machineLoad();
     const points = [];
-    let done = null;
-    const finished = new Promise((resolve) => {
-      generator = startChild(
-        'alloc-load',
-        process.execPath,
-        [
-          join(root, 'bench/alloc-load.mjs'),
-          '--port',
-          String(server.port),
-          '--count',
-          String(count),
-          '--checkpoints',
-          checkpoints.join(','),
-          '--window',
-          String(window),
-          '--sources',
-          String(sources),
-        ],
-        {
-          env: { ...process.env, BENCH_SECRET: secret },
-          stdin: 'pipe',
-          timeoutMs: 240_000,
-          onLine: async (line) => {
-            let event;
-            try {
-              event = JSON.parse(line);
-            } catch {
-              return;
-            }
-            if (event.event === 'checkpoint') {
-              await sleep(settleMs);
-              const rss = rssKiB(pid);
-              points.push({
-                live: event.live,
-                rssKiB: rss,
-                growthKiB: rss === null || rssBaseline === null ? null : rss - rssBaseline,
-                bytesPerAllocation:
-                  rss === null || rssBaseline === null
-                    ? null
-                    : Math.round(((rss - rssBaseline) * 1024) / event.live),
-              });
-              log(`allocations: ${target.id} at ${event.live} live, VmRSS ${rss} KiB`);
-              generator.child.stdin.write('continue\n');
-            } else if (event.event === 'done') {
-              done = event;
-              resolve();
-            }
-          },
-        },
-      );
-      generator.exited.then(() => resolve());
+    const perAllocation = (rss, live) =>
+      rss === null || rssBaseline === null ? null : Math.round(((rss - rssBaseline) * 1024) / live);
+    const run = await runGenerator(server, {
+      count,
+      checkpoints,
+      window,
+      sources,
+      secret,
+      onCheckpoint: async (event) => {
+        await sleep(settleMs);
+        const rss = rssKiB(pid);
+        points.push({
+          live: event.live,
+          rssKiB: rss,
+          growthKiB: rss === null || rssBaseline === null ? null : rss - rssBaseline,
+          bytesPerAllocation: perAllocation(rss, event.live),
+        });
+        log(`allocations: ${target.id} at ${event.live} live, VmRSS ${rss} KiB`);
+      },
     });
-    await finished;
+    generator = run.generator;
+    const done = run.done;
     const cpuAfter = cpuSeconds(pid);
     if (done && !points.some((p) => p.live === done.live) && done.live > 0) {
       await sleep(settleMs);
@@ -85,8 +153,7 @@ async function measureServer(
         live: done.live,
         rssKiB: rss,
         growthKiB: rss === null || rssBaseline === null ? null : rss - rssBaseline,
-        bytesPerAllocation:
-          rss === null || rssBaseline === null ? null : Math.round(((rss - rssBaseline) * 1024) / done.live),
+        bytesPerAllocation: perAllocation(rss, done.live),
         note: 'where the run stopped',
       });
     }
@@ -105,6 +172,7 @@ async function measureServer(
       rssBaselineKiB: rssBaseline,
       restMs,
       rssAtRest: restSplit,
+      warmUp,
       checkpoints: points,
       serverCpuSeconds:
         cpuBefore === null || cpuAfter === null ? null : Math.round((cpuAfter - cpuBefore) * 1000) / 1000,
@@ -137,6 +205,9 @@ export async function bareNodeAtRest(nodePath, restMs) {
   }
 }
 
+/** Allocations opened and deleted before the measured run (`npm run bench -- --alloc-warm-up N`). */
+export const DEFAULT_ALLOCATION_WARM_UP = 3_000;
+
 /**
  * Runs phase 2 on the given targets (icegate and coturn), `rounds` times (bench --repeat). Each
  * round measures every target once on a fresh server, the order reversed every other round so
@@ -153,6 +224,7 @@ export async function allocationPhase({
   secret,
   tmpDir,
   restMs = 10_000,
+  warmCount = DEFAULT_ALLOCATION_WARM_UP,
   rounds = 1,
   log,
 }) {
@@ -171,6 +243,7 @@ export async function allocationPhase({
           tmpDir,
           settleMs: 1000,
           restMs,
+          warmCount,
           log,
         });
         results.push(rounds > 1 ? { round, ...measured } : measured);

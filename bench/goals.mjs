@@ -91,6 +91,17 @@ function cpuPerAllocationUs(a) {
   return typeof a.serverCpuSeconds === 'number' && a.live ? (a.serverCpuSeconds / a.live) * 1e6 : null;
 }
 
+/** The warm-up's figures, the first allocations after start (null when the run had no warm-up). */
+function coldRate(a) {
+  return a.warmUp?.live ? a.warmUp.allocationsPerSecond : null;
+}
+
+function coldCpuPerAllocationUs(a) {
+  return a.warmUp?.live && typeof a.warmUp.serverCpuSeconds === 'number'
+    ? (a.warmUp.serverCpuSeconds / a.warmUp.live) * 1e6
+    : null;
+}
+
 function allocationRows(result) {
   const rows = [];
   if (!result.allocations) return rows;
@@ -146,6 +157,28 @@ function allocationRows(result) {
           median(cpu.map((p) => p.ratio)),
           null,
           roundsNote(cpu.map((p) => p.ratio)),
+        ),
+      );
+    }
+    // The same two figures for the warm-up, the first allocations after start: what a node just
+    // started does while its code is still being compiled (reported, no goal).
+    if (id === 'icegate-redis') continue;
+    const coldCount = rounds.map(({ byId }) => byId(id)?.warmUp?.count).find((n) => n);
+    for (const [what, figure] of [
+      ['allocations/s', coldRate],
+      ['server CPU µs per allocation (lower is better)', coldCpuPerAllocationUs],
+    ]) {
+      const cold = paired(id, figure);
+      if (cold.length === 0) continue;
+      rows.push(
+        row(
+          `${what} in the first ${coldCount} after start, cold, x coturn (reported)`,
+          id,
+          round(median(cold.map((p) => p.mine)), 0),
+          round(median(cold.map((p) => p.theirs)), 0),
+          median(cold.map((p) => p.ratio)),
+          null,
+          roundsNote(cold.map((p) => p.ratio)),
         ),
       );
     }

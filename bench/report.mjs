@@ -182,12 +182,16 @@ export function renderReport(result) {
     const coturnRest = (a) =>
       restMib(result.allocations.find((c) => c.target === 'coturn' && c.round === a.round) ?? {});
     const label = (a) => (a.round === undefined ? a.target : `${a.target} (round ${a.round})`);
+    const warmCount = result.allocations.find((a) => a.warmUp)?.warmUp.count ?? 'N';
     out.push(
+      `Each server: at rest ${result.allocations.find((a) => a.restMs)?.restMs ?? '?'} ms after start (RSS at rest), then a warm-up of ${warmCount} allocations opened and deleted (the cold columns), then the measured run; bytes per allocation count from the RSS at rest.`,
       table(
         [
           'server',
           'allocations/s',
           'server CPU µs per alloc',
+          `cold: first ${warmCount} allocations/s`,
+          'cold: CPU µs per alloc',
           'live',
           'first error',
           'RSS at rest MiB',
@@ -199,11 +203,15 @@ export function renderReport(result) {
         ],
         result.allocations.map((a) =>
           a.error
-            ? [label(a), `error: ${a.error}`, '', '', '', '', '', '', '', ...cps.map(() => ''), '']
+            ? [label(a), `error: ${a.error}`, '', '', '', '', '', '', '', '', '', ...cps.map(() => ''), '']
             : [
                 label(a),
                 a.allocationsPerSecond,
                 a.serverCpuSeconds && a.live ? Math.round((a.serverCpuSeconds / a.live) * 1e6) : null,
+                a.warmUp ? a.warmUp.allocationsPerSecond : 'no warm-up',
+                a.warmUp?.serverCpuSeconds && a.warmUp.live
+                  ? Math.round((a.warmUp.serverCpuSeconds / a.warmUp.live) * 1e6)
+                  : null,
                 a.live,
                 a.firstError ? `${a.firstError.code} at ${a.firstError.atLive ?? '?'}` : 'none',
                 restMib(a),

@@ -3,7 +3,7 @@
 // Prints tables and writes bench/results/<UTC date and time>.json. See bench/README.md.
 //
 // Options: --phases relay,allocations,credentials  --targets coturn,icegate,…  --quick
-//          --repeat N  --profile  --alloc-count N  --loads paced,saturating
+//          --repeat N  --profile  --alloc-count N  --alloc-warm-up N  --loads paced,saturating
 //          --saturating-messages N  --warm-sessions N  --deadline-s S  --out FILE
 //          --baseline DIST (phases 2 and 3: the icegate columns also from another build's dist;
 //          DIST/icegate_native.node, when there, is the native baseline's addon)
@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allocationPhase, bareNodeAtRest } from './allocation-phase.mjs';
+import { allocationPhase, bareNodeAtRest, DEFAULT_ALLOCATION_WARM_UP } from './allocation-phase.mjs';
 import { stopAllChildren } from './child-processes.mjs';
 import { credentialPhase } from './credential-phase.mjs';
 import { judgeGoals } from './goals.mjs';
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     loads: { type: 'string' },
     'saturating-messages': { type: 'string' },
     'warm-sessions': { type: 'string' },
+    'alloc-warm-up': { type: 'string' },
     'deadline-s': { type: 'string', default: '900' },
     out: { type: 'string' },
     baseline: { type: 'string' },
@@ -147,6 +148,7 @@ try {
       targets,
       count,
       checkpoints,
+      warmCount: Number(values['alloc-warm-up'] ?? (values.quick ? 500 : DEFAULT_ALLOCATION_WARM_UP)),
       secret,
       tmpDir,
       rounds: Number(values.repeat),

@@ -119,6 +119,8 @@ export const PORTS = {
   /** test/integration/native-streams.test.ts (issue 19: TCP clients on the native plane; 18000-18499) */
   nativeStreams: { peer: 18000, relayMin: 18010, relayMax: 18199 },
   /** Free for later files: 16500-16999, none left 20000-29999 (stress/ uses 30000-31999). */
+  /** test/integration/bench-alloc-load.test.ts (issue 19: the benchmark's allocation generator) */
+  benchAllocLoad: { peer: 19000, relayMin: 19010, relayMax: 19099 },
   /** test/integration/lazy-modules.test.ts (issue 19, memory at rest): an idle `icegate serve`; 19500-19999 is its range */
   lazyServe: { peer: 19500, relayMin: 19510, relayMax: 19599 },
 } as const satisfies Record<string, PortBlock>;
