@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "hmac.h"
 #include "packet_class.h"
 #include "relay_plane.h"
 #include "tls_session_napi.h"
@@ -890,6 +891,7 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   InitTlsSession(env, exports);
+  InitHmac(env, exports);
   return exports;
 }
 

@@ -13,7 +13,7 @@ import {
 } from './attributes/turn.js';
 import { Attr, HEADER_LENGTH, MAGIC_COOKIE, MAX_MESSAGE_BODY, type StunClass } from './constants.js';
 import { fingerprintOf } from './fingerprint.js';
-import { INTEGRITY_LENGTH, integrityHmac } from './integrity.js';
+import { INTEGRITY_LENGTH, integrityHmacInto } from './integrity.js';
 import type { EncodeOptions } from './message.js';
 import { encodeMessageType } from './message-type.js';
 
@@ -130,10 +130,19 @@ export class MessageBuilder {
       out.fill(0, end, offset);
     }
     if (options.integrityKey !== undefined) {
-      const hmac = integrityHmac('sha1', options.integrityKey, out, offset, INTEGRITY_LENGTH);
+      // The MAC covers out[0..offset) only, so it can be written straight into its attribute.
+      integrityHmacInto(
+        'sha1',
+        options.integrityKey,
+        out,
+        offset,
+        INTEGRITY_LENGTH,
+        out,
+        offset + 4,
+        INTEGRITY_LENGTH,
+      );
       out.writeUInt16BE(Attr.MESSAGE_INTEGRITY, offset);
       out.writeUInt16BE(INTEGRITY_LENGTH, offset + 2);
-      hmac.copy(out, offset + 4);
       offset += 4 + INTEGRITY_LENGTH;
     }
     if (options.fingerprint) {

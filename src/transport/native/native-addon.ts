@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeHmacInto } from '../../stun/hmac.js';
 
 /** Opaque handle of one native relay plane; only the addon reads it. */
 export type PlaneHandle = { readonly __brand: 'NativePlaneHandle' };
@@ -193,6 +194,12 @@ export interface NativeAddon {
    * space to its minimum. Blocks the JS thread for some tens of ms.
    */
   collectIdleGarbage(): void;
+  /**
+   * HMAC-SHA1 (algorithm 1) or HMAC-SHA256 (256) of the parts (one to three Buffers or UTF-8
+   * strings, hashed in order), its first outLength bytes written at out[outOffset]
+   * (native/src/hmac.cc; src/stun/hmac.ts uses it once the plane is loaded).
+   */
+  hmacInto: NativeHmacInto;
 }
 
 /** Numbers per relay in changedRelayTraffic's answer. */
@@ -252,6 +259,7 @@ const EXPORTS = [
   'trimMemory',
   'ageIdleHeap',
   'collectIdleGarbage',
+  'hmacInto',
 ] as const;
 
 /**
