@@ -20,9 +20,10 @@ function shortUrl(url) {
 /**
  * Summarises a .cpuprofile: {totalMs, idleMs, byOrigin: [{origin, ms, pct}], top: [{fn, ms, pct}]}
  * with percentages of the busy (non-idle) time. `fromMs` skips the samples taken in the first
- * milliseconds of the profile (start-up: module loading and compilation).
+ * milliseconds of the profile (start-up: module loading and compilation); `toMs`, when given,
+ * those after it (shutdown).
  */
-export function summariseProfile(file, top = 15, { fromMs = 0 } = {}) {
+export function summariseProfile(file, top = 15, { fromMs = 0, toMs = Number.POSITIVE_INFINITY } = {}) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map();
@@ -30,6 +31,7 @@ export function summariseProfile(file, top = 15, { fromMs = 0 } = {}) {
   for (let i = 0; i < profile.samples.length; i += 1) {
     atUs += profile.timeDeltas[i] ?? 0;
     if (atUs < fromMs * 1000) continue;
+    if (atUs > toMs * 1000) break;
     const id = profile.samples[i];
     // timeDeltas[i] is the time since the previous sample; give sample i the interval after it.
     const delta = profile.timeDeltas[i + 1] ?? 0;

@@ -92,9 +92,13 @@ const generator = startChild(
     },
   },
 );
+// The samples end when the load does: the shutdown that follows (closing every relay, the last
+// reading of /proc/net/udp) is not the load's cost.
+let loadToMs;
 await new Promise((resolve) => {
   const timer = setInterval(() => {
     if (generator.lines.some((l) => l.includes('"done"'))) {
+      loadToMs = Date.now() - startedAt;
       clearInterval(timer);
       resolve();
     }
@@ -110,6 +114,6 @@ stopAllChildren();
 const file = newestProfile(since);
 if (!file) throw new Error('no profile written');
 process.stdout.write(
-  `${JSON.stringify({ file, ...summariseProfile(file, Number(values.top), { fromMs: loadFromMs }) }, null, 1)}\n`,
+  `${JSON.stringify({ file, ...summariseProfile(file, Number(values.top), { fromMs: loadFromMs, toMs: loadToMs }) }, null, 1)}\n`,
 );
 process.exit(0);
