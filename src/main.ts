@@ -15,6 +15,7 @@ import { FleetAdmin, type LocalAllocations } from './composition/fleet-admin.js'
 import { defaultNodeId, FleetQuota } from './composition/fleet-quota.js';
 import { MemoryTrim } from './composition/memory-trim.js';
 import { NodeLiveness } from './composition/node-liveness.js';
+import { enableOptimizingCompiler } from './composition/optimizing-compiler.js';
 import { wireReissueQueue } from './composition/reissue-queue-wiring.js';
 import { sampleRelayDrops, warnIfBufferCapped } from './composition/relay-buffers.js';
 import { RelayObserver } from './composition/relay-observer.js';
@@ -90,7 +91,7 @@ export interface StartOptions {
   liveness?: { heartbeatMs?: number; timeoutMs?: number };
   /** Interval of the TURN refusal summary lines, ms (default 30 s); tests shorten it. */
   refusalLogIntervalMs?: number;
-  /** Delay from start to the C heap trim, ms (default TRIM_AFTER_START_MS); tests shorten it. */
+  /** Delay from start to the C heap trim and TurboFan on, ms (default TRIM_AFTER_START_MS); tests shorten it. */
   trimAfterStartMs?: number;
 }
 
@@ -505,14 +506,18 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
     relayPorts: `${config.TURN_MIN_PORT}-${config.TURN_MAX_PORT}`,
     dataPlane: dataPlane.mode,
   });
-  if (memoryTrim !== null) {
-    // Once start-up has settled; MemoryTrim collects the V8 heap only on a node that has had no
-    // allocation yet (one that has is in service: its code is hot).
-    startTrim = setTimeout(() => {
-      void memoryTrim.afterStart(relay.core.allocationsCreated);
-    }, options.trimAfterStartMs ?? TRIM_AFTER_START_MS);
-    startTrim.unref();
-  }
+  // Once start-up has settled: MemoryTrim collects the V8 heap only on a node that has had no
+  // allocation yet (one that has is in service: its code is hot), then trims the C heap; then
+  // TurboFan, off for start-up (npm start's --no-opt, src/composition/optimizing-compiler.ts), is
+  // turned on. Turned on at once, it compiled the functions start-up had made hot on their next
+  // call (path helpers, nothing the relay needs) and held its few MiB at rest all the same.
+  startTrim = setTimeout(() => {
+    void (async () => {
+      if (memoryTrim !== null) await memoryTrim.afterStart(relay.core.allocationsCreated);
+      if (enableOptimizingCompiler()) log.info('start-up settled: optimizing compiler on');
+    })();
+  }, options.trimAfterStartMs ?? TRIM_AFTER_START_MS);
+  startTrim.unref();
   if (config.TURN_ALLOW_LOOPBACK_PEERS)
     log.warn('TURN_ALLOW_LOOPBACK_PEERS is on: for tests only, never in production');
   if (config.TURN_PERMISSION_LIFETIME < 300 || config.TURN_CHANNEL_LIFETIME < 600)

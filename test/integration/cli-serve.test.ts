@@ -73,7 +73,7 @@ async function iceServers(token: string): Promise<{ status: number; body: Record
 beforeAll(async () => {
   build = await compileForChild('src/cli/main.ts');
   dataDir = await mkdtemp(join(tmpdir(), 'icegate-cli-serve-'));
-  node = spawn(process.execPath, ['--no-memory-reducer', build.script, 'serve'], {
+  node = spawn(process.execPath, ['--no-memory-reducer', '--no-opt', build.script, 'serve'], {
     env: env(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -97,12 +97,18 @@ describe('icegate serve and the CLI beside it', () => {
   it('serve starts the node as npm start does (first-start secrets, readiness); --version', async () => {
     expect(output.text).toContain('icegate first start (embedded mode)');
     expect(output.json().some((l) => l['message'] === 'icegate started')).toBe(true);
+    // Started with --no-opt as npm start starts it: TurboFan is turned on once start-up has settled.
+    await eventually(
+      () => output.json().some((l) => l['message'] === 'start-up settled: optimizing compiler on'),
+      15_000,
+      `TurboFan turned on\n${output.text}`,
+    );
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
       version: string;
       scripts: Record<string, string>;
     };
     expect(pkg.scripts['start']).toBe(
-      'node --no-memory-reducer --max-semi-space-size=2 dist/src/cli/main.js serve',
+      'node --no-memory-reducer --max-semi-space-size=2 --no-opt dist/src/cli/main.js serve',
     );
     const version = await cli(['--version']);
     expect(version).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
