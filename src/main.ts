@@ -15,7 +15,11 @@ import { FleetAdmin, type LocalAllocations } from './composition/fleet-admin.js'
 import { defaultNodeId, FleetQuota } from './composition/fleet-quota.js';
 import { MemoryTrim } from './composition/memory-trim.js';
 import { NodeLiveness } from './composition/node-liveness.js';
-import { enableOptimizingCompiler } from './composition/optimizing-compiler.js';
+import {
+  enableOptimizingCompiler,
+  OptimizerSwitch,
+  startedWithoutTurbofan,
+} from './composition/optimizing-compiler.js';
 import { wireReissueQueue } from './composition/reissue-queue-wiring.js';
 import { sampleRelayDrops, warnIfBufferCapped } from './composition/relay-buffers.js';
 import { RelayObserver } from './composition/relay-observer.js';
@@ -26,6 +30,7 @@ import { TenantNoticeWatcher } from './entitlement/cache/file-tenant-notices.js'
 import { cacheMetricsFrom } from './entitlement/cache/index.js';
 import { createEntitlementRuntime, type EntitlementRuntime } from './entitlement/service/index.js';
 import { type EntitlementStore, openStore } from './entitlement/store/index.js';
+import { QUIET_ROUTES } from './http/access-log.js';
 import {
   createAppServer,
   createHttpApp,
@@ -462,9 +467,19 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   http.keepAliveTimeout = 5_000;
   const metricsServer = createMetricsServer(metrics.registry, logger);
   let startTrim: NodeJS.Timeout | undefined;
+  // TurboFan, off for start-up (npm start's --no-opt), on at the first of: start-up settled (the
+  // timer below), the first HTTP request other than a probe, the first allocation.
+  const optimizer = startedWithoutTurbofan()
+    ? new OptimizerSwitch(enableOptimizingCompiler, (reason) =>
+        log.info('optimizing compiler on', { after: reason }),
+      )
+    : null;
+  optimizer?.watchHttp(http, QUIET_ROUTES);
+  optimizer?.watchAllocations(() => relay.core.allocationsCreated);
   const closeAll = async () => {
     clearInterval(gaugeSampler);
     clearTimeout(startTrim);
+    optimizer?.stop();
     await notices?.close();
     stopDropSampler();
     enforcement.close();
@@ -508,13 +523,11 @@ export async function startIcegate(config: Config, options: StartOptions = {}): 
   });
   // Once start-up has settled: MemoryTrim collects the V8 heap only on a node that has had no
   // allocation yet (one that has is in service: its code is hot), then trims the C heap; then
-  // TurboFan, off for start-up (npm start's --no-opt, src/composition/optimizing-compiler.ts), is
-  // turned on. Turned on at once, it compiled the functions start-up had made hot on their next
-  // call (path helpers, nothing the relay needs) and held its few MiB at rest all the same.
+  // TurboFan goes on if traffic has not turned it on already (src/composition/optimizing-compiler.ts).
   startTrim = setTimeout(() => {
     void (async () => {
       if (memoryTrim !== null) await memoryTrim.afterStart(relay.core.allocationsCreated);
-      if (enableOptimizingCompiler()) log.info('start-up settled: optimizing compiler on');
+      optimizer?.turnOn('start-up settled');
     })();
   }, options.trimAfterStartMs ?? TRIM_AFTER_START_MS);
   startTrim.unref();

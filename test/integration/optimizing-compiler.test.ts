@@ -5,9 +5,11 @@
 // after it are optimized. .ci/run runs this file on Node 24 too, the image's runtime.
 import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enableOptimizingCompiler } from '../../src/composition/optimizing-compiler.js';
+import { enableOptimizingCompiler, OptimizerSwitch } from '../../src/composition/optimizing-compiler.js';
 import { type ChildBuild, compileForChild } from './store-child-build.js';
 
 let build: ChildBuild;
@@ -76,5 +78,61 @@ describe('TurboFan off for start-up, on after it', () => {
     expect(enableOptimizingCompiler(['--no-opt'], (f) => set.push(f))).toBe(true);
     expect(enableOptimizingCompiler(['--max-semi-space-size=2'], (f) => set.push(f))).toBe(false);
     expect(set).toEqual(['--turbofan', '--turbofan']);
+  });
+});
+
+describe('OptimizerSwitch: TurboFan on at the first of settled, a request, an allocation', () => {
+  const make = () => {
+    const heard: string[] = [];
+    let enabled = 0;
+    const optimizer = new OptimizerSwitch(
+      () => {
+        enabled++;
+        return true;
+      },
+      (reason) => heard.push(reason),
+    );
+    return { optimizer, heard, enabled: () => enabled };
+  };
+
+  it('turns on once, at the first HTTP request that is not a probe', async () => {
+    const { optimizer, heard, enabled } = make();
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      optimizer.watchHttp(server, new Set(['/healthz', '/readyz']));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await fetch(`${base}/healthz`);
+      await fetch(`${base}/readyz?full=1`);
+      expect(optimizer.on).toBe(false);
+      await fetch(`${base}/v1/ice-servers`);
+      await fetch(`${base}/v1/ice-servers`);
+      optimizer.turnOn('start-up settled');
+      expect(heard).toEqual(['first HTTP request']);
+      expect(enabled()).toBe(1);
+      // It stopped listening once on.
+      expect(server.listenerCount('request')).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('turns on at the first allocation it sees, and stops looking', async () => {
+    const { optimizer, heard } = make();
+    let created = 0;
+    optimizer.watchAllocations(() => created, 10);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(optimizer.on).toBe(false);
+    created = 1;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(heard).toEqual(['first allocation']);
+  });
+
+  it('turns on when start-up settles if nothing came first; stop() ends the watching', () => {
+    const { optimizer, heard } = make();
+    optimizer.watchAllocations(() => 0, 10);
+    optimizer.turnOn('start-up settled');
+    optimizer.turnOn('first allocation');
+    expect(heard).toEqual(['start-up settled']);
   });
 });
