@@ -89,6 +89,7 @@ STOPSIGNAL SIGTERM
 # start-up collection shrinks it), and about 1.3 KB more per live allocation at 10,000; the control
 # plane's garbage is short-lived and small, so 2 MiB semi-spaces cost little (bench/README.md,
 # memory at rest and the 16:20 run of 2026-12-07).
-# --no-opt: start-up runs without TurboFan, which the node turns on once it is up (about 5 MiB
-# less at rest: src/composition/optimizing-compiler.ts). Same as `npm start`.
-CMD ["node", "--no-memory-reducer", "--max-semi-space-size=2", "--no-opt", "dist/src/cli/main.js", "serve"]
+# --no-opt --no-maglev: start-up runs without V8's optimizing compilers; the node turns TurboFan on
+# once it is up and runs without Maglev, as Node 20 does (about 5 MiB less at rest:
+# src/composition/optimizing-compiler.ts). Same as `npm start`.
+CMD ["node", "--no-memory-reducer", "--max-semi-space-size=2", "--no-opt", "--no-maglev", "dist/src/cli/main.js", "serve"]

@@ -12,6 +12,7 @@
 // ALLOC_AB_PROFILE_DIR=dir: each icegate run writes a --cpu-prof profile there.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { allocLoadArgs } from './allocation-phase.mjs';
 import { sleep, startChild, stopAllChildren } from './child-processes.mjs';
 import { cpuSeconds, cpuSplitSeconds, machineLoad } from './proc-stats.mjs';
 import { baselineTargets, ICEGATE_REDIS, launch, TARGETS } from './targets.mjs';
@@ -49,17 +50,7 @@ for (let round = 1; round <= rounds; round++) {
       const gen = startChild(
         'alloc-load',
         process.execPath,
-        [
-          join(root, 'bench/alloc-load.mjs'),
-          '--port',
-          String(server.port),
-          '--count',
-          '5000',
-          '--checkpoints',
-          '1000,5000',
-          '--sources',
-          '1024',
-        ],
+        allocLoadArgs(server.port, { count: 5000, checkpoints: [1000, 5000] }),
         {
           env: { ...process.env, BENCH_SECRET: secret },
           stdin: 'pipe',

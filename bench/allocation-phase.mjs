@@ -10,6 +10,22 @@ import { launch } from './targets.mjs';
 const root = new URL('..', import.meta.url).pathname;
 
 /**
+ * bench/alloc-load.mjs's command line (after `node`): its path, the server's port and the load's
+ * shape (`checkpoints`: live counts to pause at; `release`: delete everything at the end).
+ */
+export function allocLoadArgs(
+  port,
+  { count, checkpoints = [], window = 64, sources = 1024, release = false },
+) {
+  return [
+    join(root, 'bench/alloc-load.mjs'),
+    ...['--port', String(port), '--count', String(count), '--checkpoints', checkpoints.join(',')],
+    ...['--window', String(window), '--sources', String(sources)],
+    ...(release ? ['--release'] : []),
+  ];
+}
+
+/**
  * Runs bench/alloc-load.mjs against `server` (`release`: it deletes its allocations at the end);
  * `onCheckpoint(event)` runs at each checkpoint before the generator is told to go on. Resolves
  * to {done, generator}: the generator's `done` event (null when it never sent one) and its handle,
@@ -25,20 +41,7 @@ function runGenerator(
     generator = startChild(
       'alloc-load',
       process.execPath,
-      [
-        join(root, 'bench/alloc-load.mjs'),
-        '--port',
-        String(server.port),
-        '--count',
-        String(count),
-        '--checkpoints',
-        checkpoints.join(','),
-        '--window',
-        String(window),
-        '--sources',
-        String(sources),
-        ...(release ? ['--release'] : []),
-      ],
+      allocLoadArgs(server.port, { count, checkpoints, window, sources, release }),
       {
         env: { ...process.env, BENCH_SECRET: secret },
         stdin: 'pipe',
@@ -123,8 +126,18 @@ async function measureServer(
     const cpuBefore = cpuSeconds(pid);
     const loadBefore = machineLoad();
     const points = [];
-    const perAllocation = (rss, live) =>
-      rss === null || rssBaseline === null ? null : Math.round(((rss - rssBaseline) * 1024) / live);
+    // One checkpoint: the server's VmRSS with `live` allocations, and its growth over the rest.
+    const pointAt = (live, extra = {}) => {
+      const rss = rssKiB(pid);
+      const growthKiB = rss === null || rssBaseline === null ? null : rss - rssBaseline;
+      return {
+        live,
+        rssKiB: rss,
+        growthKiB,
+        bytesPerAllocation: growthKiB === null ? null : Math.round((growthKiB * 1024) / live),
+        ...extra,
+      };
+    };
     const run = await runGenerator(server, {
       count,
       checkpoints,
@@ -133,14 +146,9 @@ async function measureServer(
       secret,
       onCheckpoint: async (event) => {
         await sleep(settleMs);
-        const rss = rssKiB(pid);
-        points.push({
-          live: event.live,
-          rssKiB: rss,
-          growthKiB: rss === null || rssBaseline === null ? null : rss - rssBaseline,
-          bytesPerAllocation: perAllocation(rss, event.live),
-        });
-        log(`allocations: ${target.id} at ${event.live} live, VmRSS ${rss} KiB`);
+        const point = pointAt(event.live);
+        points.push(point);
+        log(`allocations: ${target.id} at ${event.live} live, VmRSS ${point.rssKiB} KiB`);
       },
     });
     generator = run.generator;
@@ -148,14 +156,7 @@ async function measureServer(
     const cpuAfter = cpuSeconds(pid);
     if (done && !points.some((p) => p.live === done.live) && done.live > 0) {
       await sleep(settleMs);
-      const rss = rssKiB(pid);
-      points.push({
-        live: done.live,
-        rssKiB: rss,
-        growthKiB: rss === null || rssBaseline === null ? null : rss - rssBaseline,
-        bytesPerAllocation: perAllocation(rss, done.live),
-        note: 'where the run stopped',
-      });
+      points.push(pointAt(done.live, { note: 'where the run stopped' }));
     }
     return {
       target: target.id,

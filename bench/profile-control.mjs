@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { allocLoadArgs } from './allocation-phase.mjs';
 import { startChild, stopAllChildren } from './child-processes.mjs';
 import { summariseProfile } from './cpu-profile-summary.mjs';
 import { credentialPhase } from './credential-phase.mjs';
@@ -68,17 +69,7 @@ const loadFromMs = Date.now() - startedAt;
 const generator = startChild(
   'alloc-load',
   process.execPath,
-  [
-    join(root, 'bench/alloc-load.mjs'),
-    '--port',
-    String(server.port),
-    '--count',
-    values.count,
-    '--checkpoints',
-    values.count,
-    '--sources',
-    '1024',
-  ],
+  allocLoadArgs(server.port, { count: Number(values.count), checkpoints: [Number(values.count)] }),
   {
     env: { ...process.env, BENCH_SECRET: secret },
     stdin: 'pipe',

@@ -1,5 +1,5 @@
-// Memory at rest (issue 19): `npm start` (and the image) run Node with --no-opt, and the node turns
-// V8's optimizing compiler (TurboFan) on once it is up. Start-up loads some three hundred modules;
+// Memory at rest (issue 19): `npm start` (and the image) run Node with --no-opt --no-maglev, and
+// the node turns V8's optimizing compiler (TurboFan) on once it is up. Start-up loads some three hundred modules;
 // the ES module loader's URL and path helpers run hot enough there for TurboFan to compile them,
 // and TurboFan's first use touches about 3.6 MiB of the Node binary's compiler code and leaves its
 // working memory behind: an idle node held 67.7 MiB RSS with it, 63.0 MiB without (Node 20; Node 24
@@ -14,8 +14,14 @@
 //
 // v8.setFlagsFromString after start-up is allowed by Node 20 and 24 (their V8 does not freeze its
 // flags: --no-freeze-flags-after-init is the default) and re-enables tiering for every function,
-// those that ran at start-up included. test/integration/optimizing-compiler.test.ts checks that a
-// function made hot after the call is optimized, on this Node and (.ci/run) on Node 24.
+// those that ran at start-up included. Only TurboFan is turned back on. Node 24's V8 also has
+// Maglev, a mid tier on by default, which compiles at start-up as well (npm start turns it off
+// with --no-maglev: about 3 MiB more at rest on Node 24); turned back on at run time it left
+// functions at Maglev without tiering up to TurboFan and ran a hot loop at 0.6x its speed (Node
+// 24.22, 2026-12-07), while TurboFan alone ran it at full speed. So a node runs without Maglev,
+// as Node 20 runs by default: interpreter, Sparkplug, then TurboFan.
+// test/integration/optimizing-compiler.test.ts checks that functions hot before and after the call
+// reach TurboFan, on this Node and (.ci/run) on Node 24.
 import type { IncomingMessage, Server } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 
