@@ -96,7 +96,10 @@ export interface StartOptions {
   liveness?: { heartbeatMs?: number; timeoutMs?: number };
   /** Interval of the TURN refusal summary lines, ms (default 30 s); tests shorten it. */
   refusalLogIntervalMs?: number;
-  /** Delay from start to the C heap trim and TurboFan on, ms (default TRIM_AFTER_START_MS); tests shorten it. */
+  /**
+   * Delay from start to the C heap trim and TurboFan on (unless traffic came first), ms (default
+   * TRIM_AFTER_START_MS); tests shorten it.
+   */
   trimAfterStartMs?: number;
 }
 
