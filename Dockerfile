@@ -92,4 +92,4 @@ STOPSIGNAL SIGTERM
 # --no-opt --no-maglev: start-up runs without V8's optimizing compilers; the node turns TurboFan on
 # once it is up and runs without Maglev, as Node 20 does (about 5 MiB less at rest:
 # src/composition/optimizing-compiler.ts). Same as `npm start`.
-CMD ["node", "--no-memory-reducer", "--max-semi-space-size=2", "--no-opt", "--no-maglev", "--no-sparkplug", "dist/src/cli/main.js", "serve"]
+CMD ["node", "--no-memory-reducer", "--max-semi-space-size=2", "--no-opt", "--no-maglev", "dist/src/cli/main.js", "serve"]

@@ -32,7 +32,7 @@ pids=()
 trap '[ ${#pids[@]} -gt 0 ] && kill -INT "${pids[0]}" 2>/dev/null; [ ${#pids[@]} -gt 1 ] && kill "${pids[1]}" 2>/dev/null; wait' EXIT
 # TURN_ALLOW_LOOPBACK_PEERS: the echo peer listens on 127.0.0.1, which production icegate refuses.
 TURN_ALLOW_LOOPBACK_PEERS=true TURN_PORT=$TURN_PORT HTTP_PORT=$HTTP_PORT METRICS_PORT=$METRICS_PORT \
-  node --no-memory-reducer --max-semi-space-size=2 --no-opt --no-maglev --no-sparkplug dist/src/cli/main.js serve >"$LOG" 2>&1 &
+  node --no-memory-reducer --max-semi-space-size=2 --no-opt --no-maglev dist/src/cli/main.js serve >"$LOG" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fs "$HTTP/readyz" >/dev/null && break; sleep 0.1; done
 curl -fs "$HTTP/readyz" >/dev/null || { cat "$LOG" >&2; echo "quickstart: icegate did not start (log above)" >&2; exit 1; }

@@ -30,8 +30,7 @@ import { setFlagsFromString } from 'node:v8';
 const TURBOFAN_OFF = ['--no-opt', '--no-turbofan'];
 
 /**
- * Turns TurboFan on when the process was started with it off (and Sparkplug when that was off
- * too); true when it did. A no-op for a
+ * Turns TurboFan on when the process was started with it off; true when it did. A no-op for a
  * process started without --no-opt (tests, `node dist/src/cli/main.js serve` by hand).
  */
 export function enableOptimizingCompiler(
@@ -40,10 +39,6 @@ export function enableOptimizingCompiler(
 ): boolean {
   if (!startedWithoutTurbofan(execArgv)) return false;
   setFlags('--turbofan');
-  // Sparkplug, V8's baseline compiler, when start-up ran without it too (npm start). On Node 20 it
-  // compiles again from here on; Node 24's V8 does not (measured 2026-12-07: no baseline code after
-  // the flag), so there lukewarm code stays interpreted and hot code goes to TurboFan.
-  if (execArgv.includes('--no-sparkplug')) setFlags('--sparkplug');
   return true;
 }
 

@@ -73,7 +73,7 @@ async function iceServers(token: string): Promise<{ status: number; body: Record
 beforeAll(async () => {
   build = await compileForChild('src/cli/main.ts');
   dataDir = await mkdtemp(join(tmpdir(), 'icegate-cli-serve-'));
-  node = spawn(process.execPath, ['--no-memory-reducer', '--no-opt', '--no-maglev', '--no-sparkplug', build.script, 'serve'], {
+  node = spawn(process.execPath, ['--no-memory-reducer', '--no-opt', '--no-maglev', build.script, 'serve'], {
     env: env(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -112,7 +112,7 @@ describe('icegate serve and the CLI beside it', () => {
       scripts: Record<string, string>;
     };
     expect(pkg.scripts['start']).toBe(
-      'node --no-memory-reducer --max-semi-space-size=2 --no-opt --no-maglev --no-sparkplug dist/src/cli/main.js serve',
+      'node --no-memory-reducer --max-semi-space-size=2 --no-opt --no-maglev dist/src/cli/main.js serve',
     );
     const version = await cli(['--version']);
     expect(version).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
