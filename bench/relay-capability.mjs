@@ -105,6 +105,10 @@ export async function probeRelay(server, credential) {
     result.error = err.code ?? String(err);
     return result;
   } finally {
+    // Deleted, not left to expire: a measured client whose ephemeral port happens to be this
+    // client's would otherwise meet this allocation (437 to its Allocate) and this channel, bound
+    // to the probe's own peer (400 "Channel bound to another peer" to its ChannelBind).
+    await client?.request(Method.refresh, [[Attr.lifetime, u32(0)]]).catch(() => {});
     client?.close();
     peer.close();
   }
