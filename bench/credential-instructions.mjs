@@ -67,7 +67,14 @@ const serverArgs = values.bare
       String(port),
       ...(values['preset-prototypes'] ? ['--preset-prototypes'] : []),
     ]
-  : ['--no-memory-reducer', '--max-semi-space-size=2', '--no-opt', '--no-maglev', resolve(values.main), 'serve'];
+  : [
+      '--no-memory-reducer',
+      '--max-semi-space-size=2',
+      '--no-opt',
+      '--no-maglev',
+      resolve(values.main),
+      'serve',
+    ];
 const env = {
   ...process.env,
   HTTP_PORT: String(port),
