@@ -87,7 +87,8 @@ function roundsNote(ratios) {
   return `median of ${ratios.length} rounds: ${ratios.map((r) => round(r)).join(', ')}`;
 }
 
-function cpuPerAllocationUs(a) {
+/** A run's server CPU µs per live allocation (null without the figures). */
+export function cpuPerAllocationUs(a) {
   return typeof a.serverCpuSeconds === 'number' && a.live ? (a.serverCpuSeconds / a.live) * 1e6 : null;
 }
 
@@ -96,7 +97,8 @@ function coldRate(a) {
   return a.warmUp?.live ? a.warmUp.allocationsPerSecond : null;
 }
 
-function coldCpuPerAllocationUs(a) {
+/** The same for the warm-up's allocations, the cold figure (null without a warm-up). */
+export function coldCpuPerAllocationUs(a) {
   return a.warmUp?.live && typeof a.warmUp.serverCpuSeconds === 'number'
     ? (a.warmUp.serverCpuSeconds / a.warmUp.live) * 1e6
     : null;

@@ -1,6 +1,8 @@
 // The printed tables, and the per-load summary the JSON keeps beside the raw runs.
 
-import { judgeGoals, renderGoals } from './goals.mjs';
+import { coldCpuPerAllocationUs, cpuPerAllocationUs, judgeGoals, renderGoals } from './goals.mjs';
+
+const roundedOrNull = (x) => (x === null ? null : Math.round(x));
 
 function median(values) {
   const sorted = values.filter((v) => typeof v === 'number').sort((a, b) => a - b);
@@ -207,11 +209,9 @@ export function renderReport(result) {
             : [
                 label(a),
                 a.allocationsPerSecond,
-                a.serverCpuSeconds && a.live ? Math.round((a.serverCpuSeconds / a.live) * 1e6) : null,
+                roundedOrNull(cpuPerAllocationUs(a)),
                 a.warmUp ? a.warmUp.allocationsPerSecond : 'no warm-up',
-                a.warmUp?.serverCpuSeconds && a.warmUp.live
-                  ? Math.round((a.warmUp.serverCpuSeconds / a.warmUp.live) * 1e6)
-                  : null,
+                roundedOrNull(coldCpuPerAllocationUs(a)),
                 a.live,
                 a.firstError ? `${a.firstError.code} at ${a.firstError.atLive ?? '?'}` : 'none',
                 restMib(a),
